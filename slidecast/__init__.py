@@ -1,0 +1,23 @@
+"""Slidecast: lecture and presentation videos in, slide decks out.
+
+The one entry point is `extract(video_path, out_dir, options, progress)`; see ARCHITECTURE.md.
+This package knows nothing of the web service or the task queue.
+"""
+
+from .errors import (Cancelled, CorruptVideo, InputNotFound, NotAVideo, NoVideoStream,
+                     OutputNotWritable, SlidecastError)
+from .manifest import Manifest, SlideEntry, VideoInfo
+from .options import ExtractOptions, Region
+
+__all__ = [
+    "extract", "ExtractOptions", "Region", "Manifest", "SlideEntry", "VideoInfo",
+    "SlidecastError", "InputNotFound", "NotAVideo", "NoVideoStream", "CorruptVideo",
+    "OutputNotWritable", "Cancelled",
+]
+
+
+def extract(video_path, out_dir, options=None, progress=None):
+    """Run the whole pipeline; see slidecast.pipeline.extract."""
+    from .pipeline import extract as _extract
+
+    return _extract(video_path, out_dir, options, progress)
