@@ -1,0 +1,68 @@
+"""Keywords (YAKE, statistical, no model) per slide and for the whole deck; the deck title."""
+
+from __future__ import annotations
+
+import re
+
+import yake
+
+from .manifest import Manifest, SlideEntry
+
+SLIDE_TOP = 8
+DECK_TOP = 15
+# Fewer OCR words than this and the slide is a picture or a title card: the narration then says
+# more about it than its text does.
+MIN_TEXT_WORDS = 4
+
+
+def extract_keywords(text: str, top: int) -> list[str]:
+    """Up to `top` key phrases (1-2 words) of `text`, best first, without case-duplicates."""
+    # Each slide line is its own phrase: a key phrase must not run from one bullet into the next.
+    text = ". ".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
+    if len(re.findall(r"[A-Za-z]{3,}", text)) == 0:
+        return []
+    extractor = yake.KeywordExtractor(lan="en", n=2, dedup_lim=0.7, top=top * 2)
+    covered: set[str] = set()
+    out: list[str] = []
+    for phrase, _score in extractor.extract_keywords(text):
+        words = set(phrase.lower().split())
+        # "Descent" says nothing new after "Gradient Descent".
+        if words <= covered or not re.search(r"[A-Za-z]{2,}", phrase):
+            continue
+        covered |= words
+        out.append(phrase)
+        if len(out) == top:
+            break
+    return out
+
+
+def slide_source_text(slide: SlideEntry) -> str:
+    """What a slide's keywords come from: its text, plus the narration when the text is thin.
+
+    Slide text is what the author chose to write; the offline recogniser's transcript is noisier,
+    so it only speaks for slides that have almost no text.
+    """
+    if len(slide.text.split()) >= MIN_TEXT_WORDS:
+        return slide.text
+    return f"{slide.text}\n{slide.transcript}".strip()
+
+
+def fill_keywords(manifest: Manifest) -> None:
+    """Set keywords on every appearance (repeats share their slide's) and on the deck."""
+    by_index = {}
+    for slide in manifest.distinct():
+        slide.keywords = extract_keywords(slide_source_text(slide), SLIDE_TOP)
+        by_index[slide.index] = slide.keywords
+    for slide in manifest.slides:
+        if slide.same_as is not None:
+            slide.keywords = list(by_index.get(slide.same_as, []))
+    deck_text = "\n".join(slide_source_text(s) for s in manifest.distinct())
+    manifest.keywords = extract_keywords(deck_text, DECK_TOP)
+
+
+def deck_title(manifest: Manifest) -> str:
+    """The first slide's title; if it has none, the first titled slide's; else ""."""
+    for slide in manifest.distinct():
+        if slide.title.strip():
+            return slide.title.strip()
+    return ""

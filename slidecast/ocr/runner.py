@@ -1,0 +1,55 @@
+"""OCR many slide images at once within the machine's cores.
+
+Threads, not processes: onnxruntime and the tesseract subprocess both run outside the GIL, so
+threads share one Python process without pickling results back (measured in docs/benchmarks.md).
+Each worker thread owns its engine, because an engine object is not promised to be re-entrant.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+from . import get_engine, resolve_engine_name
+from .base import PageText, page_from_words
+
+
+def worker_count(requested: int, jobs: int) -> int:
+    """`requested` workers (0 = the cores this process may use), never more than there are jobs."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    wanted = requested if requested > 0 else cores
+    return max(1, min(wanted, jobs))
+
+
+def ocr_images(paths: list[Path], engine: str = "auto", workers: int = 0,
+               on_done: Callable[[int, int], None] | None = None) -> list[PageText]:
+    """OCR each image; results in the order of `paths`. `on_done(done, total)` after each image.
+
+    With N workers each engine gets 1 intra-op thread, so N workers use N cores; a single
+    worker gets all the cores instead.
+    """
+    if not paths:
+        return []
+    name = resolve_engine_name(engine)
+    count = worker_count(workers, len(paths))
+    threads_each = 1 if count > 1 else worker_count(workers, 1 << 16)
+    local = threading.local()
+    lock = threading.Lock()
+    done = 0
+
+    def one(path: Path) -> PageText:
+        nonlocal done
+        if not hasattr(local, "engine"):
+            local.engine = get_engine(name, threads=threads_each)
+        page = page_from_words(local.engine.read(path))
+        with lock:
+            done += 1
+            if on_done:
+                on_done(done, len(paths))
+        return page
+
+    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="ocr") as pool:
+        return list(pool.map(one, paths))

@@ -1,0 +1,102 @@
+"""Searchable PDF: each slide image at native resolution with its OCR words as invisible text.
+
+Like OCRmyPDF's output: the picture is what you see, the text layer (render mode 3, invisible)
+sits over each word's box, so a viewer can search, select and copy, and `pdftotext` returns the
+slide's words. Pages are the slide's pixel size at 96 dpi (1280x720 px -> 960x540 pt, the usual
+13.33x7.5 inch widescreen slide).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fpdf import FPDF
+
+from .manifest import SlideEntry
+
+POINTS_PER_PIXEL = 72 / 96
+# Fonts with wide Unicode coverage, tried in order; none is required.
+UNICODE_FONTS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+)
+# Share of a font's size that its glyphs usually fill from ascender to descender: a word box of
+# height h holds text of size about h / this.
+BOX_FILL = 1.15
+
+
+@dataclass
+class PdfInfo:
+    title: str
+    subject: str
+    keywords: list[str]
+
+
+def build_pdf(slides: list[SlideEntry], out_dir: Path, info: PdfInfo) -> bytes:
+    """The PDF bytes: one page per entry of `slides` (images relative to `out_dir`).
+
+    Each page has an outline entry "N. title (mm:ss)"; document metadata carries title, subject,
+    keywords and creator "Slidecast".
+    """
+    pdf = FPDF(unit="pt")
+    pdf.set_auto_page_break(False)
+    pdf.set_margin(0)
+    pdf.set_creator("Slidecast")
+    pdf.set_producer("Slidecast (fpdf2)")
+    pdf.set_title(info.title or "Slides")
+    pdf.set_subject(info.subject)
+    pdf.set_keywords(", ".join(info.keywords))
+    font = _choose_font(pdf)
+    for slide in slides:
+        _add_slide_page(pdf, slide, out_dir, font)
+    return bytes(pdf.output())
+
+
+def _choose_font(pdf: FPDF) -> str:
+    for path in UNICODE_FONTS:
+        if Path(path).is_file():
+            pdf.add_font("slidecast-text", "", path)
+            return "slidecast-text"
+    return "helvetica"  # core font: Latin-1 only, other characters become "?"
+
+
+def _add_slide_page(pdf: FPDF, slide: SlideEntry, out_dir: Path, font: str) -> None:
+    from PIL import Image
+
+    image_path = out_dir / slide.image
+    with Image.open(image_path) as im:
+        width_px, height_px = im.size
+    page_w, page_h = width_px * POINTS_PER_PIXEL, height_px * POINTS_PER_PIXEL
+    pdf.add_page(format=(page_w, page_h))
+    label = slide.title or f"Slide {slide.index}"
+    pdf.start_section(f"{slide.index}. {label} ({clock(slide.start)})", level=0, strict=False)
+    pdf.image(str(image_path), x=0, y=0, w=page_w, h=page_h)
+    with pdf.local_context(text_mode="INVISIBLE"):
+        for word in slide.words:
+            _place_word(pdf, word, font)
+
+
+def _place_word(pdf: FPDF, word: dict, font: str) -> None:
+    """Write one word so its glyphs span the word's box: size from the box height, horizontal
+    stretch to the box width (selection highlights then match the picture)."""
+    text = word["text"] if font != "helvetica" else word["text"].encode("latin-1", "replace").decode("latin-1")
+    x0, y0, x1, y1 = (v * POINTS_PER_PIXEL for v in word["box"])
+    size = max(1.0, (y1 - y0) / BOX_FILL)
+    pdf.set_font(font, size=size)
+    pdf.set_stretching(100)
+    natural = pdf.get_string_width(text)
+    if natural > 0:
+        pdf.set_stretching(max(10.0, min(1000.0, 100.0 * (x1 - x0) / natural)))
+    # Baseline about a fifth of the box above its bottom (room for descenders).
+    pdf.text(x0, y1 - 0.2 * (y1 - y0), text)
+
+
+def clock(seconds: float) -> str:
+    """mm:ss (or h:mm:ss past an hour) for outlines and notes."""
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"

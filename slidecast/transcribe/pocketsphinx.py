@@ -1,0 +1,76 @@
+"""PocketSphinx engine: the US-English acoustic model, dictionary and LM bundled in the wheel."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+
+from .audio import SAMPLE_RATE
+from .base import Progress, Segment, TimedWord
+
+# Decoder frames are 10 ms.
+FRAME_SECONDS = 0.01
+_FILLER = re.compile(r"^(<.*>|\[.*\]|\+\+.*\+\+)$")
+_VARIANT = re.compile(r"\(\d+\)$")  # "to(3)" is the third pronunciation of "to"
+
+
+class PocketsphinxEngine:
+    """Voice activity detection cuts the audio at pauses; each piece is decoded on its own and
+    its words get times from the decoder's segmentation (frame accurate)."""
+
+    name = "pocketsphinx"
+
+    def __init__(self):
+        from pocketsphinx import Decoder
+
+        self._decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+
+    @staticmethod
+    def available() -> bool:
+        try:
+            import pocketsphinx  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def transcribe(self, pcm: np.ndarray, progress: Progress) -> list[Segment]:
+        total = max(1, len(pcm))
+        segments = []
+        for start, chunk in speech_chunks(pcm):
+            words = self._decode(chunk, start)
+            if words:
+                segments.append(Segment(words[0].start, words[-1].end, words))
+            progress(min(1.0, (start * SAMPLE_RATE + len(chunk) // 2) / total))
+        progress(1.0)
+        return segments
+
+    def _decode(self, chunk: bytes, offset: float) -> list[TimedWord]:
+        decoder = self._decoder
+        decoder.start_utt()
+        decoder.process_raw(chunk, full_utt=True)
+        decoder.end_utt()
+        words = []
+        for seg in decoder.seg():
+            if _FILLER.match(seg.word):
+                continue
+            words.append(TimedWord(
+                text=_VARIANT.sub("", seg.word),
+                start=round(offset + seg.start_frame * FRAME_SECONDS, 3),
+                end=round(offset + (seg.end_frame + 1) * FRAME_SECONDS, 3),
+                confidence=float(seg.prob),
+            ))
+        return words
+
+
+def speech_chunks(pcm: np.ndarray):
+    """Yield (start_seconds, pcm_bytes) for each stretch of speech the VAD finds."""
+    from pocketsphinx import Segmenter
+
+    segmenter = Segmenter(sample_rate=SAMPLE_RATE)
+    for piece in segmenter.segment(io.BytesIO(pcm.astype(np.int16).tobytes())):
+        yield piece.start_time, piece.pcm
+    # Audio that ends while someone is still talking leaves its last piece unflushed.
+    if segmenter.speech_frames:
+        yield segmenter.speech_start, b"".join(segmenter.speech_frames)
