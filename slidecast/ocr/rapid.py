@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import cv2
@@ -27,11 +28,7 @@ class RapidEngine:
 
     @staticmethod
     def available() -> bool:
-        try:
-            import rapidocr_onnxruntime  # noqa: F401
-        except ImportError:
-            return False
-        return True
+        return importlib.util.find_spec("rapidocr_onnxruntime") is not None
 
     def read(self, image_path: Path) -> list[Word]:
         image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import re
 
@@ -29,11 +30,7 @@ class PocketsphinxEngine:
 
     @staticmethod
     def available() -> bool:
-        try:
-            import pocketsphinx  # noqa: F401
-        except ImportError:
-            return False
-        return True
+        return importlib.util.find_spec("pocketsphinx") is not None
 
     def transcribe(self, pcm: np.ndarray, progress: Progress) -> list[Segment]:
         total = max(1, len(pcm))
