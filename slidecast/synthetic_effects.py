@@ -49,8 +49,9 @@ class Webcam:
         room = cv2.GaussianBlur(room, (0, 0), 1.2)
         return np.clip(room, 0, 255).astype(np.uint8)
 
-    def draw(self, frame: np.ndarray, t: float) -> None:
-        """Draw the webcam box for time t into frame (RGB uint8, modified in place)."""
+    def draw(self, frame: np.ndarray, t: float, soft: bool = False) -> None:
+        """Draw the webcam box for time t into frame (RGB uint8, modified in place);
+        `soft` blurs it like the rest of a filmed screen."""
         p = self.phases
         gain = 1.0 + _wave(t, [(0.11, 0.05, p[0]), (0.7, 0.015, p[1])])
         box = cv2.convertScaleAbs(self.background, alpha=gain)
@@ -76,7 +77,7 @@ class Webcam:
         mouth = talking * abs(_wave(t, [(3.1, 0.6, p[1]), (4.7, 0.4, p[2])]))
         cv2.ellipse(box, (int(cx), int(cy + r * 0.5)), (int(r * 0.28), max(1, int(r * 0.22 * mouth))),
                     0, 0, 360, (110, 40, 45), -1, aa)
-        frame[self.y:self.y + h, self.x:self.x + w] = box
+        frame[self.y:self.y + h, self.x:self.x + w] = cv2.GaussianBlur(box, (0, 0), 1.0) if soft else box
         cv2.rectangle(frame, (self.x - 1, self.y - 1), (self.x + w, self.y + h), (235, 235, 235), 1)
 
 
@@ -128,13 +129,17 @@ class Camera:
         self.vignette = np.repeat((vignette * 255).astype(np.uint8)[:, :, None], 3, axis=2)
         self.sigma = 0.9 * height / 360
 
+    def soften(self, image: np.ndarray) -> np.ndarray:
+        """The lens blur, applied once to each cached slide state before the per-frame warp."""
+        return cv2.GaussianBlur(image, (0, 0), self.sigma)
+
     def apply(self, frame: np.ndarray, t: float) -> np.ndarray:
+        """Warp (with drift), vignette and contrast loss of a filmed screen at time t."""
         dx = 1.2 * math.sin(TAU * t / 23 + self.phases[0])
         dy = 0.8 * math.sin(TAU * t / 31 + self.phases[1])
         matrix = np.float64([[1, 0, dx], [0, 1, dy], [0, 0, 1]]) @ self.homography
         out = cv2.warpPerspective(frame, matrix, self.size, flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_CONSTANT, borderValue=(30, 28, 26))
-        out = cv2.GaussianBlur(out, (0, 0), self.sigma)
         out = cv2.multiply(out, self.vignette, scale=1 / 255)
         return cv2.convertScaleAbs(out, alpha=0.88, beta=14)  # a filmed screen: no pure white/black
 
