@@ -1,0 +1,118 @@
+"""What a finished job produced: slides, their images, the documents, metrics."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import jsonify, send_file
+from flask_smorest import Blueprint
+
+from api import problem
+from api.jobs import find_job
+from api.schemas import MetricsSchema, ProblemSchema, SlideListSchema
+from extensions import db, storage
+from models import ACTIVE_STATES, Artifact, JobMetrics, Slide
+
+blp = Blueprint("files", __name__, description="Slides, documents and metrics of a job")
+
+# URL path -> (artifact kind, name used in messages, download file name)
+DOCUMENTS = {
+    "manifest": ("manifest", "manifest", "manifest.json"),
+    "pdf": ("pdf", "PDF", "slides.pdf"),
+    "notes": ("notes", "notes", "notes.md"),
+    "transcript.srt": ("srt", "SRT transcript", "transcript.srt"),
+    "transcript.vtt": ("vtt", "VTT transcript", "transcript.vtt"),
+    "archive.zip": ("archive", "archive", "slidecast.zip"),
+}
+_NOT_FOUND = {404: {"description": "no such job or artifact", "content": {
+    "application/problem+json": {"schema": ProblemSchema}}}, 409: {"description": "job not finished"}}
+
+
+def finished_job(job_id: str, what: str) -> dict:
+    """The job document if it has finished; 409 while queued/running, 404 if it is unknown."""
+    doc = find_job(job_id)
+    if doc["status"] in ACTIVE_STATES:
+        problem(409, f"job {doc['id']} is {doc['status']}; its {what} is available once it has finished",
+                job_status=doc["status"])
+    return doc
+
+
+def _succeeded_job(job_id: str, what: str) -> dict:
+    doc = finished_job(job_id, what)
+    if doc["status"] != "succeeded":
+        problem(404, f"job {doc['id']} has no {what}: it {doc['status']}", job_status=doc["status"])
+    return doc
+
+
+@blp.route("/jobs/<job_id>/slides", methods=["GET"])
+@blp.response(200, SlideListSchema)
+@blp.doc(responses=_NOT_FOUND)
+def list_slides(job_id):
+    """Every slide appearance in time order, with its text, narration and image URLs."""
+    doc = _succeeded_job(job_id, "slides")
+    rows = db.session.scalars(sa.select(Slide).where(Slide.job_id == doc["id"]).order_by(Slide.index)).all()
+    base = f"/api/jobs/{doc['id']}/slides"
+    slides = [{"index": s.index, "start": s.start, "end": s.end, "same_as": s.same_as, "title": s.title,
+               "text": s.text, "transcript": s.transcript, "keywords": s.keywords or [],
+               "image_url": f"{base}/{s.index}/image", "thumbnail_url": f"{base}/{s.index}/thumbnail"}
+              for s in rows]
+    return jsonify({"job_id": doc["id"], "count": len(slides), "slides": slides})
+
+
+@blp.route("/jobs/<job_id>/slides/<int:index>/<any(image, thumbnail):variant>", methods=["GET"])
+@blp.doc(responses={200: {"description": "PNG image or JPEG thumbnail", "content": {
+    "image/png": {}, "image/jpeg": {}}}, **_NOT_FOUND})
+def slide_image(job_id, index, variant):
+    """One slide's full image (PNG) or thumbnail (JPEG); `index` starts at 1."""
+    doc = _succeeded_job(job_id, "slides")
+    slide = db.session.scalar(sa.select(Slide).where(Slide.job_id == doc["id"], Slide.index == index))
+    if slide is None:
+        count = db.session.scalar(sa.select(sa.func.count()).where(Slide.job_id == doc["id"]))
+        problem(404, f"job {doc['id']} has no slide {index}; it has {count} (numbered from 1)")
+    key = slide.image_key if variant == "image" else slide.thumbnail_key
+    mimetype = "image/png" if variant == "image" else "image/jpeg"
+    return _send(key, mimetype, f"slide-{index:03d}{'.png' if variant == 'image' else '.jpg'}", variant)
+
+
+def _document_view(path: str):
+    kind, label, filename = DOCUMENTS[path]
+
+    def view(job_id):
+        doc = finished_job(job_id, label)
+        row = db.session.scalar(sa.select(Artifact).where(Artifact.job_id == doc["id"], Artifact.kind == kind))
+        if row is None:
+            reason = "it was not requested" if doc["status"] == "succeeded" else f"it {doc['status']}"
+            problem(404, f"job {doc['id']} has no {label}: {reason}", artifact=kind)
+        return _send(row.key, row.content_type, filename, label, as_attachment=kind in ("pdf", "archive"))
+
+    view.__name__ = f"get_{kind}"
+    view.__doc__ = f"The job's {label} ({filename}); 404 names it when the job has none."
+    return view
+
+
+for _path in DOCUMENTS:
+    blp.route(f"/jobs/<job_id>/{_path}", methods=["GET"])(blp.doc(responses=_NOT_FOUND)(_document_view(_path)))
+
+
+@blp.route("/jobs/<job_id>/metrics", methods=["GET"])
+@blp.response(200, MetricsSchema)
+@blp.doc(responses=_NOT_FOUND)
+def job_metrics(job_id):
+    """Seconds per stage, time queued, total time, video duration and speed of a finished job."""
+    doc = finished_job(job_id, "metrics")
+    row = db.session.get(JobMetrics, doc["id"])
+    if row is None:
+        problem(404, f"job {doc['id']} has no metrics: it {doc['status']} before any were recorded")
+    return jsonify({"job_id": row.job_id, "stage_seconds": row.stage_seconds or {}, "queue_seconds": row.queue_seconds,
+                    "total_seconds": row.total_seconds, "video_duration": row.video_duration, "speed": row.speed})
+
+
+def _send(key: str, mimetype: str, filename: str, label: str, as_attachment: bool = False):
+    store = storage()
+    path = store.local_path(key)
+    try:
+        if path is not None:
+            return send_file(path, mimetype=mimetype, download_name=filename, as_attachment=as_attachment,
+                             conditional=True, max_age=3600)
+        return send_file(store.open(key), mimetype=mimetype, download_name=filename, as_attachment=as_attachment)
+    except FileNotFoundError:
+        problem(404, f"the {label} file is missing from storage ({key}); the job may have been deleted")

@@ -1,0 +1,231 @@
+"""Jobs: submit (upload or URL), list, read, cancel, delete; and the /api/extract alias."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import uuid
+from pathlib import Path
+
+from flask import jsonify, request, url_for
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+from werkzeug.utils import secure_filename
+
+from api import problem
+from api.legacy import legacy_submission
+from api.schemas import (JobListQuerySchema, JobListSchema, JobSchema, ProblemSchema, SubmitFormSchema,
+                         SubmitJsonSchema)
+from celery_config import BrokerUnavailable
+from extensions import executor, job_store, storage
+from models import ACTIVE_STATES, FINAL_STATES, Artifact, Job, new_id
+from slidecast import ExtractOptions
+from tasks import BadVideo, check_video_url, probe_video
+
+blp = Blueprint("jobs", __name__, description="Submit and follow extraction jobs")
+
+_SUBMIT_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {"schema": {"allOf": [{"$ref": "#/components/schemas/SubmitForm"}], "properties": {
+            "file": {"type": "string", "format": "binary", "description": "the video"}}}},
+        "application/json": {"schema": {"$ref": "#/components/schemas/SubmitJson"}},
+    },
+}
+_ERRORS = {code: {"description": text, "content": {"application/problem+json": {"schema": ProblemSchema}}}
+           for code, text in ((400, "no video sent"), (422, "invalid options or not a usable video"),
+                              (413, "upload larger than MAX_UPLOAD_MB"), (503, "broker required but down"))}
+
+
+@blp.route("/jobs", methods=["POST"])
+@blp.doc(requestBody=_SUBMIT_BODY, responses={202: {"description": "job accepted", "content": {
+    "application/json": {"schema": JobSchema}}}, **_ERRORS})
+def submit_job():
+    """Submit a video: multipart `file` (plus option fields) or JSON {"video_url", options}.
+
+    Answers 202 with the job and a Location header; poll GET /api/jobs/{id}. Nothing is
+    created when the request is refused."""
+    if request.mimetype == "multipart/form-data":
+        fields = _load(SubmitFormSchema(), request.form.to_dict(), "form")
+        return _accept(fields, request.files.get("file"))
+    return _accept(_load(SubmitJsonSchema(), _json_body(), "json"), None)
+
+
+@blp.route("/extract", methods=["POST"])
+@blp.doc(responses={202: {"description": "job accepted", "content": {
+    "application/json": {"schema": JobSchema}}}, **_ERRORS})
+def submit_extract():
+    """Alias of POST /api/jobs accepting the original service's fields (see docs/service.md):
+    "url" or "video_url", "options": {...}, "threshold", "min_duration", "enable_ocr", ..."""
+    if request.mimetype == "multipart/form-data":
+        data = legacy_submission(request.form.to_dict())
+        upload = request.files.get("file") or request.files.get("video")
+        return _accept(_load(SubmitFormSchema(), data, "form"), upload)
+    return _accept(_load(SubmitJsonSchema(), legacy_submission(_json_body()), "json"), None)
+
+
+@blp.route("/jobs", methods=["GET"])
+@blp.arguments(JobListQuerySchema, location="query")
+@blp.response(200, JobListSchema)
+def list_jobs(query):
+    """Jobs newest first, optionally of one status; `per_page` at most 100."""
+    page, per_page = query["page"], query["per_page"]
+    items, total = job_store().list(query.get("status"), page, per_page)
+    pages = max(1, -(-total // per_page))
+    if page > pages:
+        problem(404, f"page {page} is past the last page ({pages}) of {total} job(s) at per_page={per_page}")
+    return jsonify({"items": [with_links(doc) for doc in items], "page": page, "per_page": per_page,
+                    "total": total, "pages": pages})
+
+
+@blp.route("/jobs/<job_id>", methods=["GET"])
+@blp.response(200, JobSchema)
+@blp.alt_response(404, schema=ProblemSchema, description="no such job")
+def get_job(job_id):
+    """The job's status, stage, progress (never decreasing) and, when done, its artifacts."""
+    return jsonify(with_links(find_job(job_id)))
+
+
+@blp.route("/jobs/<job_id>/cancel", methods=["POST"])
+@blp.response(200, JobSchema)
+@blp.alt_response(409, schema=ProblemSchema, description="the job already finished")
+def cancel_job(job_id):
+    """Cancel a queued or running job; a running one stops at its next progress report."""
+    doc = find_job(job_id)
+    if not job_store().cancel(job_id):
+        doc = find_job(job_id)
+        problem(409, f"job {job_id} already {doc['status']}; there is nothing to cancel")
+    return jsonify(with_links(job_store().get(job_id) or doc))
+
+
+@blp.route("/jobs/<job_id>", methods=["DELETE"])
+@blp.response(204)
+def delete_job(job_id):
+    """Delete the job, its rows and its files; a queued or running job is cancelled first."""
+    doc = find_job(job_id)
+    if doc["status"] in ACTIVE_STATES:
+        job_store().cancel(job_id)
+    job_store().delete(job_id)
+    storage().delete_prefix(f"jobs/{job_id}")
+    return "", 204
+
+
+def find_job(job_id: str) -> dict:
+    """The job document, or a 404 problem naming the id (also for ids that are not UUIDs)."""
+    try:
+        canonical = str(uuid.UUID(job_id))
+    except ValueError:
+        problem(404, f"no job with id {job_id!r}: job ids are UUIDs such as 0b8f6c2e-3f1a-4c55-9f0e-2a7d5b1c9e44")
+    doc = job_store().get(canonical)
+    if doc is None:
+        problem(404, f"no job with id {job_id!r}")
+    return doc
+
+
+def with_links(doc: dict) -> dict:
+    """The job document plus URLs of what can be fetched for it now."""
+    base = f"/api/jobs/{doc['id']}"
+    links = {"self": base}
+    if doc["status"] in FINAL_STATES:
+        links["metrics"] = f"{base}/metrics"
+    if doc["status"] == "succeeded":
+        links["slides"] = f"{base}/slides"
+        links.update({kind: f"{base}/{_PATHS[kind]}" for kind in doc["artifacts"] if kind in _PATHS})
+    return dict(doc, links=links)
+
+
+_PATHS = {"manifest": "manifest", "pdf": "pdf", "notes": "notes", "srt": "transcript.srt",
+          "vtt": "transcript.vtt", "archive": "archive.zip"}
+
+
+# ---- submission ------------------------------------------------------------------------------
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        problem(400, "send the video as multipart/form-data with a `file` field, "
+                     "or a JSON object {\"video_url\": \"https://...\"}")
+    return body
+
+
+def _load(schema, data: dict, location: str) -> dict:
+    try:
+        loaded = schema.load(data)
+    except ValidationError as err:
+        problem(422, "", errors={location: err.messages}, invalid_fields=sorted(err.messages))
+    return {k: v for k, v in loaded.items() if v is not None}
+
+
+def _options(fields: dict) -> dict:
+    given = {k: v for k, v in fields.items() if k != "video_url"}
+    try:
+        return ExtractOptions.from_dict(given).to_dict()
+    except (TypeError, ValueError) as exc:
+        problem(422, f"invalid options: {exc}")
+
+
+def _accept(fields: dict, upload):
+    options = _options(fields)
+    url = fields.get("video_url")
+    has_file = upload is not None and upload.filename != ""
+    if has_file and url:
+        problem(400, "send either a file or video_url, not both")
+    if not has_file and not url:
+        problem(400, "no video: attach it as the multipart field `file`, or give video_url")
+    try:
+        kind = executor().choose()
+    except BrokerUnavailable as exc:
+        problem(503, str(exc))
+    job = Job(id=new_id(), options=options, executor=kind, owner=executor().owner_for(kind))
+    if has_file:
+        _store_upload(job, upload)
+    else:
+        if (why := check_video_url(url)) is not None:
+            problem(422, why, invalid_fields=["video_url"])
+        job.source_url = url
+    try:
+        job_store().create(job)
+    except Exception:
+        storage().delete_prefix(f"jobs/{job.id}")
+        raise
+    doc = _enqueue(job.id, kind)
+    response = jsonify(with_links(doc))
+    response.status_code = 202
+    response.headers["Location"] = url_for("jobs.get_job", job_id=job.id)
+    return response
+
+
+def _store_upload(job: Job, upload) -> None:
+    """Probe the upload with PyAV and put it in storage; refuse it (422) if it is no usable video."""
+    from flask import current_app
+    name = secure_filename(upload.filename or "") or "video"
+    with tempfile.TemporaryDirectory(prefix="slidecast-upload-") as tmp:
+        path = Path(tmp) / ("upload" + Path(name).suffix.lower()[:10])
+        upload.save(path)
+        try:
+            info = probe_video(path, current_app.config["MAX_VIDEO_SECONDS"])
+        except BadVideo as exc:
+            problem(422, f"{name}: {exc}", invalid_fields=["file"])
+        key = f"jobs/{job.id}/upload/{name}"
+        size = storage().put_file(key, path)
+        job.video_sha256 = _sha256(path)
+    job.source_filename, job.upload_key, job.duration = upload.filename[:255], key, round(info["duration"], 3)
+    job.artifacts.append(Artifact(kind="upload", key=key, size=size,
+                                  content_type=upload.mimetype or "application/octet-stream"))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _enqueue(job_id: str, kind: str) -> dict:
+    """Hand the committed job to its executor. A required broker that fails now fails the job."""
+    try:
+        executor().submit(job_id, kind)
+    except BrokerUnavailable as exc:
+        job_store().fail(job_id, f"not started: {exc}")
+        problem(503, str(exc))
+    return job_store().get(job_id)

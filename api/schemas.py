@@ -1,0 +1,163 @@
+"""marshmallow schemas of every request and response (they also make the OpenAPI document)."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from models import ALL_STATES
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON booleans only: "yes" or 1 is a type error in a JSON body."""
+
+    truthy = {True}
+    falsy = {False}
+
+
+class RegionSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    x = fields.Float(required=True, validate=validate.Range(0, 1))
+    y = fields.Float(required=True, validate=validate.Range(0, 1))
+    w = fields.Float(required=True, validate=validate.Range(0, 1))
+    h = fields.Float(required=True, validate=validate.Range(0, 1))
+
+
+def _options(boolean: type[fields.Boolean]) -> dict:
+    flag = {"load_default": None}
+    return {
+        "ocr": boolean(**flag, metadata={"description": "read each slide's text (default true)"}),
+        "transcribe": boolean(**flag, metadata={"description": "align the narration (default false)"}),
+        "pdf": boolean(**flag, metadata={"description": "make a searchable PDF (default true)"}),
+        "notes": boolean(**flag, metadata={"description": "make Markdown notes (default true)"}),
+        "subtitles": boolean(**flag, metadata={"description": "make SRT/VTT subtitles (default true)"}),
+        "keep_builds": boolean(**flag, metadata={"description": "keep each incremental build step"}),
+        "pdf_all_appearances": boolean(**flag, metadata={"description": "PDF holds every appearance"}),
+        "sensitivity": fields.Float(validate=validate.Range(0, 1), load_default=None,
+                                    metadata={"description": "0..1, higher finds smaller changes (0.5)"}),
+        "min_slide_duration": fields.Float(validate=validate.Range(0, 600), load_default=None,
+                                           metadata={"description": "seconds a slide must stay (1.0)"}),
+    }
+
+
+OPTION_NAMES = tuple(_options(fields.Boolean))
+
+
+class SubmitFormSchema(Schema.from_dict(_options(fields.Boolean))):
+    """multipart/form-data fields beside `file` (form values are strings: "true", "0.7")."""
+
+    class Meta:
+        unknown = RAISE
+
+    video_url = fields.String(validate=validate.Length(max=2048))
+
+
+class SubmitJsonSchema(Schema.from_dict(_options(StrictBoolean))):
+    """application/json body: {"video_url": "https://...", "ocr": true, ...}."""
+
+    class Meta:
+        unknown = RAISE
+
+    video_url = fields.String(required=True, validate=validate.Length(min=1, max=2048))
+    ignore_regions = fields.List(fields.Nested(RegionSchema), load_default=None,
+                                 metadata={"description": "rectangles to ignore, fractions of the frame"})
+
+
+class SourceSchema(Schema):
+    filename = fields.String(allow_none=True)
+    url = fields.String(allow_none=True)
+
+
+class VideoSchema(Schema):
+    duration = fields.Float(allow_none=True)
+    sha256 = fields.String(allow_none=True)
+
+
+class JobSchema(Schema):
+    id = fields.String(metadata={"description": "UUID"})
+    status = fields.String(validate=validate.OneOf(ALL_STATES))
+    stage = fields.String(allow_none=True, metadata={"description": "downloading, decoding, detecting, ..."})
+    progress = fields.Float(metadata={"description": "0-100, never decreases"})
+    message = fields.String(allow_none=True)
+    error = fields.String(allow_none=True, metadata={"description": "why the job failed, for a person"})
+    options = fields.Dict()
+    source = fields.Nested(SourceSchema)
+    attempts = fields.Integer()
+    priority = fields.Integer()
+    executor = fields.String(metadata={"description": "celery or thread"})
+    video = fields.Nested(VideoSchema)
+    slide_count = fields.Integer(allow_none=True)
+    artifacts = fields.List(fields.String(), metadata={"description": "downloadable: manifest, pdf, ..."})
+    links = fields.Dict(keys=fields.String(), values=fields.String())
+    created_at = fields.String()
+    started_at = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
+    updated_at = fields.String()
+
+
+class JobListQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf(ALL_STATES))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class JobListSchema(Schema):
+    items = fields.List(fields.Nested(JobSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    pages = fields.Integer()
+
+
+class SlideSchema(Schema):
+    index = fields.Integer()
+    start = fields.Float()
+    end = fields.Float()
+    same_as = fields.Integer(allow_none=True)
+    title = fields.String()
+    text = fields.String()
+    transcript = fields.String()
+    keywords = fields.List(fields.String())
+    image_url = fields.String()
+    thumbnail_url = fields.String()
+
+
+class SlideListSchema(Schema):
+    job_id = fields.String()
+    count = fields.Integer()
+    slides = fields.List(fields.Nested(SlideSchema))
+
+
+class MetricsSchema(Schema):
+    job_id = fields.String()
+    stage_seconds = fields.Dict(keys=fields.String(), values=fields.Float())
+    queue_seconds = fields.Float(allow_none=True)
+    total_seconds = fields.Float(allow_none=True)
+    video_duration = fields.Float(allow_none=True)
+    speed = fields.Float(allow_none=True, metadata={"description": "video seconds per second of work"})
+
+
+class ComponentSchema(Schema):
+    status = fields.String()
+
+
+class HealthSchema(Schema):
+    status = fields.String(metadata={"description": "ok, degraded or down"})
+    components = fields.Dict(keys=fields.String(), values=fields.Dict())
+
+
+class StatsSchema(Schema):
+    jobs = fields.Dict()
+    last_24h = fields.Dict()
+    mean_processing_seconds = fields.Float(allow_none=True)
+    slides_extracted = fields.Integer()
+
+
+class ProblemSchema(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    invalid_fields = fields.List(fields.String())
+    errors = fields.Dict()

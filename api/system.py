@@ -1,0 +1,81 @@
+"""Health, statistics and the human-readable API page."""
+
+from __future__ import annotations
+
+import html
+
+import sqlalchemy as sa
+from flask import current_app, jsonify
+from flask_smorest import Blueprint
+
+from api.schemas import HealthSchema, StatsSchema
+from extensions import db, executor, job_store, storage
+from storage import StorageError
+
+blp = Blueprint("system", __name__, description="Health and statistics")
+
+
+def _database() -> dict:
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        return {"status": "ok", "backend": db.engine.dialect.name}
+    except sa.exc.SQLAlchemyError as exc:
+        db.session.rollback()
+        return {"status": "down", "detail": f"database unreachable: {str(exc).splitlines()[0][:200]}"}
+
+
+def _storage() -> dict:
+    try:
+        return {"status": storage().check(), "backend": storage().describe()}
+    except StorageError as exc:
+        return {"status": "down", "detail": str(exc)}
+
+
+@blp.route("/health", methods=["GET"])
+@blp.response(200, HealthSchema)
+@blp.alt_response(503, schema=HealthSchema, description="the database is down")
+def health():
+    """Each component: database, cache, broker, workers, storage. 503 when the database is down;
+    "degraded" when the service works with less (Redis down: answers come from the database)."""
+    components = {"database": _database(), "cache": job_store().cache.status(),
+                  "broker": executor().describe(), "workers": executor().workers(), "storage": _storage()}
+    states = {c["status"] for c in components.values()}
+    if components["database"]["status"] != "ok":
+        overall = "down"
+    elif states & {"degraded", "down", "none", "unknown"}:
+        overall = "degraded"
+    else:
+        overall = "ok"
+    response = jsonify({"status": overall, "components": components})
+    response.status_code = 503 if overall == "down" else 200
+    return response
+
+
+@blp.route("/stats", methods=["GET"])
+@blp.response(200, StatsSchema)
+def stats():
+    """Jobs by status (all time and the last 24 h), mean processing time, slides extracted."""
+    return jsonify(job_store().stats())
+
+
+def docs_page():
+    """/api/docs: the OpenAPI document as a plain HTML page (no scripts, works offline)."""
+    spec = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
+    parts = [f"<h1>{html.escape(spec['info']['title'])} API</h1>",
+             "<p>Machine-readable: <a href='/api/openapi.json'>/api/openapi.json</a>. "
+             "Errors are <code>application/problem+json</code>.</p>"]
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            if method == "parameters":
+                continue
+            parts.append(f"<h3><code>{method.upper()} {html.escape(path)}</code></h3>")
+            parts.append(f"<p>{html.escape(op.get('summary', ''))}</p><p>{html.escape(op.get('description', ''))}</p>")
+            params = [p["name"] for p in op.get("parameters", []) if "name" in p]
+            if params:
+                parts.append(f"<p>Parameters: {html.escape(', '.join(params))}</p>")
+            codes = ", ".join(f"{code} {html.escape(r.get('description', ''))}" for code, r in op["responses"].items())
+            parts.append(f"<p>Responses: {codes}</p>")
+    body = "\n".join(parts)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Slidecast API</title>"
+            f"<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}h3{{margin-bottom:0}}</style>"
+            f"</head><body>{body}</body></html>")

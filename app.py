@@ -1,0 +1,44 @@
+"""The Slidecast web service: `create_app(config)`, and `app` for `gunicorn app:app`.
+
+Nothing imports this module; workers build their app with extensions.create_worker_app().
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from flask import Flask
+
+from settings import ROOT, ConfigError, load_settings
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from the environment; `config` entries override it (tests, tools).
+
+    Raises ConfigError (one line naming the variable) when a setting is invalid.
+    """
+    from api import register_api
+    from celery_config import recover_thread_jobs
+    from extensions import init_extensions
+
+    app = Flask(__name__, instance_path=str(ROOT / "instance"))
+    app.config.update(load_settings(overrides=config))
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    init_extensions(app)
+    register_api(app)
+    if app.config["RECOVER_JOBS_ON_START"]:
+        recover_thread_jobs(app)
+    return app
+
+
+def _app_or_exit() -> Flask:
+    """Start-up paths (gunicorn, flask CLI) show a bad setting as its one line, then exit 2."""
+    try:
+        return create_app()
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+app = _app_or_exit()

@@ -1,0 +1,232 @@
+"""The Celery app, its queues and routes, and the thread-pool fallback.
+
+Workers: `celery -A celery_config worker -Q extraction,default`. The web process never runs
+Celery tasks itself: `JobExecutor.submit` sends a task by name when the broker answers, and
+otherwise runs the same task code (tasks.process_job) on a bounded in-process thread pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import sqlalchemy as sa
+from celery import Celery
+from kombu import Connection, Queue
+
+from settings import ConfigError, load_settings
+
+log = logging.getLogger("slidecast.executor")
+
+QUEUES = ("extraction", "analysis", "transcription", "generation", "maintenance", "default")
+PROCESS_JOB = "slidecast.process_job"
+# Task names are routed by prefix once the task graph is split (issue 5).
+ROUTES = {PROCESS_JOB: {"queue": "extraction"}, "slidecast.maintenance.*": {"queue": "maintenance"}}
+BROKER_CHECK_TTL = 5.0
+
+
+class BrokerUnavailable(Exception):
+    """REQUIRE_BROKER is set and the broker does not answer."""
+
+
+def make_celery(broker_url: str | None) -> Celery:
+    """A Celery app for `broker_url` with Slidecast's queues, routes and serialisation."""
+    app = Celery("slidecast", broker=broker_url or "memory://", include=["tasks"])
+    app.conf.update(
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue="default",
+        task_routes=ROUTES,
+        task_serializer="json",
+        accept_content=["json"],
+        # The job store is the truth; Celery results would only fill Redis (celery#7801).
+        task_ignore_result=True,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=2,
+        # Submit must fail fast when the broker is gone, so the thread pool can take the job.
+        task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                                   "interval_max": 0.5},
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+def _broker_from_env() -> str | None:
+    try:
+        return load_settings()["CELERY_BROKER_URL"]
+    except ConfigError as exc:  # one clear line instead of a traceback, as in app.py
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+celery = make_celery(_broker_from_env())
+
+
+def process_identity() -> str:
+    """host:pid:start-ticks of this process; the start time tells a reused pid apart."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_start_ticks(os.getpid())}"
+
+
+def _start_ticks(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "0"
+
+
+def owner_is_alive(owner: str | None) -> bool | None:
+    """True/False for an owner on this host; None when it is elsewhere (cannot tell)."""
+    try:
+        host, pid, ticks = (owner or "").rsplit(":", 2)
+        pid_number = int(pid)
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return None
+    return _start_ticks(pid_number) == ticks
+
+
+class JobExecutor:
+    """Runs jobs: on Celery when the broker answers, else on a bounded thread pool."""
+
+    def __init__(self, app):
+        self.app = app
+        self.broker_url = app.config.get("CELERY_BROKER_URL")
+        self.require_broker = app.config.get("REQUIRE_BROKER", False)
+        self.pool_size = app.config.get("THREAD_POOL_SIZE", 2)
+        self._celery = celery if self.broker_url == celery.conf.broker_url else make_celery(self.broker_url)
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._broker_checked = (0.0, False)
+        self.owner = process_identity()
+
+    # ---- choosing ----------------------------------------------------------------------------
+    def broker_reachable(self) -> bool:
+        """Whether the broker accepts a connection (1 s timeout; answer cached a few seconds)."""
+        if not self.broker_url:
+            return False
+        checked_at, ok = self._broker_checked
+        if time.monotonic() - checked_at < BROKER_CHECK_TTL:
+            return ok
+        try:
+            with Connection(self.broker_url, connect_timeout=1) as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0, timeout=1)
+            ok = True
+        except Exception as exc:  # kombu raises many kinds; all mean "not now"
+            log.warning("broker %s unreachable: %s", _redact(self.broker_url), exc)
+            ok = False
+        self._broker_checked = (time.monotonic(), ok)
+        return ok
+
+    def choose(self) -> str:
+        """"celery" or "thread" for a new job; BrokerUnavailable if a broker is required and down."""
+        if self.broker_reachable():
+            return "celery"
+        if self.require_broker:
+            raise BrokerUnavailable("the task broker is unreachable and REQUIRE_BROKER is set")
+        return "thread"
+
+    def owner_for(self, kind: str) -> str | None:
+        return self.owner if kind == "thread" else None
+
+    # ---- running -----------------------------------------------------------------------------
+    def submit(self, job_id: str, kind: str) -> str:
+        """Start a committed, queued job. Returns the executor actually used."""
+        if kind == "celery":
+            try:
+                self._celery.send_task(PROCESS_JOB, args=[job_id], queue="extraction")
+                return "celery"
+            except Exception as exc:
+                self._broker_checked = (time.monotonic(), False)
+                log.warning("job %s: broker send failed (%s)", job_id, exc)
+                if self.require_broker:
+                    raise BrokerUnavailable("the task broker is unreachable and REQUIRE_BROKER is set") from exc
+                from extensions import job_store
+                job_store().set_executor(job_id, "thread", self.owner)
+        self._submit_thread(job_id)
+        return "thread"
+
+    def _submit_thread(self, job_id: str) -> None:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.pool_size, thread_name_prefix="slidecast-job")
+        self._pool.submit(self._run_in_app, job_id)
+
+    def _run_in_app(self, job_id: str) -> None:
+        from tasks import process_job
+        with self.app.app_context():
+            try:
+                process_job(job_id)
+            except Exception:  # process_job records failures itself; this is the last resort
+                log.exception("job %s: unexpected error in the thread pool", job_id)
+
+    def describe(self) -> dict:
+        """Health: the broker and who runs jobs."""
+        if not self.broker_url:
+            return {"status": "not configured", "mode": "thread pool", "threads": self.pool_size}
+        if self.broker_reachable():
+            return {"status": "ok", "mode": "celery", "url": _redact(self.broker_url)}
+        state = "down" if self.require_broker else "degraded"
+        return {"status": state, "mode": "unavailable" if self.require_broker else "thread pool fallback",
+                "url": _redact(self.broker_url), "threads": self.pool_size}
+
+    def workers(self) -> dict:
+        """Health: Celery workers answering a ping (0.5 s), or the thread pool."""
+        if not self.broker_reachable():
+            return {"status": "ok", "mode": "thread pool", "threads": self.pool_size}
+        try:
+            replies = self._celery.control.ping(timeout=0.5) or []
+        except Exception as exc:
+            return {"status": "unknown", "mode": "celery", "detail": str(exc)}
+        names = sorted(name for reply in replies for name in reply)
+        return {"status": "ok" if names else "none", "mode": "celery", "online": names}
+
+    def shutdown(self, wait: bool = True) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=wait, cancel_futures=not wait)
+                self._pool = None
+
+
+def _redact(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+
+
+def recover_thread_jobs(app) -> dict:
+    """Jobs the thread pool of a dead process left queued or running: run them again here, or
+    fail them when they already used JOB_MAX_ATTEMPTS. Never left `running`. Safe to run in
+    several processes at once (each job is claimed with a guarded update)."""
+    from extensions import db, executor, job_store
+    from models import ACTIVE_STATES, RUNNING, Job
+
+    result = {"requeued": [], "failed": []}
+    with app.app_context():
+        try:
+            rows = db.session.execute(
+                sa.select(Job.id, Job.status, Job.owner, Job.attempts)
+                .where(Job.executor == "thread", Job.status.in_(ACTIVE_STATES))).all()
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("cannot look for interrupted jobs (database not migrated?): %s", exc)
+            return result
+        store, pool, limit = job_store(), executor(), app.config["JOB_MAX_ATTEMPTS"]
+        for job_id, status, owner, attempts in rows:
+            if owner_is_alive(owner) is not False:
+                continue
+            if status == RUNNING and attempts >= limit:
+                if store.fail(job_id, f"interrupted: the server process stopped while this job was running "
+                                      f"(attempt {attempts} of {limit}); not retried", owner_is=owner):
+                    result["failed"].append(job_id)
+            elif store.requeue(job_id, owner, pool.owner, "re-queued after the server restarted"):
+                pool.submit(job_id, "thread")
+                result["requeued"].append(job_id)
+    if result["requeued"] or result["failed"]:
+        log.warning("recovered interrupted jobs: %s", result)
+    return result

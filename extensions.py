@@ -1,0 +1,78 @@
+"""Extensions created once, and `init_extensions(app)` that wires them to a Flask app.
+
+Per-app services live in `app.extensions` so several apps (tests: PostgreSQL mode and embedded
+mode) can coexist in one process. Use the accessors below instead of reaching in directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, current_app
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase
+
+from settings import ROOT, load_settings
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+
+
+def init_extensions(app: Flask) -> None:
+    """Attach database, migrations, cache, storage, job store and executor to `app`."""
+    from celery_config import JobExecutor
+    from job_storage import JobStorageService, make_cache
+    from storage import open_storage
+
+    _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    cache = make_cache(app.config["REDIS_URL"], app.config["JOB_CACHE_TTL"])
+    app.extensions["slidecast.storage"] = open_storage(app.config["STORAGE_URL"])
+    app.extensions["slidecast.jobs"] = JobStorageService(
+        cache, progress_interval=app.config["PROGRESS_DB_INTERVAL"])
+    app.extensions["slidecast.executor"] = JobExecutor(app)
+
+
+def create_worker_app(overrides: dict | None = None) -> Flask:
+    """A Flask app without the HTTP API, for Celery workers: settings, database, store, storage."""
+    app = Flask("slidecast_worker")
+    app.config.update(load_settings(overrides=dict(overrides or {}, RECOVER_JOBS_ON_START=False)))
+    init_extensions(app)
+    return app
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, _record):
+    """SQLite ignores ON DELETE CASCADE unless asked; PostgreSQL always honours it."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def _ensure_sqlite_folder(uri: str) -> None:
+    if uri.startswith("sqlite:///") and uri != "sqlite:///:memory:":
+        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def job_store():
+    """The app's JobStorageService (job_storage.py)."""
+    return current_app.extensions["slidecast.jobs"]
+
+
+def storage():
+    """The app's artifact/upload Storage (storage.py)."""
+    return current_app.extensions["slidecast.storage"]
+
+
+def executor():
+    """The app's JobExecutor (celery_config.py): Celery when reachable, else the thread pool."""
+    return current_app.extensions["slidecast.executor"]

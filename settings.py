@@ -1,0 +1,144 @@
+"""Every setting of the service, read from the environment and validated in one place.
+
+`load_settings(environ, overrides)` returns a plain dict of Flask config keys. A bad value raises
+`ConfigError` whose message is the one line to show (it names the variable); the start-up paths
+print it and exit with status 2 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent
+
+
+class ConfigError(Exception):
+    """A setting has a value the service cannot start with. str(error) is the line to show."""
+
+    def __init__(self, name: str, problem: str, value: object):
+        super().__init__(f"SLIDECAST config error: {name} {problem}, got {value!r}")
+        self.name = name
+
+
+def _positive_int(env, name, default, maximum=None):
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, "must be a positive integer", raw) from None
+    if value < 1 or (maximum is not None and value > maximum):
+        limit = f" no larger than {maximum}" if maximum else ""
+        raise ConfigError(name, f"must be a positive integer{limit}", raw)
+    return value
+
+
+def _positive_float(env, name, default):
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, "must be a positive number", raw) from None
+    if not value > 0:
+        raise ConfigError(name, "must be a positive number", raw)
+    return value
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _flag(env, name, default):
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if raw.strip().lower() in _TRUE:
+        return True
+    if raw.strip().lower() in _FALSE:
+        return False
+    raise ConfigError(name, "must be true or false", raw)
+
+
+def _choice(env, name, choices, default):
+    raw = env.get(name) or default
+    if raw.upper() not in choices:
+        raise ConfigError(name, f"must be one of {', '.join(choices)}", raw)
+    return raw.upper()
+
+
+def _url(env, name, schemes, default=None):
+    raw = env.get(name) or default
+    if raw is None:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in schemes:
+        raise ConfigError(name, f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}", raw)
+    return raw
+
+
+def database_url(env) -> str:
+    """DATABASE_URL with Heroku/Render-style `postgres://` accepted (rewritten to
+    `postgresql+psycopg2://`); default: SQLite under instance/."""
+    raw = env.get("DATABASE_URL") or f"sqlite:///{ROOT / 'instance' / 'slidecast.db'}"
+    for plain in ("postgres://", "postgresql://"):
+        if raw.startswith(plain):
+            # SQLAlchemy 2.1 would pick psycopg 3 for a bare scheme; the project ships psycopg2.
+            raw = "postgresql+psycopg2://" + raw[len(plain):]
+    scheme = urlparse(raw).scheme.split("+")[0]
+    if scheme not in ("postgresql", "sqlite"):
+        raise ConfigError("DATABASE_URL", "must be a postgresql:// or sqlite:/// URL", raw)
+    return raw
+
+
+def storage_url(env) -> str:
+    """STORAGE_URL: a folder path or file:// URL (default data/ beside the code); s3:// comes later."""
+    raw = env.get("STORAGE_URL") or str(ROOT / "data")
+    parsed = urlparse(raw)
+    if parsed.scheme in ("", "file"):
+        return raw
+    raise ConfigError("STORAGE_URL", "must be a folder path or file:// URL", raw)
+
+
+_REDIS = ("redis", "rediss", "unix")
+_BROKERS = ("redis", "rediss", "amqp", "amqps", "pyamqp")
+
+
+def load_settings(environ=None, overrides: dict | None = None) -> dict:
+    """Read and validate all settings; `overrides` (tests, tools) win over the environment."""
+    env = dict(os.environ if environ is None else environ)
+    redis_url = _url(env, "REDIS_URL", _REDIS)
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": database_url(env),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": _url(env, "CELERY_BROKER_URL", _BROKERS, default=redis_url),
+        "REQUIRE_BROKER": _flag(env, "REQUIRE_BROKER", False),
+        "STORAGE_URL": storage_url(env),
+        "THREAD_POOL_SIZE": _positive_int(env, "THREAD_POOL_SIZE", 2, maximum=64),
+        "MAX_UPLOAD_MB": _positive_int(env, "MAX_UPLOAD_MB", 500),
+        "MAX_VIDEO_SECONDS": _positive_int(env, "MAX_VIDEO_SECONDS", 4 * 3600),
+        "JOB_CACHE_TTL": _positive_int(env, "JOB_CACHE_TTL", 3600),
+        "JOB_MAX_ATTEMPTS": _positive_int(env, "JOB_MAX_ATTEMPTS", 2, maximum=20),
+        "PROGRESS_DB_INTERVAL": _positive_float(env, "PROGRESS_DB_INTERVAL", 2.0),
+        "DOWNLOAD_TIMEOUT": _positive_int(env, "DOWNLOAD_TIMEOUT", 60),
+        "RECOVER_JOBS_ON_START": _flag(env, "RECOVER_JOBS_ON_START", _owns_a_pool()),
+        "LOG_LEVEL": _choice(env, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+    }
+    settings["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_MB"] * 1024 * 1024
+    if overrides:
+        settings.update(overrides)
+    return settings
+
+
+def _owns_a_pool() -> bool:
+    """False in one-shot `flask` commands (`flask db upgrade`): they must not take over jobs."""
+    argv = sys.argv
+    if argv and Path(argv[0]).name == "flask":
+        return len(argv) > 1 and argv[1] == "run"
+    return True
