@@ -1,0 +1,98 @@
+"""One benchmark method on one video, run in its own process so its peak memory is its own.
+
+    python bench/methods.py METHOD VIDEO     # prints one JSON line
+
+METHOD: ours, ours-builds (keep_builds), decode (PyAV, thread_type AUTO), decode1 (PyAV, one
+thread), pyscenedetect (ContentDetector at its defaults), ffmpeg (scene filter, gt(scene,0.4)).
+The JSON has "transitions" (seconds), "seconds" (wall time of the work itself, imports excluded),
+"peak_rss_mb" (the whole process, or the ffmpeg child for "ffmpeg"), or "skipped" with a reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def ours(video: str, keep_builds: bool = False) -> dict:
+    try:
+        from slidecast import ExtractOptions, extract
+        import slidecast.pipeline  # noqa: F401  (the engine; absent until it lands)
+    except ImportError as error:
+        return {"skipped": f"engine not importable yet: {error}"}
+    options = ExtractOptions(ocr=False, transcribe=False, pdf=False, notes=False, subtitles=False,
+                             keep_builds=keep_builds)
+    with tempfile.TemporaryDirectory(prefix="bench-") as out:
+        started = time.perf_counter()
+        manifest = extract(video, out, options)
+        seconds = time.perf_counter() - started
+    slides = manifest.slides
+    return {"seconds": seconds, "transitions": [s.start for s in slides[1:]],
+            "same_as": [s.same_as for s in slides], "timings": manifest.timings}
+
+
+def decode(video: str, threads: str = "AUTO") -> dict:
+    import av
+
+    started = time.perf_counter()
+    with av.open(video) as container:
+        stream = container.streams.video[0]
+        if threads == "one":
+            stream.codec_context.thread_count = 1
+        else:
+            stream.thread_type = threads
+        frames = sum(1 for _ in container.decode(stream))
+    return {"seconds": time.perf_counter() - started, "transitions": None, "frames": frames}
+
+
+def pyscenedetect(video: str) -> dict:
+    from scenedetect import ContentDetector, detect
+
+    started = time.perf_counter()
+    scenes = detect(video, ContentDetector())
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "transitions": [start.get_seconds() for start, _ in scenes[1:]]}
+
+
+def ffmpeg_scene(video: str) -> dict:
+    import imageio_ffmpeg
+
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-i", video, "-an",
+               "-vf", "select='gt(scene,0.4)',showinfo", "-f", "null", "-"]
+    started = time.perf_counter()
+    run = subprocess.run(command, capture_output=True, text=True, check=True)
+    seconds = time.perf_counter() - started
+    times = [float(t) for t in re.findall(r"pts_time:\s*([0-9.]+)", run.stderr)]
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"seconds": seconds, "transitions": times, "peak_rss_mb": child}
+
+
+METHODS = {
+    "ours": ours,
+    "ours-builds": lambda video: ours(video, keep_builds=True),
+    "decode": decode,
+    "decode1": lambda video: decode(video, threads="one"),
+    "pyscenedetect": pyscenedetect,
+    "ffmpeg": ffmpeg_scene,
+}
+
+
+def main() -> int:
+    method, video = sys.argv[1], sys.argv[2]
+    result = METHODS[method](video)
+    usage = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    result.setdefault("peak_rss_mb", usage / 1024)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
