@@ -35,7 +35,7 @@ def init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     cache = make_cache(app.config["REDIS_URL"], app.config["JOB_CACHE_TTL"])
-    app.extensions["slidecast.storage"] = open_storage(app.config["STORAGE_URL"])
+    app.extensions["slidecast.storage"] = open_storage(app.config["STORAGE_URL"], app.config)
     app.extensions["slidecast.jobs"] = JobStorageService(
         cache, progress_interval=app.config["PROGRESS_DB_INTERVAL"])
     app.extensions["slidecast.executor"] = JobExecutor(app)

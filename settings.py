@@ -97,12 +97,23 @@ def database_url(env) -> str:
 
 
 def storage_url(env) -> str:
-    """STORAGE_URL: a folder path or file:// URL (default data/ beside the code); s3:// comes later."""
+    """STORAGE_URL: a folder path or file:// URL (default data/ beside the code), or
+    s3://bucket/prefix (S3-compatible storage, see storage_s3.py)."""
     raw = env.get("STORAGE_URL") or str(ROOT / "data")
     parsed = urlparse(raw)
-    if parsed.scheme in ("", "file"):
+    if parsed.scheme in ("", "file") or (parsed.scheme == "s3" and parsed.netloc):
         return raw
-    raise ConfigError("STORAGE_URL", "must be a folder path or file:// URL", raw)
+    raise ConfigError("STORAGE_URL", "must be a folder path, file:// URL or s3://bucket/prefix", raw)
+
+
+def s3_settings(env) -> dict:
+    """S3 endpoint (empty: AWS itself), region and keys (empty: boto3's own credential chain)."""
+    return {
+        "S3_ENDPOINT_URL": _url(env, "S3_ENDPOINT_URL", ("http", "https")),
+        "AWS_REGION": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        "AWS_ACCESS_KEY_ID": env.get("AWS_ACCESS_KEY_ID") or None,
+        "AWS_SECRET_ACCESS_KEY": env.get("AWS_SECRET_ACCESS_KEY") or None,
+    }
 
 
 _REDIS = ("redis", "rediss", "unix")
@@ -129,6 +140,9 @@ def load_settings(environ=None, overrides: dict | None = None) -> dict:
         "DOWNLOAD_TIMEOUT": _positive_int(env, "DOWNLOAD_TIMEOUT", 60),
         "RECOVER_JOBS_ON_START": _flag(env, "RECOVER_JOBS_ON_START", _owns_a_pool()),
         "LOG_LEVEL": _choice(env, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+        "LOG_FORMAT": _choice(env, "LOG_FORMAT", ("JSON", "TEXT"), "JSON"),
+        "METRICS_ENABLED": _flag(env, "METRICS_ENABLED", True),
+        **s3_settings(env),
     }
     settings["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_MB"] * 1024 * 1024
     if overrides:

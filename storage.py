@@ -118,9 +118,17 @@ class LocalStorage(Storage):
         return f"local folder {self.root}"
 
 
-def open_storage(url: str) -> Storage:
-    """The backend for STORAGE_URL (settings.py has validated its scheme)."""
+def open_storage(url: str, config: dict | None = None) -> Storage:
+    """The backend for STORAGE_URL (settings.py has validated its scheme). `config` supplies the
+    S3 settings for s3:// URLs (default: read from the environment by settings.load_settings)."""
     parsed = urlparse(url)
+    if parsed.scheme == "s3":
+        from settings import load_settings
+        from storage_s3 import S3Storage
+        cfg = config if config is not None else load_settings()
+        return S3Storage.from_url(url, endpoint_url=cfg.get("S3_ENDPOINT_URL"), region=cfg.get("AWS_REGION"),
+                                  access_key=cfg.get("AWS_ACCESS_KEY_ID"),
+                                  secret_key=cfg.get("AWS_SECRET_ACCESS_KEY"))
     if parsed.scheme == "file":
         return LocalStorage(Path(parsed.path))
     return LocalStorage(Path(url))
