@@ -98,6 +98,24 @@ def table(measured: dict) -> tuple[str, list[str]]:
     return "\n".join(lines), notes
 
 
+def video_table(truths: dict) -> str:
+    """What each bench video holds, from its truth (so the table cannot drift from the files)."""
+    lines = ["| video | size | fps | GOP s | length | transitions | fades | build steps | 2-s slides "
+             "| returns | overlays |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, truth in truths.items():
+        spec = truth["spec"]
+        fades = sum(s["transition"] == "fade" for s in spec["slides"][1:])
+        short = sum(a["end"] - a["start"] <= 2.5 for a in truth["appearances"])
+        returns = sum(bool(a["same_as_appearance"]) for a in truth["appearances"])
+        overlays = [k if v is True else f"{k} {v:g}" for k, v in spec.items()
+                    if k in ("webcam", "pointer", "noise", "flicker", "letterbox", "camera") and v]
+        lines.append(f"| {name} | {truth['width']}x{truth['height']} | {truth['fps']:g} | "
+                     f"{spec['gop_seconds']:g} | {truth['duration'] / 60:.1f} min | "
+                     f"{len(truth['transitions'])} | {fades} | {len(truth['build_transitions'])} | "
+                     f"{short} | {returns} | {', '.join(overlays) or '-'} |")
+    return "\n".join(lines)
+
+
 def _line(name: str, row: dict, decode_s: float | None) -> str:
     if "seconds" not in row:
         return f"| {name} | {row['method']} | {row['note']} |" + " |" * 11
@@ -144,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     measured = measure(videos, args.methods, args.repeat, args.repeat_short, args.timeout)
     markdown, notes = table(measured)
-    report = markdown + ("\n\nOur engine's misses and extras (seconds):\n\n" + "\n".join(notes) if notes else "")
+    report = video_table(measured["truths"]) + "\n\n" + markdown + ("\n\nOur engine's misses and extras (seconds):\n\n" + "\n".join(notes) if notes else "")
     print(report)
     if args.json:
         args.json.write_text(json.dumps({"runs": {f"{v}/{m}": r for (v, m), r in measured["runs"].items()}},

@@ -98,3 +98,25 @@ def test_slide_texts_are_distinct_and_readable(tmp_path):
     assert len(set(texts)) == len(texts) == 4 and len(set(titles)) == 4
     assert all(t.splitlines()[0] == title for t, title in zip(texts, titles))
     assert [a["same_as_appearance"] for a in truth["appearances"]] == [None, None, None, 2, None, 1]
+
+
+def test_bench_scoring_matches_one_to_one_within_a_second():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from scoring import score
+
+    truth = ground_truth(LectureSpec(slides=[SlideSpec(1, 10.0), SlideSpec(2, 2.0),
+                                             SlideSpec(3, 10.0, builds=2), SlideSpec(4, 8.0)]))
+    # 10.0 found twice (one is extra), 12.0 found late by 0.6 s, the build at 17.0 is extra,
+    # 22.0 missed: the 2-s slide is still found; slide 3 (12-22 s), cut in two pieces of which
+    # none covers half of it, counts as missed, and the last slide is covered by 17-30 s.
+    result = score(truth, [10.1, 10.4, 12.6, 17.0])
+    assert (result["precision"], result["recall"]) == (0.5, 2 / 3)
+    assert result["extra"] == [10.4, 17.0] and result["missed_transitions"] == [22.0]
+    assert result["short_found"] == (1, 1)
+    assert result["missed_slides"] == [[12.0, 22.0]]
+    assert score(truth, [17.0], keep_builds=True)["missed_transitions"] == [10.0, 12.0, 22.0]
+    # One long detected slide stands for one true slide only.
+    assert len(score(truth, [])["missed_slides"]) == 3
