@@ -106,11 +106,29 @@ def _line_height(line: list[Word]) -> float:
     return heights[len(heights) // 2]
 
 
-# Bullet glyphs are layout, not text: searching or quoting a slide never wants them.
+# Bullet glyphs are layout, not text: searching or quoting a slide never wants them. OCR reads
+# a round bullet as any of these; "*", "-" and ">" count only as a line's first token.
 _BULLETS = set("•·●○◦▪▫■□‣⁃∙")
+_LEADING_BULLETS = _BULLETS | set("¢«»*-–—>.")
 
 
 def page_from_words(words: list[Word]) -> PageText:
-    """Reading-order page from an engine's words; empty words and bare bullet glyphs dropped."""
+    """Reading-order page from an engine's words; empty words and bullet glyphs dropped."""
     kept = [w for w in words if w.text.strip() and not set(w.text.strip()) <= _BULLETS]
-    return PageText(lines=group_lines(kept))
+    lines = []
+    for line in group_lines(kept):
+        line = _strip_leading_bullet(line)
+        if line:
+            lines.append(line)
+    return PageText(lines=lines)
+
+
+def _strip_leading_bullet(line: list[Word]) -> list[Word]:
+    first = line[0].text
+    if set(first) <= _LEADING_BULLETS:
+        return line[1:]
+    stripped = first.lstrip("".join(_BULLETS) + ".")
+    # "·Compare" or ".The": a bullet glued to the first word (a real word never starts so).
+    if stripped != first and stripped[:1].isalpha():
+        return [Word(stripped, line[0].box, line[0].confidence)] + line[1:]
+    return line

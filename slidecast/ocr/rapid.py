@@ -11,6 +11,13 @@ import numpy as np
 from .base import Word
 
 
+# Text-line heights (px) for the upscaling rule in RapidEngine._upscale_for.
+SMALL_LINE_PX = 24
+TARGET_LINE_PX = 34
+MAX_UPSCALE = 3.0
+LARGE_FRAME_PX = 900
+
+
 class RapidEngine:
     """OCR with rapidocr-onnxruntime; nothing is downloaded, the ONNX models are in the wheel.
 
@@ -34,15 +41,105 @@ class RapidEngine:
         image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
         if image is None:
             raise ValueError(f"cannot read image {image_path}")
+        scale = self._upscale_for(image)
+        if scale > 1:
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
         result, _ = self._ocr(image, use_cls=False, return_word_box=True)
         words: list[Word] = []
         for line in result or []:
-            words.extend(_line_words(line))
+            words.extend(_line_words(restore_spaces(image, line), scale))
         return words
 
+    def _upscale_for(self, image: np.ndarray) -> float:
+        """How much to enlarge `image` so its text lines are about TARGET_LINE_PX tall.
 
-def _line_words(line: list) -> list[Word]:
-    """Split one recognised line into words, using per-character boxes when the model gave them."""
+        The recogniser drops the spaces between words on lines under ~24 px (a 360p video's
+        body text is ~17 px), which ruins search. Big frames are left alone without measuring,
+        because detection alone costs ~1 s on a 1080p frame.
+        """
+        if image.shape[0] >= LARGE_FRAME_PX:
+            return 1.0
+        boxes, _ = self._ocr(image, use_cls=False, use_rec=False)
+        if not boxes:
+            return 1.0
+        heights = sorted(float(np.ptp(np.asarray(b, dtype=float)[:, 1])) for b in boxes)
+        median = heights[len(heights) // 2]
+        if median <= 0 or median >= SMALL_LINE_PX:
+            return 1.0
+        return min(MAX_UPSCALE, TARGET_LINE_PX / median)
+
+
+def restore_spaces(image: np.ndarray, line: list) -> list:
+    """Put back word spaces the recogniser dropped, where the picture shows a word gap.
+
+    PP-OCR's recogniser often runs English words together on small text ("Eachvariablestores").
+    Between two characters it did not separate, a blank column run wider than GAP_OF_HEIGHT of
+    the line's height, and clearly wider than the line's typical letter gap, is a word space.
+    """
+    if len(line) < 5 or not line[3] or len(line[3]) != len(line[4]):
+        return line
+    gaps = _blank_runs(image, line[0])
+    if not gaps:
+        return line
+    centres = [float(np.mean(np.asarray(q, dtype=float)[:, 0])) for q in line[3]]
+    chars, quads, scores = [], [], []
+    char_scores = line[5] if len(line) > 5 else [line[2]] * len(line[4])
+    for i, (char, quad, score) in enumerate(zip(line[4], line[3], char_scores)):
+        if i and not char.isspace() and not chars[-1].isspace() and \
+                any(centres[i - 1] < g < centres[i] for g in gaps):
+            chars.append(" ")
+            quads.append(quad)
+            scores.append(score)
+        chars.append(char)
+        quads.append(quad)
+        scores.append(score)
+    return [line[0], "".join(chars), line[2], quads, chars, scores]
+
+
+GAP_OF_HEIGHT = 0.22
+GAP_OF_LETTER_GAP = 1.8
+
+
+def _blank_runs(image: np.ndarray, quad) -> list[float]:
+    """x centres (image pixels) of ink-free column runs wider than a word gap inside `quad`."""
+    pts = np.asarray(quad, dtype=float).reshape(-1, 2)
+    x0, y0 = np.maximum(pts.min(axis=0).astype(int), 0)
+    x1, y1 = pts.max(axis=0).astype(int)
+    crop = image[y0:y1, x0:x1]
+    if crop.size == 0:
+        return []
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    dark = binary == 0
+    ink = dark if dark.sum() < dark.size / 2 else ~dark  # text is the minority colour
+    blank = ~ink.any(axis=0)
+    runs, start = [], None
+    for x, empty in enumerate(blank):
+        if empty and start is None:
+            start = x
+        elif not empty and start is not None:
+            if start > 0:  # a run touching the crop's left edge is padding, not a gap
+                runs.append((start, x))
+            start = None
+    if not runs:
+        return []
+    widths = sorted(end - begin for begin, end in runs)
+    min_gap = max(GAP_OF_HEIGHT * (y1 - y0), GAP_OF_LETTER_GAP * widths[len(widths) // 2])
+    return [x0 + (begin + end) / 2 for begin, end in runs if end - begin >= min_gap]
+
+
+def _line_words(line: list, scale: float = 1.0) -> list[Word]:
+    """Split one recognised line into words, using per-character boxes when the model gave them.
+
+    Boxes are divided by `scale` so they are in the original image's pixels.
+    """
+    words = _split_line(line)
+    if scale == 1.0:
+        return words
+    return [Word(w.text, tuple(int(round(v / scale)) for v in w.box), w.confidence) for w in words]
+
+
+def _split_line(line: list) -> list[Word]:
     quad, text, score = line[0], line[1], float(line[2])
     char_quads = line[3] if len(line) > 3 else None
     char_scores = line[5] if len(line) > 5 else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable
 
@@ -26,10 +26,11 @@ def worker_count(requested: int, jobs: int) -> int:
 
 def ocr_images(paths: list[Path], engine: str = "auto", workers: int = 0,
                on_done: Callable[[int, int], None] | None = None) -> list[PageText]:
-    """OCR each image; results in the order of `paths`. `on_done(done, total)` after each image.
+    """OCR each image; results in the order of `paths`.
 
-    With N workers each engine gets 1 intra-op thread, so N workers use N cores; a single
-    worker gets all the cores instead.
+    `on_done(done, total)` runs in the calling thread after each image, so it may raise (e.g.
+    Cancelled) to stop: images not yet started are then skipped. With N workers each engine
+    gets 1 intra-op thread, so N workers use N cores; a single worker gets all the cores.
     """
     if not paths:
         return []
@@ -37,19 +38,20 @@ def ocr_images(paths: list[Path], engine: str = "auto", workers: int = 0,
     count = worker_count(workers, len(paths))
     threads_each = 1 if count > 1 else worker_count(workers, 1 << 16)
     local = threading.local()
-    lock = threading.Lock()
-    done = 0
 
     def one(path: Path) -> PageText:
-        nonlocal done
         if not hasattr(local, "engine"):
             local.engine = get_engine(name, threads=threads_each)
-        page = page_from_words(local.engine.read(path))
-        with lock:
-            done += 1
+        return page_from_words(local.engine.read(path))
+
+    pages: list[PageText | None] = [None] * len(paths)
+    pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="ocr")
+    try:
+        futures = {pool.submit(one, path): pos for pos, path in enumerate(paths)}
+        for done, future in enumerate(as_completed(futures), start=1):
+            pages[futures[future]] = future.result()
             if on_done:
                 on_done(done, len(paths))
-        return page
-
-    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="ocr") as pool:
-        return list(pool.map(one, paths))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return pages  # type: ignore[return-value]

@@ -1,0 +1,145 @@
+"""Slide content: OCR, transcript aligned to slides, keywords, title, PDF, notes, subtitles.
+
+The pipeline calls `run` after the slide images are written and before manifest.json is
+committed. Everything here is offline: the OCR and speech models ship inside pip packages.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+from .keywords import deck_title, fill_keywords
+from .manifest import Manifest, SlideEntry
+from .notes import render_notes
+from .ocr.runner import ocr_images
+from .options import ExtractOptions
+from .pdf import PdfInfo, build_pdf
+from .subtitles import to_srt, to_vtt
+from .transcribe import transcribe_media
+from .transcribe.align import all_words, make_cues, words_by_range
+
+Progress = Callable[[str, float, str], None]
+ARTIFACT_FILES = {"pdf": "slides.pdf", "markdown": "notes.md", "srt": "transcript.srt",
+                  "vtt": "transcript.vtt"}
+
+
+def run(manifest: Manifest, out_dir: Path, video_path: Path, options: ExtractOptions,
+        progress: Progress | None = None) -> None:
+    """Fill OCR text/words/title per distinct slide (repeats get copies), transcript per
+    appearance, keywords, deck title; write slides.pdf, notes.md, transcript.srt/.vtt as the
+    options ask. Sets manifest.artifacts (paths relative to out_dir, only files written by this
+    run) and manifest.timings "ocr", "transcribe", "generate" for the parts that ran.
+
+    progress(stage, fraction, message): stages "ocr", "transcribing", "generating", fraction
+    0..1 never decreasing within a stage. A video without an audio track gets no transcript and
+    no subtitle files, and is not an error.
+    """
+    out_dir = Path(out_dir)
+    report = progress or (lambda stage, fraction, message: None)
+    if options.ocr:
+        started = time.perf_counter()
+        ocr_slides(manifest, out_dir, options, report)
+        manifest.timings["ocr"] = round(time.perf_counter() - started, 3)
+    segments = None
+    if options.transcribe:
+        started = time.perf_counter()
+        segments = transcribe_slides(manifest, Path(video_path), options, report)
+        manifest.timings["transcribe"] = round(time.perf_counter() - started, 3)
+    started = time.perf_counter()
+    fill_keywords(manifest)
+    manifest.title = deck_title(manifest)
+    write_artifacts(manifest, out_dir, options, segments, report)
+    manifest.timings["generate"] = round(time.perf_counter() - started, 3)
+
+
+def ocr_slides(manifest: Manifest, out_dir: Path, options: ExtractOptions, report: Progress) -> None:
+    """OCR each distinct slide once (in parallel); repeats copy their first appearance."""
+    distinct = manifest.distinct()
+    report("ocr", 0.0, f"reading text on {len(distinct)} slides")
+
+    def done(count: int, total: int) -> None:
+        report("ocr", count / total, f"read slide {count} of {total}")
+
+    pages = ocr_images([out_dir / s.image for s in distinct], options.ocr_engine, options.workers, done)
+    for slide, page in zip(distinct, pages):
+        slide.text, slide.title = page.text, page.title
+        slide.words = [w.to_dict() for w in page.words]
+    first = {s.index: s for s in distinct}
+    for slide in manifest.slides:
+        if slide.same_as is not None and slide.same_as in first:
+            source = first[slide.same_as]
+            slide.text, slide.title, slide.words = source.text, source.title, list(source.words)
+    report("ocr", 1.0, "slide text read")
+
+
+def transcribe_slides(manifest: Manifest, video_path: Path, options: ExtractOptions,
+                      report: Progress):
+    """Transcribe the audio and give each appearance the words spoken during its [start, end).
+
+    Returns the segments, or None when the video has no audio track.
+    """
+    report("transcribing", 0.0, "transcribing the narration")
+    segments = transcribe_media(video_path, options.transcribe_engine,
+                                lambda f: report("transcribing", f, "transcribing the narration"))
+    if segments is None:
+        report("transcribing", 1.0, "no audio track: no transcript")
+        return None
+    ranges = [(s.start, s.end) for s in manifest.slides]
+    for slide, words in zip(manifest.slides, words_by_range(all_words(segments), ranges)):
+        slide.transcript = " ".join(w.text for w in words)
+    report("transcribing", 1.0, f"transcribed {sum(len(s.words) for s in segments)} words")
+    return segments
+
+
+def write_artifacts(manifest: Manifest, out_dir: Path, options: ExtractOptions, segments,
+                    report: Progress) -> None:
+    """Write the requested files atomically and list them in manifest.artifacts.
+
+    Files this run does not produce are removed, so a re-run into the same folder never leaves
+    a stale transcript or PDF next to a manifest that does not list it.
+    """
+    wanted: dict[str, Callable[[], bytes]] = {}
+    if options.pdf:
+        wanted["pdf"] = lambda: build_pdf(_pdf_pages(manifest, options), out_dir, _pdf_info(manifest))
+    if options.notes:
+        wanted["markdown"] = lambda: render_notes(manifest).encode("utf-8")
+    if options.subtitles and segments is not None:
+        cues = make_cues(segments, [s.start for s in manifest.slides[1:]])
+        wanted["srt"] = lambda: to_srt(cues).encode("utf-8")
+        wanted["vtt"] = lambda: to_vtt(cues).encode("utf-8")
+    report("generating", 0.0, "writing documents")
+    for done, (kind, build) in enumerate(wanted.items(), start=1):
+        write_atomic(out_dir / ARTIFACT_FILES[kind], build())
+        manifest.artifacts[kind] = ARTIFACT_FILES[kind]
+        report("generating", done / len(wanted), f"wrote {ARTIFACT_FILES[kind]}")
+    for kind, name in ARTIFACT_FILES.items():
+        if kind not in wanted:
+            manifest.artifacts.pop(kind, None)
+            (out_dir / name).unlink(missing_ok=True)
+    report("generating", 1.0, "documents written")
+
+
+def _pdf_pages(manifest: Manifest, options: ExtractOptions) -> list[SlideEntry]:
+    return list(manifest.slides) if options.pdf_all_appearances else manifest.distinct()
+
+
+def _pdf_info(manifest: Manifest) -> PdfInfo:
+    count = len(manifest.distinct())
+    return PdfInfo(title=manifest.title, subject=f"{count} slides extracted by Slidecast",
+                   keywords=manifest.keywords)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so readers see the old file or the whole new one, never a part."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,74 @@
+"""Markdown study notes: deck title, contents, then each distinct slide with its picture, time
+range(s), text, what was said and keywords."""
+
+from __future__ import annotations
+
+import re
+
+from .manifest import Manifest, SlideEntry
+from .pdf import clock
+
+
+def render_notes(manifest: Manifest) -> str:
+    """Markdown text; image links are relative to the output folder (slides/NNN.png)."""
+    title = manifest.title or "Slides"
+    distinct = manifest.distinct()
+    appearances = _appearances_by_slide(manifest)
+    headings = [_heading(slide) for slide in distinct]
+    anchors = _anchors(headings)
+    out = [f"# {_inline(title)}", ""]
+    if manifest.keywords:
+        out += [f"**Keywords:** {', '.join(manifest.keywords)}", ""]
+    out += ["## Contents", ""]
+    out += [f"{n}. [{_inline(h)}](#{a})" for n, (h, a) in enumerate(zip(headings, anchors), 1)]
+    out.append("")
+    for slide, heading in zip(distinct, headings):
+        out += _slide_section(slide, heading, appearances[slide.index])
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _appearances_by_slide(manifest: Manifest) -> dict[int, list[SlideEntry]]:
+    groups: dict[int, list[SlideEntry]] = {}
+    for entry in manifest.slides:
+        groups.setdefault(entry.same_as or entry.index, []).append(entry)
+    return groups
+
+
+def _heading(slide: SlideEntry) -> str:
+    return f"Slide {slide.index}: {slide.title}" if slide.title else f"Slide {slide.index}"
+
+
+def _slide_section(slide: SlideEntry, heading: str, appearances: list[SlideEntry]) -> list[str]:
+    times = ", ".join(f"{clock(a.start)}–{clock(a.end)}" for a in appearances)
+    out = [f"## {_inline(heading)}", "", f"![{_inline(heading)}]({slide.image})", "",
+           f"*Shown {times}*", ""]
+    if slide.text.strip():
+        out += ["### On the slide", ""] + [f"> {_inline(line)}" if line.strip() else ">"
+                                           for line in slide.text.splitlines()] + [""]
+    said = [a.transcript.strip() for a in appearances if a.transcript.strip()]
+    if said:
+        out += ["### What was said", ""]
+        for appearance, text in zip([a for a in appearances if a.transcript.strip()], said):
+            prefix = f"*({clock(appearance.start)})* " if len(appearances) > 1 else ""
+            out += [prefix + _inline(text), ""]
+    if slide.keywords:
+        out += [f"**Keywords:** {', '.join(_inline(k) for k in slide.keywords)}", ""]
+    return out
+
+
+def _inline(text: str) -> str:
+    """Text as literal Markdown: characters that would start markup are escaped."""
+    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", " ".join(text.split()))
+
+
+def _anchors(headings: list[str]) -> list[str]:
+    """GitHub-style heading anchors (lower case, punctuation dropped, spaces to '-'), with
+    '-1', '-2' suffixes for repeats, so contents links work on GitHub and most renderers."""
+    seen: dict[str, int] = {}
+    out = []
+    for heading in headings:
+        base = re.sub(r"[^\w\- ]", "", heading.lower()).strip().replace(" ", "-")
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        out.append(base if count == 0 else f"{base}-{count}")
+    return out
