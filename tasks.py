@@ -176,11 +176,29 @@ def _run(job_id: str, work: Path, out_prefix: str, started: float) -> str:
     return "succeeded"
 
 
+# The library reports a 0..1 fraction per stage; each stage owns a band of the job's 0-100 %, in
+# pipeline order, so the job's progress only moves forward (skipped stages are simply jumped).
+STAGE_BANDS = {"downloading": (0, 5), "decoding": (5, 25), "detecting": (25, 45), "ocr": (45, 75),
+               "transcribing": (75, 92), "generating": (92, 99), "publishing": (99, 100)}
+
+
+def stage_percent(stage: str, fraction: float) -> float | None:
+    """The job-wide percent for `fraction` of `stage`; None for a stage this table does not know."""
+    band = STAGE_BANDS.get(stage)
+    if band is None:
+        return None
+    low, high = band
+    return low + (high - low) * max(0.0, min(1.0, float(fraction)))
+
+
 def _reporter(job_id: str):
     store = job_store()
+    state = {"percent": 0.0}
 
     def report(stage: str, fraction: float, message: str = "") -> None:
-        if not store.report_progress(job_id, stage, float(fraction) * 100.0, message or ""):
+        percent = stage_percent(stage, fraction)
+        state["percent"] = max(state["percent"], percent if percent is not None else 0.0)
+        if not store.report_progress(job_id, stage, state["percent"], message or ""):
             raise slidecast.Cancelled("the job was cancelled")
     return report
 
@@ -226,7 +244,7 @@ def _stream_to(response, target: Path, limit: int, total: int, report) -> None:
                 raise DownloadFailed("video_url is larger than MAX_UPLOAD_MB allows")
             out.write(chunk)
             if total:
-                report("downloading", 0.05 * size / total, "downloading")
+                report("downloading", size / total, "downloading")
 
 
 def _publish(job_id: str, out_dir: Path, out_prefix: str, manifest, work: Path) -> list[Artifact]:
