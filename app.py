@@ -5,7 +5,6 @@ Nothing imports this module; workers build their app with extensions.create_work
 
 from __future__ import annotations
 
-import logging
 import sys
 
 from flask import Flask
@@ -21,11 +20,14 @@ def create_app(config: dict | None = None) -> Flask:
     from api import register_api
     from celery_config import recover_thread_jobs
     from extensions import init_extensions
+    from logging_config import configure_logging
+    from metrics import init_metrics
 
     app = Flask(__name__, instance_path=str(ROOT / "instance"))
     app.config.update(load_settings(overrides=config))
-    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     init_extensions(app)
+    init_metrics(app)
     register_api(app)
     if app.config["RECOVER_JOBS_ON_START"]:
         recover_thread_jobs(app)

@@ -140,14 +140,23 @@ class LocalJobCache:
         self.ttl = min(float(ttl), self.LOCAL_TTL)
         self._docs: dict[str, tuple[float, dict]] = {}
         self._lock = threading.Lock()
+        self.hits = self.misses = 0  # for GET /api/cache/stats
 
     def get(self, job_id: str) -> dict | None:
         with self._lock:
             entry = self._docs.get(job_id)
             if entry is None or entry[0] < time.monotonic():
                 self._docs.pop(job_id, None)
+                self.misses += 1
                 return None
+            self.hits += 1
             return dict(entry[1])
+
+    def stats(self) -> dict:
+        """This process's hits and misses, documents held and their approximate size in bytes."""
+        with self._lock:
+            size = sum(len(json.dumps(doc)) for _, doc in self._docs.values())
+            return {"hits": self.hits, "misses": self.misses, "keys": len(self._docs), "memory_bytes": size}
 
     def put(self, doc: dict) -> None:
         with self._lock:

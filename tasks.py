@@ -22,6 +22,8 @@ import requests
 import slidecast
 from celery_config import celery
 from extensions import create_worker_app, db, executor, job_store, storage
+from logging_config import job_context
+from metrics import stage_reached, stage_timer
 from models import Artifact, Job, JobMetrics, Slide, as_utc, utcnow
 
 log = logging.getLogger("slidecast.tasks")
@@ -121,6 +123,11 @@ def _worker_app():
 
 def process_job(job_id: str) -> str:
     """Run one job to a final state. Returns what happened: succeeded, failed, cancelled, skipped."""
+    with job_context(job_id), stage_timer():  # job_id on every log line; stage durations measured
+        return _process_job(job_id)
+
+
+def _process_job(job_id: str) -> str:
     store = job_store()
     job = db.session.get(Job, job_id)
     if job is None or not store.start(job_id, executor().owner_for(job.executor)):
@@ -196,6 +203,7 @@ def _reporter(job_id: str):
     state = {"percent": 0.0}
 
     def report(stage: str, fraction: float, message: str = "") -> None:
+        stage_reached(stage)
         percent = stage_percent(stage, fraction)
         state["percent"] = max(state["percent"], percent if percent is not None else 0.0)
         if not store.report_progress(job_id, stage, state["percent"], message or ""):

@@ -1,0 +1,180 @@
+"""Prometheus metrics, correct under several gunicorn workers.
+
+What /metrics (api/ops.py) exposes:
+- slidecast_http_requests_total{method,endpoint,status} and
+  slidecast_http_request_duration_seconds{method,endpoint}: every request, labelled by the URL
+  rule (`/api/jobs/<job_id>`), never the raw path, so the number of series stays bounded.
+- slidecast_job_stage_duration_seconds{stage}: observed by tasks when a stage ends.
+- slidecast_jobs{state}: jobs per state, one GROUP BY at scrape time (the database is the truth).
+- slidecast_queue_depth{queue}: messages waiting per Celery queue, asked of the broker at scrape
+  time; absent in thread-pool mode (no broker).
+
+Several processes: with PROMETHEUS_MULTIPROC_DIR set (gunicorn.conf.py sets it before any worker
+starts) every process writes its counters and histograms to files there and a scrape, answered
+by any one worker, sums them all. Without it (tests, `flask run`) this process's values are served.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import time
+from contextlib import contextmanager
+
+from flask import Flask, g, request
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+# The *_created series double the output and no dashboard of ours reads them.
+disable_created_metrics()
+
+log = logging.getLogger("slidecast.metrics")
+
+# Request latencies from a fast cached GET (ms) to a large upload (tens of seconds).
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+# Stage durations from a short clip (under a second) to a long lecture (an hour).
+_STAGE_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+
+HTTP_REQUESTS = Counter("slidecast_http_requests_total", "HTTP requests answered",
+                        ["method", "endpoint", "status"])
+HTTP_LATENCY = Histogram("slidecast_http_request_duration_seconds", "Time to answer an HTTP request",
+                         ["method", "endpoint"], buckets=_LATENCY_BUCKETS)
+STAGE_SECONDS = Histogram("slidecast_job_stage_duration_seconds", "Time a job spent in one stage",
+                          ["stage"], buckets=_STAGE_BUCKETS)
+
+_STAGE: contextvars.ContextVar[list | None] = contextvars.ContextVar("slidecast_stage", default=None)
+
+
+def multiprocess_dir() -> str | None:
+    """The folder shared by all processes of this deployment, or None (single process)."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+# ---- requests -------------------------------------------------------------------------------
+def init_metrics(app: Flask) -> None:
+    """Count and time every request of `app` (when METRICS_ENABLED)."""
+    if not app.config.get("METRICS_ENABLED", True):
+        return
+    app.before_request(_start_timer)
+    app.after_request(_record_request)
+
+
+def _start_timer() -> None:
+    g.metrics_started = time.perf_counter()
+
+
+def _record_request(response):
+    started = g.pop("metrics_started", None)
+    rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+    HTTP_REQUESTS.labels(request.method, rule, str(response.status_code)).inc()
+    if started is not None:
+        HTTP_LATENCY.labels(request.method, rule).observe(time.perf_counter() - started)
+    return response
+
+
+# ---- job stages -----------------------------------------------------------------------------
+@contextmanager
+def stage_timer():
+    """Times the stages a job reports inside this block (see stage_reached); the stage still
+    open when the block ends is observed then, whatever the outcome."""
+    token = _STAGE.set([None, 0.0])
+    try:
+        yield
+    finally:
+        stage_reached(None)
+        _STAGE.reset(token)
+
+
+def stage_reached(stage: str | None) -> None:
+    """The job is now in `stage` (None: it stopped). Observes the previous stage's duration when
+    the stage changes. Outside stage_timer() it does nothing."""
+    current = _STAGE.get()
+    if current is None or current[0] == stage:
+        return
+    now = time.monotonic()
+    if current[0] is not None:
+        STAGE_SECONDS.labels(current[0]).observe(now - current[1])
+    current[0], current[1] = stage, now
+
+
+# ---- scrape ---------------------------------------------------------------------------------
+class JobStateCollector:
+    """slidecast_jobs{state}: one cheap GROUP BY on the jobs table per scrape."""
+
+    def __init__(self, count_by_state):
+        self.count_by_state = count_by_state
+
+    def collect(self):
+        from models import ALL_STATES
+        family = GaugeMetricFamily("slidecast_jobs", "Jobs in each state (from the database)", labels=["state"])
+        counts = self.count_by_state()
+        for state in ALL_STATES:
+            family.add_metric([state], counts.get(state, 0))
+        yield family
+
+
+class QueueDepthCollector:
+    """slidecast_queue_depth{queue}: messages waiting in each Celery queue on the broker."""
+
+    def __init__(self, broker_url: str | None, queues):
+        self.broker_url, self.queues = broker_url, tuple(queues)
+
+    def collect(self):
+        if not self.broker_url:
+            return
+        depths = queue_depths(self.broker_url, self.queues)
+        if depths is None:
+            return
+        family = GaugeMetricFamily("slidecast_queue_depth", "Messages waiting in each Celery queue",
+                                   labels=["queue"])
+        for name, depth in depths.items():
+            family.add_metric([name], depth)
+        yield family
+
+
+def queue_depths(broker_url: str, queues) -> dict[str, int] | None:
+    """{queue: waiting messages} from the broker (Redis lists or AMQP queues, via kombu), or None
+    when the broker does not answer within about a second."""
+    from kombu import Connection
+    depths = {}
+    try:
+        with Connection(broker_url, connect_timeout=1) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=1)
+            channel = conn.default_channel
+            for name in queues:
+                depths[name] = _declared_size(channel, name)
+    except Exception as exc:  # kombu raises many kinds; a scrape must still answer
+        log.warning("queue depth unavailable: %s", exc)
+        return None
+    return depths
+
+
+def _declared_size(channel, name: str) -> int:
+    try:
+        return int(channel.queue_declare(queue=name, passive=True).message_count)
+    except Exception:  # AMQP: a queue no worker has declared yet holds nothing
+        return 0
+
+
+def render_metrics(collectors=()) -> bytes:
+    """The Prometheus text exposition: all processes' counters (multiprocess mode) or this
+    process's, followed by the scrape-time collectors."""
+    from prometheus_client import REGISTRY
+    from prometheus_client import multiprocess
+
+    scraped = CollectorRegistry(auto_describe=False)
+    for collector in collectors:
+        scraped.register(collector)
+    if multiprocess_dir():
+        shared = CollectorRegistry()
+        multiprocess.MultiProcessCollector(shared)
+        return generate_latest(shared) + generate_latest(scraped)
+    return generate_latest(REGISTRY) + generate_latest(scraped)
+
+
+def mark_process_dead(pid: int) -> None:
+    """gunicorn child_exit hook: drop the live-gauge files of a dead worker."""
+    if multiprocess_dir():
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(pid)
