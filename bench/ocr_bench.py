@@ -26,7 +26,8 @@ from slidecast.ocr import available_engines, get_engine, page_from_words  # noqa
 from slidecast.synthetic import make_clip  # noqa: E402
 
 
-def edit_distance(a: str, b: str) -> int:
+def edit_distance(a, b) -> int:
+    """Levenshtein distance of two sequences (characters of strings, or lists of words)."""
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         cur = [i]

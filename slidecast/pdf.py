@@ -90,8 +90,9 @@ def _place_word(pdf: FPDF, word: dict, font: str) -> None:
     natural = pdf.get_string_width(text)
     if natural > 0:
         pdf.set_stretching(max(10.0, min(1000.0, 100.0 * (x1 - x0) / natural)))
-    # Baseline about a fifth of the box above its bottom (room for descenders).
-    pdf.text(x0, y1 - 0.2 * (y1 - y0), text)
+    # Baseline about a fifth of the box above its bottom (room for descenders). The trailing
+    # space is what text extractors (pypdf, copy and paste) need to keep words apart.
+    pdf.text(x0, y1 - 0.2 * (y1 - y0), text + " ")
 
 
 def clock(seconds: float) -> str:

@@ -1,0 +1,85 @@
+"""OCR: a rendered slide's words come back in reading order, with boxes, and a title."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from slidecast.ocr import Word, available_engines, get_engine, group_lines, page_from_words
+from slidecast.ocr.runner import ocr_images
+from slidecast.synthetic_slides import deck_style, render_slide, slide_content
+
+
+def render(tmp_path: Path, slide_id: int, size=(1280, 720)) -> tuple[Path, str, str]:
+    style = deck_style(3)
+    content = slide_content(3, slide_id, style)
+    image, lines = render_slide(content, style, size)
+    path = tmp_path / f"{slide_id:03d}.png"
+    Image.fromarray(image).save(path)
+    return path, content.title, "\n".join(lines)
+
+
+def test_default_engine_reads_title_and_bullets_of_a_rendered_slide(tmp_path):
+    path, title, text = render(tmp_path, 1)
+    page = page_from_words(get_engine("auto").read(path))
+    assert page.title.split() == title.split()
+    found = set(page.text.split())
+    expected = set(text.split())
+    assert len(found & expected) >= 0.9 * len(expected), (page.text, text)
+    assert page.text.splitlines()[0] == page.title  # reading order: title line first
+
+
+def test_words_carry_pixel_boxes_and_confidences(tmp_path):
+    path, _, _ = render(tmp_path, 2, size=(960, 540))
+    words = page_from_words(get_engine("auto").read(path)).words
+    assert words
+    for word in words:
+        x0, y0, x1, y1 = word.box
+        assert 0 <= x0 < x1 <= 960 and 0 <= y0 < y1 <= 540
+        assert 0.0 <= word.confidence <= 1.0
+
+
+def test_blank_slide_has_no_text_and_no_title(tmp_path):
+    path = tmp_path / "blank.png"
+    Image.fromarray(np.full((360, 640, 3), 255, np.uint8)).save(path)
+    page = page_from_words(get_engine("auto").read(path))
+    assert (page.text, page.title, page.words) == ("", "", [])
+
+
+def test_parallel_ocr_keeps_the_order_of_the_images(tmp_path):
+    paths, titles = [], []
+    for slide_id in (1, 2, 3):
+        path, title, _ = render(tmp_path, slide_id, size=(960, 540))
+        paths.append(path)
+        titles.append(title)
+    seen = []
+    pages = ocr_images(paths, "auto", workers=2, on_done=lambda done, total: seen.append((done, total)))
+    assert [p.title.split() for p in pages] == [t.split() for t in titles]
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_words_are_grouped_into_lines_top_to_bottom_left_to_right():
+    words = [Word("world", (120, 12, 200, 40), 1), Word("second", (10, 60, 90, 85), 1),
+             Word("Hello", (10, 10, 100, 42), 1), Word("line", (100, 62, 150, 86), 1)]
+    assert [[w.text for w in line] for line in group_lines(words)] == [["Hello", "world"], ["second", "line"]]
+
+
+def test_title_is_the_large_line_near_the_top_not_a_small_header_above_it():
+    words = [Word("Chapter", (10, 5, 60, 15), 1), Word("3", (65, 5, 70, 15), 1),
+             Word("Big", (10, 30, 120, 80), 1), Word("Title", (130, 30, 260, 80), 1),
+             Word("body", (10, 120, 60, 140), 1), Word("text", (70, 120, 110, 140), 1)]
+    assert page_from_words(words).title == "Big Title"
+
+
+def test_bullet_glyphs_are_not_text():
+    words = [Word("•", (5, 10, 12, 30), 1), Word("Point", (20, 10, 80, 30), 1),
+             Word("·Second", (5, 50, 90, 70), 1)]
+    assert page_from_words(words).text == "Point\nSecond"
+
+
+@pytest.mark.skipif("tesseract" not in available_engines(), reason="tesseract not installed")
+def test_tesseract_engine_reads_the_title_too(tmp_path):
+    path, title, _ = render(tmp_path, 1)
+    page = page_from_words(get_engine("tesseract").read(path))
+    assert set(title.split()) <= set(page.text.split())
