@@ -40,11 +40,13 @@ _ANY = object()
 
 CHANNEL = "slidecast:jobs"
 _KEY = "slidecast:job:{}"
+TOMBSTONE_SECONDS = 600
 # Fields kept beside the JSON document so progress can change without rewriting it.
 _LIVE = ("status", "stage", "progress", "message", "updated_at")
 
 # Write the document; progress never goes below what the cache already shows for the job.
 _PUT = """
+if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return 'deleted' end
 local old = tonumber(redis.call('HGET', KEYS[1], 'progress') or '-1')
 local new = tonumber(ARGV[3])
 if old > new then new = old end
@@ -55,6 +57,7 @@ return 'ok'
 """
 # Progress of a running job: 'missing' (not cached), the status if not running, else 'ok'.
 _PROGRESS = """
+if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return 'deleted' end
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
 if status ~= 'running' then return status end
@@ -113,7 +116,11 @@ class RedisJobCache:
                                                  args=[stage, percent, message, updated_at]))
 
     def delete(self, job_id: str) -> None:
-        self._call(lambda: self.client.delete(_KEY.format(job_id)))
+        """Forget the job and keep a tombstone for a while, so that a writer still holding its
+        old document (a task that read it just before the delete) cannot cache it again."""
+        key = _KEY.format(job_id)
+        self._call(lambda: self.client.pipeline().delete(key).hset(key, "deleted", 1)
+                   .expire(key, TOMBSTONE_SECONDS).execute())
 
     def publish(self, event: dict) -> None:
         self._call(lambda: self.client.publish(CHANNEL, json.dumps(event)))
@@ -139,6 +146,7 @@ class LocalJobCache:
     def __init__(self, ttl: int):
         self.ttl = min(float(ttl), self.LOCAL_TTL)
         self._docs: dict[str, tuple[float, dict]] = {}
+        self._buried: dict[str, float] = {}  # deleted job id -> until when it stays uncacheable
         self._lock = threading.Lock()
         self.hits = self.misses = 0  # for GET /api/cache/stats
 
@@ -160,6 +168,8 @@ class LocalJobCache:
 
     def put(self, doc: dict) -> None:
         with self._lock:
+            if self._buried.get(doc["id"], 0) > time.monotonic():
+                return
             old = self._docs.get(doc["id"])
             doc = dict(doc)
             if old:
@@ -184,6 +194,10 @@ class LocalJobCache:
     def delete(self, job_id: str) -> None:
         with self._lock:
             self._docs.pop(job_id, None)
+            self._buried[job_id] = time.monotonic() + TOMBSTONE_SECONDS
+            if len(self._buried) > 10000:
+                now = time.monotonic()
+                self._buried = {k: v for k, v in self._buried.items() if v >= now}
 
     def publish(self, event: dict) -> None:
         """No broker in embedded mode: nothing listens across processes."""

@@ -164,6 +164,8 @@ def _fail_quietly(job_id: str, out_prefix: str) -> None:
 def _run(job_id: str, work: Path, out_prefix: str, started: float) -> str:
     store = job_store()
     job = db.session.get(Job, job_id, populate_existing=True)
+    if job is None:  # deleted right after it started
+        raise slidecast.Cancelled("the job was deleted")
     report = _reporter(job_id)
     video = _input_video(job, work, report)
     options = slidecast.ExtractOptions.from_dict(job.options)

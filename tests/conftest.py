@@ -1,8 +1,8 @@
 """Fixtures against real services.
 
 - PostgreSQL: a throwaway database per test session on 127.0.0.1:5432 (user postgres, trust
-  auth), migrated with Flask-Migrate and dropped at the end. TEST_DATABASE_URL overrides (the
-  database it names is used as is).
+  auth; TEST_PG_ADMIN_URL names another server), migrated with Flask-Migrate and dropped at the
+  end. TEST_DATABASE_URL overrides (the database it names is used as is).
 - Redis: db 15 of 127.0.0.1:6379, flushed before each test. TEST_REDIS_URL overrides.
 - With CI=true a missing PostgreSQL or Redis fails the run; elsewhere those tests are skipped.
 - `app`/`client`: PostgreSQL + Redis mode, thread pool (no broker). `embedded_app`/
@@ -51,7 +51,9 @@ def migrate(app) -> None:
 @pytest.fixture(scope="session")
 def pg_url():
     given = os.environ.get("TEST_DATABASE_URL")
-    admin_url = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+    # deploy_scalable.sh test points this at a throwaway server when none runs on 5432.
+    admin_url = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    admin_url = admin_url.replace("postgresql://", "postgresql+psycopg2://", 1)
     if given:
         yield given
         return
@@ -62,7 +64,7 @@ def pg_url():
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except sa.exc.OperationalError as exc:
         unavailable(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {str(exc).splitlines()[0]}")
-    yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    yield admin.url.set(database=name).render_as_string(hide_password=False)
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()

@@ -114,9 +114,12 @@ def test_a_cancelled_job_tells_its_worker_to_stop(app, store, add_job):
 
 def test_a_deleted_job_is_gone_from_cache_and_database(app, store, add_job):
     job_id = add_job(app)
+    stale = store.load(job_id)  # what a concurrent task read just before the delete
     assert store.delete(job_id)
+    store.cache.put(stale)  # ... and writes back after it: the tombstone refuses it
     assert store.get(job_id) is None
-    assert cached(app, job_id) == {}
+    assert "doc" not in cached(app, job_id)
+    assert not store.report_progress(job_id, "decoding", 50.0)
     with app.app_context():
         from extensions import db
         assert db.session.get(Job, job_id) is None
