@@ -11,11 +11,15 @@ import numpy as np
 from .base import Word
 
 
-# Text-line heights (px) for the upscaling rule in RapidEngine._upscale_for.
+# Frames are read at about 720 px high: slide body text is then ~30 px, big enough for the
+# recogniser, and a 1080p or 4K frame costs no more than a 720p one. A page whose text lines
+# still come out under SMALL_LINE_PX is read again enlarged to TARGET_LINE_PX, because the
+# recogniser runs English words together on small lines.
+WORK_HEIGHT = 720
+MIN_SCALE = 0.5
+MAX_SCALE = 3.0
 SMALL_LINE_PX = 24
 TARGET_LINE_PX = 34
-MAX_UPSCALE = 3.0
-LARGE_FRAME_PX = 900
 
 
 class RapidEngine:
@@ -41,32 +45,25 @@ class RapidEngine:
         image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
         if image is None:
             raise ValueError(f"cannot read image {image_path}")
-        scale = self._upscale_for(image)
-        if scale > 1:
-            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        scale = min(MAX_SCALE, max(MIN_SCALE, WORK_HEIGHT / image.shape[0]))
+        lines, heights = self._read_scaled(image, scale)
+        median = heights[len(heights) // 2] if heights else 0.0
+        if 0 < median < SMALL_LINE_PX and scale < MAX_SCALE:
+            # Small type for its frame: read again larger rather than lose the word spaces.
+            lines, _ = self._read_scaled(image, min(MAX_SCALE, scale * TARGET_LINE_PX / median))
+        return [word for line in lines for word in line]
+
+    def _read_scaled(self, image: np.ndarray, scale: float) -> tuple[list[list[Word]], list[float]]:
+        """Words per recognised line (boxes in `image` pixels) and the lines' heights at `scale`."""
+        if abs(scale - 1.0) > 0.01:
+            interpolation = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=interpolation)
+        else:
+            scale = 1.0
         result, _ = self._ocr(image, use_cls=False, return_word_box=True)
-        words: list[Word] = []
-        for line in result or []:
-            words.extend(_line_words(restore_spaces(image, line), scale))
-        return words
-
-    def _upscale_for(self, image: np.ndarray) -> float:
-        """How much to enlarge `image` so its text lines are about TARGET_LINE_PX tall.
-
-        The recogniser drops the spaces between words on lines under ~24 px (a 360p video's
-        body text is ~17 px), which ruins search. Big frames are left alone without measuring,
-        because detection alone costs ~1 s on a 1080p frame.
-        """
-        if image.shape[0] >= LARGE_FRAME_PX:
-            return 1.0
-        boxes, _ = self._ocr(image, use_cls=False, use_rec=False)
-        if not boxes:
-            return 1.0
-        heights = sorted(float(np.ptp(np.asarray(b, dtype=float)[:, 1])) for b in boxes)
-        median = heights[len(heights) // 2]
-        if median <= 0 or median >= SMALL_LINE_PX:
-            return 1.0
-        return min(MAX_UPSCALE, TARGET_LINE_PX / median)
+        lines = [_line_words(restore_spaces(image, line), scale) for line in result or []]
+        heights = sorted(float(np.ptp(np.asarray(line[0], dtype=float)[:, 1])) for line in result or [])
+        return lines, heights
 
 
 def restore_spaces(image: np.ndarray, line: list) -> list:
