@@ -113,7 +113,7 @@ def configure_logging(level: str = "INFO", fmt: str = "JSON") -> None:
     root.addHandler(make_handler(fmt))
     root.setLevel(level.upper())
     # Libraries that are chatty at INFO about every connection.
-    for name in ("botocore", "boto3", "s3transfer", "urllib3"):
+    for name in ("botocore", "boto3", "s3transfer", "urllib3", "alembic.runtime.plugins"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
 

@@ -4,7 +4,8 @@ What /metrics (api/ops.py) exposes:
 - slidecast_http_requests_total{method,endpoint,status} and
   slidecast_http_request_duration_seconds{method,endpoint}: every request, labelled by the URL
   rule (`/api/jobs/<job_id>`), never the raw path, so the number of series stays bounded.
-- slidecast_job_stage_duration_seconds{stage}: observed by tasks when a stage ends.
+- slidecast_job_stage_duration_seconds{stage}: observed by tasks when a stage ends; kept in Redis
+  when REDIS_URL is set (workers on other machines add to it), else in the process.
 - slidecast_jobs{state}: jobs per state, one GROUP BY at scrape time (the database is the truth).
 - slidecast_queue_depth{queue}: messages waiting per Celery queue, asked of the broker at scrape
   time; absent in thread-pool mode (no broker).
@@ -22,9 +23,10 @@ import os
 import time
 from contextlib import contextmanager
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, has_app_context, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from redis import Redis, RedisError
 
 # The *_created series double the output and no dashboard of ours reads them.
 disable_created_metrics()
@@ -40,8 +42,10 @@ HTTP_REQUESTS = Counter("slidecast_http_requests_total", "HTTP requests answered
                         ["method", "endpoint", "status"])
 HTTP_LATENCY = Histogram("slidecast_http_request_duration_seconds", "Time to answer an HTTP request",
                          ["method", "endpoint"], buckets=_LATENCY_BUCKETS)
+# Not in the default registry: StageCollector decides where stage durations are read from.
 STAGE_SECONDS = Histogram("slidecast_job_stage_duration_seconds", "Time a job spent in one stage",
-                          ["stage"], buckets=_STAGE_BUCKETS)
+                          ["stage"], buckets=_STAGE_BUCKETS, registry=None)
+STAGE_KEY = "slidecast:metrics:stage_seconds"
 
 _STAGE: contextvars.ContextVar[list | None] = contextvars.ContextVar("slidecast_stage", default=None)
 
@@ -94,8 +98,70 @@ def stage_reached(stage: str | None) -> None:
         return
     now = time.monotonic()
     if current[0] is not None:
-        STAGE_SECONDS.labels(current[0]).observe(now - current[1])
+        observe_stage(current[0], now - current[1])
     current[0], current[1] = stage, now
+
+
+def observe_stage(stage: str, seconds: float) -> None:
+    """Record one stage duration. With REDIS_URL the histogram lives in Redis, so stages timed by
+    Celery workers on other machines reach the web's /metrics; else in this process (and, under
+    gunicorn, the multiprocess files)."""
+    redis_url = current_app.config.get("REDIS_URL") if has_app_context() else None
+    if not redis_url:
+        STAGE_SECONDS.labels(stage).observe(seconds)
+        return
+    fields = [f"{stage}|{bound}" for bound in _STAGE_BUCKETS if seconds <= bound]
+    try:
+        pipe = _redis(redis_url).pipeline(transaction=False)
+        for field in fields + [f"{stage}|count"]:
+            pipe.hincrby(STAGE_KEY, field, 1)
+        pipe.hincrbyfloat(STAGE_KEY, f"{stage}|sum", seconds)
+        pipe.execute()
+    except RedisError as exc:  # a lost observation is better than a failed job
+        log.warning("stage duration not recorded (Redis unavailable): %s", exc)
+
+
+_CLIENTS: dict[str, Redis] = {}
+
+
+def _redis(url: str) -> Redis:
+    if url not in _CLIENTS:
+        _CLIENTS[url] = Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1.0, decode_responses=True)
+    return _CLIENTS[url]
+
+
+class StageCollector:
+    """slidecast_job_stage_duration_seconds from Redis (REDIS_URL set) or from this process
+    (single-process mode; the multiprocess collector covers gunicorn workers)."""
+
+    def __init__(self, redis_url: str | None):
+        self.redis_url = redis_url
+
+    def collect(self):
+        if not self.redis_url:
+            if not multiprocess_dir():
+                yield from STAGE_SECONDS.collect()
+            return
+        try:
+            fields = _redis(self.redis_url).hgetall(STAGE_KEY)
+        except RedisError as exc:
+            log.warning("stage durations unavailable for /metrics: %s", exc)
+            return
+        yield _stage_family(fields)
+
+
+def _stage_family(fields: dict) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(STAGE_SECONDS._name, STAGE_SECONDS._documentation, labels=["stage"])
+    stages = sorted({field.split("|", 1)[0] for field in fields})
+    for stage in stages:
+        count = int(fields.get(f"{stage}|count", 0))
+        buckets = [(_bound(b), int(fields.get(f"{stage}|{b}", 0))) for b in _STAGE_BUCKETS] + [("+Inf", count)]
+        family.add_metric([stage], buckets, float(fields.get(f"{stage}|sum", 0.0)))
+    return family
+
+
+def _bound(value: float) -> str:
+    return repr(float(value))
 
 
 # ---- scrape ---------------------------------------------------------------------------------

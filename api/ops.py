@@ -12,7 +12,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from api import problem
 from extensions import db, job_store
-from metrics import JobStateCollector, QueueDepthCollector, render_metrics
+from metrics import JobStateCollector, QueueDepthCollector, StageCollector, render_metrics
 
 log = logging.getLogger("slidecast.ops")
 
@@ -37,7 +37,7 @@ def jobs_by_state() -> dict[str, int]:
 def metrics():
     """Requests, latencies, jobs by state, queue depth and stage durations, for Prometheus."""
     from celery_config import QUEUES
-    collectors = [JobStateCollector(jobs_by_state),
+    collectors = [JobStateCollector(jobs_by_state), StageCollector(current_app.config.get("REDIS_URL")),
                   QueueDepthCollector(current_app.config.get("CELERY_BROKER_URL"), QUEUES)]
     return Response(render_metrics(collectors), content_type=CONTENT_TYPE_PLAIN_0_0_4)
 

@@ -1,0 +1,48 @@
+"""Gunicorn settings for `gunicorn -c gunicorn.conf.py app:app` (deploy_scalable.sh, Docker, Render).
+
+Environment: PORT (default 8000), WEB_CONCURRENCY (workers, default 2), GUNICORN_THREADS (default
+4), GUNICORN_TIMEOUT (default 120 s: uploads of large videos), PROMETHEUS_MULTIPROC_DIR.
+"""
+
+import os
+import shutil
+import tempfile
+
+# Before any worker imports prometheus_client: the metric values of every worker go to files in
+# this folder and /metrics sums them (see metrics.py). Without it each scrape would see only the
+# one worker that answered it.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"slidecast-metrics-{os.getpid()}"))
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
+graceful_timeout = 30
+# Each worker builds its own app (database pool, Redis client, thread pool): no preload, so no
+# connection is shared across a fork.
+preload_app = False
+# The control socket has one default path per user: several servers on one machine would collide.
+control_socket_disable = True
+accesslog = None  # requests are counted and timed in /metrics; errors are logged by the app
+errorlog = "-"
+
+
+def _logconfig():
+    from logging_config import gunicorn_logconfig
+    return gunicorn_logconfig()
+
+
+logconfig_dict = _logconfig()
+
+
+def on_starting(server):
+    """Files left by a previous run would be summed into this run's counters: start empty."""
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """A worker died or was recycled: drop its live-gauge files (counters keep their totals)."""
+    from metrics import mark_process_dead
+    mark_process_dead(worker.pid)
