@@ -48,6 +48,9 @@ setup() {
 }
 
 # ---- local --------------------------------------------------------------------------------
+# Children run in their own sessions (setsid): Ctrl-C reaches only this script, which then sends
+# each of them one TERM. A second signal in the middle of gunicorn's graceful stop can deadlock
+# its gthread worker, so they must not get the terminal's SIGINT as well.
 CHILDREN=()
 stop_children() {
   local pid
@@ -69,11 +72,11 @@ local_stack() {
   trap 'stop_children' EXIT
   if [[ -n "${CELERY_BROKER_URL:-${REDIS_URL:-}}" ]]; then
     echo "==> starting a Celery worker (queues $QUEUES)"
-    "$VENV/bin/celery" -A celery_config worker -Q "$QUEUES" -c "${WORKER_CONCURRENCY:-2}" -l INFO &
+    setsid "$VENV/bin/celery" -A celery_config worker -Q "$QUEUES" -c "${WORKER_CONCURRENCY:-2}" -l INFO &
     CHILDREN+=($!)
   fi
   echo "==> serving http://127.0.0.1:${PORT:-5000} (Ctrl-C stops)"
-  "$VENV/bin/gunicorn" app:app --bind "0.0.0.0:${PORT:-5000}" --workers "${WEB_CONCURRENCY:-1}" \
+  setsid "$VENV/bin/gunicorn" app:app --bind "0.0.0.0:${PORT:-5000}" --workers "${WEB_CONCURRENCY:-1}" \
     --threads "${WEB_THREADS:-4}" --timeout 120 --access-logfile - &
   CHILDREN+=($!)
   wait -n "${CHILDREN[@]}" || true
