@@ -1,0 +1,114 @@
+"""Command line: `slidecast extract VIDEO --out DIR` (also `python -m slidecast`).
+
+Exit 0 on success. On a SlidecastError: the error class's exit code and one line on stderr
+(`slidecast: error: ...`), or with --json a JSON object {"error": {"type", "message",
+"exit_code"}} on stdout. A progress bar is drawn only when stderr is a terminal and neither
+--quiet nor --json is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import SlidecastError
+from .options import ExtractOptions, Region
+
+
+def _region(text: str) -> Region:
+    try:
+        x, y, w, h = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected x,y,w,h as fractions 0..1, got {text!r}") from None
+    if not all(0.0 <= v <= 1.0 for v in (x, y, w, h)):
+        raise argparse.ArgumentTypeError(f"region values must be fractions 0..1, got {text!r}")
+    return Region(x, y, w, h)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="slidecast", description="Turn lecture videos into slide decks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ex = sub.add_parser("extract", help="find the slides of a video and write them to a folder")
+    ex.add_argument("video", help="input video file")
+    ex.add_argument("--out", required=True, help="output folder (created if missing)")
+    ex.add_argument("--sensitivity", type=float, default=0.5, help="0..1; higher finds smaller changes")
+    ex.add_argument("--min-duration", type=float, default=1.0, dest="min_duration",
+                    help="seconds a screen must stand still to count as a slide (default 1.0)")
+    ex.add_argument("--ignore", type=_region, action="append", default=[], metavar="X,Y,W,H",
+                    help="region to ignore, as fractions of the frame (repeatable)")
+    ex.add_argument("--keep-builds", action="store_true", help="every build step is its own slide")
+    ex.add_argument("--no-ocr", action="store_true", help="skip reading the slides' text")
+    ex.add_argument("--transcribe", action="store_true", help="transcribe the narration")
+    ex.add_argument("--no-pdf", action="store_true", help="do not write the PDF")
+    ex.add_argument("--notes", action=argparse.BooleanOptionalAction, default=True,
+                    help="write Markdown notes (default on)")
+    ex.add_argument("--no-subtitles", action="store_true", help="do not write SRT/VTT subtitles")
+    ex.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    ex.add_argument("--json", action="store_true", help="print the manifest (or error) as JSON on stdout")
+    return parser
+
+
+def options_from_args(args) -> ExtractOptions:
+    if not 0.0 <= args.sensitivity <= 1.0:
+        raise SlidecastError("--sensitivity must be between 0 and 1")
+    if args.min_duration < 0:
+        raise SlidecastError("--min-duration must not be negative")
+    return ExtractOptions(sensitivity=args.sensitivity, min_slide_duration=args.min_duration,
+                          ignore_regions=list(args.ignore), keep_builds=args.keep_builds,
+                          ocr=not args.no_ocr, transcribe=args.transcribe, pdf=not args.no_pdf,
+                          notes=args.notes, subtitles=not args.no_subtitles)
+
+
+class _Bar:
+    """tqdm bar per stage, on stderr."""
+
+    def __init__(self):
+        from tqdm import tqdm
+
+        self.tqdm, self.bar, self.stage = tqdm, None, None
+
+    def __call__(self, stage: str, fraction: float, message: str) -> None:
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = self.tqdm(total=100, desc=stage, unit="%", leave=False, file=sys.stderr,
+                                 bar_format="{desc:>12} {percentage:3.0f}%|{bar}| {postfix}")
+        self.bar.n = round(fraction * 100)
+        self.bar.set_postfix_str(message, refresh=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .pipeline import extract
+
+    bar = _Bar() if sys.stderr.isatty() and not (args.quiet or args.json) else None
+    try:
+        manifest = extract(args.video, args.out, options_from_args(args), progress=bar)
+    except SlidecastError as exc:
+        if args.json:
+            print(json.dumps({"error": {"type": type(exc).__name__, "message": str(exc),
+                                        "exit_code": exc.exit_code}}))
+        print(f"slidecast: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("slidecast: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print(manifest.to_json())
+    elif not args.quiet:
+        distinct = len(manifest.distinct())
+        print(f"{len(manifest.slides)} slides ({distinct} distinct) written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""The interface every detector follows, and the frame it is given."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class AnalysisFrame:
+    """One frame as detectors see it.
+
+    `gray` is the small grey frame cropped to the content area, `norm` its normalised copy
+    (frames.normalise); `source` is the decoded av.VideoFrame when the frame came from dense
+    decoding (so the full-resolution picture can be made from it), or None for a keyframe from
+    the first pass (it can be decoded again by seeking to `t`).
+    """
+
+    t: float
+    gray: np.ndarray
+    norm: np.ndarray
+    sharpness: float
+    is_key: bool
+    source: Any = None
+
+
+class Detector(ABC):
+    """Frames go in, in time order (gaps allowed where nothing can change); results come out."""
+
+    @abstractmethod
+    def process(self, frame: AnalysisFrame) -> None:
+        """Look at the next frame."""
+
+    @abstractmethod
+    def finish(self, end: float):
+        """No more frames: the video ends at `end` seconds. Returns the detector's results."""

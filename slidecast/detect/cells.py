@@ -1,0 +1,62 @@
+"""Which grid cells changed between two normalised frames.
+
+A cell changed if its mean absolute difference exceeds a threshold that adapts to the noise of
+this very pair of frames (the median cell difference: most cells of a slide do not change, so the
+median is the noise floor). Masked cells (live regions, user ignore regions) never count.
+Small isolated blobs of changed cells (a mouse pointer, a laser dot, a speck of noise) are not a
+slide change, unless there are many of them at once (small edits all over the slide).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..frames import GRID, cell_diff
+
+# Threshold in normalised units at sensitivity 0.5; each 0.25 of sensitivity halves/doubles it.
+BASE_THRESHOLD = 0.12
+NOISE_FACTOR = 3.0
+# A blob of at most this many cells is a pointer, not content (at sensitivity 0.5).
+POINTER_CELLS = 4
+
+
+class ChangeMeter:
+    """Measures change between frames on the cell grid; see the module docstring."""
+
+    def __init__(self, sensitivity: float = 0.5, mask: np.ndarray | None = None,
+                 grid: tuple[int, int] = GRID):
+        s = min(max(float(sensitivity), 0.0), 1.0)
+        self.grid = grid
+        self.threshold = BASE_THRESHOLD * 2.0 ** ((0.5 - s) * 4)
+        self.pointer_cells = max(1, int(round(POINTER_CELLS * 2.0 ** ((0.5 - s) * 2))))
+        self.mask = np.zeros((grid[1], grid[0]), bool) if mask is None else mask
+
+    def diff(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Per-cell mean absolute difference (rows x cols)."""
+        return cell_diff(a, b, self.grid)
+
+    def changed(self, a: np.ndarray, b: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """Boolean grid of changed, unmasked cells; `scale` < 1 makes it more sensitive."""
+        return self.changed_cells(self.diff(a, b), scale)
+
+    def changed_cells(self, d: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """Like `changed`, from a per-cell difference grid computed earlier."""
+        free = d[~self.mask]
+        noise = float(np.median(free)) if free.size else 0.0
+        return (d > scale * (self.threshold + NOISE_FACTOR * noise)) & ~self.mask
+
+    def content_cells(self, changed: np.ndarray) -> np.ndarray:
+        """`changed` without pointer-sized blobs, unless there are many of them (text edits)."""
+        if not changed.any():
+            return changed
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8), connectivity=8)
+        small = np.zeros(count, bool)
+        small[1:] = stats[1:, cv2.CC_STAT_AREA] <= self.pointer_cells
+        if stats[1:, cv2.CC_STAT_AREA][small[1:]].sum() > 2 * self.pointer_cells:
+            return changed  # many small blobs at once: a real edit, not a pointer
+        return changed & ~small[labels]
+
+    def significant(self, a: np.ndarray, b: np.ndarray, scale: float = 1.0) -> bool:
+        """True if `b` differs from `a` by more than noise, pointer and masked regions."""
+        return bool(self.content_cells(self.changed(a, b, scale)).any())

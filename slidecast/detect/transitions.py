@@ -1,0 +1,130 @@
+"""The settle state machine: frames in, stable screen states out.
+
+A screen state is what the screen shows while it stands still. The detector compares each frame
+with the current *settled* state (not with the previous frame, so a pointer that drifts or a
+slow fade cannot creep past the threshold). When a frame differs, a transition starts; the new
+state is settled once frames stop changing for `settle` seconds (each frame is compared with the
+first frame of the still run, its anchor). A crossfade is therefore one change. If the settled
+frame equals the old state again (a pointer swept by, a flash), nothing happened.
+
+The transition time is the midpoint between the last frame of the old state and the first
+settled frame of the new one. Frames may come with gaps (keyframes only) where the caller knows
+nothing changes. Each finished state is handed to `on_state` at once, so its representative
+frame can be written out and dropped: memory stays flat however long the video.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..frames import normalise
+from .base import AnalysisFrame, Detector
+from .cells import ChangeMeter
+
+SETTLE_SECONDS = 0.4
+KEYFRAME_BONUS = 1.05  # an I-frame is the best-compressed picture of a still screen
+
+
+@dataclass
+class ScreenState:
+    """One stable screen state; `gray` is its small settled frame (content area)."""
+
+    start: float
+    settled: float
+    end: float
+    gray: np.ndarray
+    best: AnalysisFrame
+    key: int = -1  # set by whoever keeps the state's picture
+
+    def norm(self) -> np.ndarray:
+        return normalise(self.gray)
+
+
+def _score(frame: AnalysisFrame) -> float:
+    return frame.sharpness * (KEYFRAME_BONUS if frame.is_key else 1.0)
+
+
+class TransitionDetector(Detector):
+    """See the module docstring. `finish(end)` returns nothing; states go to `on_state`."""
+
+    def __init__(self, meter: ChangeMeter, on_state: Callable[[ScreenState], None],
+                 settle: float = SETTLE_SECONDS):
+        self.meter = meter
+        self.on_state = on_state
+        self.settle = settle
+        self.current: ScreenState | None = None
+        self.current_norm: np.ndarray | None = None
+        self.last_still = 0.0  # time of the last frame that still showed the current state
+        self.anchor: AnalysisFrame | None = None  # first frame of a still run during a transition
+        self.anchor_best: AnalysisFrame | None = None
+
+    @property
+    def moving(self) -> bool:
+        return self.anchor is not None
+
+    def shows_current(self, norm: np.ndarray) -> bool:
+        """True if a normalised frame shows the current settled state."""
+        return self.current_norm is not None and not self.meter.significant(self.current_norm, norm)
+
+    def process(self, frame: AnalysisFrame) -> None:
+        if self.current is None:
+            self._begin(frame, start=0.0)
+            return
+        if not self.moving:
+            if not self.meter.significant(self.current_norm, frame.norm):
+                self._still(frame)
+                return
+            self.anchor = self.anchor_best = frame
+            return
+        self._moving(frame)
+
+    def _still(self, frame: AnalysisFrame) -> None:
+        self.last_still = frame.t
+        if _score(frame) > _score(self.current.best):
+            self.current.best = frame
+
+    def _moving(self, frame: AnalysisFrame) -> None:
+        if self.meter.significant(self.anchor.norm, frame.norm):
+            self.anchor = self.anchor_best = frame
+            return
+        if _score(frame) > _score(self.anchor_best):
+            self.anchor_best = frame
+        if frame.t - self.anchor.t < self.settle:
+            return
+        anchor, best = self.anchor, self.anchor_best
+        self.anchor = self.anchor_best = None
+        if not self.meter.significant(self.current_norm, anchor.norm):
+            self._still(best)  # back to the same screen: nothing happened
+            self.last_still = frame.t
+            return
+        start = (self.last_still + anchor.t) / 2.0
+        self._end_current(start)
+        self._begin(anchor, start=start)
+        self.current.best = best
+        self.last_still = frame.t
+
+    def _begin(self, frame: AnalysisFrame, start: float) -> None:
+        self.current = ScreenState(start, frame.t, frame.t, frame.gray, frame)
+        self.current_norm = frame.norm
+        self.last_still = frame.t
+
+    def _end_current(self, end: float) -> None:
+        self.current.end = end
+        self.on_state(self.current)
+
+    def finish(self, end: float) -> None:
+        if self.current is None:
+            return
+        if self.moving and end - self.anchor.t >= self.settle and \
+                self.meter.significant(self.current_norm, self.anchor.norm):
+            start = (self.last_still + self.anchor.t) / 2.0
+            anchor, best = self.anchor, self.anchor_best
+            self._end_current(start)
+            self._begin(anchor, start=start)
+            self.current.best = best
+        self.anchor = self.anchor_best = None
+        self._end_current(max(end, self.current.start))
+        self.current = None

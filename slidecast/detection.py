@@ -1,0 +1,106 @@
+"""The second pass: feed the detector every frame that can tell something, in time order.
+
+Clean GOPs (screening.py) contribute their keyframe from the first pass; dirty GOPs are decoded
+frame by frame, and within a dirty GOP decoding stops early once the screen has settled into the
+state the next keyframe shows and no packet spike remains later in that GOP.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .detect.base import AnalysisFrame
+from .detect.transitions import TransitionDetector
+from .frames import decode_small, normalise, sharpness, small_gray
+from .screening import Screening, cropped
+from .video import DenseDecoder, GopGate, Scan, VideoMeta, check_bad_packets
+
+
+@dataclass
+class PassStats:
+    decode_seconds: float = 0.0
+    detect_seconds: float = 0.0
+    frames_decoded: int = 0
+    dirty_gops: int = 0
+    timings: dict = field(default_factory=dict)
+
+
+class SecondPass:
+    """Runs `detector` over the video as planned by `screening`; see the module docstring."""
+
+    def __init__(self, meta: VideoMeta, scan: Scan, screening: Screening, detector: TransitionDetector,
+                 size: tuple[int, int], report=None):
+        self.meta, self.scan, self.screening = meta, scan, screening
+        self.detector, self.size = detector, size
+        self.report = report or (lambda fraction: None)
+        self.stats = PassStats(dirty_gops=sum(g.dirty for g in screening.gops))
+        self._key_norms: dict[int, np.ndarray] = {}
+
+    def run(self) -> PassStats:
+        decoder = DenseDecoder(self.meta)
+        try:
+            gops, i = self.screening.gops, 0
+            while i < len(gops):
+                if not gops[i].dirty:
+                    self._feed(self._keyframe(i))
+                    i += 1
+                    continue
+                j = i
+                while j + 1 < len(gops) and gops[j + 1].dirty:
+                    j += 1
+                self._dense(decoder, gops[i].start, gops[j].end)
+                i = j + 1
+                self.report(min(1.0, gops[j].end / max(self.scan.end, 1e-6)))
+            self.detector.finish(self.scan.end)
+        finally:
+            decoder.close()
+        self.stats.frames_decoded = decoder.decoded
+        check_bad_packets(decoder.bad_packets, len(self.scan.packet_t), self.meta.path)
+        return self.stats
+
+    def _dense(self, decoder: DenseDecoder, start: float, end: float) -> None:
+        gate = GopGate()
+        frames = decoder.run(start, end, gate)
+        while True:
+            began = time.perf_counter()
+            item = next(frames, None)
+            self.stats.decode_seconds += time.perf_counter() - began
+            if item is None:
+                return
+            t, frame = item
+            self._feed(self._analysis_frame(t, frame, frame.key_frame))
+            if t >= gate.skip_until:
+                gate.skip_until = self._skip_until(t)
+
+    def _skip_until(self, t: float) -> float:
+        """The next keyframe's time if nothing more can change before it, else 0."""
+        gop = self.screening.gop_at(t)
+        if gop.index + 1 >= len(self.screening.gops) or self.detector.moving:
+            return 0.0
+        if (gop.spikes > t).any():
+            return 0.0
+        return gop.end if self.detector.shows_current(self._key_norm(gop.index + 1)) else 0.0
+
+    def _feed(self, frame: AnalysisFrame) -> None:
+        began = time.perf_counter()
+        self.detector.process(frame)
+        self.stats.detect_seconds += time.perf_counter() - began
+
+    def _analysis_frame(self, t: float, frame, is_key: bool) -> AnalysisFrame:
+        gray = cropped(small_gray(frame, self.size), self.screening.crop)
+        return AnalysisFrame(t, gray, normalise(gray), sharpness(gray), bool(is_key), frame)
+
+    def _keyframe(self, index: int) -> AnalysisFrame:
+        key = self.scan.keyframes[index]
+        gray = cropped(decode_small(key.small), self.screening.crop)
+        return AnalysisFrame(key.t, gray, self._key_norm(index), sharpness(gray), True, None)
+
+    def _key_norm(self, index: int) -> np.ndarray:
+        if index not in self._key_norms:
+            self._key_norms.clear()  # only the next keyframe is ever asked for again: stay small
+            gray = cropped(decode_small(self.scan.keyframes[index].small), self.screening.crop)
+            self._key_norms[index] = normalise(gray)
+        return self._key_norms[index]

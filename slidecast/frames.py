@@ -1,0 +1,70 @@
+"""Small analysis frames: what every detector looks at instead of full-resolution video.
+
+A decoded frame is shrunk once to a grey image about 320 px wide (`small_gray`); detectors then
+work on a *normalised* copy (`normalise`): lightly blurred against sensor and compression noise,
+and shifted/scaled to zero mean and unit contrast so that a global brightness flicker (gain or
+offset) does not look like a change. Differences are measured per grid cell (`cell_diff`).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+ANALYSIS_WIDTH = 320
+# Grid of cells over the content area: a cell is about 10x10 analysis pixels.
+GRID = (32, 18)
+# Contrast floor: a nearly blank frame must not have its noise blown up by the normalisation.
+MIN_CONTRAST = 6.0
+
+
+def analysis_size(width: int, height: int) -> tuple[int, int]:
+    """(w, h) of the analysis frame for a video of width x height, keeping the aspect ratio."""
+    w = min(ANALYSIS_WIDTH, width)
+    h = max(2, int(round(height * w / width / 2)) * 2)
+    return w, h
+
+
+def small_gray(frame, size: tuple[int, int]) -> np.ndarray:
+    """Shrink a decoded av.VideoFrame to a grey uint8 array of `size` (w, h), area-averaged."""
+    w, h = size
+    return frame.reformat(width=w, height=h, format="gray", interpolation="AREA").to_ndarray()
+
+
+def normalise(gray: np.ndarray) -> np.ndarray:
+    """Blur lightly and map to zero mean / unit contrast (float32); flicker-invariant."""
+    img = cv2.GaussianBlur(gray.astype(np.float32), (3, 3), 0)
+    mean, std = cv2.meanStdDev(img)
+    return (img - float(mean[0, 0])) / max(float(std[0, 0]), MIN_CONTRAST)
+
+
+def cell_means(img: np.ndarray, grid: tuple[int, int] = GRID) -> np.ndarray:
+    """Mean of each grid cell, shape (rows, cols)."""
+    return cv2.resize(img, grid, interpolation=cv2.INTER_AREA)
+
+
+def cell_diff(a: np.ndarray, b: np.ndarray, grid: tuple[int, int] = GRID) -> np.ndarray:
+    """Mean absolute difference per grid cell between two normalised frames."""
+    return cell_means(cv2.absdiff(a, b), grid)
+
+
+def cell_detail(img: np.ndarray, grid: tuple[int, int] = GRID) -> np.ndarray:
+    """Standard deviation inside each cell: near 0 for background, high where there is ink."""
+    mean = cell_means(img, grid)
+    mean_sq = cell_means(img * img, grid)
+    return np.sqrt(np.maximum(mean_sq - mean * mean, 0.0))
+
+
+def sharpness(gray: np.ndarray) -> float:
+    """Variance of the Laplacian: higher is sharper (used to pick a slide's best frame)."""
+    return float(cv2.Laplacian(gray, cv2.CV_32F).var())
+
+
+def encode_small(gray: np.ndarray) -> bytes:
+    """Compress a small frame for cheap keeping (a PNG of a slide is a few KB)."""
+    ok, buf = cv2.imencode(".png", gray, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    return buf.tobytes()
+
+
+def decode_small(data: bytes) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)

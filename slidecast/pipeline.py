@@ -1,0 +1,166 @@
+"""extract(): video in, OUT/manifest.json + slide pictures out. The one entry point.
+
+Stages reported to `progress(stage, fraction, message)`: "decoding" (first pass: packets and
+keyframes), "detecting" (second pass: dense decoding where needed, detection), then whatever the
+content module reports ("ocr", "transcribing", "generating"). If the callback raises
+slidecast.errors.Cancelled, work stops at the next checkpoint and no manifest is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import threading
+import time
+from pathlib import Path
+
+from .detect.transitions import ScreenState, TransitionDetector
+from .detection import SecondPass
+from .frames import analysis_size
+from .manifest import Manifest, SlideEntry, VideoInfo
+from .options import ExtractOptions
+from .output import OutputDir
+from .screening import screen
+from .timeline import Slide, build_timeline
+from .video import FrameGrabber, VideoMeta, probe, scan
+
+
+def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, progress=None) -> Manifest:
+    """Find every slide of `video_path` and write OUT (see output.py); return the manifest.
+
+    Raises a slidecast.errors.SlidecastError subclass for bad input or output (nothing is left
+    that looks like a finished result), or Cancelled if `progress` raised it.
+    """
+    opts = options if isinstance(options, ExtractOptions) else ExtractOptions.from_dict(options)
+    meta = probe(Path(video_path))
+    out = OutputDir(out_dir)
+    out.prepare()
+    try:
+        return _run(meta, out, opts, Progress(progress))
+    finally:
+        out.cleanup()
+
+
+class Progress:
+    """Wraps the caller's callback: fractions clamped to 0..1 and never going back in a stage."""
+
+    def __init__(self, callback):
+        self.callback = callback
+        self.last: dict[str, float] = {}
+
+    def __call__(self, stage: str, fraction: float, message: str = "") -> None:
+        fraction = max(self.last.get(stage, 0.0), min(1.0, max(0.0, float(fraction))))
+        self.last[stage] = fraction
+        if self.callback is not None:
+            self.callback(stage, fraction, message)
+
+    def stage(self, name: str, message: str):
+        return lambda fraction: self(name, fraction, message)
+
+
+class FileHasher(threading.Thread):
+    """sha256 of the input, computed in a thread while the first pass reads the same file."""
+
+    def __init__(self, path: Path):
+        super().__init__(daemon=True)
+        self.path, self.digest, self.error = path, None, None
+        self.start()
+
+    def run(self):
+        try:
+            h = hashlib.sha256()
+            with open(self.path, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
+            self.digest = h.hexdigest()
+        except OSError as exc:
+            self.error = exc
+
+    def result(self) -> str:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.digest
+
+
+def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progress) -> Manifest:
+    hasher = FileHasher(meta.path)
+    timings: dict[str, float] = {}
+    began = time.perf_counter()
+    progress("decoding", 0.0, "reading keyframes")
+    size = analysis_size(meta.width, meta.height)
+    first = scan(meta, size, progress.stage("decoding", "reading keyframes"))
+    plan = screen(first, meta, opts, size)
+    progress("decoding", 1.0, "keyframes read")
+    timings["scan"] = time.perf_counter() - began
+
+    progress("detecting", 0.0, "finding slides")
+    states: list[ScreenState] = []
+    pictures = _PictureKeeper(meta, out, plan.crop, size, states)
+    detector = TransitionDetector(plan.meter, pictures.keep)
+    began = time.perf_counter()
+    try:
+        stats = SecondPass(meta, first, plan, detector, size, progress.stage("detecting", "finding slides")).run()
+    finally:
+        pictures.close()
+    second = time.perf_counter() - began
+    timings["decode"] = stats.decode_seconds
+    timings["detect"] = stats.detect_seconds
+    timings["write"] = pictures.seconds
+    timings["other"] = max(0.0, second - stats.decode_seconds - stats.detect_seconds - pictures.seconds)
+    slides = build_timeline(states, plan.meter, opts.min_slide_duration, opts.keep_builds)
+    progress("detecting", 1.0, f"{len(slides)} slides")
+
+    video = VideoInfo(round(first.end, 3), round(meta.fps, 3), meta.width, meta.height,
+                      hasher.result(), meta.has_audio)
+    manifest = Manifest(video, _entries(slides, out), options=opts.to_dict())
+    manifest.timings.update({k: round(v, 3) for k, v in timings.items()})
+    _run_content(manifest, out.root, meta.path, opts, progress)
+    out.write_manifest(manifest)
+    return manifest
+
+
+def _entries(slides: list[Slide], out: OutputDir) -> list[SlideEntry]:
+    entries = []
+    for index, slide in enumerate(slides, start=1):
+        image, thumb = out.place(index, slide.shown.key)
+        entries.append(SlideEntry(index, round(slide.start, 3), round(slide.end, 3), image, thumb,
+                                  same_as=slide.same_as, frame_time=round(slide.shown.best.t, 3)))
+    return entries
+
+
+def _run_content(manifest, out_root: Path, video_path: Path, opts, progress) -> None:
+    """The content module (OCR, transcript, PDF, notes) fills in the manifest, if installed."""
+    if importlib.util.find_spec("slidecast.content") is None:
+        return
+    content = importlib.import_module("slidecast.content")
+    content.run(manifest, out_root, video_path, opts, progress)
+
+
+class _PictureKeeper:
+    """Writes each finished screen state's best frame to the work folder, then forgets it.
+
+    Pictures are cropped to the content area (letterbox bars removed).
+    """
+
+    def __init__(self, meta: VideoMeta, out: OutputDir, crop, size, states: list):
+        self.out, self.states, self.seconds = out, states, 0.0
+        self.grabber = FrameGrabber(meta)
+        sx, sy = meta.width / size[0], meta.height / size[1]
+        x0, y0, x1, y1 = crop
+        self.box = (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy))
+
+    def keep(self, state: ScreenState) -> None:
+        began = time.perf_counter()
+        best = state.best
+        rgb = best.source.to_ndarray(format="rgb24") if best.source is not None else self.grabber.grab_rgb(best.t)
+        x0, y0, x1, y1 = self.box
+        state.key = len(self.states)
+        self.out.save_picture(state.key, rgb[y0:y1, x0:x1])
+        best.source = None  # drop the decoded frame: memory stays flat
+        self.states.append(state)
+        self.seconds += time.perf_counter() - began
+
+    def close(self):
+        self.grabber.close()

@@ -1,0 +1,92 @@
+"""From screen states to the slide timeline: short states, builds and returns.
+
+- A state shown for less than `min_slide_duration` is part of a transition: it is dropped and
+  the following state starts where it started (a state at the very end extends the one before).
+  Two neighbours that then show the same screen become one.
+- Builds (content added, nothing removed; detect.builds) are one slide by default, shown by its
+  fullest (last) state; with `keep_builds` every step is a slide of its own.
+- A slide equal to an earlier distinct slide gets `same_as` = that slide's first appearance
+  (1-based index on the timeline). Each appearance keeps its own picture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .detect.builds import is_build
+from .detect.cells import ChangeMeter
+from .detect.transitions import ScreenState
+from .frames import cell_means
+
+
+@dataclass
+class Slide:
+    start: float
+    end: float
+    states: list[ScreenState] = field(default_factory=list)
+    same_as: int | None = None
+
+    @property
+    def shown(self) -> ScreenState:
+        """The state that represents the slide: its fullest build."""
+        return self.states[-1]
+
+
+def build_timeline(states: list[ScreenState], meter: ChangeMeter, min_duration: float,
+                   keep_builds: bool) -> list[Slide]:
+    """Turn detected states (in time order) into slides; see the module docstring."""
+    kept = _drop_short(states, min_duration, meter)
+    slides: list[Slide] = []
+    for state in kept:
+        last = slides[-1] if slides else None
+        if last and not keep_builds and is_build(last.shown.norm(), state.norm(), meter):
+            last.states.append(state)
+            last.end = state.end
+        else:
+            slides.append(Slide(state.start, state.end, [state]))
+    _mark_returns(slides, meter)
+    return slides
+
+
+def _drop_short(states: list[ScreenState], min_duration: float, meter: ChangeMeter) -> list[ScreenState]:
+    kept: list[ScreenState] = []
+    pending_start = None
+    for i, state in enumerate(states):
+        if pending_start is not None:
+            state.start = pending_start
+            pending_start = None
+        short = state.end - state.start < min_duration
+        if short and i + 1 < len(states):
+            pending_start = state.start
+            continue
+        if short and kept:
+            kept[-1].end = state.end
+            continue
+        if kept and not meter.significant(kept[-1].norm(), state.norm()):
+            kept[-1].end = state.end  # the screen came back after a flash: one state
+            continue
+        kept.append(state)
+    return kept
+
+
+def _mark_returns(slides: list[Slide], meter: ChangeMeter) -> None:
+    firsts: list[tuple[int, np.ndarray, np.ndarray]] = []  # (1-based index, norm, cell means)
+    for index, slide in enumerate(slides, start=1):
+        norm = slide.shown.norm()
+        means = cell_means(norm, meter.grid)
+        for first_index, first_norm, first_means in firsts:
+            if _surely_different(means, first_means, meter):
+                continue  # cheap pre-check: keeps a long lecture from costing n^2 full compares
+            if not meter.significant(first_norm, norm):
+                slide.same_as = first_index
+                break
+        else:
+            firsts.append((index, norm, means))
+
+
+def _surely_different(a: np.ndarray, b: np.ndarray, meter: ChangeMeter) -> bool:
+    """Cell means that differ a lot in many cells imply a large mean absolute difference."""
+    far = (np.abs(a - b) > 2 * meter.threshold) & ~meter.mask
+    return int(far.sum()) > 4 * meter.pointer_cells

@@ -1,0 +1,306 @@
+"""Opening, probing and decoding videos with PyAV, and the cheap first pass over a file.
+
+Nothing here holds the video in memory: the first pass (`scan`) demuxes every packet without
+decoding it (keeping only its time and size) and decodes keyframes only, shrunk to small grey
+frames; `DenseDecoder` decodes selected stretches frame by frame. Errors are mapped to the
+slidecast.errors classes with a message a person can act on.
+
+Policy for damaged files (what a user wants: slides they can trust, or a clear error):
+- a container that cannot be opened: NotAVideo, or CorruptVideo if the file starts like a known
+  media container (a truncated MP4 whose index is missing);
+- video data that stops well before the duration the container declares (more than 10% and more
+  than 1 s missing): CorruptVideo, never a manifest claiming the full duration;
+- packets that fail to decode: up to `MAX_BAD_PACKETS` (or 1% of the packets) are tolerated
+  with a logged warning (a few broken packets at the end of a recording are common); more is
+  CorruptVideo.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import numpy as np
+
+from .errors import CorruptVideo, InputNotFound, NotAVideo, NoVideoStream
+from .frames import encode_small, sharpness, small_gray
+
+log = logging.getLogger(__name__)
+
+MAX_BAD_PACKETS = 10
+# Leading bytes of containers we know; a file that starts like one but cannot be read is damaged.
+_MEDIA_SIGNATURES = (b"ftyp", b"\x1a\x45\xdf\xa3", b"RIFF", b"OggS", b"FLV", b"\x00\x00\x01\xba",
+                     b"\x47")
+_AV_ERRORS = (av.error.FFmpegError, ValueError)
+
+
+@dataclass
+class VideoMeta:
+    """What the container says about the video stream; times in seconds."""
+
+    path: Path
+    width: int
+    height: int
+    fps: float
+    duration: float
+    has_audio: bool
+    start: float = 0.0
+
+
+@dataclass
+class KeyFrame:
+    t: float
+    small: bytes  # PNG of the small grey frame (see frames.encode_small)
+    sharpness: float
+
+
+@dataclass
+class Scan:
+    """Result of the first pass: every packet's time and size, and every keyframe, small."""
+
+    packet_t: np.ndarray
+    packet_size: np.ndarray
+    keyframes: list[KeyFrame] = field(default_factory=list)
+    end: float = 0.0
+    bad_packets: int = 0
+
+
+def _looks_like_media(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+    return head[4:8] == b"ftyp" or any(head.startswith(sig) for sig in _MEDIA_SIGNATURES[1:])
+
+
+def open_video(path: Path):
+    """Open a container; raise InputNotFound / NotAVideo / CorruptVideo / NoVideoStream."""
+    path = Path(path)
+    if not path.exists():
+        raise InputNotFound(f"input file not found: {path}")
+    if not path.is_file():
+        raise NotAVideo(f"not a video file (it is a directory): {path}")
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except _AV_ERRORS as exc:
+        if _looks_like_media(path):
+            raise CorruptVideo(f"video file is damaged or truncated and cannot be opened: {path}") from exc
+        raise NotAVideo(f"not a video file (unrecognised format): {path}") from exc
+    if not container.streams.video:
+        container.close()
+        raise NoVideoStream(f"file has no video stream (audio only?): {path}")
+    return container
+
+
+def probe(path: Path) -> VideoMeta:
+    """Read the header of `path`: size, frame rate, declared duration, audio presence."""
+    container = open_video(path)
+    try:
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        if not ctx.width or not ctx.height:
+            raise CorruptVideo(f"video stream has no picture size (damaged header): {path}")
+        rate = stream.average_rate or stream.guessed_rate or 25
+        if stream.duration is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / av.time_base
+        else:
+            duration = 0.0
+        start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+        return VideoMeta(Path(path), ctx.width, ctx.height, float(rate), duration,
+                         bool(container.streams.audio), start)
+    finally:
+        container.close()
+
+
+def _packet_time(packet, stream) -> float | None:
+    pts = packet.pts if packet.pts is not None else packet.dts
+    return None if pts is None else float(pts * stream.time_base)
+
+
+def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None) -> Scan:
+    """First pass: demux all packets (time, size) and decode keyframes only, to small frames.
+
+    `on_progress(fraction)` is called now and then; it may raise to stop the scan.
+    """
+    container = open_video(meta.path)
+    stream = container.streams.video[0]
+    stream.codec_context.skip_frame = "NONKEY"
+    times, sizes, keyframes, bad = [], [], [], 0
+    try:
+        for packet in _demux(container, stream, meta.path):
+            t = _packet_time(packet, stream)
+            if t is not None and packet.size:
+                times.append(t - meta.start)
+                sizes.append(packet.size)
+                if on_progress and len(times) % 500 == 0 and meta.duration:
+                    on_progress(min(1.0, times[-1] / meta.duration))
+            try:
+                frames = packet.decode()
+            except av.error.EOFError:
+                break
+            except _AV_ERRORS:
+                bad += 1
+                continue
+            keyframes += [_keyframe(f, size, meta.start) for f in frames]
+    finally:
+        container.close()
+    order = np.argsort(np.asarray(times))
+    result = Scan(np.asarray(times, dtype=np.float64)[order], np.asarray(sizes, dtype=np.int64)[order],
+                  sorted(keyframes, key=lambda k: k.t), bad_packets=bad)
+    result.end = _check_complete(meta, result)
+    return result
+
+
+def _demux(container, stream, path):
+    """container.demux that turns a read error part way into CorruptVideo."""
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            return
+        except _AV_ERRORS as exc:
+            raise CorruptVideo(f"video file is damaged: reading failed part way ({exc}): {path}") from exc
+        yield packet
+
+
+def _keyframe(frame, size, start) -> KeyFrame:
+    gray = small_gray(frame, size)
+    return KeyFrame(float(frame.time) - start, encode_small(gray), sharpness(gray))
+
+
+def _check_complete(meta: VideoMeta, result: Scan) -> float:
+    """Apply the damaged-file policy (module docstring); return where the video really ends."""
+    if not len(result.packet_t) or not result.keyframes:
+        raise CorruptVideo(f"video stream holds no decodable picture: {meta.path}")
+    end = float(result.packet_t[-1]) + 1.0 / max(meta.fps, 1.0)
+    missing = meta.duration - end
+    if meta.duration and missing > 1.0 and missing > 0.1 * meta.duration:
+        raise CorruptVideo(f"video file is truncated: pictures stop at {end:.1f} s of "
+                           f"{meta.duration:.1f} s; re-export or re-download it: {meta.path}")
+    check_bad_packets(result.bad_packets, len(result.packet_t), meta.path)
+    return end
+
+
+def check_bad_packets(bad: int, total: int, path) -> None:
+    """Raise CorruptVideo if more packets failed than the policy tolerates; else warn."""
+    if bad > max(MAX_BAD_PACKETS, total // 100):
+        raise CorruptVideo(f"video file is damaged: {bad} of {total} packets cannot be decoded: {path}")
+    if bad:
+        log.warning("%s: %d damaged packet(s) skipped", path, bad)
+
+
+def sample_start(meta: VideoMeta, size: tuple[int, int], seconds: float, step: float):
+    """Yield small grey frames every `step` seconds from the first `seconds` of the video."""
+    container = open_video(meta.path)
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    next_t = 0.0
+    try:
+        for frame in container.decode(stream):
+            t = float(frame.time) - meta.start
+            if t > seconds:
+                break
+            if t >= next_t:
+                next_t = t + step
+                yield small_gray(frame, size)
+    except _AV_ERRORS:
+        return  # damage is judged by the passes proper
+    finally:
+        container.close()
+
+
+class DenseDecoder:
+    """Decodes chosen stretches of a video frame by frame (frame threading on).
+
+    `run(start, end, gate)` seeks to the keyframe at `start` and yields (t, av.VideoFrame) in
+    time order for frames before `end`. The consumer may set `gate.skip_until` to a keyframe
+    time to stop decoding until there (packets are dropped, which is safe in decode order).
+    """
+
+    def __init__(self, meta: VideoMeta, threads: str = "AUTO"):
+        self.meta = meta
+        self.container = open_video(meta.path)
+        self.stream = self.container.streams.video[0]
+        self.stream.thread_type = threads
+        self.bad_packets = 0
+        self.decoded = 0
+
+    def close(self):
+        self.container.close()
+
+    def run(self, start: float, end: float, gate: "GopGate"):
+        stream, eps = self.stream, 0.5 / max(self.meta.fps, 1.0)
+        target = int((start + self.meta.start) / stream.time_base)
+        self.container.seek(target, stream=stream, backward=True, any_frame=False)
+        ctx = stream.codec_context
+        for packet in _demux(self.container, stream, self.meta.path):
+            t = _packet_time(packet, stream)
+            if t is not None:
+                t -= self.meta.start
+                if packet.is_keyframe and t >= end - eps:
+                    break
+                if not packet.is_keyframe and t < gate.skip_until - eps:
+                    continue
+            yield from self._decode(ctx, packet, end)
+        yield from self._decode(ctx, None, end)
+        ctx.flush_buffers()
+
+    def _decode(self, ctx, packet, end):
+        try:
+            frames = ctx.decode(packet)
+        except av.error.EOFError:
+            return
+        except _AV_ERRORS:
+            self.bad_packets += 1
+            return
+        for frame in frames:
+            t = float(frame.time) - self.meta.start
+            if t < end:
+                self.decoded += 1
+                yield t, frame
+
+
+@dataclass
+class GopGate:
+    """Set by the consumer of DenseDecoder.run: drop non-key packets before `skip_until`.
+
+    The consumer sees frames some packets after the demuxer read them (decoder delay, frame
+    threads), so it names the time up to which nothing is needed (the next keyframe) rather
+    than saying "stop now".
+    """
+
+    skip_until: float = 0.0
+
+
+class FrameGrabber:
+    """Decodes single full-resolution frames by time (seek to the keyframe, decode forward)."""
+
+    def __init__(self, meta: VideoMeta):
+        self.meta = meta
+        self.container = open_video(meta.path)
+        self.stream = self.container.streams.video[0]
+
+    def close(self):
+        self.container.close()
+
+    def grab_rgb(self, t: float) -> np.ndarray:
+        """RGB array (h, w, 3) of the first frame at or after `t` seconds."""
+        stream, eps = self.stream, 0.5 / max(self.meta.fps, 1.0)
+        self.container.seek(int((t + self.meta.start) / stream.time_base), stream=stream,
+                            backward=True, any_frame=False)
+        stream.codec_context.flush_buffers()
+        last = None
+        try:
+            for frame in self.container.decode(stream):
+                last = frame
+                if float(frame.time) - self.meta.start >= t - eps:
+                    break
+        except _AV_ERRORS as exc:
+            raise CorruptVideo(f"video file is damaged near {t:.1f} s: {self.meta.path}") from exc
+        if last is None:
+            raise CorruptVideo(f"no picture can be decoded near {t:.1f} s: {self.meta.path}")
+        return last.to_ndarray(format="rgb24")
