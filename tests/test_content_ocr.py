@@ -20,24 +20,33 @@ def render(tmp_path: Path, slide_id: int, size=(1280, 720)) -> tuple[Path, str, 
     return path, content.title, "\n".join(lines)
 
 
-def test_default_engine_reads_title_and_bullets_of_a_rendered_slide(tmp_path):
-    path, title, text = render(tmp_path, 1)
-    page = page_from_words(get_engine("auto").read(path))
-    assert page.title.split() == title.split()
-    found = set(page.text.split())
-    expected = set(text.split())
-    assert len(found & expected) >= 0.9 * len(expected), (page.text, text)
-    assert page.text.splitlines()[0] == page.title  # reading order: title line first
+@pytest.fixture(scope="module")
+def read_deck(tmp_path_factory):
+    """Three rendered slides OCR'd in parallel with the default engine (done once: OCR is slow)."""
+    tmp = tmp_path_factory.mktemp("ocr")
+    rendered = [render(tmp, slide_id, size=(960, 540)) for slide_id in (1, 2, 3)]
+    seen = []
+    pages = ocr_images([r[0] for r in rendered], "auto", workers=2,
+                       on_done=lambda done, total: seen.append((done, total)))
+    return rendered, pages, seen
 
 
-def test_words_carry_pixel_boxes_and_confidences(tmp_path):
-    path, _, _ = render(tmp_path, 2, size=(960, 540))
-    words = page_from_words(get_engine("auto").read(path)).words
-    assert words
-    for word in words:
+def test_default_engine_reads_title_and_bullets_of_a_rendered_slide(read_deck):
+    rendered, pages, _ = read_deck
+    for (_, title, text), page in zip(rendered, pages):
+        assert page.title.split() == title.split()
+        expected = set(text.split())
+        assert len(set(page.text.split()) & expected) >= 0.9 * len(expected), (page.text, text)
+        assert page.text.splitlines()[0] == page.title  # reading order: title line first
+
+
+def test_words_carry_pixel_boxes_and_confidences(read_deck):
+    _, pages, _ = read_deck
+    for word in pages[1].words:
         x0, y0, x1, y1 = word.box
         assert 0 <= x0 < x1 <= 960 and 0 <= y0 < y1 <= 540
         assert 0.0 <= word.confidence <= 1.0
+    assert pages[1].words
 
 
 def test_blank_slide_has_no_text_and_no_title(tmp_path):
@@ -47,15 +56,9 @@ def test_blank_slide_has_no_text_and_no_title(tmp_path):
     assert (page.text, page.title, page.words) == ("", "", [])
 
 
-def test_parallel_ocr_keeps_the_order_of_the_images(tmp_path):
-    paths, titles = [], []
-    for slide_id in (1, 2, 3):
-        path, title, _ = render(tmp_path, slide_id, size=(960, 540))
-        paths.append(path)
-        titles.append(title)
-    seen = []
-    pages = ocr_images(paths, "auto", workers=2, on_done=lambda done, total: seen.append((done, total)))
-    assert [p.title.split() for p in pages] == [t.split() for t in titles]
+def test_parallel_ocr_keeps_the_order_of_the_images_and_reports_each(read_deck):
+    _, pages, seen = read_deck
+    assert len({p.title for p in pages}) == 3
     assert seen == [(1, 3), (2, 3), (3, 3)]
 
 
