@@ -86,3 +86,8 @@ def test_tesseract_engine_reads_the_title_too(tmp_path):
     path, title, _ = render(tmp_path, 1)
     page = page_from_words(get_engine("tesseract").read(path))
     assert set(title.split()) <= set(page.text.split())
+
+
+def test_unknown_ocr_engine_is_refused_by_name():
+    with pytest.raises(ValueError, match="unknown OCR engine 'cloud'"):
+        get_engine("cloud")

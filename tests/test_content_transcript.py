@@ -165,3 +165,13 @@ def test_long_speech_is_cut_into_readable_cues():
     cues = make_cues([Segment(0.0, 20.0, spoken)], [])
     assert len(cues) >= 4
     assert all(c.end - c.start <= 6.0 and len(c.text.split()) <= 14 for c in cues)
+
+
+def test_engine_names_that_cannot_run_here_are_refused_by_name(tmp_path):
+    from slidecast.transcribe import get_engine
+
+    with pytest.raises(ValueError, match="whisper"):
+        get_engine(f"whisper:{tmp_path / 'no-model'}")  # never downloads a model instead
+    with pytest.raises(ValueError, match="unknown transcription engine"):
+        get_engine("cloud")
+    assert get_engine("auto").name in ("pocketsphinx", "whisper")
