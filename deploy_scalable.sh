@@ -24,6 +24,21 @@ Commands:
   test     setup, make sure PostgreSQL and Redis answer on 127.0.0.1 (starting throwaway
            instances from the installed binaries when they do not), then run the test suite.
            With CI=true a service that can be neither reached nor started is an error.
+  demo     a newcomer's first minute: start the API on embedded defaults on a free port, make a
+           45 s sample lecture video, submit it, show progress, download the PDF and notes into
+           ./demo-output/, print where they are, stop the API.
+  worker QUEUES
+           one Celery worker for QUEUES (comma-separated, as Celery's -Q), e.g. `worker extraction`
+           or `worker analysis,transcription`; concurrency WORKER_CONCURRENCY (default 2), a
+           fresh child process every WORKER_MAX_TASKS_PER_CHILD tasks (default 20).
+  web      gunicorn with gunicorn.conf.py (PORT, WEB_CONCURRENCY, WEB_THREADS); no migration.
+  migrate  flask db upgrade (Render's preDeployCommand runs the same).
+  beat     Celery beat, the periodic tasks (run exactly one).
+  flower   Flower on PORT (default 5555), behind basic auth from FLOWER_BASIC_AUTH (user:password).
+  docker   build and start the docker-compose stack (API, workers, beat, Flower, PostgreSQL,
+           Redis) where a Docker engine answers; says so and exits 1 where none does.
+  render   check render.yaml (YAML, Render's required fields, consistency with docker-compose.yml,
+           this script and the settings) and print the steps to deploy it.
 
 Environment (see README.md / docs/service.md): PORT, DATABASE_URL, REDIS_URL,
 CELERY_BROKER_URL, STORAGE_URL, THREAD_POOL_SIZE, MAX_UPLOAD_MB, WEB_CONCURRENCY, WEB_THREADS.
@@ -76,8 +91,8 @@ local_stack() {
     CHILDREN+=($!)
   fi
   echo "==> serving http://127.0.0.1:${PORT:-5000} (Ctrl-C stops)"
-  setsid "$VENV/bin/gunicorn" app:app --bind "0.0.0.0:${PORT:-5000}" --workers "${WEB_CONCURRENCY:-1}" \
-    --threads "${WEB_THREADS:-4}" --timeout 120 --access-logfile - &
+  # gunicorn.conf.py: PORT, WEB_CONCURRENCY, WEB_THREADS; metrics across workers; JSON logs.
+  WEB_CONCURRENCY="${WEB_CONCURRENCY:-1}" setsid "$VENV/bin/gunicorn" -c gunicorn.conf.py app:app &
   CHILDREN+=($!)
   wait -n "${CHILDREN[@]}" || true
   echo "==> a process stopped; stopping the rest" >&2
@@ -167,10 +182,153 @@ run_tests() {
   "$PY" -m pytest -q "$@"
 }
 
+# ---- roles: web, migrate, worker, beat, flower (Docker and Render run these too) ----------
+# Outside a developer checkout (Docker image, Render) there is no .venv: use the tools on PATH.
+tool() { if [[ -x "$VENV/bin/$1" ]]; then echo "$VENV/bin/$1"; else echo "$1"; fi; }
+
+serve_web() { exec "$(tool gunicorn)" -c gunicorn.conf.py app:app; }
+
+migrate() { "$(tool flask)" --app app db upgrade; }
+
+worker() {
+  local queues="${1:-}"
+  [[ -n "$queues" && $# -eq 1 ]] || die "usage: ./deploy_scalable.sh worker QUEUES   (comma-separated, e.g. analysis,transcription)"
+  # -O fair: with prefetch 1 a long extraction never holds back short tasks behind it.
+  exec "$(tool celery)" -A celery_config worker -Q "$queues" -n "${queues//,/-}@%h" \
+    -c "${WORKER_CONCURRENCY:-2}" --max-tasks-per-child "${WORKER_MAX_TASKS_PER_CHILD:-20}" -O fair -E -l INFO
+}
+
+beat() {
+  # The schedule file must be writable by the (non-root) service user.
+  exec "$(tool celery)" -A celery_config beat -l INFO --schedule "${BEAT_SCHEDULE_FILE:-/tmp/slidecast-beat-schedule}"
+}
+
+flower() {
+  [[ -n "${FLOWER_BASIC_AUTH:-}" ]] || die "FLOWER_BASIC_AUTH is not set (user:password): Flower is not started without authentication"
+  exec "$(tool celery)" -A celery_config flower --address=0.0.0.0 --port="${PORT:-5555}" \
+    --basic-auth="$FLOWER_BASIC_AUTH"
+}
+
+# ---- demo ---------------------------------------------------------------------------------
+DEMO_PID=""
+DEMO_WORK=""
+stop_demo_server() {
+  if [[ -n "$DEMO_PID" ]]; then
+    kill -TERM "$DEMO_PID" 2>/dev/null || true
+    wait "$DEMO_PID" 2>/dev/null || true
+    DEMO_PID=""
+  fi
+}
+
+demo() {
+  setup
+  local work port out
+  work="$(mktemp -d /tmp/slidecast-demo.XXXXXX)"
+  DEMO_WORK="$work"
+  port="$(free_port)"
+  out="$PWD/demo-output"
+  # Embedded defaults whatever the shell has set: SQLite, a local folder, the thread pool.
+  export DATABASE_URL="sqlite:///$work/demo.db" STORAGE_URL="$work/data" REDIS_URL="" CELERY_BROKER_URL="" \
+    REQUIRE_BROKER=false HOST=127.0.0.1 PORT="$port" WEB_CONCURRENCY=1 PROMETHEUS_MULTIPROC_DIR="$work/metrics"
+  trap 'stop_demo_server; rm -rf "$DEMO_WORK"' EXIT
+  trap 'echo; stop_demo_server; exit 130' INT TERM
+  echo "==> preparing a database in $work"
+  migrate >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; die "flask db upgrade failed"; }
+  echo "==> starting the API on http://127.0.0.1:$port (log: $work/server.log)"
+  setsid "$VENV/bin/gunicorn" -c gunicorn.conf.py app:app >"$work/server.log" 2>&1 &
+  DEMO_PID=$!
+  echo "==> making a 45 s sample lecture video"
+  "$PY" -c 'import sys; from slidecast.synthetic import make_sample_lecture; make_sample_lecture(sys.argv[1], seconds=45)' \
+    "$work/sample-lecture.mp4"
+  mkdir -p "$out"
+  "$PY" - "http://127.0.0.1:$port" "$work/sample-lecture.mp4" "$out" <<'PYEOF' || { tail -20 "$work/server.log" >&2; exit 1; }
+import sys, time
+from pathlib import Path
+import requests
+
+base, video, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+for _ in range(300):  # the server imports the engine on start: allow it a while
+    try:
+        requests.get(f"{base}/api/health", timeout=2)
+        break
+    except requests.RequestException:
+        time.sleep(0.2)
+with video.open("rb") as f:
+    response = requests.post(f"{base}/api/jobs", files={"file": (video.name, f, "video/mp4")}, timeout=120)
+if response.status_code != 202:
+    sys.exit(f"submit failed: HTTP {response.status_code}: {response.text[:500]}")
+job = response.json()
+print(f"==> submitted job {job['id']} (POST {base}/api/jobs -> 202, Location {response.headers.get('Location')})")
+shown = None
+while job["status"] in ("queued", "running"):
+    line = f"    {job['status']:<8} {job.get('stage') or '':<12} {job.get('progress') or 0:5.1f}%"
+    if line != shown:
+        print(line, flush=True)
+        shown = line
+    time.sleep(0.5)
+    job = requests.get(f"{base}/api/jobs/{job['id']}", timeout=10).json()
+if job["status"] != "succeeded":
+    sys.exit(f"the job ended {job['status']}: {job.get('error')}")
+print(f"    succeeded: {job['slide_count']} slides from {job['video']['duration']:.0f} s of video")
+for path, name in (("pdf", "slides.pdf"), ("notes", "notes.md"), ("manifest", "manifest.json")):
+    got = requests.get(f"{base}/api/jobs/{job['id']}/{path}", timeout=60)
+    if got.status_code != 200:
+        sys.exit(f"GET /api/jobs/{job['id']}/{path}: HTTP {got.status_code}: {got.text[:300]}")
+    (out / name).write_bytes(got.content)
+print(f"==> done. In {out}:")
+for name in ("slides.pdf", "notes.md", "manifest.json"):
+    print(f"    {out / name}  ({(out / name).stat().st_size} bytes)")
+PYEOF
+  echo "==> stopping the API"
+}
+
+# ---- docker -------------------------------------------------------------------------------
+docker_stack() {
+  command -v docker >/dev/null || { echo "deploy_scalable.sh docker: no docker command on this machine; install Docker, or use ./deploy_scalable.sh local" >&2; exit 1; }
+  docker info >/dev/null 2>&1 || { echo "deploy_scalable.sh docker: no Docker engine answers here (docker info failed); start one, or use ./deploy_scalable.sh local" >&2; exit 1; }
+  local compose=(docker compose)
+  if ! docker compose version >/dev/null 2>&1; then
+    command -v docker-compose >/dev/null || die "docker: neither 'docker compose' nor docker-compose is installed"
+    compose=(docker-compose)
+  fi
+  "${compose[@]}" up --build -d "$@"
+  "${compose[@]}" ps
+  echo "==> API http://127.0.0.1:5000   Flower http://127.0.0.1:5555   (logs: ${compose[*]} logs -f)"
+}
+
+# ---- render -------------------------------------------------------------------------------
+render_check() {
+  setup
+  "$PY" -c 'import sys, yaml; yaml.safe_load(open("render.yaml")); yaml.safe_load(open("docker-compose.yml"))' \
+    || die "render.yaml or docker-compose.yml is not valid YAML"
+  echo "==> checking render.yaml against docker-compose.yml, this script and settings.py"
+  "$PY" -m pytest -q -p no:cacheprovider tests/test_deploy_consistency.py || die "render.yaml is not consistent (see above)"
+  cat <<'STEPS'
+==> render.yaml is consistent. To deploy:
+  1. Push this repository to GitHub or GitLab.
+  2. Create an S3-compatible bucket (AWS S3, Cloudflare R2, Backblaze B2, ...) and a key that may
+     read, write, list and delete in it. Set its name in render.yaml (STORAGE_URL s3://BUCKET/prefix).
+  3. In the Render Dashboard: New > Blueprint, pick the repository; Render reads render.yaml.
+  4. When asked, fill in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and S3_ENDPOINT_URL (empty for
+     AWS itself) for the API and the workers, and FLOWER_BASIC_AUTH (user:password) for Flower.
+  5. Apply. Each deploy runs `flask db upgrade` before the new API starts; watch
+     https://slidecast-api.onrender.com/api/health turn "ok" and the workers appear in Flower.
+  6. Scrape https://slidecast-api.onrender.com/metrics with Prometheus (see docs/operations.md).
+STEPS
+}
+
 case "${1:-}" in
   setup) setup; echo "==> ready: $VENV" ;;
   local) local_stack ;;
   test) shift; run_tests "$@" ;;
+  demo) demo ;;
+  worker) shift; worker "$@" ;;
+  web) serve_web ;;
+  migrate) migrate ;;
+  beat) beat ;;
+  flower) flower ;;
+  docker) shift; docker_stack "$@" ;;
+  render) render_check ;;
   -h|--help|help) usage ;;
   *) usage >&2; exit 2 ;;
 esac

@@ -1,7 +1,8 @@
 """Gunicorn settings for `gunicorn -c gunicorn.conf.py app:app` (deploy_scalable.sh, Docker, Render).
 
-Environment: PORT (default 8000), WEB_CONCURRENCY (workers, default 2), GUNICORN_THREADS (default
-4), GUNICORN_TIMEOUT (default 120 s: uploads of large videos), PROMETHEUS_MULTIPROC_DIR.
+Environment: HOST (default 0.0.0.0), PORT (default 5000; Render sets it), WEB_CONCURRENCY (worker
+processes, default 2), WEB_THREADS (threads per worker, default 4), WEB_TIMEOUT (default 120 s:
+uploads of large videos), PROMETHEUS_MULTIPROC_DIR (default: a fresh folder under /tmp).
 """
 
 import os
@@ -11,12 +12,13 @@ import tempfile
 # Before any worker imports prometheus_client: the metric values of every worker go to files in
 # this folder and /metrics sums them (see metrics.py). Without it each scrape would see only the
 # one worker that answered it.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"slidecast-metrics-{os.getpid()}"))
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(tempfile.gettempdir(), f"slidecast-metrics-{os.getpid()}")
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
+bind = f"{os.environ.get('HOST') or '0.0.0.0'}:{os.environ.get('PORT') or '5000'}"
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+threads = int(os.environ.get("WEB_THREADS") or 4)
+timeout = int(os.environ.get("WEB_TIMEOUT") or 120)
 graceful_timeout = 30
 # Each worker builds its own app (database pool, Redis client, thread pool): no preload, so no
 # connection is shared across a fork.

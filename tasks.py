@@ -22,11 +22,12 @@ import requests
 import slidecast
 from celery_config import celery
 from extensions import create_worker_app, db, executor, job_store, storage
-from logging_config import job_context
+from logging_config import connect_celery_logging, job_context
 from metrics import stage_reached, stage_timer
 from models import Artifact, Job, JobMetrics, Slide, as_utc, utcnow
 
 log = logging.getLogger("slidecast.tasks")
+connect_celery_logging()  # workers and beat log JSON lines like the web (logging_config.py)
 
 INTERNAL_ERROR = "internal error while processing the job; the server log has the details"
 _KINDS = {"markdown": "notes", "pdf": "pdf", "srt": "srt", "vtt": "vtt"}

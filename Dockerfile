@@ -1,0 +1,44 @@
+# Slidecast image: one image for every role (web, worker, beat, flower); the command picks the
+# role through deploy_scalable.sh, exactly as on a developer machine and on Render.
+#   docker build -t slidecast .
+#   docker run -p 5000:5000 slidecast                 # web, embedded defaults (SQLite, thread pool)
+#   docker run slidecast worker extraction            # a Celery worker for one queue group
+
+# ---- build: compile/download every wheel into a virtualenv ---------------------------------
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential \
+ && rm -rf /var/lib/apt/lists/*
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+# Dependencies first, so a code change does not reinstall them.
+COPY pyproject.toml ./
+COPY slidecast/__init__.py slidecast/__init__.py
+RUN pip install --upgrade pip && pip install '.[service]' && pip uninstall -y slidecast
+COPY slidecast slidecast
+RUN pip install --no-deps .
+
+# ---- runtime: the virtualenv, the code, no compiler, not root --------------------------------
+FROM python:3.11-slim AS runtime
+# libgomp1: onnxruntime (OCR); libglib2.0-0: OpenCV; curl: the compose health checks.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libgomp1 libglib2.0-0 curl \
+ && rm -rf /var/lib/apt/lists/*
+RUN groupadd --system --gid 10001 slidecast \
+ && useradd --system --uid 10001 --gid slidecast --home-dir /app --shell /usr/sbin/nologin slidecast
+COPY --from=build /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    FLASK_APP=app \
+    PORT=5000 \
+    STORAGE_URL=/srv/slidecast/data
+WORKDIR /app
+COPY --chown=slidecast:slidecast . .
+RUN mkdir -p /srv/slidecast/data /app/instance && chown -R slidecast:slidecast /srv/slidecast /app/instance
+USER slidecast
+EXPOSE 5000
+ENTRYPOINT ["./deploy_scalable.sh"]
+CMD ["web"]
