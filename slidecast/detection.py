@@ -14,7 +14,7 @@ import numpy as np
 
 from .detect.base import AnalysisFrame
 from .detect.transitions import TransitionDetector
-from .frames import decode_small, normalise, sharpness, small_gray
+from .frames import decode_small, sharpness, small_gray
 from .screening import Screening, cropped
 from .video import DenseDecoder, GopGate, Scan, VideoMeta, check_bad_packets
 
@@ -91,7 +91,7 @@ class SecondPass:
 
     def _analysis_frame(self, t: float, frame, is_key: bool) -> AnalysisFrame:
         gray = cropped(small_gray(frame, self.size), self.screening.crop)
-        return AnalysisFrame(t, gray, normalise(gray), sharpness(gray), bool(is_key), frame)
+        return AnalysisFrame(t, gray, self.screening.meter.normalise(gray), sharpness(gray), bool(is_key), frame)
 
     def _keyframe(self, index: int) -> AnalysisFrame:
         key = self.scan.keyframes[index]
@@ -102,5 +102,5 @@ class SecondPass:
         if index not in self._key_norms:
             self._key_norms.clear()  # only the next keyframe is ever asked for again: stay small
             gray = cropped(decode_small(self.scan.keyframes[index].small), self.screening.crop)
-            self._key_norms[index] = normalise(gray)
+            self._key_norms[index] = self.screening.meter.normalise(gray)
         return self._key_norms[index]

@@ -14,8 +14,11 @@ import numpy as np
 ANALYSIS_WIDTH = 320
 # Grid of cells over the content area: a cell is about 10x10 analysis pixels.
 GRID = (32, 18)
-# Contrast floor: a nearly blank frame must not have its noise blown up by the normalisation.
-MIN_CONTRAST = 6.0
+# Contrast floor (grey levels): a nearly blank frame must not have its noise blown up.
+MIN_CONTRAST = 24.0
+INK_QUANTILE = 0.995
+# Before live regions are known a webcam's dark pixels would sway the 99.5th percentile.
+ROBUST_QUANTILE = 0.98
 
 
 def analysis_size(width: int, height: int) -> tuple[int, int]:
@@ -31,11 +34,24 @@ def small_gray(frame, size: tuple[int, int]) -> np.ndarray:
     return frame.reformat(width=w, height=h, format="gray", interpolation="AREA").to_ndarray()
 
 
-def normalise(gray: np.ndarray) -> np.ndarray:
-    """Blur lightly and map to zero mean / unit contrast (float32); flicker-invariant."""
-    img = cv2.GaussianBlur(gray.astype(np.float32), (3, 3), 0)
-    mean, std = cv2.meanStdDev(img)
-    return (img - float(mean[0, 0])) / max(float(std[0, 0]), MIN_CONTRAST)
+def normalise(gray: np.ndarray, mask: np.ndarray | None = None, quantile: float = INK_QUANTILE) -> np.ndarray:
+    """Blur lightly, subtract the background level, divide by the ink contrast (float32).
+
+    Background level = median grey; ink contrast = the 99.5th percentile of the distance from it.
+    Both scale with a global gain and shift with an offset, so flicker cancels out, and neither
+    moves when a bullet is added to a slide (the per-frame standard deviation would: adding ink
+    would then seem to change the old ink too). Both come from one 256-bin histogram: cheap.
+    `mask` (uint8, nonzero = use) keeps live regions such as a webcam out of both statistics.
+    """
+    hist = cv2.calcHist([gray], [0], mask, [256], [0, 256]).ravel()
+    cdf = np.cumsum(hist)
+    median = int(np.searchsorted(cdf, cdf[-1] / 2.0))
+    levels = np.arange(256)
+    dist_hist = np.bincount(np.abs(levels - median), weights=hist, minlength=256)
+    dist_cdf = np.cumsum(dist_hist)
+    contrast = float(np.searchsorted(dist_cdf, quantile * dist_cdf[-1]))
+    img = cv2.GaussianBlur(gray, (3, 3), 0).astype(np.float32)
+    return (img - median) * (1.0 / max(contrast, MIN_CONTRAST))
 
 
 def cell_means(img: np.ndarray, grid: tuple[int, int] = GRID) -> np.ndarray:

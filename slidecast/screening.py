@@ -18,7 +18,7 @@ from .detect.cells import ChangeMeter
 from .detect.letterbox import LetterboxDetector
 from .detect.live_regions import LiveRegionDetector, regions_mask
 from .detect.packets import find_spikes
-from .frames import decode_small, normalise
+from .frames import ROBUST_QUANTILE, decode_small, normalise
 from .options import ExtractOptions
 from .video import Scan, VideoMeta, sample_start
 
@@ -65,14 +65,16 @@ def screen(scan: Scan, meta: VideoMeta, options: ExtractOptions, size: tuple[int
     crop = letterbox.crop()
     meter = ChangeMeter(options.sensitivity)
     live = LiveRegionDetector(meter)
-    diffs = []
     for key in scan.keyframes:
-        norm = normalise(cropped(decode_small(key.small), crop))
-        if live.previous is not None:
-            diffs.append(meter.diff(live.previous, norm))
-        live.add(norm)
+        live.add(normalise(cropped(decode_small(key.small), crop), quantile=ROBUST_QUANTILE))
     _learn_from_start(live, meta, crop, size)
-    meter.mask = live.mask() | regions_mask(options.ignore_regions, meter.grid)
+    meter.set_mask(live.mask() | regions_mask(options.ignore_regions, meter.grid))
+    diffs, previous = [], None
+    for key in scan.keyframes:
+        norm = meter.normalise(cropped(decode_small(key.small), crop))
+        if previous is not None:
+            diffs.append(meter.diff(previous, norm))
+        previous = norm
     is_key = np.isin(scan.packet_t, [k.t for k in scan.keyframes])
     spikes = find_spikes(scan.packet_t, scan.packet_size, is_key, meta.fps, meta.width * meta.height,
                          options.sensitivity)
@@ -89,4 +91,4 @@ def screen(scan: Scan, meta: VideoMeta, options: ExtractOptions, size: tuple[int
 def _learn_from_start(live: LiveRegionDetector, meta: VideoMeta, crop, size) -> None:
     live.previous = None
     for gray in sample_start(meta, size, LEARN_SECONDS, LEARN_STEP):
-        live.add(normalise(cropped(gray, crop)))
+        live.add(normalise(cropped(gray, crop), quantile=ROBUST_QUANTILE))

@@ -13,7 +13,7 @@ import numpy as np
 from ..frames import cell_detail
 from .cells import ChangeMeter
 
-BACKGROUND = 0.12  # cell detail (normalised std) below which a cell holds no ink
+BACKGROUND = 0.05  # cell detail (std, in units of ink contrast) below which a cell holds no ink
 TOUCHED_TOLERANCE = 0.1  # fraction of changed cells that may have held old ink
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..frames import GRID, cell_diff
+from ..frames import GRID, cell_diff, normalise
 
-# Threshold in normalised units at sensitivity 0.5; each 0.25 of sensitivity halves/doubles it.
-BASE_THRESHOLD = 0.12
+# Threshold in normalised units (fractions of the ink contrast, frames.normalise) at sensitivity 0.5; each 0.25 of sensitivity halves/doubles it.
+BASE_THRESHOLD = 0.07
 NOISE_FACTOR = 3.0
 # A blob of at most this many cells is a pointer, not content (at sensitivity 0.5).
 POINTER_CELLS = 4
@@ -31,6 +31,21 @@ class ChangeMeter:
         self.threshold = BASE_THRESHOLD * 2.0 ** ((0.5 - s) * 4)
         self.pointer_cells = max(1, int(round(POINTER_CELLS * 2.0 ** ((0.5 - s) * 2))))
         self.mask = np.zeros((grid[1], grid[0]), bool) if mask is None else mask
+        self._pixel_mask: np.ndarray | None = None
+
+    def set_mask(self, mask: np.ndarray) -> None:
+        """Cells to ignore from now on (live regions, user regions)."""
+        self.mask = mask
+        self._pixel_mask = None
+
+    def normalise(self, gray: np.ndarray) -> np.ndarray:
+        """frames.normalise with the masked cells left out of the statistics."""
+        if not self.mask.any():
+            return normalise(gray)
+        if self._pixel_mask is None or self._pixel_mask.shape != gray.shape:
+            keep = (~self.mask).astype(np.uint8) * 255
+            self._pixel_mask = cv2.resize(keep, gray.shape[::-1], interpolation=cv2.INTER_NEAREST)
+        return normalise(gray, self._pixel_mask)
 
     def diff(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Per-cell mean absolute difference (rows x cols)."""

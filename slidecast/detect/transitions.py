@@ -20,7 +20,6 @@ from typing import Callable
 
 import numpy as np
 
-from ..frames import normalise
 from .base import AnalysisFrame, Detector
 from .cells import ChangeMeter
 
@@ -39,8 +38,6 @@ class ScreenState:
     best: AnalysisFrame
     key: int = -1  # set by whoever keeps the state's picture
 
-    def norm(self) -> np.ndarray:
-        return normalise(self.gray)
 
 
 def _score(frame: AnalysisFrame) -> float:
