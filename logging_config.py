@@ -130,7 +130,9 @@ def gunicorn_logconfig(level: str | None = None, fmt: str | None = None) -> dict
                                 "formatter": "main", "filters": ["job_id"]}},
         "root": {"level": level, "handlers": ["stderr"]},
         "loggers": {"gunicorn.error": {"level": level, "handlers": [], "propagate": True},
-                    "gunicorn.access": {"level": level, "handlers": [], "propagate": True}},
+                    # Requests are counted and timed in /metrics; an access line per request
+                    # would double the log volume. LOG_LEVEL=DEBUG does not bring them back.
+                    "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True}},
     }
 
 

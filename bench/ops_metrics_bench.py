@@ -16,7 +16,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from ops_helpers import ROOT, free_port, start, stop, wait_http  # noqa: E402
+from ops_helpers import free_port, start, stop, wait_http  # noqa: E402
 
 
 def serve(folder: Path, metrics: bool):

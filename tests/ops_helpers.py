@@ -41,10 +41,12 @@ def start(args: list[str], env: dict | None = None, cwd: Path = ROOT) -> subproc
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
-def stop(proc: subprocess.Popen) -> str:
-    """Terminate the child's process group, wait, and return what it printed."""
+def stop(proc: subprocess.Popen, sig: int = 15) -> str:
+    """Signal the child (only the leader: gunicorn's master passes it on to its workers, and a
+    second signal can hang a gthread worker), wait, kill the whole group if it lingers, and
+    return what it printed."""
     if proc.poll() is None:
-        os.killpg(proc.pid, 15)
+        os.kill(proc.pid, sig)
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:

@@ -15,7 +15,7 @@ import redis
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from ops_helpers import ROOT, free_port, start, stop, wait_http
+from ops_helpers import free_port, start, stop, wait_http
 
 STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 
@@ -138,13 +138,11 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.fixture
-def gunicorn_server(tmp_path):
-    db_url = f"sqlite:///{tmp_path / 'g.db'}"
-    env = {"DATABASE_URL": db_url, "STORAGE_URL": str(tmp_path / "data"), "REDIS_URL": "", "CELERY_BROKER_URL": "",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"), "RECOVER_JOBS_ON_START": "false",
-           "WEB_CONCURRENCY": "2", "HOST": "127.0.0.1", "PORT": str(free_port())}
-    migrate = start([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], env)
-    assert migrate.wait(60) == 0, stop(migrate)
+def gunicorn_server(tmp_path, embedded_app):
+    """gunicorn with 2 workers on the embedded app's (migrated) SQLite database."""
+    env = {"DATABASE_URL": embedded_app.config["SQLALCHEMY_DATABASE_URI"], "STORAGE_URL": str(tmp_path / "data"),
+           "REDIS_URL": "", "CELERY_BROKER_URL": "", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
+           "RECOVER_JOBS_ON_START": "false", "WEB_CONCURRENCY": "2", "HOST": "127.0.0.1", "PORT": str(free_port())}
     proc = start([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "app:app"], env)
     base = f"http://127.0.0.1:{env['PORT']}"
     wait_http(base + "/api/docs", proc, "gunicorn")  # not a path the test counts
