@@ -133,13 +133,14 @@ def bench(engines: list[str]) -> None:
         reference = " ".join(s["said"] for s in truth["slides"])
         for name in engines:
             get_engine(name)  # model load outside the timing
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             segments = transcribe_media(clip, name)
-            took = time.perf_counter() - started
+            took, cpu = time.perf_counter() - started, time.process_time() - cpu
             hypothesis = " ".join(s.text for s in segments)
             errors, total = wer(reference, hypothesis)
-            print(f"{name:12s} WER={100 * errors / total:5.1f}% ({errors}/{total} words) "
-                  f"{took:.1f} s for {seconds:.1f} s of audio (x{took / seconds:.2f} real time)")
+            print(f"{name:12s} WER={100 * errors / total:5.1f}% ({errors}/{total} words); "
+                  f"{seconds:.1f} s of audio took {took:.1f} s wall, {cpu:.1f} s CPU "
+                  f"(x{cpu / seconds:.2f} real time in CPU)")
             print(f"  heard: {hypothesis}")
 
 
