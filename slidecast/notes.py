@@ -42,9 +42,10 @@ def _slide_section(slide: SlideEntry, heading: str, appearances: list[SlideEntry
     times = ", ".join(f"{clock(a.start)}–{clock(a.end)}" for a in appearances)
     out = [f"## {_inline(heading)}", "", f"![{_inline(heading)}]({slide.image})", "",
            f"*Shown {times}*", ""]
-    if slide.text.strip():
-        out += ["### On the slide", ""] + [f"> {_inline(line)}" if line.strip() else ">"
-                                           for line in slide.text.splitlines()] + [""]
+    lines = [_inline(line) for line in slide.text.splitlines() if line.strip()]
+    if lines:
+        # A trailing backslash is a hard line break: slide lines stay lines, not one paragraph.
+        out += ["### On the slide", ""] + [f"> {line}\\" for line in lines[:-1]] + [f"> {lines[-1]}", ""]
     said = [a.transcript.strip() for a in appearances if a.transcript.strip()]
     if said:
         out += ["### What was said", ""]
