@@ -33,10 +33,10 @@ def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, p
     that looks like a finished result), or Cancelled if `progress` raised it.
     """
     opts = options if isinstance(options, ExtractOptions) else ExtractOptions.from_dict(options)
-    meta = probe(Path(video_path))
     out = OutputDir(out_dir)
-    out.prepare()
+    out.prepare()  # first: a stale manifest must not survive any failure below
     try:
+        meta = probe(Path(video_path))
         return _run(meta, out, opts, Progress(progress))
     finally:
         out.cleanup()
