@@ -35,12 +35,15 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _app_or_exit() -> Flask:
-    """Start-up paths (gunicorn, flask CLI) show a bad setting as its one line, then exit 2."""
+    """Start-up paths (gunicorn, flask CLI) show a bad setting as its one line, then exit 2.
+
+    Under gunicorn the worker exits 3 instead: gunicorn's "worker failed to boot" code, which
+    stops the master too (any other code leaves a master running with no workers)."""
     try:
         return create_app()
     except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        raise SystemExit(2) from None
+        print(str(exc), file=sys.stderr, flush=True)
+        raise SystemExit(3 if "gunicorn" in sys.modules else 2) from None
 
 
 app = _app_or_exit()

@@ -57,10 +57,14 @@ def make_celery(broker_url: str | None) -> Celery:
 
 
 def _broker_from_env() -> str | None:
+    """The broker for `celery -A celery_config ...`. A bad setting stops a celery command with its
+    one line; imported by the web app, it is left to create_app to report (and exit) instead."""
     try:
         return load_settings()["CELERY_BROKER_URL"]
-    except ConfigError as exc:  # one clear line instead of a traceback, as in app.py
-        print(str(exc), file=sys.stderr)
+    except ConfigError as exc:
+        if "celery" not in Path(sys.argv[0]).parts[-2:] and Path(sys.argv[0]).name != "celery":
+            return None
+        print(str(exc), file=sys.stderr, flush=True)
         raise SystemExit(2) from None
 
 

@@ -152,7 +152,6 @@ def load_settings(environ=None, overrides: dict | None = None) -> dict:
 
 def _owns_a_pool() -> bool:
     """False in one-shot `flask` commands (`flask db upgrade`): they must not take over jobs."""
-    argv = sys.argv
-    if argv and Path(argv[0]).name == "flask":
-        return len(argv) > 1 and argv[1] == "run"
+    if os.environ.get("FLASK_RUN_FROM_CLI") == "true":  # set by the flask CLI before it loads the app
+        return "run" in sys.argv[1:]
     return True
