@@ -51,7 +51,8 @@ class RapidEngine:
         if 0 < median < SMALL_LINE_PX and scale < MAX_SCALE:
             # Small type for its frame: read again larger rather than lose the word spaces.
             lines, _ = self._read_scaled(image, min(MAX_SCALE, scale * TARGET_LINE_PX / median))
-        return [word for line in lines for word in line]
+        height, width = image.shape[:2]
+        return [_clip(word, width, height) for line in lines for word in line]
 
     def _read_scaled(self, image: np.ndarray, scale: float) -> tuple[list[list[Word]], list[float]]:
         """Words per recognised line (boxes in `image` pixels) and the lines' heights at `scale`."""
@@ -173,6 +174,13 @@ def _split_evenly(quad, text: str, score: float) -> list[Word]:
         right = x0 + (x1 - x0) * pos / total
         words.append(Word(token, (int(left), y0, int(round(right)), y1), score))
     return words
+
+
+def _clip(word: Word, width: int, height: int) -> Word:
+    """Detection boxes are padded and may poke past the picture's edge; callers get pixels."""
+    x0, y0, x1, y1 = word.box
+    box = (max(0, x0), max(0, y0), min(width, x1), min(height, y1))
+    return Word(word.text, box, word.confidence)
 
 
 def _bbox(quad) -> tuple[int, int, int, int]:
