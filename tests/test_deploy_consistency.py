@@ -27,8 +27,22 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 PLATFORM_VARS = {"PYTHON_VERSION", "FLASK_APP", "PORT"}
 # The preDeployCommand may be the command the script's `migrate` runs, spelled directly.
 DIRECT_COMMANDS = {"flask db upgrade": "migrate"}
+# Field names and enumerations of Render's Blueprint JSON schema (https://render.com/schema/render.yaml.json,
+# additionalProperties: false), for the kinds of resource this blueprint uses.
 SERVICE_TYPES = {"web", "worker", "pserv", "cron", "keyvalue", "redis"}
 RUNTIMES = {"python", "docker", "image", "node", "ruby", "go", "rust", "elixir", "static"}
+REGIONS = {"oregon", "ohio", "frankfurt", "singapore", "virginia"}
+PLANS = {"free", "starter", "standard", "pro", "pro plus", "pro max", "pro ultra", "basic-256mb", "basic-1gb",
+         "basic-4gb"} | {f"pro-{n}gb" for n in (4, 8, 16, 32, 64, 128, 192, 256, 384, 512)}
+SERVER_FIELDS = {"type", "name", "region", "plan", "runtime", "repo", "branch", "image", "rootDir", "dockerCommand",
+                 "dockerContext", "dockerfilePath", "numInstances", "healthCheckPath", "scaling", "buildCommand",
+                 "startCommand", "preDeployCommand", "registryCredential", "domain", "domains", "envVars",
+                 "autoDeploy", "autoDeployTrigger", "initialDeployHook", "disk", "buildFilter", "previews",
+                 "maintenanceMode", "maxShutdownDelaySeconds", "ipAllowList", "renderSubdomainPolicy"}
+KEYVALUE_FIELDS = {"type", "name", "region", "ipAllowList", "plan", "previewPlan", "maxmemoryPolicy", "persistenceMode"}
+DATABASE_FIELDS = {"name", "databaseName", "user", "region", "plan", "diskSizeGB", "storageAutoscalingEnabled",
+                   "connectionPool", "previewPlan", "previewDiskSizeGB", "postgresMajorVersion", "highAvailability",
+                   "ipAllowList", "readReplicas"}
 # What each role needs from its environment in production (values must come from the deployment).
 NEEDS = {"web": {"DATABASE_URL", "REDIS_URL", "STORAGE_URL"}, "worker": {"DATABASE_URL", "REDIS_URL", "STORAGE_URL"},
          "beat": {"REDIS_URL"}, "flower": {"REDIS_URL", "FLOWER_BASIC_AUTH"}, "migrate": {"DATABASE_URL"}}
@@ -186,7 +200,10 @@ def test_render_yaml_has_the_fields_render_requires():
     assert len(names) == len(set(names)), "service and database names must be unique"
     for service in RENDER["services"]:
         assert service["type"] in SERVICE_TYPES, service["name"]
-        assert service.get("plan") and service.get("region") == "oregon", service["name"]  # one private network
+        allowed = KEYVALUE_FIELDS if service["type"] in ("keyvalue", "redis") else SERVER_FIELDS
+        assert set(service) <= allowed, f"{service['name']}: fields Render does not know: {set(service) - allowed}"
+        assert service.get("plan") in PLANS and service.get("region") in REGIONS, service["name"]
+        assert service["region"] == "oregon", "one region: services reach each other on the private network"
         if service["type"] in ("web", "worker", "pserv", "cron"):
             assert service["runtime"] in RUNTIMES, service["name"]
             assert service.get("buildCommand") and service.get("startCommand"), service["name"]
@@ -195,8 +212,11 @@ def test_render_yaml_has_the_fields_render_requires():
     for kv in render_services("keyvalue", "redis"):
         assert kv["maxmemoryPolicy"] == "noeviction", "queues must never be evicted"
         assert isinstance(kv["ipAllowList"], list), "ipAllowList is required for Key Value"
+        assert all("source" in entry for entry in kv["ipAllowList"]), "ipAllowList entries are {source: CIDR}"
     for database in RENDER["databases"]:
-        assert database.get("plan") and database.get("databaseName") and database.get("user")
+        assert set(database) <= DATABASE_FIELDS, f"{database['name']}: {set(database) - DATABASE_FIELDS}"
+        assert database.get("plan") in PLANS and database.get("region") == "oregon"
+        assert all("source" in entry for entry in database.get("ipAllowList", []))
 
 
 def test_render_references_resolve():
@@ -205,7 +225,7 @@ def test_render_references_resolve():
     groups = {g["name"] for g in RENDER["envVarGroups"]}
     for group in RENDER["envVarGroups"]:
         for entry in group["envVars"]:
-            assert set(entry) <= {"key", "value", "generateValue"}, f"group {group['name']}: {entry}"
+            assert set(entry) <= {"key", "value", "generateValue", "sync", "previewValue"}, f"group {group['name']}: {entry}"
     for service in render_services():
         for entry in service.get("envVars", []):
             if "fromGroup" in entry:
