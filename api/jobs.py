@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import tempfile
 import uuid
 from pathlib import Path
 
-from flask import jsonify, request, url_for
+from flask import current_app, jsonify, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from werkzeug.utils import secure_filename
@@ -23,6 +25,7 @@ from slidecast import ExtractOptions
 from tasks import BadVideo, check_video_url, probe_video
 
 blp = Blueprint("jobs", __name__, description="Submit and follow extraction jobs")
+DEFAULT_PRIORITY = 5
 
 _SUBMIT_BODY = {
     "required": True,
@@ -83,7 +86,8 @@ def list_jobs(query):
 @blp.alt_response(404, schema=ProblemSchema, description="no such job")
 def get_job(job_id):
     """The job's status, stage, progress (never decreasing) and, when done, its artifacts."""
-    return jsonify(with_links(find_job(job_id)))
+    # The poll endpoint: plain json.dumps (no key sorting) keeps it close to a bare route.
+    return current_app.response_class(json.dumps(with_links(find_job(job_id))), mimetype="application/json")
 
 
 @blp.route("/jobs/<job_id>/cancel", methods=["POST"])
@@ -95,6 +99,7 @@ def cancel_job(job_id):
     if not job_store().cancel(job_id):
         doc = find_job(job_id)
         problem(409, f"job {job_id} already {doc['status']}; there is nothing to cancel")
+    executor().revoke(job_id, doc.get("attempts") or 0)
     return jsonify(with_links(job_store().get(job_id) or doc))
 
 
@@ -110,12 +115,17 @@ def delete_job(job_id):
     return "", 204
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def find_job(job_id: str) -> dict:
     """The job document, or a 404 problem naming the id (also for ids that are not UUIDs)."""
-    try:
-        canonical = str(uuid.UUID(job_id))
-    except ValueError:
-        problem(404, f"no job with id {job_id!r}: job ids are UUIDs such as 0b8f6c2e-3f1a-4c55-9f0e-2a7d5b1c9e44")
+    canonical = job_id.lower()
+    if not _CANONICAL_UUID.fullmatch(canonical):  # the fast path is the common, canonical form
+        try:
+            canonical = str(uuid.UUID(job_id))
+        except ValueError:
+            problem(404, f"no job with id {job_id!r}: job ids are UUIDs such as 0b8f6c2e-3f1a-4c55-9f0e-2a7d5b1c9e44")
     doc = job_store().get(canonical)
     if doc is None:
         problem(404, f"no job with id {job_id!r}")
@@ -156,7 +166,7 @@ def _load(schema, data: dict, location: str) -> dict:
 
 
 def _options(fields: dict) -> dict:
-    given = {k: v for k, v in fields.items() if k != "video_url"}
+    given = {k: v for k, v in fields.items() if k not in ("video_url", "priority")}
     try:
         return ExtractOptions.from_dict(given).to_dict()
     except (TypeError, ValueError) as exc:
@@ -175,7 +185,8 @@ def _accept(fields: dict, upload):
         kind = executor().choose()
     except BrokerUnavailable as exc:
         problem(503, str(exc))
-    job = Job(id=new_id(), options=options, executor=kind, owner=executor().owner_for(kind))
+    job = Job(id=new_id(), options=options, executor=kind, owner=executor().owner_for(kind),
+              priority=fields.get("priority", DEFAULT_PRIORITY))
     if has_file:
         _store_upload(job, upload)
     else:
