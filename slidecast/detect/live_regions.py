@@ -2,7 +2,7 @@
 
 A webcam picture-in-picture or a video playing inside a slide changes between almost every pair
 of keyframes, also in pairs where the rest of the screen is still. Such cells are masked for all
-slide decisions (dilated by one cell, since the moving person spills over cell borders). A slide
+slide decisions: each live blob widened to its bounding box, then by one cell all round. A slide
 change moves many cells at once, so pairs with many changed cells are not counted: that keeps a
 deck of rapidly changing slides from being masked as "live".
 """
@@ -15,7 +15,7 @@ import numpy as np
 from .cells import ChangeMeter
 
 QUIET_PAIR = 0.15  # a pair with fewer changed cells than this fraction is "the slide stood still"
-LIVE_FRACTION = 0.5  # a cell changed in at least this fraction of quiet pairs is live
+LIVE_FRACTION = 0.3  # a cell changed in at least this fraction of quiet pairs is live
 MIN_QUIET_PAIRS = 3
 
 
@@ -44,7 +44,18 @@ class LiveRegionDetector:
         if self.quiet_pairs < MIN_QUIET_PAIRS:
             return np.zeros_like(self.counts, bool)
         live = (self.counts >= LIVE_FRACTION * self.quiet_pairs).astype(np.uint8)
-        return cv2.dilate(live, np.ones((3, 3), np.uint8)).astype(bool)
+        return cv2.dilate(_boxes(live), np.ones((3, 3), np.uint8)).astype(bool)
+
+
+def _boxes(live: np.ndarray) -> np.ndarray:
+    """Each live blob widened to its bounding box: a webcam picture or an embedded video is a
+    rectangle, and its quieter corners (a still background behind the speaker) move too, now
+    and then."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(live, connectivity=8)
+    out = np.zeros_like(live)
+    for x, y, w, h, _area in stats[1:]:
+        out[y:y + h, x:x + w] = 1
+    return out
 
 
 def regions_mask(regions, grid: tuple[int, int]) -> np.ndarray:
