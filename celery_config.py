@@ -29,6 +29,7 @@ PROCESS_JOB = "slidecast.process_job"
 # Task names are routed by prefix once the task graph is split (issue 5).
 ROUTES = {PROCESS_JOB: {"queue": "extraction"}, "slidecast.maintenance.*": {"queue": "maintenance"}}
 BROKER_CHECK_TTL = 5.0
+WORKERS_CHECK_TTL = 10.0
 
 
 class BrokerUnavailable(Exception):
@@ -107,6 +108,7 @@ class JobExecutor:
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._broker_checked = (0.0, False)
+        self._workers_checked: tuple[float, dict] = (0.0, {})
         self.owner = process_identity()
 
     # ---- choosing ----------------------------------------------------------------------------
@@ -180,15 +182,21 @@ class JobExecutor:
                 "url": _redact(self.broker_url), "threads": self.pool_size}
 
     def workers(self) -> dict:
-        """Health: Celery workers answering a ping (0.5 s), or the thread pool."""
+        """Health: Celery workers answering a ping, or the thread pool. A ping waits its whole
+        0.5 s timeout for replies, so the answer is kept WORKERS_CHECK_TTL seconds."""
         if not self.broker_reachable():
             return {"status": "ok", "mode": "thread pool", "threads": self.pool_size}
+        checked_at, answer = self._workers_checked
+        if time.monotonic() - checked_at < WORKERS_CHECK_TTL:
+            return answer
         try:
             replies = self._celery.control.ping(timeout=0.5) or []
+            names = sorted(name for reply in replies for name in reply)
+            answer = {"status": "ok" if names else "none", "mode": "celery", "online": names}
         except Exception as exc:
-            return {"status": "unknown", "mode": "celery", "detail": str(exc)}
-        names = sorted(name for reply in replies for name in reply)
-        return {"status": "ok" if names else "none", "mode": "celery", "online": names}
+            answer = {"status": "unknown", "mode": "celery", "detail": str(exc)}
+        self._workers_checked = (time.monotonic(), answer)
+        return answer
 
     def shutdown(self, wait: bool = True) -> None:
         with self._lock:
