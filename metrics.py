@@ -173,8 +173,10 @@ class JobStateCollector:
 
     def collect(self):
         from models import ALL_STATES
-        family = GaugeMetricFamily("slidecast_jobs", "Jobs in each state (from the database)", labels=["state"])
         counts = self.count_by_state()
+        if counts is None:
+            return
+        family = GaugeMetricFamily("slidecast_jobs", "Jobs in each state (from the database)", labels=["state"])
         for state in ALL_STATES:
             family.add_metric([state], counts.get(state, 0))
         yield family
@@ -183,13 +185,14 @@ class JobStateCollector:
 class QueueDepthCollector:
     """slidecast_queue_depth{queue}: messages waiting in each Celery queue on the broker."""
 
-    def __init__(self, broker_url: str | None, queues):
+    def __init__(self, broker_url: str | None, queues, transport_options: dict | None = None):
         self.broker_url, self.queues = broker_url, tuple(queues)
+        self.transport_options = dict(transport_options or {})
 
     def collect(self):
         if not self.broker_url:
             return
-        depths = queue_depths(self.broker_url, self.queues)
+        depths = queue_depths(self.broker_url, self.queues, self.transport_options)
         if depths is None:
             return
         family = GaugeMetricFamily("slidecast_queue_depth", "Messages waiting in each Celery queue",
@@ -199,13 +202,14 @@ class QueueDepthCollector:
         yield family
 
 
-def queue_depths(broker_url: str, queues) -> dict[str, int] | None:
+def queue_depths(broker_url: str, queues, transport_options: dict | None = None) -> dict[str, int] | None:
     """{queue: waiting messages} from the broker (Redis lists or AMQP queues, via kombu), or None
-    when the broker does not answer within about a second."""
+    when the broker does not answer within about a second. `transport_options` must be Celery's
+    broker_transport_options: on Redis they name the per-priority lists that are counted too."""
     from kombu import Connection
     depths = {}
     try:
-        with Connection(broker_url, connect_timeout=1) as conn:
+        with Connection(broker_url, connect_timeout=1, transport_options=transport_options or {}) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=1)
             channel = conn.default_channel
             for name in queues:

@@ -19,15 +19,16 @@ log = logging.getLogger("slidecast.ops")
 blp = Blueprint("ops", __name__, description="Metrics and cache statistics for operators")
 
 
-def jobs_by_state() -> dict[str, int]:
-    """{state: count} from the database; {} when it does not answer (the scrape still succeeds)."""
+def jobs_by_state() -> dict[str, int] | None:
+    """{state: count} from the database; None when it does not answer (the scrape still succeeds,
+    without the series: zeros would claim that nothing is running)."""
     from models import Job
     try:
         rows = db.session.execute(sa.select(Job.status, sa.func.count()).group_by(Job.status)).all()
     except sa.exc.SQLAlchemyError as exc:
         db.session.rollback()
         log.warning("jobs by state unavailable for /metrics: %s", str(exc).splitlines()[0])
-        return {}
+        return None
     return {status: count for status, count in rows}
 
 
@@ -36,9 +37,10 @@ def jobs_by_state() -> dict[str, int]:
                           "content": {"text/plain": {}}}})
 def metrics():
     """Requests, latencies, jobs by state, queue depth and stage durations, for Prometheus."""
-    from celery_config import QUEUES
-    collectors = [JobStateCollector(jobs_by_state), StageCollector(current_app.config.get("REDIS_URL")),
-                  QueueDepthCollector(current_app.config.get("CELERY_BROKER_URL"), QUEUES)]
+    from celery_config import QUEUES, celery
+    broker = QueueDepthCollector(current_app.config.get("CELERY_BROKER_URL"), QUEUES,
+                                 celery.conf.broker_transport_options)
+    collectors = [JobStateCollector(jobs_by_state), StageCollector(current_app.config.get("REDIS_URL")), broker]
     return Response(render_metrics(collectors), content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
