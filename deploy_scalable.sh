@@ -30,7 +30,7 @@ Commands:
   worker QUEUES
            one Celery worker for QUEUES (comma-separated, as Celery's -Q), e.g. `worker extraction`
            or `worker analysis,transcription`; concurrency WORKER_CONCURRENCY (default 2), a
-           fresh child process every WORKER_MAX_TASKS_PER_CHILD tasks (default 20).
+           fresh child process every WORKER_MAX_TASKS_PER_CHILD tasks (default 50).
   web      gunicorn with gunicorn.conf.py (PORT, WEB_CONCURRENCY, WEB_THREADS); no migration.
   migrate  flask db upgrade (Render's preDeployCommand runs the same).
   beat     Celery beat, the periodic tasks (run exactly one).
@@ -195,7 +195,7 @@ worker() {
   [[ -n "$queues" && $# -eq 1 ]] || die "usage: ./deploy_scalable.sh worker QUEUES   (comma-separated, e.g. analysis,transcription)"
   # -O fair: with prefetch 1 a long extraction never holds back short tasks behind it.
   exec "$(tool celery)" -A celery_config worker -Q "$queues" -n "${queues//,/-}@%h" \
-    -c "${WORKER_CONCURRENCY:-2}" --max-tasks-per-child "${WORKER_MAX_TASKS_PER_CHILD:-20}" -O fair -E -l INFO
+    -c "${WORKER_CONCURRENCY:-2}" --max-tasks-per-child "${WORKER_MAX_TASKS_PER_CHILD:-50}" -O fair -E -l INFO
 }
 
 beat() {
