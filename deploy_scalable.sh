@@ -183,6 +183,11 @@ run_tests() {
 }
 
 # ---- roles: web, migrate, worker, beat, flower (Docker and Render run these too) ----------
+# Celery puts the working directory on sys.path only while it loads `-A celery_config`
+# (celery.utils.imports.cwd_in_path); the tasks import top-level modules (job_storage, ...) later,
+# in the worker's children. Keep the code folder importable for every process started here.
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+
 # Outside a developer checkout (Docker image, Render) there is no .venv: use the tools on PATH.
 tool() { if [[ -x "$VENV/bin/$1" ]]; then echo "$VENV/bin/$1"; else echo "$1"; fi; }
 
