@@ -14,7 +14,7 @@ import numpy as np
 
 from .detect.base import AnalysisFrame
 from .detect.transitions import TransitionDetector
-from .frames import decode_small, sharpness, small_gray
+from .frames import decode_small, small_gray
 from .screening import Screening, cropped
 from .video import DenseDecoder, GopGate, Scan, VideoMeta, check_bad_packets
 
@@ -91,12 +91,12 @@ class SecondPass:
 
     def _analysis_frame(self, t: float, frame, is_key: bool) -> AnalysisFrame:
         gray = cropped(small_gray(frame, self.size), self.screening.crop)
-        return AnalysisFrame(t, gray, self.screening.meter.normalise(gray), sharpness(gray), bool(is_key), frame)
+        return AnalysisFrame(t, gray, self.screening.meter.normalise(gray), bool(is_key), frame)
 
     def _keyframe(self, index: int) -> AnalysisFrame:
         key = self.scan.keyframes[index]
         gray = cropped(decode_small(key.small), self.screening.crop)
-        return AnalysisFrame(key.t, gray, self._key_norm(index), sharpness(gray), True, None)
+        return AnalysisFrame(key.t, gray, self._key_norm(index), True, None)
 
     def _key_norm(self, index: int) -> np.ndarray:
         if index not in self._key_norms:

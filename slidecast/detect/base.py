@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from ..frames import sharpness
 
 
 @dataclass
@@ -22,9 +24,16 @@ class AnalysisFrame:
     t: float
     gray: np.ndarray
     norm: np.ndarray
-    sharpness: float
     is_key: bool
     source: Any = None
+    _sharpness: float | None = field(default=None, repr=False)
+
+    @property
+    def sharpness(self) -> float:
+        """Variance of the Laplacian of `gray`, computed on first use (few frames need it)."""
+        if self._sharpness is None:
+            self._sharpness = sharpness(self.gray)
+        return self._sharpness
 
 
 class Detector(ABC):

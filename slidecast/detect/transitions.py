@@ -25,6 +25,7 @@ from .cells import ChangeMeter
 
 SETTLE_SECONDS = 0.4
 KEYFRAME_BONUS = 1.05  # an I-frame is the best-compressed picture of a still screen
+CANDIDATE_EVERY = 0.25  # seconds between frames weighed as a still state's picture (keyframes always)
 
 
 @dataclass
@@ -55,6 +56,7 @@ class TransitionDetector(Detector):
         self.current: ScreenState | None = None
         self.current_norm: np.ndarray | None = None
         self.last_still = 0.0  # time of the last frame that still showed the current state
+        self.last_weighed = -1.0  # time of the last frame weighed as the state's picture
         self.anchor: AnalysisFrame | None = None  # first frame of a still run during a transition
         self.anchor_best: AnalysisFrame | None = None
 
@@ -80,6 +82,9 @@ class TransitionDetector(Detector):
 
     def _still(self, frame: AnalysisFrame) -> None:
         self.last_still = frame.t
+        if not frame.is_key and frame.t - self.last_weighed < CANDIDATE_EVERY:
+            return  # neighbouring frames of a still screen are alike: weigh a few, cheaply
+        self.last_weighed = frame.t
         if _score(frame) > _score(self.current.best):
             self.current.best = frame
 
