@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,3 +63,25 @@ def start_moto() -> tuple[subprocess.Popen, str]:
     endpoint = f"http://127.0.0.1:{port}"
     wait_http(endpoint, proc, "moto server")
     return proc, endpoint
+
+
+def scrape(get) -> dict:
+    """{(name, labels as sorted tuple): value} of every sample; fails if the text does not parse."""
+    response = get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = response.text if hasattr(response, "text") and isinstance(response.text, str) else \
+        response.get_data(as_text=True)
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(samples, name, **labels) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def stage_counts(samples) -> dict:
+    return {dict(k[1])["stage"]: v for k, v in samples.items() if k[0] == "slidecast_job_stage_duration_seconds_count"}
