@@ -58,7 +58,6 @@ class TransitionDetector(Detector):
         self.last_still = 0.0  # time of the last frame that still showed the current state
         self.last_weighed = -1.0  # time of the last frame weighed as the state's picture
         self.anchor: AnalysisFrame | None = None  # first frame of a still run during a transition
-        self.anchor_best: AnalysisFrame | None = None
 
     @property
     def moving(self) -> bool:
@@ -76,7 +75,7 @@ class TransitionDetector(Detector):
             if not self.meter.significant(self.current_norm, frame.norm):
                 self._still(frame)
                 return
-            self.anchor = self.anchor_best = frame
+            self.anchor = frame
             return
         self._moving(frame)
 
@@ -90,22 +89,20 @@ class TransitionDetector(Detector):
 
     def _moving(self, frame: AnalysisFrame) -> None:
         if self.meter.significant(self.anchor.norm, frame.norm):
-            self.anchor = self.anchor_best = frame
+            self.anchor = frame
             return
-        if _score(frame) > _score(self.anchor_best):
-            self.anchor_best = frame
         if frame.t - self.anchor.t < self.settle:
             return
-        anchor, best = self.anchor, self.anchor_best
-        self.anchor = self.anchor_best = None
+        anchor, self.anchor = self.anchor, None
         if not self.meter.significant(self.current_norm, anchor.norm):
-            self._still(best)  # back to the same screen: nothing happened
-            self.last_still = frame.t
+            self._still(frame)  # back to the same screen: nothing happened
             return
         start = (self.last_still + anchor.t) / 2.0
         self._end_current(start)
-        self._begin(anchor, start=start)
-        self.current.best = best
+        # The state is pictured by the frame that ends the still run, not the anchor: at the
+        # tail of a slow fade the anchor may still hold a faint ghost of the old slide.
+        self._begin(frame, start=start)
+        self.current.settled = anchor.t
         self.last_still = frame.t
 
     def _begin(self, frame: AnalysisFrame, start: float) -> None:
@@ -120,13 +117,11 @@ class TransitionDetector(Detector):
     def finish(self, end: float) -> None:
         if self.current is None:
             return
-        if self.moving and end - self.anchor.t >= self.settle and \
-                self.meter.significant(self.current_norm, self.anchor.norm):
-            start = (self.last_still + self.anchor.t) / 2.0
-            anchor, best = self.anchor, self.anchor_best
+        anchor, self.anchor = self.anchor, None
+        if anchor is not None and end - anchor.t >= self.settle and \
+                self.meter.significant(self.current_norm, anchor.norm):
+            start = (self.last_still + anchor.t) / 2.0
             self._end_current(start)
             self._begin(anchor, start=start)
-            self.current.best = best
-        self.anchor = self.anchor_best = None
         self._end_current(max(end, self.current.start))
         self.current = None
