@@ -20,6 +20,7 @@ from ops_helpers import free_port, start, stop, wait_http  # noqa: E402
 
 
 def serve(folder: Path, metrics: bool):
+    folder.mkdir(parents=True, exist_ok=True)
     env = {"DATABASE_URL": f"sqlite:///{folder / 'b.db'}", "STORAGE_URL": str(folder / "data"), "REDIS_URL": "",
            "CELERY_BROKER_URL": "", "RECOVER_JOBS_ON_START": "false", "WEB_CONCURRENCY": "2",
            "HOST": "127.0.0.1", "PORT": str(free_port()), "METRICS_ENABLED": str(metrics).lower(),
@@ -51,22 +52,30 @@ def report(name: str, samples: list[float], wall: float) -> None:
           f"   p99 {p99 * 1000:6.2f} ms")
 
 
-def main(count: int = 2000) -> None:
+def main(count: int = 2000, rounds: int = 3) -> None:
+    """Both servers run side by side; batches alternate between them so that load from other work
+    on the machine falls on both alike."""
     job = "00000000-0000-4000-8000-000000000000"  # unknown id: a 404 problem+json, one DB read
     with tempfile.TemporaryDirectory() as tmp:
-        for metrics in (False, True):
-            proc, base = serve(Path(tmp), metrics)
-            try:
+        servers = {metrics: serve(Path(tmp) / str(metrics), metrics) for metrics in (False, True)}
+        try:
+            samples = {False: [], True: []}
+            walls = {False: 0.0, True: 0.0}
+            for metrics, (_, base) in servers.items():
                 timed(f"{base}/api/jobs/{job}", 200)  # warm up
-                started = time.perf_counter()
-                samples = timed(f"{base}/api/jobs/{job}", count)
-                report(f"GET /api/jobs/ID metrics={'on' if metrics else 'off'}", samples,
-                       time.perf_counter() - started)
-                if metrics:
+            for _ in range(rounds):
+                for metrics, (_, base) in servers.items():
                     started = time.perf_counter()
-                    samples = timed(f"{base}/metrics", 200)
-                    report("GET /metrics (scrape)", samples, time.perf_counter() - started)
-            finally:
+                    samples[metrics] += timed(f"{base}/api/jobs/{job}", count // rounds)
+                    walls[metrics] += time.perf_counter() - started
+            for metrics in (False, True):
+                report(f"GET /api/jobs/ID metrics={'on' if metrics else 'off'}", samples[metrics], walls[metrics])
+            base = servers[True][1]
+            started = time.perf_counter()
+            scrapes = timed(f"{base}/metrics", 200)
+            report("GET /metrics (scrape)", scrapes, time.perf_counter() - started)
+        finally:
+            for proc, _ in servers.values():
                 stop(proc)
 
 
