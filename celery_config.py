@@ -78,10 +78,13 @@ def process_identity() -> str:
 
 
 def _start_ticks(pid: int) -> str:
+    """The process's start time in clock ticks; "0" when there is no such live process (a zombie,
+    which nobody may reap inside a container, counts as dead)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
         return "0"
+    return "0" if len(fields) < 20 or fields[0] in ("Z", "X") else fields[19]
 
 
 def owner_is_alive(owner: str | None) -> bool | None:

@@ -118,3 +118,46 @@ def test_video_url_is_downloaded_in_the_task(embedded_client, wait_job, tmp_path
         assert wait_job(embedded_client, missing["id"])["error"] == "downloading video_url failed: HTTP 404"
     finally:
         server.shutdown()
+
+
+def test_a_job_running_when_the_server_is_killed_runs_again_at_the_next_start(make_app, tmp_path, service_clip,
+                                                                              wait_job):
+    """A real gunicorn process takes a job and dies by SIGKILL mid-run; the next start finishes it."""
+    import os
+    import signal
+
+    import requests
+
+    from conftest import ROOT, free_port, migrate, wait_until
+    database, data = f"sqlite:///{tmp_path / 'server.db'}", str(tmp_path / "data")
+    migrate(make_app(SQLALCHEMY_DATABASE_URI=database, STORAGE_URL=data, REDIS_URL=None))
+    (tmp_path / "gunicorn_test.py").write_text("workers = 1\nthreads = 2\n")
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=database, STORAGE_URL=data, RECOVER_JOBS_ON_START="true")
+    for name in ("REDIS_URL", "CELERY_BROKER_URL"):
+        env.pop(name, None)
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(tmp_path / "gunicorn_test.py"),
+                               "-b", f"127.0.0.1:{port}", "app:app"], cwd=ROOT, env=env, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}/api/jobs"
+        wait_until(lambda: _answers(base), what="gunicorn to serve")
+        with service_clip.open("rb") as video:  # OCR on: long enough to be caught running
+            job_id = requests.post(base, files={"file": ("cuts.mp4", video)}, timeout=30).json()["id"]
+        wait_until(lambda: requests.get(f"{base}/{job_id}", timeout=5).json()["status"] == "running",
+                   what="the job to start")
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    after = make_app(SQLALCHEMY_DATABASE_URI=database, STORAGE_URL=data, REDIS_URL=None, RECOVER_JOBS_ON_START=True)
+    job = wait_job(after.test_client(), job_id)
+    assert job["status"] == "succeeded", job["error"]
+    assert job["attempts"] == 2 and job["slide_count"] == 5
+
+
+def _answers(url: str) -> bool:
+    import requests
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
