@@ -68,12 +68,18 @@ def _start_timer() -> None:
     g.metrics_started = time.perf_counter()
 
 
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
 def _record_request(response):
     started = g.pop("metrics_started", None)
+    # Labels come from the URL rule and a fixed set of methods: a client sending made-up paths or
+    # methods must not create new series.
     rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
-    HTTP_REQUESTS.labels(request.method, rule, str(response.status_code)).inc()
+    method = request.method if request.method in _METHODS else "other"
+    HTTP_REQUESTS.labels(method, rule, str(response.status_code)).inc()
     if started is not None:
-        HTTP_LATENCY.labels(request.method, rule).observe(time.perf_counter() - started)
+        HTTP_LATENCY.labels(method, rule).observe(time.perf_counter() - started)
     return response
 
 

@@ -172,6 +172,15 @@ def test_a_scrape_answers_when_database_and_broker_do_not(make_app, tmp_path):
                    CELERY_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0")
     client = app.test_client()
     client.get("/api/jobs/nope")
+    before = scrape(client.get)
+    for n in range(3):  # made-up paths and methods do not make new series
+        client.get(f"/no/such/path/{n}")
+        client.open("/api/health", method=f"BREW{n}")
     samples = scrape(client.get)
+    for method, status in (("GET", "404"), ("other", "405")):
+        labels = {"method": method, "endpoint": "<unmatched>", "status": status}
+        assert value(samples, "slidecast_http_requests_total", **labels) - \
+            value(before, "slidecast_http_requests_total", **labels) == 3
+    assert not [labels for name, labels in samples if "BREW" in str(labels) or "/no/such" in str(labels)]
     assert not any(name in ("slidecast_jobs", "slidecast_queue_depth") for name, _ in samples)
     assert any(name == "slidecast_http_requests_total" for name, _ in samples)
