@@ -5,8 +5,8 @@ processes, default 2), WEB_THREADS (threads per worker, default 4), WEB_TIMEOUT 
 uploads of large videos), PROMETHEUS_MULTIPROC_DIR (default: a fresh folder under /tmp).
 """
 
+import glob
 import os
-import shutil
 import tempfile
 
 # Before any worker imports prometheus_client: the metric values of every worker go to files in
@@ -38,10 +38,12 @@ logconfig_dict = _logconfig()
 
 
 def on_starting(server):
-    """Files left by a previous run would be summed into this run's counters: start empty."""
+    """Files left by a previous run would be summed into this run's counters: start empty.
+    Only prometheus_client's own files (*.db) are removed, whatever folder was configured."""
     folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-    shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder, exist_ok=True)
+    for path in glob.glob(os.path.join(folder, "*.db")):
+        os.unlink(path)
 
 
 def child_exit(server, worker):
