@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from celery import Celery
-from kombu import Connection, Queue
+from kombu import Connection, Exchange, Queue
 
 from settings import ConfigError, load_settings
 
@@ -26,35 +26,109 @@ log = logging.getLogger("slidecast.executor")
 
 QUEUES = ("extraction", "analysis", "transcription", "generation", "maintenance", "default")
 PROCESS_JOB = "slidecast.process_job"
-# Task names are routed by prefix once the task graph is split (issue 5).
-ROUTES = {PROCESS_JOB: {"queue": "extraction"}, "slidecast.maintenance.*": {"queue": "maintenance"}}
+# Every task is routed by its name, so a sender never has to know the queue (tasks_graph.py).
+ROUTES = {
+    PROCESS_JOB: {"queue": "extraction"},
+    "slidecast.chunk.*": {"queue": "extraction"},
+    "slidecast.analyse": {"queue": "analysis"},
+    "slidecast.transcribe": {"queue": "transcription"},
+    "slidecast.generate": {"queue": "generation"},
+    "slidecast.maintenance.*": {"queue": "maintenance"},
+}
 BROKER_CHECK_TTL = 5.0
 WORKERS_CHECK_TTL = 10.0
+# API priority 0..9, 9 first. RabbitMQ: queues declared with x-max-priority 9, bigger is sooner.
+# Redis: kombu emulates priorities with one list per step and reads step 0 first, so the number
+# is flipped when sending (see send_priority).
+MAX_PRIORITY = 9
 
 
 class BrokerUnavailable(Exception):
     """REQUIRE_BROKER is set and the broker does not answer."""
 
 
-def make_celery(broker_url: str | None) -> Celery:
-    """A Celery app for `broker_url` with Slidecast's queues, routes and serialisation."""
-    app = Celery("slidecast", broker=broker_url or "memory://", include=["tasks"])
+def send_priority(broker_url: str | None, priority: int) -> int:
+    """The broker's priority number for API priority 0..9 (9 = most urgent)."""
+    priority = max(0, min(MAX_PRIORITY, int(priority)))
+    return MAX_PRIORITY - priority if (broker_url or "").startswith(("redis", "rediss", "unix")) else priority
+
+
+def reliability_settings(settings: dict) -> dict:
+    """Celery settings that make a job survive killed workers and broker hiccups; each with why."""
+    hard = settings.get("JOB_TIME_LIMIT", 3 * 3600)
+    return {
+        # Acknowledge after the task ran, not when it was received: a worker killed mid-task
+        # leaves the message with the broker, which gives it to another worker.
+        "task_acks_late": True,
+        # ... and also when the worker child dies by a signal (OOM killer, kill -9): requeue it.
+        "task_reject_on_worker_lost": True,
+        # A worker holds one message beyond the one it runs: long jobs do not sit reserved behind
+        # another long job on a busy worker while an idle worker waits.
+        "worker_prefetch_multiplier": 1,
+        # Redis re-delivers an unacknowledged message after visibility_timeout; below the longest
+        # task that would start a second copy of a running job (celery#5935, #3541). Stale jobs
+        # are re-queued earlier by the heartbeat check (maintenance.py), not by this timeout.
+        "broker_transport_options": {"visibility_timeout": int(hard * 1.5) + 600,
+                                     "priority_steps": list(range(MAX_PRIORITY + 1)),
+                                     "sep": ":", "queue_order_strategy": "priority"},
+        # A task that runs too long gets SoftTimeLimitExceeded first (the job then ends `failed`
+        # with a message); the hard limit kills the child if it does not stop.
+        "task_soft_time_limit": max(1, hard - 30),
+        "task_time_limit": hard,
+        # Recycle worker children: decoders and OCR models leak a little per job.
+        "worker_max_tasks_per_child": settings.get("WORKER_MAX_TASKS_PER_CHILD", 50),
+        "worker_max_memory_per_child": settings.get("WORKER_MAX_MEMORY_MB", 1500) * 1024,
+        # The job store is the truth; Celery results would only fill Redis (celery#7801).
+        "task_ignore_result": True,
+        "result_expires": 3600,
+        # Messages survive a broker restart.
+        "task_default_delivery_mode": "persistent",
+    }
+
+
+def make_celery(broker_url: str | None, settings: dict | None = None) -> Celery:
+    """A Celery app for `broker_url` with Slidecast's queues, routes, reliability settings and
+    the maintenance beat schedule."""
+    settings = settings or {}
+    app = Celery("slidecast", broker=broker_url or "memory://",
+                 include=["tasks", "tasks_graph", "tasks_chunks", "maintenance"])
     app.conf.update(
-        task_queues=[Queue(name) for name in QUEUES],
+        # Each queue bound by its own name: a message routed to one queue lands in that one only.
+        task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name,
+                           queue_arguments={"x-max-priority": MAX_PRIORITY}) for name in QUEUES],
         task_default_queue="default",
+        task_default_priority=None,
         task_routes=ROUTES,
         task_serializer="json",
         accept_content=["json"],
-        # The job store is the truth; Celery results would only fill Redis (celery#7801).
-        task_ignore_result=True,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=2,
         # Submit must fail fast when the broker is gone, so the thread pool can take the job.
         task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
                                    "interval_max": 0.5},
         worker_hijack_root_logger=False,
+        beat_schedule=beat_schedule(settings),
+        **reliability_settings(settings),
     )
     return app
+
+
+def beat_schedule(settings: dict) -> dict:
+    """Maintenance: stale jobs every HEARTBEAT_STALE_SECONDS/3, expired jobs hourly."""
+    stale_every = max(10, settings.get("HEARTBEAT_STALE_SECONDS", 180) // 3)
+    return {
+        "recover-stale-jobs": {"task": "slidecast.maintenance.recover_stale", "schedule": float(stale_every)},
+        "expire-old-jobs": {"task": "slidecast.maintenance.expire_jobs", "schedule": 3600.0},
+    }
+
+
+def _settings_from_env() -> dict:
+    """Settings for `celery -A celery_config ...`; {} when imported by a web app whose own
+    settings are bad (create_app reports that)."""
+    try:
+        return load_settings()
+    except ConfigError:
+        return {}
 
 
 def _broker_from_env() -> str | None:
@@ -69,7 +143,7 @@ def _broker_from_env() -> str | None:
         raise SystemExit(2) from None
 
 
-celery = make_celery(_broker_from_env())
+celery = make_celery(_broker_from_env(), _settings_from_env())
 
 
 def process_identity() -> str:
@@ -107,7 +181,8 @@ class JobExecutor:
         self.broker_url = app.config.get("CELERY_BROKER_URL")
         self.require_broker = app.config.get("REQUIRE_BROKER", False)
         self.pool_size = app.config.get("THREAD_POOL_SIZE", 2)
-        self._celery = celery if self.broker_url == celery.conf.broker_url else make_celery(self.broker_url)
+        self._celery = (celery if self.broker_url == celery.conf.broker_url
+                        else make_celery(self.broker_url, dict(app.config)))
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._broker_checked = (0.0, False)
@@ -148,7 +223,8 @@ class JobExecutor:
         """Start a committed, queued job. Returns the executor actually used."""
         if kind == "celery":
             try:
-                self._celery.send_task(PROCESS_JOB, args=[job_id], queue="extraction")
+                self._celery.send_task(PROCESS_JOB, args=[job_id], task_id=f"{job_id}:{PROCESS_JOB}:0:",
+                                       priority=send_priority(self.broker_url, self._priority(job_id)))
                 return "celery"
             except Exception as exc:
                 self._broker_checked = (time.monotonic(), False)
@@ -159,6 +235,27 @@ class JobExecutor:
                 job_store().set_executor(job_id, "thread", self.owner)
         self._submit_thread(job_id)
         return "thread"
+
+    @property
+    def celery_app(self) -> Celery:
+        """The Celery app on this executor's broker (steps send the next steps through it)."""
+        return self._celery
+
+    @staticmethod
+    def _priority(job_id: str) -> int:
+        from extensions import job_store
+        return (job_store().get(job_id) or {}).get("priority") or 0
+
+    def revoke(self, job_id: str, attempts: int) -> None:
+        """Tell workers to drop the job's queued step messages (terminate=False: a running step
+        stops by itself at its next progress checkpoint, seeing the job cancelled). Best effort."""
+        if not self.broker_url or not self.broker_reachable():
+            return
+        from tasks_graph import step_task_ids
+        try:
+            self._celery.control.revoke(step_task_ids(job_id, attempts), terminate=False)
+        except Exception as exc:  # the job is cancelled in the store whatever the broker says
+            log.warning("job %s: revoke not sent (%s)", job_id, exc)
 
     def _submit_thread(self, job_id: str) -> None:
         with self._lock:

@@ -76,6 +76,9 @@ class Job(db.Model):
         # GET /api/jobs?status=... newest first, and the unfiltered newest-first listing.
         sa.Index("ix_jobs_status_created", "status", "created_at"),
         sa.Index("ix_jobs_created", "created_at"),
+        # Maintenance sweeps: stale heartbeats of running jobs, finished jobs past retention.
+        sa.Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),
+        sa.Index("ix_jobs_finished", "finished_at"),
         sa.CheckConstraint(f"status IN {ALL_STATES!r}", name="ck_jobs_status"),
         sa.CheckConstraint("progress >= 0 AND progress <= 100", name="ck_jobs_progress"),
     )
@@ -130,3 +133,14 @@ class Artifact(db.Model):
     created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
 
     __table_args__ = (sa.UniqueConstraint("job_id", "key", name="uq_artifacts_job_key"),)
+
+
+class JobPart(db.Model):
+    """A finished part of a job's task graph ("a1:analyse", "a1:chunk:003"): the last part to
+    finish starts the next step (tasks_graph.py). The primary key makes a redelivered part a no-op."""
+
+    __tablename__ = "job_parts"
+
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)

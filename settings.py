@@ -139,6 +139,7 @@ def load_settings(environ=None, overrides: dict | None = None) -> dict:
         "PROGRESS_DB_INTERVAL": _positive_float(env, "PROGRESS_DB_INTERVAL", 2.0),
         "DOWNLOAD_TIMEOUT": _positive_int(env, "DOWNLOAD_TIMEOUT", 60),
         "RECOVER_JOBS_ON_START": _flag(env, "RECOVER_JOBS_ON_START", _owns_a_pool()),
+        **distributed_settings(env),
         "LOG_LEVEL": _choice(env, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         "LOG_FORMAT": _choice(env, "LOG_FORMAT", ("JSON", "TEXT"), "JSON"),
         "METRICS_ENABLED": _flag(env, "METRICS_ENABLED", True),
@@ -148,6 +149,22 @@ def load_settings(environ=None, overrides: dict | None = None) -> dict:
     if overrides:
         settings.update(overrides)
     return settings
+
+
+def distributed_settings(env) -> dict:
+    """Celery worker limits, heartbeat, retention and chunking (docs/distributed.md)."""
+    return {
+        # The longest one task of a job may run (soft limit 30 s earlier); also sizes the
+        # broker's visibility timeout.
+        "JOB_TIME_LIMIT": _positive_int(env, "JOB_TIME_LIMIT", 3 * 3600),
+        "HEARTBEAT_SECONDS": _positive_int(env, "HEARTBEAT_SECONDS", 15),
+        "HEARTBEAT_STALE_SECONDS": _positive_int(env, "HEARTBEAT_STALE_SECONDS", 180),
+        "JOB_RETENTION_DAYS": _positive_int(env, "JOB_RETENTION_DAYS", 30),
+        "CHUNK_SECONDS": _positive_int(env, "CHUNK_SECONDS", 600),
+        "WORKER_MAX_TASKS_PER_CHILD": _positive_int(env, "WORKER_MAX_TASKS_PER_CHILD", 50),
+        "WORKER_MAX_MEMORY_MB": _positive_int(env, "WORKER_MAX_MEMORY_MB", 1500),
+        "TASK_MAX_RETRIES": _positive_int(env, "TASK_MAX_RETRIES", 5, maximum=50),
+    }
 
 
 def _owns_a_pool() -> bool:

@@ -1,7 +1,8 @@
 """Job tasks: thin wrappers that run slidecast.extract for a job and record the outcome.
 
-`process_job(job_id)` is the task body; it runs inside an app context, on a Celery worker
-(`slidecast.process_job`, queue extraction) or on the web process's thread pool. It is
+`process_job(job_id)` runs the whole pipeline in one go inside an app context, on the web
+process's thread pool (on Celery the same job runs as the task graph of tasks_graph.py, which
+reuses the helpers below). It is
 idempotent: a job that is not `queued` any more (running elsewhere, finished, cancelled, deleted)
 is left alone, and a finished job is never reopened.
 """
@@ -20,7 +21,6 @@ import av
 import requests
 
 import slidecast
-from celery_config import celery
 from extensions import create_worker_app, db, executor, job_store, storage
 from logging_config import connect_celery_logging, job_context
 from metrics import stage_reached, stage_timer
@@ -105,13 +105,7 @@ def check_video_url(url: str) -> str | None:
     return None
 
 
-@celery.task(name="slidecast.process_job", ignore_result=True)
-def process_job_task(job_id: str) -> str:
-    """Celery entry point: the same work as the thread pool, inside the worker's app context."""
-    with _worker_app().app_context():
-        return process_job(job_id)
-
-
+# On Celery a job runs as a task graph (tasks_graph.py); `slidecast.process_job` is its first step.
 _WORKER_APP = None
 
 

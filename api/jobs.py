@@ -100,6 +100,7 @@ def cancel_job(job_id):
         doc = find_job(job_id)
         problem(409, f"job {job_id} already {doc['status']}; there is nothing to cancel")
     executor().revoke(job_id, doc.get("attempts") or 0)
+    storage().delete_prefix(f"jobs/{job_id}/work")  # a running step removes what it writes later
     return jsonify(with_links(job_store().get(job_id) or doc))
 
 

@@ -42,6 +42,9 @@ def _options(boolean: type[fields.Boolean]) -> dict:
 
 
 OPTION_NAMES = tuple(_options(fields.Boolean))
+# Not an extraction option: where the job goes in the queue (docs/distributed.md).
+PRIORITY = fields.Integer(validate=validate.Range(0, 9), load_default=None,
+                          metadata={"description": "0..9, 9 runs first (default 5)"})
 
 
 class SubmitFormSchema(Schema.from_dict(_options(fields.Boolean))):
@@ -51,6 +54,7 @@ class SubmitFormSchema(Schema.from_dict(_options(fields.Boolean))):
         unknown = RAISE
 
     video_url = fields.String(validate=validate.Length(max=2048))
+    priority = PRIORITY
 
 
 class SubmitJsonSchema(Schema.from_dict(_options(StrictBoolean))):
@@ -60,6 +64,7 @@ class SubmitJsonSchema(Schema.from_dict(_options(StrictBoolean))):
         unknown = RAISE
 
     video_url = fields.String(required=True, validate=validate.Length(min=1, max=2048))
+    priority = PRIORITY
     ignore_regions = fields.List(fields.Nested(RegionSchema), load_default=None,
                                  metadata={"description": "rectangles to ignore, fractions of the frame"})
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from celery_config import QUEUES
 from conftest import ROOT, wait_until
 
 
@@ -21,7 +22,7 @@ def celery_worker(app, tmp_path):
     log = Path(tmp_path) / "worker.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "celery_config", "worker", "-Q",
-                                 "extraction,default", "-c", "1", "--pool=solo", "-n", name, "--without-gossip",
+                                 ",".join(QUEUES), "-c", "1", "--pool=solo", "-n", name, "--without-gossip",
                                  "--without-mingle", "-l", "INFO"], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
     try:

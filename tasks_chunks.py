@@ -1,0 +1,94 @@
+"""Long videos across workers: split into pieces, extract each piece, merge (slidecast.chunks).
+
+A video longer than 1.25 x CHUNK_SECONDS is cut at keyframes by the extraction step (`split`);
+each piece goes to the extraction queue as slidecast.chunk.extract, so idle workers share one
+long video; the last piece to finish sends slidecast.chunk.merge, which writes the same
+work/extract/ a single run would and hands over to analysis and transcription. Each piece is a
+bounded task, so a short job waiting behind a long one waits for one piece, not the whole video.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+
+import slidecast
+from extensions import storage
+from job_steps import fetch_json, fetch_tree, finish_part, put_json, put_tree, send, step, work_prefix
+from models import Job
+from slidecast.chunks import Piece, PieceResult, cut, merge
+from slidecast.manifest import Manifest, VideoInfo
+from slidecast.output import OutputDir
+from tasks_graph import (CHUNK_EXTRACT, CHUNK_MERGE, extract_names, extraction_only, extraction_reporter, fan_out,
+                         job_options)
+
+
+def split(job: Job, video: Path, work: Path, report) -> str:
+    """Cut the job's video, put the pieces and their plan in storage, send one task per piece."""
+    from flask import current_app
+    report("decoding", 0.0, "cutting the video into chunks")
+    pieces = cut(video, work / "pieces", current_app.config["CHUNK_SECONDS"])
+    prefix = work_prefix(job.id)
+    for piece in pieces:
+        storage().put_file(f"{prefix}/chunks/{piece.index:03d}.mp4", piece.path)
+    whole = _video_info(video)
+    plan = {"video": dataclasses.asdict(whole),
+            "pieces": [dict(dataclasses.asdict(p), path=p.path.name) for p in pieces]}
+    put_json(f"{prefix}/chunks/plan.json", plan, work)
+    report("decoding", 1.0, f"{len(pieces)} chunks")
+    for piece in pieces:
+        send(CHUNK_EXTRACT, job, job.attempts, piece.index)
+    return "split"
+
+
+def _video_info(video: Path) -> VideoInfo:
+    """What the whole video's manifest says about the file (hash, size, rate, duration)."""
+    from slidecast.pipeline import FileHasher
+    from slidecast.video import probe
+    meta = probe(video)
+    return VideoInfo(round(meta.duration, 3), round(meta.fps, 3), meta.width, meta.height,
+                     FileHasher(video).result(), meta.has_audio)
+
+
+@step(CHUNK_EXTRACT)
+def chunk_extract_task(job: Job, index: int) -> str:
+    """Extract the slides of one piece into work/chunks/NNN/."""
+    prefix = f"{work_prefix(job.id)}/chunks"
+    with tempfile.TemporaryDirectory(prefix="slidecast-chunk-") as tmp:
+        folder = Path(tmp)
+        plan = fetch_json(f"{prefix}/plan.json", folder)
+        fetch_tree(prefix, [f"{index:03d}.mp4"], folder)
+        out = folder / "out"
+        options = extraction_only(job_options(job))
+        manifest = slidecast.extract(folder / f"{index:03d}.mp4", out, options, progress=extraction_reporter(job.id))
+        OutputDir(out).write_manifest(manifest)
+        put_tree(out, f"{prefix}/{index:03d}", extract_names(manifest))
+    needed = [f"chunk:{p['index']:03d}" for p in plan["pieces"]]
+    if finish_part(job.id, job.attempts, f"chunk:{index:03d}", needed):
+        send(CHUNK_MERGE, job, job.attempts)
+    return "piece extracted"
+
+
+@step(CHUNK_MERGE)
+def chunk_merge_task(job: Job) -> str:
+    """Join the pieces' timelines into work/extract/ and hand over to analysis."""
+    prefix = f"{work_prefix(job.id)}/chunks"
+    with tempfile.TemporaryDirectory(prefix="slidecast-merge-") as tmp:
+        folder = Path(tmp)
+        plan = fetch_json(f"{prefix}/plan.json", folder)
+        results = []
+        for data in plan["pieces"]:
+            piece = Piece(**dict(data, path=folder / data["path"]))
+            piece_dir = folder / f"{piece.index:03d}"
+            fetch_tree(f"{prefix}/{piece.index:03d}", ["manifest.json"], piece_dir)
+            manifest = Manifest.load(piece_dir / "manifest.json")
+            fetch_tree(f"{prefix}/{piece.index:03d}", extract_names(manifest)[1:], piece_dir)
+            results.append(PieceResult(manifest, piece_dir, piece))
+        out = folder / "out"
+        merged = merge(results, VideoInfo(**plan["video"]), out)
+        merged.options = job_options(job).to_dict()
+        OutputDir(out).write_manifest(merged)
+        put_tree(out, f"{work_prefix(job.id)}/extract", extract_names(merged))
+    fan_out(job)
+    return "merged"
