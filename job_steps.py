@@ -72,21 +72,23 @@ def claim_first_step(job_id: str) -> Job | None:
         return None
     if job.status == QUEUED:
         claimed = store.start(job_id, me)
-    elif job.status == RUNNING and worker_gone(job):
+    elif job.status == RUNNING and worker_gone(job, grace=0):  # redelivered after its worker died
         claimed = take_over(job, me)
     else:
         claimed = False
     return db.session.get(Job, job_id, populate_existing=True) if claimed else None
 
 
-def worker_gone(job: Job) -> bool:
-    """The job's worker is dead (same host, process gone) or its heartbeat is stale."""
+def worker_gone(job: Job, grace: float | None = None) -> bool:
+    """The job's worker is dead (same host, process gone, no heartbeat for `grace` seconds,
+    default two beats: a step running beside it may still beat) or its heartbeat is stale."""
     beat = job.heartbeat_at
     if beat is None:  # between steps: the broker holds the next step's message
         return False
     age = (utcnow() - as_utc(beat)).total_seconds()
     config = current_app.config
-    if owner_is_alive(job.owner) is False and age > 2 * config["HEARTBEAT_SECONDS"]:
+    grace = 2 * config["HEARTBEAT_SECONDS"] if grace is None else grace
+    if owner_is_alive(job.owner) is False and age >= grace:
         return True
     return age > config["HEARTBEAT_STALE_SECONDS"]
 
