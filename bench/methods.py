@@ -22,6 +22,27 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+class Clock:
+    """Wall and CPU seconds (user + system, this process and its children) of a block of work.
+    CPU time is what stays meaningful when other jobs load the machine."""
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), self._cpu()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.wall
+        self.cpu_seconds = self._cpu() - self.cpu
+
+    @staticmethod
+    def _cpu() -> float:
+        return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                    resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+    def result(self, **fields) -> dict:
+        return {"seconds": self.seconds, "cpu_seconds": self.cpu_seconds, **fields}
+
+
 def ours(video: str, keep_builds: bool = False) -> dict:
     try:
         from slidecast import ExtractOptions, extract
@@ -30,36 +51,32 @@ def ours(video: str, keep_builds: bool = False) -> dict:
         return {"skipped": f"engine not importable yet: {error}"}
     options = ExtractOptions(ocr=False, transcribe=False, pdf=False, notes=False, subtitles=False,
                              keep_builds=keep_builds)
-    with tempfile.TemporaryDirectory(prefix="bench-") as out:
-        started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-") as out, Clock() as clock:
         manifest = extract(video, out, options)
-        seconds = time.perf_counter() - started
     slides = manifest.slides
-    return {"seconds": seconds, "transitions": [s.start for s in slides[1:]],
-            "same_as": [s.same_as for s in slides], "timings": manifest.timings}
+    return clock.result(transitions=[s.start for s in slides[1:]], same_as=[s.same_as for s in slides],
+                        timings=manifest.timings)
 
 
 def decode(video: str, threads: str = "AUTO") -> dict:
     import av
 
-    started = time.perf_counter()
-    with av.open(video) as container:
+    with Clock() as clock, av.open(video) as container:
         stream = container.streams.video[0]
         if threads == "one":
             stream.codec_context.thread_count = 1
         else:
             stream.thread_type = threads
         frames = sum(1 for _ in container.decode(stream))
-    return {"seconds": time.perf_counter() - started, "transitions": None, "frames": frames}
+    return clock.result(transitions=None, frames=frames)
 
 
 def pyscenedetect(video: str) -> dict:
     from scenedetect import ContentDetector, detect
 
-    started = time.perf_counter()
-    scenes = detect(video, ContentDetector())
-    seconds = time.perf_counter() - started
-    return {"seconds": seconds, "transitions": [start.get_seconds() for start, _ in scenes[1:]]}
+    with Clock() as clock:
+        scenes = detect(video, ContentDetector())
+    return clock.result(transitions=[start.get_seconds() for start, _ in scenes[1:]])
 
 
 def ffmpeg_scene(video: str) -> dict:
@@ -67,12 +84,11 @@ def ffmpeg_scene(video: str) -> dict:
 
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-i", video, "-an",
                "-vf", "select='gt(scene,0.4)',showinfo", "-f", "null", "-"]
-    started = time.perf_counter()
-    run = subprocess.run(command, capture_output=True, text=True, check=True)
-    seconds = time.perf_counter() - started
+    with Clock() as clock:
+        run = subprocess.run(command, capture_output=True, text=True, check=True)
     times = [float(t) for t in re.findall(r"pts_time:\s*([0-9.]+)", run.stderr)]
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"seconds": seconds, "transitions": times, "peak_rss_mb": child}
+    return clock.result(transitions=times, peak_rss_mb=child)
 
 
 METHODS = {

@@ -72,7 +72,8 @@ def summarise(truth: dict, method: str, results: list[dict]) -> dict:
         return {"method": method, "note": _brief(results[0])}
     seconds = statistics.median(r["seconds"] for r in ok)
     row = {"method": method, "seconds": seconds, "speed": truth["duration"] / seconds,
-           "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in ok), "runs": len(ok)}
+           "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in ok), "runs": len(ok),
+           "cpu_seconds": statistics.median(r.get("cpu_seconds", float("nan")) for r in ok)}
     last = ok[-1]  # the same as the others unless the code changed during the run
     if last.get("transitions") is not None:
         row.update(score(truth, last["transitions"], last.get("same_as"),
@@ -84,8 +85,8 @@ def summarise(truth: dict, method: str, results: list[dict]) -> dict:
 def table(measured: dict) -> tuple[str, list[str]]:
     """The Markdown results table, and per-video notes on our engine's misses and extras."""
     lines = ["| video | method | P | R | F1 | extra | missed slides | 2-s slides | returns "
-             "| x real time | vs full decode | wall s | peak RSS MB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| x real time | vs full decode | wall s | CPU s | peak RSS MB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     notes = []
     for name, truth in measured["truths"].items():
         rows = {m: summarise(truth, m, rs) for (v, m), rs in measured["runs"].items() if v == name}
@@ -107,7 +108,9 @@ def _speed_summary(name: str, truth: dict, rows: dict) -> list[str]:
         return []
     others = [f"{rows[m]['seconds'] / ours:.2f}x faster than {m}" for m in ("decode", "decode1", "pyscenedetect", "ffmpeg")
               if rows.get(m, {}).get("seconds")]
-    return [f"- {name}: ours {truth['duration'] / ours:.0f}x real time, " + ", ".join(others)
+    cpu = [f"{rows[m]['cpu_seconds'] / rows['ours']['cpu_seconds']:.2f}x less CPU than {m}"
+           for m in ("decode", "pyscenedetect") if rows.get(m, {}).get("cpu_seconds")]
+    return [f"- {name}: ours {truth['duration'] / ours:.0f}x real time, " + ", ".join(others + cpu)
             + f" (medians of {rows['ours']['runs']} runs)"]
 
 
@@ -131,7 +134,7 @@ def video_table(truths: dict) -> str:
 
 def _line(name: str, row: dict, decode_s: float | None) -> str:
     if "seconds" not in row:
-        return f"| {name} | {row['method']} | {row['note']} |" + " |" * 11
+        return f"| {name} | {row['method']} | {row['note']} |" + " |" * 12
     cells = [name, row["method"]]
     if "f1" in row:
         short, total = row["short_found"]
@@ -142,7 +145,8 @@ def _line(name: str, row: dict, decode_s: float | None) -> str:
     else:
         cells += ["-"] * 7
     ratio = f"{decode_s / row['seconds']:.2f}x" if decode_s else "-"
-    cells += [f"{row['speed']:.0f}x", ratio, f"{row['seconds']:.1f}", f"{row['peak_rss_mb']:.0f}"]
+    cells += [f"{row['speed']:.0f}x", ratio, f"{row['seconds']:.1f}", f"{row['cpu_seconds']:.1f}",
+              f"{row['peak_rss_mb']:.0f}"]
     return "| " + " | ".join(cells) + " |"
 
 
