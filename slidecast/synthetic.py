@@ -314,7 +314,9 @@ def make_clip(name: str, path, **overrides) -> dict:
 def make_sample_lecture(path, seconds: float = 45) -> dict:
     """A short 640x360 demo lecture: cuts, one fade and one build; returns its truth."""
     count = max(3, int(seconds // 7))
-    slides = [SlideSpec(i + 1, seconds / count) for i in range(count)]
+    each = round(seconds / count * 5) / 5  # whole frames at 25 and 30 fps
+    slides = [SlideSpec(i + 1, each) for i in range(count - 1)]
+    slides.append(SlideSpec(count, round(seconds - each * (count - 1), 2)))
     slides[1].transition, slides[2].builds = "fade", 3
     spec = LectureSpec(slides=slides, seed=100, title="Sample lecture")
     return render_lecture(spec, path)
