@@ -7,6 +7,7 @@ VENV=.venv
 PY="$VENV/bin/python"
 STAMP="$VENV/.slidecast-installed"
 QUEUES="extraction,analysis,transcription,generation,maintenance,default"
+WORKER_GROUPS="extraction analysis,transcription generation,maintenance,default"
 PG_BIN=""
 
 usage() {
@@ -86,8 +87,21 @@ local_stack() {
   trap 'echo; echo "==> stopping"; stop_children; exit 0' INT TERM
   trap 'stop_children' EXIT
   if [[ -n "${CELERY_BROKER_URL:-${REDIS_URL:-}}" ]]; then
-    echo "==> starting a Celery worker (queues $QUEUES)"
-    setsid "$VENV/bin/celery" -A celery_config worker -Q "$QUEUES" -c "${WORKER_CONCURRENCY:-2}" -l INFO &
+    local group
+    for group in $WORKER_GROUPS; do  # the same groups as render.yaml and docker-compose.yml
+      echo "==> starting a Celery worker for $group"
+      setsid "$0" worker "$group" &
+      CHILDREN+=($!)
+    done
+    echo "==> starting Celery beat (stale-job sweep, retention)"
+    setsid "$0" beat &
+    CHILDREN+=($!)
+    if [[ -z "${FLOWER_BASIC_AUTH:-}" ]]; then
+      FLOWER_BASIC_AUTH="admin:$("$PY" -c 'import secrets; print(secrets.token_urlsafe(12))')"
+      echo "==> FLOWER_BASIC_AUTH was not set; Flower's login for this run: $FLOWER_BASIC_AUTH"
+    fi
+    echo "==> starting Flower on http://127.0.0.1:${FLOWER_PORT:-5555}"
+    FLOWER_BASIC_AUTH="$FLOWER_BASIC_AUTH" PORT="${FLOWER_PORT:-5555}" setsid "$0" flower &
     CHILDREN+=($!)
   fi
   echo "==> serving http://127.0.0.1:${PORT:-5000} (Ctrl-C stops)"
