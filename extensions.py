@@ -37,7 +37,8 @@ def init_extensions(app: Flask) -> None:
     cache = make_cache(app.config["REDIS_URL"], app.config["JOB_CACHE_TTL"])
     app.extensions["slidecast.storage"] = open_storage(app.config["STORAGE_URL"], app.config)
     app.extensions["slidecast.jobs"] = JobStorageService(
-        cache, progress_interval=app.config["PROGRESS_DB_INTERVAL"])
+        cache, progress_interval=app.config["PROGRESS_DB_INTERVAL"],
+        near_seconds=app.config["JOB_NEAR_CACHE_SECONDS"])
     app.extensions["slidecast.executor"] = JobExecutor(app)
 
 

@@ -206,6 +206,36 @@ class LocalJobCache:
         return {"status": "ok", "backend": "in-process"}
 
 
+class NearCache:
+    """Job documents this process read from Redis in the last `seconds` (0: off).
+
+    It spares the poll endpoint a Redis round trip when the same job is polled often (several
+    clients, a dashboard). What another process changed shows up here at most `seconds` late;
+    this process's own writes drop its copy at once. Never written except from a read."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._docs: dict[str, tuple[float, dict]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, job_id: str) -> dict | None:
+        entry = self._docs.get(job_id)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return dict(entry[1])
+
+    def put(self, doc: dict) -> None:
+        if self.seconds > 0:
+            with self._lock:
+                if len(self._docs) > 10000:
+                    self._docs.clear()
+                self._docs[doc["id"]] = (time.monotonic() + self.seconds, dict(doc))
+
+    def drop(self, job_id: str) -> None:
+        with self._lock:
+            self._docs.pop(job_id, None)
+
+
 def make_cache(redis_url: str | None, ttl: int):
     """RedisJobCache when REDIS_URL is set, else the in-process cache (embedded mode)."""
     return RedisJobCache(redis_url, ttl) if redis_url else LocalJobCache(ttl)
@@ -244,9 +274,11 @@ def job_document(job: Job, artifact_kinds) -> dict:
 class JobStorageService:
     """Reads and writes of job state. Call inside an app context (it uses db.session)."""
 
-    def __init__(self, cache, progress_interval: float = 2.0):
+    def __init__(self, cache, progress_interval: float = 2.0, near_seconds: float = 0.0):
         self.cache = cache
         self.progress_interval = progress_interval
+        # Only in front of Redis: the in-process cache of embedded mode is near already.
+        self.near = NearCache(near_seconds if isinstance(cache, RedisJobCache) else 0.0)
         self._lock = threading.Lock()
         # job id -> (monotonic time, stage) of the last progress written to the database / cache.
         self._last_db_write: dict[str, tuple[float, str]] = {}
@@ -254,13 +286,18 @@ class JobStorageService:
 
     # ---- reads -------------------------------------------------------------------------------
     def get(self, job_id: str) -> dict | None:
-        """The job document: from the cache, else from the database (then cached). None if unknown."""
-        doc = self.cache.get(job_id)
+        """The job document: from the cache, else from the database (then cached). None if unknown.
+        With Redis it may come from this process's NearCache, at most JOB_NEAR_CACHE_SECONDS old."""
+        doc = self.near.get(job_id)
         if doc is not None:
             return doc
-        doc = self.load(job_id)
+        doc = self.cache.get(job_id)
+        if doc is None:
+            doc = self.load(job_id)
+            if doc is not None:
+                self.cache.put(doc)
         if doc is not None:
-            self.cache.put(doc)
+            self.near.put(doc)
         return doc
 
     def load(self, job_id: str) -> dict | None:
@@ -377,6 +414,7 @@ class JobStorageService:
         """Record progress of a running job. Returns False when the job is no longer running
         (cancelled, deleted, finished): the caller should stop working on it."""
         percent = max(0.0, min(100.0, float(percent)))
+        self.near.drop(job_id)
         now = time.monotonic()
         with self._lock:
             last = self._last_report.get(job_id)
@@ -414,12 +452,14 @@ class JobStorageService:
         db.session.delete(job)
         db.session.commit()
         self._forget(job_id)
+        self.near.drop(job_id)
         self.cache.delete(job_id)
         self.cache.publish({"event": "deleted", "id": job_id, "status": None, "stage": None, "progress": None})
         return True
 
     def refresh(self, job_id: str, event: str = "updated") -> dict | None:
         """Reload the job from the database into the cache and publish it."""
+        self.near.drop(job_id)
         doc = self.load(job_id)
         if doc is None:
             self.cache.delete(job_id)

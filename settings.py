@@ -37,16 +37,17 @@ def _positive_int(env, name, default, maximum=None):
     return value
 
 
-def _positive_float(env, name, default):
+def _positive_float(env, name, default, allow_zero=False):
     raw = env.get(name)
     if raw is None or raw == "":
         return default
+    wanted = "a number >= 0" if allow_zero else "a positive number"
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(name, "must be a positive number", raw) from None
-    if not value > 0:
-        raise ConfigError(name, "must be a positive number", raw)
+        raise ConfigError(name, f"must be {wanted}", raw) from None
+    if not (value >= 0 if allow_zero else value > 0) or value == float("inf"):
+        raise ConfigError(name, f"must be {wanted}", raw)
     return value
 
 
@@ -137,6 +138,8 @@ def load_settings(environ=None, overrides: dict | None = None) -> dict:
         "JOB_CACHE_TTL": _positive_int(env, "JOB_CACHE_TTL", 3600),
         "JOB_MAX_ATTEMPTS": _positive_int(env, "JOB_MAX_ATTEMPTS", 2, maximum=20),
         "PROGRESS_DB_INTERVAL": _positive_float(env, "PROGRESS_DB_INTERVAL", 2.0),
+        # How long a web process may answer a poll from its own copy of a job read from Redis.
+        "JOB_NEAR_CACHE_SECONDS": _positive_float(env, "JOB_NEAR_CACHE_SECONDS", 0.5, allow_zero=True),
         "DOWNLOAD_TIMEOUT": _positive_int(env, "DOWNLOAD_TIMEOUT", 60),
         "RECOVER_JOBS_ON_START": _flag(env, "RECOVER_JOBS_ON_START", _owns_a_pool()),
         **distributed_settings(env),

@@ -4,7 +4,7 @@ Both run under the same gunicorn settings (gthread, WORKERS x THREADS), one afte
 alternating rounds, loaded by wrk from this machine over loopback. The real app runs in its
 production shape: PostgreSQL for jobs, Redis as the job cache (so a poll is one Redis read).
 
-    python bench/api_bench.py [--rounds 3] [--seconds 10] [--connections 16]
+    python bench/api_bench.py [--rounds 4] [--seconds 8] [--connections 16]
 
 Needs wrk (`apt-get install -y wrk`), PostgreSQL and Redis on 127.0.0.1. Prints a Markdown table
 and writes bench/out/api_bench.json.
@@ -27,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("RECOVER_JOBS_ON_START", "false")  # importing app.py must not touch jobs
 
 BARE_APP = '''
 from flask import Flask, jsonify
@@ -77,6 +78,20 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait(30)
 
 
+def server_cpu(proc: subprocess.Popen) -> float:
+    """CPU seconds used so far by a gunicorn master and its workers (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == proc.pid or int(fields[1]) == proc.pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def wrk(url: str, seconds: int, connections: int) -> dict:
     """One wrk run: requests/s and the p50/p99 latency in milliseconds."""
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
@@ -113,13 +128,15 @@ def make_job(database_url: str, redis_url: str, storage: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--database-admin", default="postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--near-cache-seconds", default=None,
+                        help="JOB_NEAR_CACHE_SECONDS for the real app (0: every poll reads Redis)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -139,6 +156,8 @@ def main() -> int:
         env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=args.redis, STORAGE_URL=str(work / "data"),
                    CELERY_BROKER_URL="", RECOVER_JOBS_ON_START="false", LOG_LEVEL="WARNING")
         env.pop("CELERY_BROKER_URL")
+        if args.near_cache_seconds is not None:
+            env["JOB_NEAR_CACHE_SECONDS"] = args.near_cache_seconds
         targets = {"bare Flask route": ("bare_app:app", work, "/api/jobs/" + job_id),
                    "GET /api/jobs/ID": ("app:app", ROOT, "/api/jobs/" + job_id)}
         urls = {}
@@ -149,9 +168,15 @@ def main() -> int:
         for url in urls.values():  # warm up: imports, connection pools
             wrk(url, 2, args.connections)
         runs = {name: [] for name in urls}
-        for _ in range(args.rounds):
-            for name, url in urls.items():
-                runs[name].append(wrk(url, args.seconds, args.connections))
+        names = list(urls)
+        for round_no in range(args.rounds):
+            # A-B then B-A: a machine whose load drifts during the run favours neither side.
+            for name in names if round_no % 2 == 0 else names[::-1]:
+                before = server_cpu(servers[names.index(name)])
+                result = wrk(urls[name], args.seconds, args.connections)
+                result["cpu_us_per_request"] = round(
+                    (server_cpu(servers[names.index(name)]) - before) / (result["rps"] * args.seconds) * 1e6, 1)
+                runs[name].append(result)
         report(runs, args)
     finally:
         for proc in servers:
@@ -166,6 +191,7 @@ def report(runs: dict, args) -> None:
     summary = {}
     for name, results in runs.items():
         summary[name] = {"rps": round(sum(r["rps"] for r in results) / len(results), 1),
+                         "cpu_us_per_request": round(sorted(r["cpu_us_per_request"] for r in results)[len(results) // 2], 1),
                          "p50_ms": round(sorted(r["p50_ms"] for r in results)[len(results) // 2], 2),
                          "p99_ms": round(sorted(r["p99_ms"] for r in results)[len(results) // 2], 2),
                          "rounds": results}
@@ -173,15 +199,18 @@ def report(runs: dict, args) -> None:
     ratio = real / bare if bare else 0.0
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
-    setup = {"workers": args.workers, "threads": args.threads, "connections": args.connections,
+    setup = {"near_cache_seconds": args.near_cache_seconds, "workers": args.workers, "threads": args.threads, "connections": args.connections,
              "seconds": args.seconds, "rounds": args.rounds, "cpus": os.cpu_count()}
-    (out / "api_bench.json").write_text(json.dumps({"setup": setup, "results": summary, "ratio": ratio}, indent=2))
-    print(f"gunicorn gthread {args.workers} workers x {args.threads} threads; wrk -t2 -c{args.connections}, "
+    (out / f"api_bench_near_{args.near_cache_seconds or 'default'}.json").write_text(json.dumps({"setup": setup, "results": summary, "ratio": ratio}, indent=2))
+    near = args.near_cache_seconds if args.near_cache_seconds is not None else "default"
+    print(f"JOB_NEAR_CACHE_SECONDS={near}; "
+          f"gunicorn gthread {args.workers} workers x {args.threads} threads; wrk -t2 -c{args.connections}, "
           f"{args.rounds} alternating rounds of {args.seconds} s each; {os.cpu_count()} CPUs shared with wrk\n")
-    print("| endpoint | requests/s (mean) | p50 ms (median) | p99 ms (median) |")
-    print("|---|---|---|---|")
+    print("| endpoint | requests/s (mean) | p50 ms (median) | p99 ms (median) | server CPU us/request (median) |")
+    print("|---|---|---|---|---|")
     for name, row in summary.items():
-        print(f"| {name} | {row['rps']:.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} |")
+        print(f"| {name} | {row['rps']:.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | "
+              f"{row['cpu_us_per_request']:.0f} |")
     print(f"\nGET /api/jobs/ID reaches {ratio:.0%} of the bare route's requests/s (target >= 70%).")
 
 

@@ -136,3 +136,14 @@ def test_the_embedded_cache_behaves_the_same(embedded_app, add_job):
         assert store.succeed(job_id, [])
         assert not store.start(job_id, owner=None)
         assert store.get(job_id)["status"] == "succeeded"
+
+
+def test_the_near_cache_serves_repeated_reads_and_own_writes_drop_it(app, store, add_job):
+    assert store.near.seconds == app.config["JOB_NEAR_CACHE_SECONDS"] > 0
+    job_id = add_job(app)
+    assert store.get(job_id)["status"] == "queued"  # read from Redis, kept near
+    client = redis.Redis.from_url(app.config["REDIS_URL"], decode_responses=True)
+    client.hset(f"slidecast:job:{job_id}", "message", "changed by another process")
+    assert store.get(job_id)["message"] is None  # served from the near copy (bounded staleness)
+    store.cancel(job_id)  # this process's own write
+    assert store.get(job_id)["status"] == "cancelled"
