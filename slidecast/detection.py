@@ -18,6 +18,8 @@ from .frames import decode_small, small_gray
 from .screening import Screening, cropped
 from .video import DenseDecoder, GopGate, Scan, VideoMeta, check_bad_packets
 
+STILL_STEP = 0.12  # seconds between analysed frames while the screen stands still
+
 
 @dataclass
 class PassStats:
@@ -38,6 +40,7 @@ class SecondPass:
         self.report = report or (lambda fraction: None)
         self.stats = PassStats(dirty_gops=sum(g.dirty for g in screening.gops))
         self._key_norms: dict[int, np.ndarray] = {}
+        self._analysed = -1.0  # time of the last densely decoded frame that was analysed
 
     def run(self) -> PassStats:
         decoder = DenseDecoder(self.meta)
@@ -71,6 +74,10 @@ class SecondPass:
             if item is None:
                 return
             t, frame = item
+            if not self.detector.moving and not frame.key_frame and t - self._analysed < STILL_STEP:
+                continue  # a still screen is checked every STILL_STEP only: a change is caught
+                # at most that late, and its time is still known to half of it
+            self._analysed = t
             self._feed(self._analysis_frame(t, frame, frame.key_frame))
             if t >= gate.skip_until:
                 gate.skip_until = self._skip_until(t)

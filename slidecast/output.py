@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -22,6 +24,9 @@ from .manifest import Manifest
 THUMB_WIDTH = 320
 PNG_LEVEL = 1  # fast; slides compress well anyway
 JPEG_QUALITY = 85
+# Pictures are encoded by one background thread (OpenCV lets go of the GIL meanwhile), at most
+# this many waiting: the decoder keeps going and memory stays bounded.
+MAX_PENDING = 3
 
 
 class OutputDir:
@@ -30,6 +35,9 @@ class OutputDir:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         self.work: Path | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slidecast-png")
+        self._slots = threading.BoundedSemaphore(MAX_PENDING)
+        self._pending: list[Future] = []
 
     def prepare(self) -> None:
         """Create the folders, remove stale results; raise OutputNotWritable with the reason."""
@@ -45,7 +53,21 @@ class OutputDir:
             raise OutputNotWritable(f"cannot write to output folder {self.root}: {exc.strerror or exc}") from exc
 
     def save_picture(self, key: int, rgb: np.ndarray) -> None:
-        """Keep the full-resolution picture of screen state `key` (and its thumbnail)."""
+        """Keep the full-resolution picture of screen state `key` (and its thumbnail).
+
+        Written in the background; `flush()` waits for all and raises the first failure.
+        """
+        self._slots.acquire()
+        future = self._writer.submit(self._encode, key, rgb)
+        future.add_done_callback(lambda _: self._slots.release())
+        self._pending.append(future)
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+    def _encode(self, key: int, rgb: np.ndarray) -> None:
         bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
         self._write(self.work / f"{key}.png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL])
         h, w = bgr.shape[:2]
@@ -76,7 +98,8 @@ class OutputDir:
         return target
 
     def cleanup(self) -> None:
-        """Remove the private work folder (after success or failure)."""
+        """Stop the writer and remove the private work folder (after success or failure)."""
+        self._writer.shutdown(wait=True)
         if self.work is not None:
             shutil.rmtree(self.work, ignore_errors=True)
             self.work = None

@@ -102,6 +102,7 @@ def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progre
     began = time.perf_counter()
     try:
         stats = SecondPass(meta, first, plan, detector, size, progress.stage("detecting", "finding slides")).run()
+        out.flush()
     finally:
         pictures.close()
     second = time.perf_counter() - began

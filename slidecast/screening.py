@@ -26,6 +26,7 @@ from .video import Scan, VideoMeta, sample_start
 # with long GOPs or a short clip there are too few keyframe pairs to tell a webcam from slides.
 LEARN_SECONDS = 8.0
 LEARN_STEP = 0.4
+ENOUGH_QUIET_PAIRS = 20  # keyframe pairs alone suffice beyond this (a long video)
 
 # Dirty test on keyframe pairs is more sensitive than the slide test: a false "dirty" costs
 # decoding time, a false "clean" costs a slide.
@@ -67,7 +68,8 @@ def screen(scan: Scan, meta: VideoMeta, options: ExtractOptions, size: tuple[int
     live = LiveRegionDetector(meter)
     for key in scan.keyframes:
         live.add(normalise(cropped(decode_small(key.small), crop), quantile=ROBUST_QUANTILE))
-    _learn_from_start(live, meta, crop, size)
+    if live.quiet_pairs < ENOUGH_QUIET_PAIRS:
+        _learn_from_start(live, meta, crop, size)
     meter.set_mask(live.mask() | regions_mask(options.ignore_regions, meter.grid))
     diffs, previous = [], None
     for key in scan.keyframes:

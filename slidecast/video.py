@@ -18,7 +18,7 @@ Policy for damaged files (what a user wants: slides they can trust, or a clear e
 from __future__ import annotations
 
 import logging
-import os
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,7 +117,8 @@ def probe(path: Path) -> VideoMeta:
 
 def _packet_time(packet, stream) -> float | None:
     pts = packet.pts if packet.pts is not None else packet.dts
-    return None if pts is None else float(pts * stream.time_base)
+    # float, not Fraction: this runs for every packet of the file
+    return None if pts is None else pts * float(stream.time_base)
 
 
 def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None) -> Scan:
@@ -128,7 +129,7 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None) -> Scan:
     container = open_video(meta.path)
     stream = container.streams.video[0]
     stream.codec_context.skip_frame = "NONKEY"
-    times, sizes, keyframes, bad = [], [], [], 0
+    times, sizes, keyframes, key_times, bad = [], [], [], [], 0
     try:
         for packet in _demux(container, stream, meta.path):
             t = _packet_time(packet, stream)
@@ -137,14 +138,25 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None) -> Scan:
                 sizes.append(packet.size)
                 if on_progress and len(times) % 500 == 0 and meta.duration:
                     on_progress(min(1.0, times[-1] / meta.duration))
+            if packet.is_keyframe and t is not None:
+                key_times.append(t - meta.start)
+            if packet.size and not packet.is_keyframe:
+                continue  # never decoded: sending it to the decoder only to be skipped costs time
             try:
-                frames = packet.decode()
+                frames = stream.codec_context.decode(packet if packet.size else None)
             except av.error.EOFError:
                 break
             except _AV_ERRORS:
                 bad += 1
                 continue
-            keyframes += [_keyframe(f, size, meta.start) for f in frames]
+            for frame in frames:
+                # Frames that leave the decoder at the final flush may carry no timestamp; the
+                # keyframe packets give them theirs (keyframes leave in presentation order).
+                t = frame.time if frame.time is not None and math.isfinite(frame.time) else None
+                if t is None and len(keyframes) < len(key_times):
+                    t = key_times[len(keyframes)] + meta.start
+                if t is not None:
+                    keyframes.append(_keyframe(frame, float(t) - meta.start, size))
     finally:
         container.close()
     order = np.argsort(np.asarray(times))
@@ -167,9 +179,9 @@ def _demux(container, stream, path):
         yield packet
 
 
-def _keyframe(frame, size, start) -> KeyFrame:
+def _keyframe(frame, t: float, size) -> KeyFrame:
     gray = small_gray(frame, size)
-    return KeyFrame(float(frame.time) - start, encode_small(gray), sharpness(gray))
+    return KeyFrame(t, encode_small(gray), sharpness(gray))
 
 
 def _check_complete(meta: VideoMeta, result: Scan) -> float:
@@ -198,6 +210,7 @@ def sample_start(meta: VideoMeta, size: tuple[int, int], seconds: float, step: f
     container = open_video(meta.path)
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
+    stream.codec_context.skip_frame = "NONREF"
     next_t = 0.0
     try:
         for frame in container.decode(stream):

@@ -25,6 +25,9 @@ from .cells import ChangeMeter
 
 SETTLE_SECONDS = 0.4
 KEYFRAME_BONUS = 1.05  # an I-frame is the best-compressed picture of a still screen
+# A frame known only from the first pass must be decoded again (a seek) to be written out;
+# among the near-identical frames of a still slide, one in hand is worth more.
+REDECODE_PENALTY = 0.95
 CANDIDATE_EVERY = 0.25  # seconds between frames weighed as a still state's picture (keyframes always)
 
 
@@ -42,7 +45,8 @@ class ScreenState:
 
 
 def _score(frame: AnalysisFrame) -> float:
-    return frame.sharpness * (KEYFRAME_BONUS if frame.is_key else 1.0)
+    bonus = KEYFRAME_BONUS if frame.is_key else 1.0
+    return frame.sharpness * bonus * (1.0 if frame.source is not None else REDECODE_PENALTY)
 
 
 class TransitionDetector(Detector):
