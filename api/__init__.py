@@ -79,7 +79,7 @@ def _database_unavailable(error):
 
 def register_api(app: Flask) -> Api:
     """Attach the API blueprints, the OpenAPI document and the error handlers to `app`."""
-    from api import files, jobs, ops, system
+    from api import files, jobs, ops, queues, system
 
     app.config.setdefault("API_TITLE", "Slidecast")
     app.config.setdefault("API_VERSION", "1")
@@ -87,7 +87,7 @@ def register_api(app: Flask) -> Api:
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = SlidecastApi(app, spec_kwargs={"info": {"description": "Lecture videos in, slide decks out."}})
-    for blueprint in (jobs.blp, files.blp, system.blp):
+    for blueprint in (jobs.blp, files.blp, system.blp, queues.blp):
         api.register_blueprint(blueprint, url_prefix="/api")
     api.register_blueprint(ops.blp)  # /metrics and /api/cache/stats: its routes carry their paths
     app.register_error_handler(sa.exc.OperationalError, _database_unavailable)
