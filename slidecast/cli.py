@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 
 from .errors import SlidecastError
@@ -87,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .pipeline import extract
 
+    logging.basicConfig(level=logging.ERROR if args.quiet or args.json else logging.WARNING,
+                        format="slidecast: warning: %(message)s")
     bar = _Bar() if sys.stderr.isatty() and not (args.quiet or args.json) else None
     try:
         manifest = extract(args.video, args.out, options_from_args(args), progress=bar)

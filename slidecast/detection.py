@@ -16,7 +16,7 @@ from .detect.base import AnalysisFrame
 from .detect.transitions import TransitionDetector
 from .frames import decode_small, small_gray
 from .screening import Screening, cropped
-from .video import DenseDecoder, GopGate, Scan, VideoMeta, check_bad_packets
+from .video import DenseDecoder, GopGate, Scan, VideoMeta, check_damage
 
 STILL_STEP = 0.12  # seconds between analysed frames while the screen stands still
 
@@ -61,7 +61,7 @@ class SecondPass:
         finally:
             decoder.close()
         self.stats.frames_decoded = decoder.decoded
-        check_bad_packets(decoder.bad_packets, len(self.scan.packet_t), self.meta.path)
+        check_damage(decoder.bad_times, decoder.decoded, self.scan.end, self.meta.path)
         return self.stats
 
     def _dense(self, decoder: DenseDecoder, start: float, end: float) -> None:
