@@ -72,6 +72,8 @@ def claim_first_step(job_id: str) -> Job | None:
         return None
     if job.status == QUEUED:
         claimed = store.start(job_id, me)
+    elif job.status == RUNNING and job.owner == me:  # this step's own retry (one task at a time here)
+        claimed = True
     elif job.status == RUNNING and worker_gone(job, grace=0):  # redelivered after its worker died
         claimed = take_over(job, me)
     else:
@@ -142,6 +144,17 @@ def finish_part(job_id: str, attempt: int, part: str, needed: list[str]) -> bool
 
 
 # ---- running -----------------------------------------------------------------------------------
+def claim_or_retry(task, claim):
+    """`claim()`, or a later retry of the whole task when the database is unreachable now."""
+    try:
+        return claim()
+    except TRANSIENT as exc:
+        db.session.rollback()
+        countdown = get_exponential_backoff_interval(2, task.request.retries, 120, full_jitter=True)
+        log.warning("cannot claim the job now (%s); retry in %d s", exc, countdown)
+        raise task.retry(exc=exc, countdown=countdown, max_retries=current_app.config["TASK_MAX_RETRIES"])
+
+
 def step(name: str):
     """Register `body(job, *extra)` as the Celery task `name` taking (job_id, attempt, *extra):
     it runs only for a running job of that attempt, under run_guarded."""
@@ -151,7 +164,7 @@ def step(name: str):
         @celery.task(name=name, bind=True, ignore_result=True)
         def task(self, job_id: str, attempt: int, *extra):
             with step_context(job_id):
-                job = claim_step(job_id, attempt)
+                job = claim_or_retry(self, lambda: claim_step(job_id, attempt))
                 return "skipped" if job is None else run_guarded(self, job, lambda: body(job, *extra))
         task.__doc__ = body.__doc__
         return task
@@ -228,8 +241,12 @@ def retry_or_fail(task, job_id: str, exc: Exception) -> str:
 
 
 def fail(job_id: str, error: str) -> str:
-    if job_store().fail(job_id, error):
-        remove_files_unless_succeeded(job_id)
+    try:
+        if job_store().fail(job_id, error):
+            remove_files_unless_succeeded(job_id)
+    except TRANSIENT as exc:  # the stale-job sweep will find it once the database is back
+        db.session.rollback()
+        log.warning("job %s: could not record the failure (%s)", job_id, exc)
     return "failed"
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import slidecast
 from celery_config import PROCESS_JOB, celery
 from extensions import db, job_store, storage
-from job_steps import (claim_first_step, step, fetch_json, fetch_tree, finish_part, out_prefix, task_id,
+from job_steps import (claim_first_step, claim_or_retry, step, fetch_json, fetch_tree, finish_part, out_prefix, task_id,
                        put_json, put_tree, remove_files_unless_succeeded, run_guarded, send, step_context,
                        work_prefix)
 from metrics import stage_timer
@@ -72,7 +72,7 @@ def extract_names(manifest: Manifest) -> list[str]:
 def process_job_task(self, job_id: str, attempt: int | None = None) -> str:
     """First step: claim the job (or take over one whose worker died), extract its slides."""
     with step_context(job_id), stage_timer():
-        job = claim_first_step(job_id)
+        job = claim_or_retry(self, lambda: claim_first_step(job_id))
         if job is None:
             return "skipped"
         return run_guarded(self, job, lambda: _extract(job))

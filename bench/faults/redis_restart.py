@@ -1,0 +1,90 @@
+"""Fault 2: restart Redis (broker and cache) while jobs run: no job lost, polling keeps answering.
+
+    python bench/faults/redis_restart.py [--jobs 3] [--down 5]
+
+A private redis-server with an append-only file (as a production broker must have: without it a
+restart empties the queues) serves as broker and cache. One worker and Celery beat run; while the
+first job is being extracted Redis is stopped for --down seconds and started again. The API is
+polled every 0.2 s the whole time; every answer's status code is counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import subprocess
+import sys
+import time
+
+from common import ROOT, FINAL, RedisServer, Workers, make_web, pg_database, remove, scratch, submit, wait_for
+
+
+def long_clip(path):
+    from slidecast.synthetic import SlideSpec, clip_spec, render_lecture
+    render_lecture(clip_spec("cuts", slides=[SlideSpec(i % 7 + 1, 6.0) for i in range(20)]), path)
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=3)
+    parser.add_argument("--down", type=float, default=5.0)
+    args = parser.parse_args()
+    folder = scratch("slidecast-redis-restart-")
+    server = RedisServer(folder)
+    try:
+        with pg_database() as db_url:
+            return run(args, folder, server, db_url)
+    finally:
+        server.stop()
+        remove(folder)
+
+
+def run(args, folder, server, db_url) -> int:
+    clip = long_clip(folder / "long120.mp4")
+    storage_url = str(folder / "data")
+    web = make_web(db_url, server.url, server.url, storage_url)
+    client = web.test_client()
+    env = {"HEARTBEAT_SECONDS": 2, "HEARTBEAT_STALE_SECONDS": 20}
+    workers = Workers(1, folder, db_url, server.url, server.url, storage_url, **env)
+    beat = subprocess.Popen([sys.executable, "-m", "celery", "-A", "celery_config", "beat", "-s",
+                             str(folder / "beat-schedule"), "-l", "INFO"], cwd=ROOT, env=dict(workers.env, **{
+                                 k: str(v) for k, v in env.items()}),
+                            stdout=open(folder / "beat.log", "ab"), stderr=subprocess.STDOUT)
+    codes, began = collections.Counter(), time.monotonic()
+    try:
+        ids = [submit(client, clip, ocr=False) for _ in range(args.jobs)]
+
+        def poll():
+            docs = []
+            for job_id in ids:
+                response = client.get(f"/api/jobs/{job_id}")
+                codes[response.status_code] += 1
+                docs.append(response.get_json())
+            return docs
+
+        wait_for(lambda: poll()[0]["status"] == "running", "the first job to start")
+        server.stop()
+        down_until = time.monotonic() + args.down
+        while time.monotonic() < down_until:
+            poll()
+            time.sleep(0.2)
+        server.start()
+        docs = wait_for(lambda: (lambda d: d if all(x["status"] in FINAL for x in d) else None)(poll()),
+                        "every job to finish", limit=900)
+    finally:
+        beat.terminate()
+        beat.wait(30)
+        workers.stop()
+    generated = collections.Counter(workers.succeeded_steps("slidecast.generate"))
+    report = {"jobs": len(ids), "redis_down_seconds": args.down, "seconds": round(time.monotonic() - began, 1),
+              "statuses": dict(collections.Counter(d["status"] for d in docs)),
+              "attempts": [d["attempts"] for d in docs], "errors": [d["error"] for d in docs if d["error"]],
+              "poll_answers": dict(codes), "generated_twice": sum(1 for n in generated.values() if n > 1)}
+    print(json.dumps(report, indent=2))
+    return 0 if report["statuses"] == {"succeeded": len(ids)} and set(codes) == {200} else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
