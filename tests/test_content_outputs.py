@@ -117,3 +117,18 @@ def test_pdf_with_every_appearance_and_no_notes(tmp_path):
     assert set(manifest.artifacts) == {"pdf"}
     assert not (tmp_path / "notes.md").exists()  # a stale file from an earlier run is removed
     assert manifest.slides[0].text == ""
+
+
+def test_cancelling_during_ocr_stops_before_any_document_is_written(tmp_path):
+    from slidecast.errors import Cancelled
+
+    manifest, _ = build_deck(tmp_path)
+
+    def progress(stage, fraction, message):
+        if stage == "ocr" and fraction > 0:
+            raise Cancelled("job cancelled")
+
+    with pytest.raises(Cancelled):
+        content.run(manifest, tmp_path, tmp_path / "none.mp4", ExtractOptions(workers=1), progress)
+    assert not (tmp_path / "slides.pdf").exists() and not (tmp_path / "notes.md").exists()
+    assert manifest.artifacts == {}
