@@ -28,10 +28,11 @@ RABBIT_ADMIN = "amqp://guest:guest@127.0.0.1:5672"
 class Worker:
     """One `celery worker` process (solo pool: the task runs in the process we may kill)."""
 
-    def __init__(self, env: dict, log: Path, queues=QUEUES, concurrency: int = 1):
+    def __init__(self, env: dict, log: Path, queues=QUEUES, prefork: bool = False):
         self.name = f"test-{uuid.uuid4().hex[:8]}@{os.uname().nodename}"
         self.log = log
-        pool = ["--pool=solo"] if concurrency == 1 else ["--pool=prefork", "-c", str(concurrency)]
+        # prefork (one child) where the test needs time limits, which the solo pool does not enforce
+        pool = ["--pool=prefork", "-c", "1"] if prefork else ["--pool=solo"]
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "celery_config", "worker", "-Q", ",".join(queues), *pool,
@@ -58,7 +59,7 @@ def worker_env(app, broker_url: str, **extra) -> dict:
     """The environment of a worker sharing `app`'s database, cache and storage."""
     env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=app.config["REDIS_URL"],
                CELERY_BROKER_URL=broker_url, STORAGE_URL=app.config["STORAGE_URL"], RECOVER_JOBS_ON_START="false",
-               HEARTBEAT_SECONDS="1", LOG_FORMAT="TEXT")
+               HEARTBEAT_SECONDS="1", LOG_FORMAT="TEXT", PYTHONPATH=str(ROOT))
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
