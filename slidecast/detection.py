@@ -8,7 +8,7 @@ state the next keyframe shows and no packet spike remains later in that GOP.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from .screening import Screening, cropped
 from .video import DenseDecoder, GopGate, Scan, VideoMeta, check_damage
 
 STILL_STEP = 0.12  # seconds between analysed frames while the screen stands still
+REPORT_EVERY = 2.0  # seconds of video between progress reports (each one may cancel)
 
 
 @dataclass
@@ -27,7 +28,6 @@ class PassStats:
     detect_seconds: float = 0.0
     frames_decoded: int = 0
     dirty_gops: int = 0
-    timings: dict = field(default_factory=dict)
 
 
 class SecondPass:
@@ -41,6 +41,7 @@ class SecondPass:
         self.stats = PassStats(dirty_gops=sum(g.dirty for g in screening.gops))
         self._key_norms: dict[int, np.ndarray] = {}
         self._analysed = -1.0  # time of the last densely decoded frame that was analysed
+        self._reported = -REPORT_EVERY
 
     def run(self) -> PassStats:
         decoder = DenseDecoder(self.meta)
@@ -49,6 +50,7 @@ class SecondPass:
             while i < len(gops):
                 if not gops[i].dirty:
                     self._feed(self._keyframe(i))
+                    self._progress(gops[i].end)
                     i += 1
                     continue
                 j = i
@@ -56,7 +58,6 @@ class SecondPass:
                     j += 1
                 self._dense(decoder, gops[i].start, gops[j].end)
                 i = j + 1
-                self.report(min(1.0, gops[j].end / max(self.scan.end, 1e-6)))
             self.detector.finish(self.scan.end)
         finally:
             decoder.close()
@@ -74,6 +75,7 @@ class SecondPass:
             if item is None:
                 return
             t, frame = item
+            self._progress(t)
             if not self.detector.moving and not frame.key_frame and t - self._analysed < STILL_STEP:
                 continue  # a still screen is checked every STILL_STEP only: a change is caught
                 # at most that late, and its time is still known to half of it
@@ -81,6 +83,11 @@ class SecondPass:
             self._feed(self._analysis_frame(t, frame, frame.key_frame))
             if t >= gate.skip_until:
                 gate.skip_until = self._skip_until(t)
+
+    def _progress(self, t: float) -> None:
+        if t - self._reported >= REPORT_EVERY:
+            self._reported = t
+            self.report(min(1.0, t / max(self.scan.end, 1e-6)))
 
     def _skip_until(self, t: float) -> float:
         """The next keyframe's time if nothing more can change before it, else 0."""

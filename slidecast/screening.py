@@ -48,9 +48,12 @@ class Screening:
     meter: ChangeMeter
     gops: list[Gop]
 
+    def __post_init__(self):
+        self._starts = [g.start for g in self.gops]
+
     def gop_at(self, t: float) -> Gop:
-        starts = [g.start for g in self.gops]
-        return self.gops[max(0, bisect.bisect_right(starts, t) - 1)]
+        """The GOP that shows time `t`."""
+        return self.gops[max(0, bisect.bisect_right(self._starts, t) - 1)]
 
 
 def cropped(gray: np.ndarray, crop: tuple[int, int, int, int]) -> np.ndarray:

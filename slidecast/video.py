@@ -224,6 +224,7 @@ def sample_start(meta: VideoMeta, size: tuple[int, int], seconds: float, step: f
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     stream.codec_context.skip_frame = "NONREF"
+    stream.codec_context.options = {"skip_loop_filter": "all"}
     next_t = 0.0
     try:
         for frame in container.decode(stream):
@@ -255,6 +256,9 @@ class DenseDecoder:
         # Frames no other frame refers to (most B-frames) are not decoded at all: about half
         # the frames, and the rest are still a few hundredths of a second apart.
         self.stream.codec_context.skip_frame = "NONREF"
+        # No deblocking: a third less decoding work; the pictures differ from deblocked ones by
+        # about 46 dB PSNR on the bench lectures (invisible on slides), and analysis is at 320 px.
+        self.stream.codec_context.options = {"skip_loop_filter": "all"}
         self.bad_times: list = []
         self.decoded = 0
 
