@@ -39,6 +39,8 @@ MIDDLE_SHARE = 0.005
 _MEDIA_SIGNATURES = (b"ftyp", b"\x1a\x45\xdf\xa3", b"RIFF", b"OggS", b"FLV", b"\x00\x00\x01\xba",
                      b"\x47")
 _AV_ERRORS = (av.error.FFmpegError, ValueError)
+# FFmpeg opens a picture as a one-frame "video"; a slide deck needs a real one.
+_IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "webp_pipe"}
 
 
 @dataclass
@@ -94,6 +96,9 @@ def open_video(path: Path):
     if not container.streams.video:
         container.close()
         raise NoVideoStream(f"file has no video stream (audio only?): {path}")
+    if container.format.name in _IMAGE_FORMATS or container.format.name.endswith("_pipe"):
+        container.close()
+        raise NotAVideo(f"not a video file (it is a still image): {path}")
     return container
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -75,6 +76,14 @@ def test_text_file_renamed_to_mp4(tmp_path):
     fake.write_text("these are my notes, not a video\n" * 20)
     result = run_cli(fake, "--out", tmp_path / "out")
     assert_one_clear_line(result, NotAVideo, "not a video")
+
+
+def test_a_still_picture_is_not_a_video(tmp_path):
+    picture = tmp_path / "slide.mp4"
+    ok, png = cv2.imencode(".png", np.full((90, 160, 3), 200, np.uint8))
+    picture.write_bytes(png.tobytes())
+    result = run_cli(picture, "--out", tmp_path / "out")
+    assert_one_clear_line(result, NotAVideo, "still image")
 
 
 def test_audio_only_file(audio_only, tmp_path):
