@@ -72,7 +72,8 @@ def claim_first_step(job_id: str) -> Job | None:
         return None
     if job.status == QUEUED:
         claimed = store.start(job_id, me)
-    elif job.status == RUNNING and job.owner == me:  # this step's own retry (one task at a time here)
+    elif job.status == RUNNING and job.owner == me and job.heartbeat_at is not None:
+        # this step's own retry: a process runs one task at a time, so the earlier try is over
         claimed = True
     elif job.status == RUNNING and worker_gone(job, grace=0):  # redelivered after its worker died
         claimed = take_over(job, me)

@@ -13,6 +13,7 @@ whose steps straddle a cut is two slides (the engine's build test needs both sta
 
 from __future__ import annotations
 
+import functools
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -183,17 +184,18 @@ def merge(results: list[PieceResult], video: VideoInfo, out_dir: Path) -> Manife
     out.prepare()
     out.cleanup()
     slides: list[tuple[SlideEntry, Path]] = []
+    small = functools.cache(_small)  # this merge's pictures, read once each
     for result in sorted(results, key=lambda r: r.piece.start):
         for entry in _trusted(result):
             picture = result.folder / entry.image
-            if slides and same_screen(slides[-1][1], picture):
+            if slides and same_screen(slides[-1][1], picture, small):
                 slides[-1][0].end = max(slides[-1][0].end, entry.end)  # one slide across the cut
                 continue
             if slides:  # pieces disagree by a little near the cut: the later piece decides
                 entry.start = max(entry.start, slides[-1][0].start)
                 slides[-1][0].end = entry.start
             slides.append((entry, picture))
-    entries = _renumber(slides, out_dir)
+    entries = _renumber(slides, out_dir, small)
     timings: dict[str, float] = {}
     for result in results:
         for key, value in result.manifest.timings.items():
@@ -215,28 +217,30 @@ def _shifted(entry: SlideEntry, offset: float) -> SlideEntry:
                    frame_time=round(entry.frame_time + offset, 3), same_as=None, words=[], keywords=[])
 
 
-def _renumber(slides, out_dir: Path) -> list[SlideEntry]:
+def _renumber(slides, out_dir: Path, small) -> list[SlideEntry]:
     """Copy pictures to slides/NNN.png, thumbs/NNN.jpg in timeline order; mark returns."""
     entries, distinct = [], []  # distinct: (index, picture) of first appearances
     for index, (entry, picture) in enumerate(slides, start=1):
         image, thumb = f"slides/{index:03d}.png", f"thumbs/{index:03d}.jpg"
         shutil.copyfile(picture, out_dir / image)
         shutil.copyfile(picture.parent.parent / entry.thumbnail, out_dir / thumb)
-        first = next((i for i, p in distinct if same_screen(p, picture)), None)
+        first = next((i for i, p in distinct if same_screen(p, picture, small)), None)
         if first is None:
             distinct.append((index, picture))
         entries.append(replace(entry, index=index, image=image, thumbnail=thumb, same_as=first))
     return entries
 
 
-def same_screen(a: Path, b: Path) -> bool:
-    """Whether two slide pictures show the same screen (see SAME_SCREEN)."""
-    first, second = _small(a), _small(b)
-    return float(np.mean(np.abs(first - second))) < SAME_SCREEN
+def same_screen(a: Path, b: Path, small=None) -> bool:
+    """Whether two slide pictures show the same screen (see SAME_SCREEN). `small` may be a
+    caching version of the picture reader (merge compares each slide with many others)."""
+    small = small or _small
+    first, second = small(a), small(b)
+    return float(np.mean(np.abs(first.astype(np.int16) - second))) < SAME_SCREEN
 
 
 def _small(path: Path) -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if image is None:
         raise CorruptVideo(f"cannot read slide picture {path}")
-    return cv2.resize(image, COMPARE_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
+    return cv2.resize(image, COMPARE_SIZE, interpolation=cv2.INTER_AREA)

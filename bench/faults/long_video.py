@@ -18,7 +18,7 @@ import time
 from common import RedisServer, Workers, make_web, pg_database, remove, scratch, submit, wait_for
 
 
-def lecture(path, minutes: float):
+def lecture(path, minutes: float, width: int, height: int):
     import random
     from slidecast.synthetic import LectureSpec, SlideSpec, render_lecture
     rng, slides, total, new = random.Random(7), [], 0.0, 0
@@ -30,7 +30,7 @@ def lecture(path, minutes: float):
             slide_id = new
         slides.append(SlideSpec(slide_id, seconds))
         total += seconds
-    render_lecture(LectureSpec(slides=slides, width=480, height=270, seed=7, title="Long lecture"), path)
+    render_lecture(LectureSpec(slides=slides, width=width, height=height, seed=7, title="Long lecture"), path)
     return path
 
 
@@ -57,10 +57,21 @@ def run_once(folder, clip, db_url, workers_count, chunk_seconds, tag):
             client.get(f"/api/jobs/{job_id}").get_json()), "the job", limit=3600, step=0.5)
         seconds = time.monotonic() - began
         assert doc["status"] == "succeeded", doc["error"]
-        return seconds, timeline(web, job_id)
+        return seconds, timeline(web, job_id), task_seconds(workers)
     finally:
         workers.stop()
         server.stop()
+
+
+def task_seconds(workers) -> dict:
+    """Seconds per task name summed over the workers' logs ("Task X[...] succeeded in S s")."""
+    import re
+    totals: dict[str, float] = {}
+    for log in workers.logs:
+        for name, seconds in re.findall(r"Task (slidecast\.[a-z_.]+)\[[^\]]*\] succeeded in ([0-9.]+)s",
+                                        log.read_text(errors="replace")):
+            totals[name] = round(totals.get(name, 0.0) + float(seconds), 2)
+    return totals
 
 
 def same(a, b) -> bool:
@@ -72,21 +83,24 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=40)
     parser.add_argument("--chunk", type=int, default=600)
+    parser.add_argument("--size", default="480x270", help="WIDTHxHEIGHT of the rendered lecture")
     args = parser.parse_args()
     folder = scratch("slidecast-long-")
     try:
         began = time.monotonic()
-        clip = lecture(folder / "long.mp4", args.minutes)
+        width, height = (int(v) for v in args.size.split("x"))
+        clip = lecture(folder / "long.mp4", args.minutes, width, height)
         rendered = time.monotonic() - began
         with pg_database() as db_url:
-            whole_s, whole = run_once(folder, clip, db_url, 1, 10 ** 6, "whole")
-            one_s, one = run_once(folder, clip, db_url, 1, args.chunk, "one")
-            two_s, two = run_once(folder, clip, db_url, 2, args.chunk, "two")
-        report = {"minutes": args.minutes, "chunk_seconds": args.chunk, "render_seconds": round(rendered, 1),
+            whole_s, whole, whole_t = run_once(folder, clip, db_url, 1, 10 ** 6, "whole")
+            one_s, one, one_t = run_once(folder, clip, db_url, 1, args.chunk, "one")
+            two_s, two, two_t = run_once(folder, clip, db_url, 2, args.chunk, "two")
+        report = {"minutes": args.minutes, "size": args.size, "chunk_seconds": args.chunk, "render_seconds": round(rendered, 1),
                   "slides": len(whole), "one_worker_no_chunks_s": round(whole_s, 1),
                   "one_worker_chunks_s": round(one_s, 1), "two_workers_chunks_s": round(two_s, 1),
                   "speedup_two_vs_one": round(one_s / two_s, 2), "speedup_two_vs_unchunked": round(whole_s / two_s, 2),
-                  "chunked_equals_whole": [same(whole, one), same(whole, two)]}
+                  "chunked_equals_whole": [same(whole, one), same(whole, two)],
+                  "task_seconds": {"whole": whole_t, "one": one_t, "two": two_t}}
         print(json.dumps(report, indent=2))
         return 0 if all(report["chunked_equals_whole"]) else 1
     finally:
