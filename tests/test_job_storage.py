@@ -93,10 +93,12 @@ def test_transitions_refresh_the_cache_and_are_published(app, store, add_job):
     store.cancel(job_id)
     assert cached(app, job_id)["status"] == "cancelled"
     events = []
-    for _ in range(20):  # None also stands for the skipped subscribe confirmation
+    for _ in range(50):  # None also stands for the skipped subscribe confirmation
         message = listener.get_message(timeout=0.2)
         if message is not None:
             events.append(json.loads(message["data"]))
+        if len(events) == 3:
+            break
     listener.close()
     assert [(e["event"], e["status"]) for e in events if e["id"] == job_id] == [
         ("created", "queued"), ("running", "running"), ("cancelled", "cancelled")]
