@@ -120,7 +120,7 @@ class Workers:
         log = self.folder / f"worker{len(self.procs)}.log"
         out = open(log, "ab")
         proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "celery_config", "worker", "-Q",
-                                 ",".join(QUEUES), "--pool=solo", "-n", f"bench{len(self.procs)}-{uuid.uuid4().hex[:6]}@%h",
+                                 ",".join(QUEUES), "--pool=solo", "-c", "1", "-n", f"bench{len(self.procs)}-{uuid.uuid4().hex[:6]}@%h",
                                  "--without-gossip", "--without-mingle", "-l", "INFO"],
                                 cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
         wait_for(lambda: b"ready." in log.read_bytes() or proc.poll() is not None, "a worker")
