@@ -159,7 +159,7 @@ class _PictureKeeper:
         x0, y0, x1, y1 = self.box
         state.key = len(self.states)
         self.out.save_picture(state.key, rgb[y0:y1, x0:x1])
-        best.source = None  # drop the decoded frame: memory stays flat
+        state.pack()  # drops the decoded frame too: memory stays flat
         self.states.append(state)
         self.seconds += time.perf_counter() - began
 

@@ -41,7 +41,7 @@ def build_timeline(states: list[ScreenState], meter: ChangeMeter, min_duration: 
     slides: list[Slide] = []
     for state in kept:
         last = slides[-1] if slides else None
-        if last and not keep_builds and is_build(meter.normalise(last.shown.gray), meter.normalise(state.gray), meter):
+        if last and not keep_builds and is_build(meter.normalise(last.shown.small()), meter.normalise(state.small()), meter):
             last.states.append(state)
             last.end = state.end
         else:
@@ -64,7 +64,7 @@ def _drop_short(states: list[ScreenState], min_duration: float, meter: ChangeMet
         if short and kept:
             kept[-1].end = state.end
             continue
-        if kept and not meter.significant(meter.normalise(kept[-1].gray), meter.normalise(state.gray)):
+        if kept and not meter.significant(meter.normalise(kept[-1].small()), meter.normalise(state.small())):
             kept[-1].end = state.end  # the screen came back after a flash: one state
             continue
         kept.append(state)
@@ -74,7 +74,7 @@ def _drop_short(states: list[ScreenState], min_duration: float, meter: ChangeMet
 def _mark_returns(slides: list[Slide], meter: ChangeMeter) -> None:
     firsts: list[tuple[int, np.ndarray, np.ndarray]] = []  # (1-based index, norm, cell means)
     for index, slide in enumerate(slides, start=1):
-        norm = meter.normalise(slide.shown.gray)
+        norm = meter.normalise(slide.shown.small())
         means = cell_means(norm, meter.grid)
         for first_index, first_norm, first_means in firsts:
             if _surely_different(means, first_means, meter):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,7 +139,8 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None) -> Scan:
     container = open_video(meta.path)
     stream = container.streams.video[0]
     stream.codec_context.skip_frame = "NONKEY"
-    times, sizes, keyframes, key_times, bad = [], [], [], [], []
+    # array, not list: 8 bytes a packet instead of ~60 (a 2-hour video has ~200,000 packets)
+    times, sizes, keyframes, key_times, bad = array("d"), array("q"), [], [], []
     try:
         for packet in _demux(container, stream, meta.path):
             t = _packet_time(packet, stream)
@@ -168,8 +170,9 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None) -> Scan:
                     keyframes.append(_keyframe(frame, float(t) - meta.start, size))
     finally:
         container.close()
-    order = np.argsort(np.asarray(times))
-    result = Scan(np.asarray(times, dtype=np.float64)[order], np.asarray(sizes, dtype=np.int64)[order],
+    times_a, sizes_a = np.frombuffer(times, np.float64), np.frombuffer(sizes, np.int64)
+    order = np.argsort(times_a, kind="stable")
+    result = Scan(times_a[order], sizes_a[order],
                   sorted(keyframes, key=lambda k: k.t), bad_times=bad)
     result.end = _check_complete(meta, result)
     return result

@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..frames import decode_small, encode_small
 from .base import AnalysisFrame, Detector
 from .cells import ChangeMeter
 
@@ -38,9 +39,20 @@ class ScreenState:
     start: float
     settled: float
     end: float
-    gray: np.ndarray
+    gray: np.ndarray | None
     best: AnalysisFrame
     key: int = -1  # set by whoever keeps the state's picture
+    packed: bytes = b""
+
+    def small(self) -> np.ndarray:
+        """The small settled frame (unpacked if `pack` was called)."""
+        return self.gray if self.gray is not None else decode_small(self.packed)
+
+    def pack(self) -> None:
+        """Shrink a finished state to what the timeline needs (~10 KB instead of ~600 KB):
+        memory stays flat however many slides a long lecture has."""
+        self.packed, self.gray = encode_small(self.small()), None
+        self.best = AnalysisFrame(self.best.t, None, None, self.best.is_key)
 
 
 
