@@ -276,7 +276,10 @@ class JobStorageService:
 
     def __init__(self, cache, progress_interval: float = 2.0, near_seconds: float = 0.0):
         self.cache = cache
-        self.progress_interval = progress_interval
+        # The in-process cache expires within seconds and other processes cannot see it, so a
+        # throttled database would let a poll that falls back to it see progress go backwards.
+        # Embedded mode's database is local: write every reported step through.
+        self.progress_interval = progress_interval if isinstance(cache, RedisJobCache) else 0.0
         # Only in front of Redis: the in-process cache of embedded mode is near already.
         self.near = NearCache(near_seconds if isinstance(cache, RedisJobCache) else 0.0)
         self._lock = threading.Lock()

@@ -140,6 +140,21 @@ def test_the_embedded_cache_behaves_the_same(embedded_app, add_job):
         assert store.get(job_id)["status"] == "succeeded"
 
 
+def test_embedded_polls_never_see_progress_go_backwards_when_the_cache_lapses(embedded_app, add_job):
+    job_id = add_job(embedded_app)
+    with embedded_app.app_context():
+        store = job_store()
+        store.start(job_id, owner=None)
+        seen = 0.0
+        for percent in (5.0, 12.5, 25.0, 41.9, 57.9, 80.0):
+            store.report_progress(job_id, "detecting", percent)
+            store.cache._docs.clear()  # the in-process entry expired between two polls
+            polled = store.get(job_id)["progress"]
+            assert polled >= seen
+            seen = polled
+        assert seen == 80.0
+
+
 def test_the_near_cache_serves_repeated_reads_and_own_writes_drop_it(app, store, add_job):
     assert store.near.seconds == app.config["JOB_NEAR_CACHE_SECONDS"] > 0
     job_id = add_job(app)
