@@ -32,7 +32,7 @@ class Worker:
         self.name = f"test-{uuid.uuid4().hex[:8]}@{os.uname().nodename}"
         self.log = log
         # prefork (one child) where the test needs time limits, which the solo pool does not enforce
-        pool = ["--pool=prefork", "-c", "1"] if prefork else ["--pool=solo"]
+        pool = ["--pool=prefork", "-c", "1"] if prefork else ["--pool=solo", "-c", "1"]  # -c: prefetch
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "celery_config", "worker", "-Q", ",".join(queues), *pool,
