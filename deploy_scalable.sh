@@ -19,7 +19,8 @@ Commands:
            (idempotent: does nothing when pyproject.toml has not changed since the last run)
   local    setup, migrate the database (flask db upgrade), then serve the API with gunicorn on
            http://127.0.0.1:${PORT:-5000}; with CELERY_BROKER_URL or REDIS_URL set, also start a
-           Celery worker for all queues. Ctrl-C stops everything.
+           Celery worker per queue group, Celery beat and Flower on ${FLOWER_PORT:-5555} (login
+           FLOWER_BASIC_AUTH, generated and printed when unset). Ctrl-C stops everything.
            Embedded defaults: SQLite under instance/, files under data/, an in-process cache
            and a thread pool run the jobs.
   test     setup, make sure PostgreSQL and Redis answer on 127.0.0.1 (starting throwaway
