@@ -53,7 +53,9 @@ RECIPES = {
     "long120": (7200, {**STREAMING, "webcam": True, "preset": "ultrafast"},
                 {"fade_share": 0.3, "build_share": 0.25, "returns": 8, "shorts": 12, "typical": 32}),
 }
-DEFAULT_SET = [name for name in RECIPES if name != "long120"]
+# long120's encoding at long20's length: tells memory growth with length from growth with bitrate.
+RECIPES["long20u"] = (1200, RECIPES["long120"][1], {**RECIPES["long120"][2], "returns": 2, "shorts": 3})
+DEFAULT_SET = [name for name in RECIPES if name not in ("long120", "long20u")]
 
 
 def slide_durations(rng: np.random.Generator, total: float, shorts: int, typical: float = 28) -> list[float]:
