@@ -10,6 +10,8 @@ from pathlib import Path
 
 from flask import Flask, current_app
 from flask_migrate import Migrate
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_sqlalchemy import SQLAlchemy
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase
@@ -23,6 +25,9 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+# Per client address; Redis holds the counters when configured so every web process shares them.
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True, swallow_errors=True,
+                  in_memory_fallback_enabled=True)
 
 
 def init_extensions(app: Flask) -> None:
@@ -34,6 +39,8 @@ def init_extensions(app: Flask) -> None:
     _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    limiter.init_app(app)
     cache = make_cache(app.config["REDIS_URL"], app.config["JOB_CACHE_TTL"])
     app.extensions["slidecast.storage"] = open_storage(app.config["STORAGE_URL"], app.config)
     app.extensions["slidecast.jobs"] = JobStorageService(
@@ -62,6 +69,15 @@ def _sqlite_foreign_keys(dbapi_connection, _record):
 def _ensure_sqlite_folder(uri: str) -> None:
     if uri.startswith("sqlite:///") and uri != "sqlite:///:memory:":
         Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def submit_rate_limit() -> str:
+    """The limit on job submissions per client address (RATE_LIMIT_SUBMIT), read per request."""
+    return current_app.config["RATE_LIMIT_SUBMIT"]
+
+
+def submit_rate_limit_off() -> bool:
+    return current_app.config["RATE_LIMIT_SUBMIT"] is None
 
 
 def job_store():

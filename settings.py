@@ -83,6 +83,20 @@ def _url(env, name, schemes, default=None):
     return raw
 
 
+def _rate_limit(env, name, default):
+    """A flask-limiter limit such as "30 per minute" or "100/hour"; "off" (or 0) disables it."""
+    raw = (env.get(name) or default).strip()
+    if raw.lower() in ("off", "0", "none"):
+        return None
+    from limits import parse_many
+
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(name, 'must be a rate such as "30 per minute" or "off"', raw) from None
+    return raw
+
+
 def database_url(env) -> str:
     """DATABASE_URL with Heroku/Render-style `postgres://` accepted (rewritten to
     `postgresql+psycopg2://`); default: SQLite under instance/."""
@@ -140,6 +154,7 @@ def load_settings(environ=None, overrides: dict | None = None) -> dict:
         "PROGRESS_DB_INTERVAL": _positive_float(env, "PROGRESS_DB_INTERVAL", 2.0),
         # How long a web process may answer a poll from its own copy of a job read from Redis.
         "JOB_NEAR_CACHE_SECONDS": _positive_float(env, "JOB_NEAR_CACHE_SECONDS", 0.5, allow_zero=True),
+        "RATE_LIMIT_SUBMIT": _rate_limit(env, "RATE_LIMIT_SUBMIT", "30 per minute"),
         "DOWNLOAD_TIMEOUT": _positive_int(env, "DOWNLOAD_TIMEOUT", 60),
         "RECOVER_JOBS_ON_START": _flag(env, "RECOVER_JOBS_ON_START", _owns_a_pool()),
         **distributed_settings(env),

@@ -19,13 +19,15 @@ from api.legacy import legacy_submission
 from api.schemas import (JobListQuerySchema, JobListSchema, JobSchema, ProblemSchema, SubmitFormSchema,
                          SubmitJsonSchema)
 from celery_config import BrokerUnavailable
-from extensions import executor, job_store, storage
+from extensions import executor, job_store, limiter, storage, submit_rate_limit, submit_rate_limit_off
 from models import ACTIVE_STATES, FINAL_STATES, Artifact, Job, new_id
 from slidecast import ExtractOptions
 from tasks import BadVideo, check_video_url, probe_video
 
 blp = Blueprint("jobs", __name__, description="Submit and follow extraction jobs")
 DEFAULT_PRIORITY = 5
+TOO_MANY = ("too many job submissions from this address (RATE_LIMIT_SUBMIT); "
+            "wait the number of seconds in the Retry-After header, then try again")
 
 _SUBMIT_BODY = {
     "required": True,
@@ -37,10 +39,12 @@ _SUBMIT_BODY = {
 }
 _ERRORS = {code: {"description": text, "content": {"application/problem+json": {"schema": ProblemSchema}}}
            for code, text in ((400, "no video sent"), (422, "invalid options or not a usable video"),
-                              (413, "upload larger than MAX_UPLOAD_MB"), (503, "broker required but down"))}
+                              (413, "upload larger than MAX_UPLOAD_MB"), (429, "too many submissions; see Retry-After"),
+                              (503, "broker required but down"))}
 
 
 @blp.route("/jobs", methods=["POST"])
+@limiter.limit(submit_rate_limit, exempt_when=submit_rate_limit_off, error_message=TOO_MANY)
 @blp.doc(requestBody=_SUBMIT_BODY, responses={202: {"description": "job accepted", "content": {
     "application/json": {"schema": JobSchema}}}, **_ERRORS})
 def submit_job():
@@ -55,6 +59,7 @@ def submit_job():
 
 
 @blp.route("/extract", methods=["POST"])
+@limiter.limit(submit_rate_limit, exempt_when=submit_rate_limit_off, error_message=TOO_MANY)
 @blp.doc(responses={202: {"description": "job accepted", "content": {
     "application/json": {"schema": JobSchema}}}, **_ERRORS})
 def submit_extract():

@@ -95,7 +95,8 @@ def make_app(tmp_path):
 
     def build(**config):
         defaults = {"STORAGE_URL": str(tmp_path / "data"), "RECOVER_JOBS_ON_START": False,
-                    "CELERY_BROKER_URL": None, "REQUIRE_BROKER": False, "THREAD_POOL_SIZE": 2}
+                    "CELERY_BROKER_URL": None, "REQUIRE_BROKER": False, "THREAD_POOL_SIZE": 2,
+                    "RATE_LIMIT_SUBMIT": None}
         app = create_app({**defaults, **config})
         app.config["TESTING"] = True
         built.append(app)

@@ -122,3 +122,24 @@ def test_extract_alias_maps_the_original_fields(client, wait_job):
     body = assert_problem(client.post("/api/extract", json={"url": "https://example.org/a.mp4", "threshold": "x"}),
                           422, "threshold")
     assert body["invalid_fields"] == ["threshold"]
+
+
+@pytest.mark.parametrize("mode", ["redis", "embedded"])
+def test_a_client_over_the_submit_rate_limit_gets_429_and_nothing_is_created(mode, make_app, request):
+    if mode == "redis":
+        from conftest import clean_postgres
+        app = make_app(SQLALCHEMY_DATABASE_URI=request.getfixturevalue("migrated_pg"),
+                       REDIS_URL=request.getfixturevalue("redis_url"), RATE_LIMIT_SUBMIT="2 per minute")
+        clean_postgres(app)
+    else:
+        app = request.getfixturevalue("embedded_app")
+        app.config["RATE_LIMIT_SUBMIT"] = "2 per minute"
+    client = app.test_client()
+    from extensions import limiter
+    limiter.reset()
+    for _ in range(2):  # refused for another reason (no file), but counted
+        assert client.post("/api/jobs", data={}, content_type="multipart/form-data").status_code == 400
+    response = client.post("/api/jobs", data={}, content_type="multipart/form-data")
+    assert_problem(response, 429, "Retry-After")
+    assert int(response.headers["Retry-After"]) > 0
+    assert_nothing_created(app)
