@@ -20,6 +20,13 @@ MIN_SCALE = 0.5
 MAX_SCALE = 3.0
 SMALL_LINE_PX = 24
 TARGET_LINE_PX = 34
+# Cost (measured with bench/ocr_bench.py, docs/benchmarks.md): text boxes are found on the
+# frame scaled to DETECT_FRACTION of the reading size (544 px of 720), while each line is
+# still recognised from the reading-size crop, which is where accuracy comes from; 480 px
+# pushed the camera video's CER from 4.9% to 7.7%. Lines are recognised one at a time at their
+# own width: in batches rapidocr pads every line to the widest of its batch and to at least
+# 320 px, which was a quarter of the recogniser's work.
+DETECT_FRACTION = 544 / 720
 
 
 class RapidEngine:
@@ -36,6 +43,9 @@ class RapidEngine:
 
         # The 180-degree classifier costs time and slides are never upside down.
         self._ocr = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, use_cls=False)
+        self._ocr.text_det.get_preprocess = _detect_preprocess(self._ocr.text_det)
+        self._ocr.text_rec.rec_batch_num = 1
+        self._ocr.text_rec.rec_image_shape = [3, 48, 48]  # no padding beyond the line itself
 
     @staticmethod
     def available() -> bool:
@@ -65,6 +75,18 @@ class RapidEngine:
         lines = [_line_words(restore_spaces(image, line), scale) for line in result or []]
         heights = sorted(float(np.ptp(np.asarray(line[0], dtype=float)[:, 1])) for line in result or [])
         return lines, heights
+
+
+def _detect_preprocess(detector):
+    """rapidocr's detector resizes by its own table (never below 736 px on the short side);
+    this makes it detect on the image scaled by DETECT_FRACTION instead. Boxes still come back
+    in the caller's image pixels: rapidocr maps them back from the detection map's size."""
+    from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
+
+    def preprocess(max_side: int) -> DetPreProcess:
+        return DetPreProcess(int(round(max_side * DETECT_FRACTION)), "max", detector.mean, detector.std)
+
+    return preprocess
 
 
 def restore_spaces(image: np.ndarray, line: list) -> list:
