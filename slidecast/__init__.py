@@ -4,7 +4,7 @@ The one entry point is `extract(video_path, out_dir, options, progress)`; see AR
 This package knows nothing of the web service or the task queue.
 """
 
-from .errors import (Cancelled, CorruptVideo, InputNotFound, NotAVideo, NoVideoStream,
+from .errors import (Cancelled, CorruptVideo, InputNotFound, InvalidOptions, NotAVideo, NoVideoStream,
                      OutputNotWritable, SlidecastError)
 from .manifest import Manifest, SlideEntry, VideoInfo
 from .options import ExtractOptions, Region
@@ -12,7 +12,7 @@ from .options import ExtractOptions, Region
 __all__ = [
     "extract", "ExtractOptions", "Region", "Manifest", "SlideEntry", "VideoInfo",
     "SlidecastError", "InputNotFound", "NotAVideo", "NoVideoStream", "CorruptVideo",
-    "OutputNotWritable", "Cancelled",
+    "OutputNotWritable", "InvalidOptions", "Cancelled",
 ]
 
 

@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--notes", action=argparse.BooleanOptionalAction, default=True,
                     help="write Markdown notes (default on)")
     ex.add_argument("--no-subtitles", action="store_true", help="do not write SRT/VTT subtitles")
+    ex.add_argument("--pdf-all-appearances", action="store_true",
+                    help="one PDF page per appearance, not per distinct slide")
+    ex.add_argument("--ocr-engine", default="auto", help="auto, rapid or tesseract (default auto: rapid)")
+    ex.add_argument("--transcribe-engine", default="auto",
+                    help="auto, pocketsphinx or whisper:/path/to/local/model (default auto)")
+    ex.add_argument("--workers", type=int, default=0, help="OCR threads (default 0: one per core)")
     ex.add_argument("--quiet", action="store_true", help="print nothing but errors")
     ex.add_argument("--json", action="store_true", help="print the manifest (or error) as JSON on stdout")
     return parser
@@ -55,10 +61,14 @@ def options_from_args(args) -> ExtractOptions:
         raise SlidecastError("--sensitivity must be between 0 and 1")
     if args.min_duration < 0:
         raise SlidecastError("--min-duration must not be negative")
+    if args.workers < 0:
+        raise SlidecastError("--workers must not be negative")
     return ExtractOptions(sensitivity=args.sensitivity, min_slide_duration=args.min_duration,
                           ignore_regions=list(args.ignore), keep_builds=args.keep_builds,
                           ocr=not args.no_ocr, transcribe=args.transcribe, pdf=not args.no_pdf,
-                          notes=args.notes, subtitles=not args.no_subtitles)
+                          notes=args.notes, subtitles=not args.no_subtitles,
+                          pdf_all_appearances=args.pdf_all_appearances, ocr_engine=args.ocr_engine,
+                          transcribe_engine=args.transcribe_engine, workers=args.workers)
 
 
 class _Bar:
@@ -73,10 +83,12 @@ class _Bar:
         if stage != self.stage:
             self.close()
             self.stage = stage
-            self.bar = self.tqdm(total=100, desc=stage, unit="%", leave=False, file=sys.stderr,
-                                 bar_format="{desc:>12} {percentage:3.0f}%|{bar}| {postfix}")
+            # The message rides in {unit}: tqdm puts ", " before any {postfix}.
+            self.bar = self.tqdm(total=100, desc=stage, unit="", leave=False, file=sys.stderr,
+                                 bar_format="{desc:>12} {percentage:3.0f}%|{bar}| {unit}")
         self.bar.n = round(fraction * 100)
-        self.bar.set_postfix_str(message, refresh=True)
+        self.bar.unit = message
+        self.bar.refresh()
 
     def close(self):
         if self.bar is not None:

@@ -33,6 +33,12 @@ class OutputNotWritable(SlidecastError):
     exit_code = 6
 
 
+class InvalidOptions(SlidecastError):
+    """An option names something this machine cannot do (an unknown or uninstalled engine)."""
+
+    exit_code = 7
+
+
 class Cancelled(SlidecastError):
     """Raised from inside the progress callback to stop work at the next checkpoint."""
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .detect.transitions import ScreenState, TransitionDetector
 from .detection import SecondPass
+from .errors import InvalidOptions
 from .frames import analysis_size
 from .manifest import Manifest, SlideEntry, VideoInfo
 from .options import ExtractOptions
@@ -33,6 +34,7 @@ def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, p
     that looks like a finished result), or Cancelled if `progress` raised it.
     """
     opts = options if isinstance(options, ExtractOptions) else ExtractOptions.from_dict(options)
+    check_engines(opts)  # before any work: a bad engine name must not cost a whole decode
     out = OutputDir(out_dir)
     out.prepare()  # first: a stale manifest must not survive any failure below
     try:
@@ -40,6 +42,21 @@ def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, p
         return _run(meta, out, opts, Progress(progress))
     finally:
         out.cleanup()
+
+
+def check_engines(opts: ExtractOptions) -> None:
+    """Raise InvalidOptions when the OCR or transcription engine asked for cannot run here."""
+    try:
+        if opts.ocr:
+            from .ocr import resolve_engine_name
+
+            resolve_engine_name(opts.ocr_engine)
+        if opts.transcribe:
+            from .transcribe import check_engine_name
+
+            check_engine_name(opts.transcribe_engine)
+    except ValueError as exc:
+        raise InvalidOptions(str(exc)) from None
 
 
 class Progress:

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from engine_clips import engine_clip  # noqa: F401  (fixture)
-from slidecast.errors import CorruptVideo, InputNotFound, NotAVideo, NoVideoStream, OutputNotWritable
+from slidecast.errors import (CorruptVideo, InputNotFound, InvalidOptions, NotAVideo, NoVideoStream,
+                             OutputNotWritable)
 from slidecast.manifest import validate
 
 FAST = ["--no-ocr", "--no-pdf", "--no-notes", "--no-subtitles"]
@@ -126,3 +127,46 @@ def test_json_mode_reports_an_error_as_json(tmp_path):
     result = run_cli(tmp_path / "nowhere.mp4", "--out", tmp_path / "out", "--json")
     error = json.loads(result.stdout)["error"]
     assert error["type"] == "InputNotFound" and error["exit_code"] == result.returncode == 2
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--ocr-engine", "banana"], ["unknown OCR engine", "banana"]),
+    (["--no-ocr", "--transcribe", "--transcribe-engine", "parrot"], ["unknown transcription engine", "parrot"]),
+])
+def test_an_engine_that_cannot_run_is_refused_before_any_work(engine_clip, tmp_path, flags, words):
+    video, _ = engine_clip("cuts")
+    result = run_cli(video, "--out", tmp_path / "out", *flags)
+    assert_one_clear_line(result, InvalidOptions, *words)
+    assert not (tmp_path / "out" / "manifest.json").exists()
+    assert not list((tmp_path / "out").glob("slides/*.png"))
+
+
+def test_the_progress_bar_shows_each_stage_on_a_terminal(engine_clip, tmp_path):
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    video, _ = engine_clip("cuts")
+    leader, follower = pty.openpty()
+    # A new pty is 0x0; tqdm draws nothing that narrow. Give it a real terminal's size.
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    process = subprocess.Popen([sys.executable, "-m", "slidecast", "extract", str(video), "--out",
+                                str(tmp_path / "out"), *FAST], stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        screen += chunk
+    stdout, _ = process.communicate(timeout=120)
+    text = screen.decode(errors="replace")
+    assert process.returncode == 0
+    assert "decoding" in text and "detecting" in text and "%|" in text
+    assert "| ," not in text  # no stray separator before the message
+    assert b"slides" in stdout

@@ -16,19 +16,26 @@ from .pocketsphinx import PocketsphinxEngine
 from .whisper import WhisperEngine, configured_model
 
 
+def check_engine_name(name: str) -> None:
+    """ValueError naming the problem if engine `name` cannot run here; loads no model."""
+    if name in ("auto", "pocketsphinx"):
+        return
+    if name == "whisper" or name.startswith("whisper:"):
+        if not WhisperEngine.available(name.partition(":")[2] or None):
+            raise ValueError("whisper needs faster-whisper installed and a local model directory "
+                             "(transcribe_engine 'whisper:/path' or $SLIDECAST_WHISPER_MODEL)")
+        return
+    raise ValueError(f"unknown transcription engine {name!r}; known: auto, pocketsphinx, whisper")
+
+
 def get_engine(name: str = "auto") -> AsrEngine:
     """An engine for `name`; ValueError naming the problem if it cannot run here."""
+    check_engine_name(name)
     if name == "auto":
         return WhisperEngine(configured_model()) if WhisperEngine.available() else PocketsphinxEngine()
     if name == "pocketsphinx":
         return PocketsphinxEngine()
-    if name == "whisper" or name.startswith("whisper:"):
-        explicit = name.partition(":")[2] or None
-        if not WhisperEngine.available(explicit):
-            raise ValueError("whisper needs faster-whisper installed and a local model directory "
-                             "(transcribe_engine 'whisper:/path' or $SLIDECAST_WHISPER_MODEL)")
-        return WhisperEngine(configured_model(explicit))
-    raise ValueError(f"unknown transcription engine {name!r}; known: auto, pocketsphinx, whisper")
+    return WhisperEngine(configured_model(name.partition(":")[2] or None))
 
 
 def transcribe_media(path: str | Path, engine: str = "auto",
@@ -41,4 +48,4 @@ def transcribe_media(path: str | Path, engine: str = "auto",
     return asr.transcribe(pcm, progress or (lambda fraction: None))
 
 
-__all__ = ["Segment", "TimedWord", "get_engine", "transcribe_media", "decode_audio"]
+__all__ = ["Segment", "TimedWord", "get_engine", "check_engine_name", "transcribe_media", "decode_audio"]
