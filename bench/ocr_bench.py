@@ -96,14 +96,13 @@ def source_video(variant: str, size: tuple[int, int] | None, tmp: Path) -> tuple
 
 def bench_engine(name: str):
     """An engine by name; "rapid-stock" is rapid with rapidocr's own detection size (short side
-    736 px) and recognition batches (6 lines padded to the widest, at least 320 px), the
+    736 px) and recognition batches (6 lines padded to the widest), the
     settings before they were tuned, kept so old and new can be compared in one run."""
     if name != "rapid-stock":
         return get_engine(name, threads=1)
     engine = get_engine("rapid", threads=1)
     del engine._ocr.text_det.get_preprocess  # back to rapidocr's class method
     engine._ocr.text_rec.rec_batch_num = 6
-    engine._ocr.text_rec.rec_image_shape = [3, 48, 320]
     return engine
 
 

@@ -23,9 +23,10 @@ TARGET_LINE_PX = 34
 # Cost (measured with bench/ocr_bench.py, docs/benchmarks.md): text boxes are found on the
 # frame scaled to DETECT_FRACTION of the reading size (544 px of 720), while each line is
 # still recognised from the reading-size crop, which is where accuracy comes from; 480 px
-# pushed the camera video's CER from 4.9% to 7.7%. Lines are recognised one at a time at their
-# own width: in batches rapidocr pads every line to the widest of its batch and to at least
-# 320 px, which was a quarter of the recogniser's work.
+# pushed the camera video's CER from 4.9% to 7.7%. Lines are recognised one at a time, so
+# each is padded only to rapidocr's minimum of 320 px, not to the widest line of a batch of 6,
+# which was a quarter of the recogniser's work. (Dropping the 320 px minimum saved nothing
+# measurable and cost the webcam video 0.7 points of CER.)
 DETECT_FRACTION = 544 / 720
 
 
@@ -45,7 +46,6 @@ class RapidEngine:
         self._ocr = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, use_cls=False)
         self._ocr.text_det.get_preprocess = _detect_preprocess(self._ocr.text_det)
         self._ocr.text_rec.rec_batch_num = 1
-        self._ocr.text_rec.rec_image_shape = [3, 48, 48]  # no padding beyond the line itself
 
     @staticmethod
     def available() -> bool:
