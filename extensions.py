@@ -40,6 +40,7 @@ def init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    app.after_request(_retry_after_only_when_refused)  # registered first: runs after the limiter's
     limiter.init_app(app)
     cache = make_cache(app.config["REDIS_URL"], app.config["JOB_CACHE_TTL"])
     app.extensions["slidecast.storage"] = open_storage(app.config["STORAGE_URL"], app.config)
@@ -69,6 +70,14 @@ def _sqlite_foreign_keys(dbapi_connection, _record):
 def _ensure_sqlite_folder(uri: str) -> None:
     if uri.startswith("sqlite:///") and uri != "sqlite:///:memory:":
         Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _retry_after_only_when_refused(response):
+    """flask-limiter sends Retry-After with every limited answer; on an accepted job or a
+    refused file it would tell a well-behaved client to wait for nothing."""
+    if response.status_code != 429:
+        response.headers.pop("Retry-After", None)
+    return response
 
 
 def submit_rate_limit() -> str:
