@@ -112,8 +112,8 @@ def configure_logging(level: str = "INFO", fmt: str = "JSON") -> None:
             root.removeHandler(handler)
     root.addHandler(make_handler(fmt))
     root.setLevel(level.upper())
-    # Libraries that are chatty at INFO about every connection.
-    for name in ("botocore", "boto3", "s3transfer", "urllib3", "alembic.runtime.plugins"):
+    # Libraries that are chatty at INFO about every connection (fontTools: every PDF font subset).
+    for name in ("botocore", "boto3", "s3transfer", "urllib3", "alembic.runtime.plugins", "fontTools"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
 
