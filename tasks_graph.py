@@ -13,6 +13,7 @@ not use this graph: it runs tasks.process_job, the whole pipeline in one go.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +32,8 @@ from slidecast.output import OutputDir
 from slidecast.transcribe.base import Segment, TimedWord
 from slidecast.video import probe
 from tasks import _input_video, _metrics, _publish, _reporter, _slide_rows
+
+log = logging.getLogger("slidecast.tasks")
 
 ANALYSE, TRANSCRIBE, GENERATE = "slidecast.analyse", "slidecast.transcribe", "slidecast.generate"
 CHUNK_EXTRACT, CHUNK_MERGE = "slidecast.chunk.extract", "slidecast.chunk.merge"
@@ -218,6 +221,7 @@ def _publish_and_succeed(job: Job, manifest: Manifest, out: Path, folder: Path) 
         remove_files_unless_succeeded(job.id)
         return "skipped"
     storage().delete_prefix(work_prefix(job.id))
+    log.info("job %s succeeded: %d slides in %.1f s", job.id, len(manifest.slides), elapsed)
     return "succeeded"
 
 
