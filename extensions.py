@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_migrate import Migrate
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -28,6 +28,13 @@ migrate = Migrate()
 # Per client address; Redis holds the counters when configured so every web process shares them.
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True, swallow_errors=True,
                   in_memory_fallback_enabled=True)
+
+
+@limiter.request_filter
+def _not_a_submission() -> bool:
+    """Only POSTs are limited; reads skip the limiter's per-request work (the poll endpoint is
+    the hottest path of the service)."""
+    return request.method != "POST"
 
 
 def init_extensions(app: Flask) -> None:
