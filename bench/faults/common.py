@@ -159,3 +159,26 @@ def scratch(prefix: str) -> Path:
 
 def remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_with_services(prefix: str, body):
+    """body(folder, server, db_url) inside a scratch folder, with a private redis-server and a
+    throwaway PostgreSQL database; all three are removed afterwards."""
+    folder = scratch(prefix)
+    server = RedisServer(folder)
+    try:
+        with pg_database() as db_url:
+            return body(folder, server, db_url)
+    finally:
+        server.stop()
+        remove(folder)
+
+
+def outage(stop, start, seconds: float, poll) -> None:
+    """Stop a server, keep polling the API for `seconds`, then start the server again."""
+    stop()
+    down_until = time.monotonic() + seconds
+    while time.monotonic() < down_until:
+        poll()
+        time.sleep(0.2)
+    start()

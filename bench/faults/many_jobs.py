@@ -13,7 +13,7 @@ import collections
 import json
 import time
 
-from common import FINAL, RedisServer, Workers, make_web, pg_database, remove, scratch, submit, wait_for
+from common import FINAL, Workers, make_web, run_with_services, submit, wait_for
 
 
 def tiny_clip(path):
@@ -27,14 +27,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    folder = scratch("slidecast-many-")
-    server = RedisServer(folder)
-    try:
-        with pg_database() as db_url:
-            return run(args, folder, server, db_url)
-    finally:
-        server.stop()
-        remove(folder)
+    return run_with_services("slidecast-many-", lambda folder, server, db_url: run(args, folder, server, db_url))
 
 
 def run(args, folder, server, db_url) -> int:

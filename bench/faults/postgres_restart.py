@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from common import ROOT, FINAL, RedisServer, Workers, free_port, make_web, migrate, remove, scratch, submit, wait_for
+from common import ROOT, FINAL, RedisServer, Workers, free_port, make_web, migrate, outage, remove, scratch, submit, wait_for
 from redis_restart import long_clip
 
 
@@ -92,12 +92,7 @@ def run(args, folder, server, cluster) -> int:
             return doc.get_json() if doc.status_code == 200 else None
 
         wait_for(lambda: (poll() or {}).get("status") == "running", "the job to start")
-        cluster.stop()
-        down_until = time.monotonic() + args.down
-        while time.monotonic() < down_until:
-            poll()
-            time.sleep(0.2)
-        cluster.start()
+        outage(cluster.stop, cluster.start, args.down, poll)
         final = wait_for(lambda: (lambda d: d if d and d["status"] in FINAL else None)(poll()), "the job to finish",
                          limit=600)
     finally:

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from common import ROOT, FINAL, RedisServer, Workers, make_web, pg_database, remove, scratch, submit, wait_for
+from common import ROOT, FINAL, Workers, make_web, outage, run_with_services, submit, wait_for
 
 
 def long_clip(path):
@@ -31,14 +31,8 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=3)
     parser.add_argument("--down", type=float, default=5.0)
     args = parser.parse_args()
-    folder = scratch("slidecast-redis-restart-")
-    server = RedisServer(folder)
-    try:
-        with pg_database() as db_url:
-            return run(args, folder, server, db_url)
-    finally:
-        server.stop()
-        remove(folder)
+    return run_with_services("slidecast-redis-restart-",
+                             lambda folder, server, db_url: run(args, folder, server, db_url))
 
 
 def run(args, folder, server, db_url) -> int:
@@ -65,12 +59,7 @@ def run(args, folder, server, db_url) -> int:
             return docs
 
         wait_for(lambda: poll()[0]["status"] == "running", "the first job to start")
-        server.stop()
-        down_until = time.monotonic() + args.down
-        while time.monotonic() < down_until:
-            poll()
-            time.sleep(0.2)
-        server.start()
+        outage(server.stop, server.start, args.down, poll)
         docs = wait_for(lambda: (lambda d: d if all(x["status"] in FINAL for x in d) else None)(poll()),
                         "every job to finish", limit=900)
     finally:
