@@ -156,6 +156,8 @@ def load_settings(environ=None, overrides: dict | None = None) -> dict:
         "JOB_NEAR_CACHE_SECONDS": _positive_float(env, "JOB_NEAR_CACHE_SECONDS", 0.5, allow_zero=True),
         "RATE_LIMIT_SUBMIT": _rate_limit(env, "RATE_LIMIT_SUBMIT", "30 per minute"),
         "DOWNLOAD_TIMEOUT": _positive_int(env, "DOWNLOAD_TIMEOUT", 60),
+        # video_url may name localhost or the private ranges (an intranet); off: only public hosts.
+        "ALLOW_PRIVATE_VIDEO_URLS": _flag(env, "ALLOW_PRIVATE_VIDEO_URLS", False),
         "RECOVER_JOBS_ON_START": _flag(env, "RECOVER_JOBS_ON_START", _owns_a_pool()),
         **distributed_settings(env),
         "LOG_LEVEL": _choice(env, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),

@@ -15,7 +15,6 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
-from urllib.parse import urlparse
 
 import av
 import requests
@@ -25,6 +24,7 @@ from extensions import create_worker_app, db, executor, job_store, storage
 from logging_config import connect_celery_logging, job_context
 from metrics import stage_reached, stage_timer
 from models import Artifact, Job, JobMetrics, Slide, as_utc, utcnow
+from url_guard import BlockedAddress, guarded_session, url_problem
 
 log = logging.getLogger("slidecast.tasks")
 connect_celery_logging()  # workers and beat log JSON lines like the web (logging_config.py)
@@ -98,11 +98,10 @@ def _reason(exc: Exception) -> str:
 
 
 def check_video_url(url: str) -> str | None:
-    """None if `url` may be downloaded, else why not (http and https only)."""
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        return "video_url must be an http:// or https:// URL"
-    return None
+    """None if `url` may be downloaded, else why not: http(s) only, and unless
+    ALLOW_PRIVATE_VIDEO_URLS a host on a public address (url_guard.py). Needs an app context."""
+    from flask import current_app
+    return url_problem(url, current_app.config["ALLOW_PRIVATE_VIDEO_URLS"])
 
 
 # On Celery a job runs as a task graph (tasks_graph.py); `slidecast.process_job` is its first step.
@@ -226,14 +225,20 @@ def _download(url: str, work: Path, report) -> Path:
     limit = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
     target = work / "download.video"
     report("downloading", 0.0, f"downloading {url[:200]}")
+    # The name was checked above; the session checks each connection it makes (DNS rebinding,
+    # redirects to a private address).
+    session = guarded_session(current_app.config["ALLOW_PRIVATE_VIDEO_URLS"])
+    timeout = (10, current_app.config["DOWNLOAD_TIMEOUT"])
     try:
-        with requests.get(url, stream=True, timeout=(10, current_app.config["DOWNLOAD_TIMEOUT"])) as response:
+        with session, session.get(url, stream=True, timeout=timeout) as response:
             if response.status_code != 200:
                 raise DownloadFailed(f"downloading video_url failed: HTTP {response.status_code}")
             total = int(response.headers.get("Content-Length") or 0)
             if total > limit:
                 raise DownloadFailed(f"video_url is {total // 2**20} MB, more than MAX_UPLOAD_MB allows")
             _stream_to(response, target, limit, total, report)
+    except BlockedAddress as exc:
+        raise DownloadFailed(str(exc)) from None
     except requests.RequestException as exc:
         raise DownloadFailed(f"downloading video_url failed: {type(exc).__name__}") from None
     probe_video(target, current_app.config["MAX_VIDEO_SECONDS"])

@@ -109,7 +109,8 @@ def test_accepted_upload_answers_202_with_location(client, clip_bytes, wait_job)
     assert wait_job(client, job["id"])["status"] == "succeeded"
 
 
-def test_extract_alias_maps_the_original_fields(client, wait_job):
+def test_extract_alias_maps_the_original_fields(app, client, wait_job):
+    app.config["ALLOW_PRIVATE_VIDEO_URLS"] = True  # the URL below is on this machine (a refused port)
     response = client.post("/api/extract", json={"url": "http://127.0.0.1:9/lecture.mp4", "threshold": 0.3,
                                                  "options": {"enable_ocr": False, "min_duration": 2.5}})
     assert response.status_code == 202, response.get_json()

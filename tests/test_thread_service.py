@@ -95,9 +95,11 @@ def test_jobs_of_a_dead_process_are_run_again_or_failed_at_start(make_app, tmp_p
         job_store().fail(alive, "test over")  # leave no running job behind
 
 
-def test_video_url_is_downloaded_in_the_task(embedded_client, wait_job, tmp_path, service_clip):
+def test_video_url_is_downloaded_in_the_task(embedded_app, embedded_client, wait_job, tmp_path, service_clip):
     import http.server
     import threading
+
+    embedded_app.config["ALLOW_PRIVATE_VIDEO_URLS"] = True  # the videos are served from 127.0.0.1
 
     page = tmp_path / "site"
     page.mkdir()

@@ -1,0 +1,136 @@
+"""Which video_url addresses the server may fetch, and a requests session that keeps to them.
+
+A job's video_url is fetched by the server, so without a check anyone who can submit a job can
+make it read from the server's own network: localhost, the private ranges, the cloud metadata
+endpoint at 169.254.169.254. By default only public addresses are fetched
+(ALLOW_PRIVATE_VIDEO_URLS=true lifts that for self-hosters who fetch from their intranet).
+
+Two checks, because a name can resolve differently between them (DNS rebinding) and a server
+can redirect:
+- `url_problem(url)` resolves the URL's host and refuses it when any address is not public
+  (at submit time, for a 422, and again just before the download);
+- `guarded_session()` checks the address of every TCP connection it actually opens, redirects
+  included, before a byte of the request is sent, and refuses a non-public one (`BlockedAddress`).
+Through an HTTP(S)_PROXY the proxy opens the connections: only the name check applies then.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlparse
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+SETTING = "ALLOW_PRIVATE_VIDEO_URLS"
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # embeds an IPv4 address a NAT64 gateway reaches
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated form ::a.b.c.d
+
+
+class BlockedAddress(Exception):
+    """A connection would reach a non-public address; str() is the sentence to show."""
+
+
+def address_kind(address: str) -> str | None:
+    """None for a public unicast address, else what it is ("loopback", "private", ...)."""
+    ip = ipaddress.ip_address(address.split("%")[0])  # drop an IPv6 zone such as fe80::1%eth0
+    if ip.version == 6:
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            return address_kind(str(embedded))
+    for kind in ("loopback", "link_local", "multicast", "unspecified"):
+        if getattr(ip, f"is_{kind}"):
+            return kind.replace("_", "-")
+    if ip.is_private:
+        return "private"
+    if ip.version == 6 and ip in _IPV4_COMPATIBLE:
+        return "reserved"
+    return None if ip.is_global else "not public"
+
+
+def refusal(host: str, address: str, kind: str) -> str:
+    shown = host if host == address else f"{host} ({address})"
+    return (f"video_url leads to {shown}, which is not a public address ({kind}): the server only "
+            f"downloads from public addresses. Give a public URL or upload the file; a self-hosted "
+            f"server may allow private addresses with {SETTING}=true")
+
+
+def url_problem(url: str, allow_private: bool = False) -> str | None:
+    """None if `url` may be downloaded, else why not, in a sentence for the person who sent it.
+
+    http(s) only; with `allow_private` False every address the host resolves to must be public.
+    A host that does not exist is refused; a lookup that fails for now (DNS down) is let
+    through: the download checks the connection itself."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return "video_url must be an http:// or https:// URL"
+    try:
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    except ValueError:
+        return "video_url has an invalid port"
+    if allow_private:
+        return None
+    try:
+        found = socket.getaddrinfo(parsed.hostname, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        if exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)):
+            return f"the host of video_url, {parsed.hostname}, does not exist (no DNS record)"
+        return None
+    except UnicodeError:
+        return "video_url has an invalid host name"
+    for *_, sockaddr in found:
+        kind = address_kind(sockaddr[0])
+        if kind:
+            return refusal(parsed.hostname, sockaddr[0], kind)
+    return None
+
+
+class _GuardedHTTP(HTTPConnection):
+    def _new_conn(self):
+        return _checked(super()._new_conn(), self.host)
+
+
+class _GuardedHTTPS(HTTPSConnection):
+    def _new_conn(self):  # before TLS: the handshake starts only on an accepted socket
+        return _checked(super()._new_conn(), self.host)
+
+
+def _checked(sock, host: str):
+    address = sock.getpeername()[0]
+    kind = address_kind(address)
+    if kind:
+        sock.close()
+        raise BlockedAddress(refusal(host, address, kind))
+    return sock
+
+
+class _GuardedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTP
+
+
+class _GuardedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPS
+
+
+class _GuardedAdapter(HTTPAdapter):
+    """Direct connections only to public addresses (proxied ones are the proxy's business)."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
+
+
+def guarded_session(allow_private: bool = False) -> requests.Session:
+    """A requests session; unless `allow_private`, every connection it opens (redirects too)
+    must reach a public address, or the request raises BlockedAddress."""
+    session = requests.Session()
+    if not allow_private:
+        adapter = _GuardedAdapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+    return session
