@@ -2,7 +2,8 @@
 
 Clean GOPs (screening.py) contribute their keyframe from the first pass; dirty GOPs are decoded
 frame by frame, and within a dirty GOP decoding stops early once the screen has settled into the
-state the next keyframe shows and no packet spike remains later in that GOP.
+state the next keyframe shows and no packet spike remains later in that GOP. The pass covers
+what the first pass covered (the whole video or a window of it), and nothing else.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ class SecondPass:
     """Runs `detector` over the video as planned by `screening`; see the module docstring."""
 
     def __init__(self, meta: VideoMeta, scan: Scan, screening: Screening, detector: TransitionDetector,
-                 size: tuple[int, int], report=None):
+                 size: tuple[int, int], report=None, threads: int = 0):
         self.meta, self.scan, self.screening = meta, scan, screening
+        self.threads = threads  # decoder threads (0: all cores)
         self.detector, self.size = detector, size
         self.report = report or (lambda fraction: None)
         self.stats = PassStats(dirty_gops=sum(g.dirty for g in screening.gops))
@@ -44,7 +46,7 @@ class SecondPass:
         self._reported = -REPORT_EVERY
 
     def run(self) -> PassStats:
-        decoder = DenseDecoder(self.meta)
+        decoder = DenseDecoder(self.meta, self.threads)
         try:
             gops, i = self.screening.gops, 0
             while i < len(gops):
@@ -62,7 +64,7 @@ class SecondPass:
         finally:
             decoder.close()
         self.stats.frames_decoded = decoder.decoded
-        check_damage(decoder.bad_times, decoder.decoded, self.scan.end, self.meta.path)
+        check_damage(decoder.bad_times, decoder.decoded, self.scan.video_end, self.meta.path)
         return self.stats
 
     def _dense(self, decoder: DenseDecoder, start: float, end: float) -> None:
@@ -87,7 +89,8 @@ class SecondPass:
     def _progress(self, t: float) -> None:
         if t - self._reported >= REPORT_EVERY:
             self._reported = t
-            self.report(min(1.0, t / max(self.scan.end, 1e-6)))
+            span = max(self.scan.end - self.scan.start, 1e-6)
+            self.report(min(1.0, (t - self.scan.start) / span))
 
     def _skip_until(self, t: float) -> float:
         """The next keyframe's time if nothing more can change before it, else 0."""

@@ -27,8 +27,15 @@ from .timeline import Slide, build_timeline
 from .video import FrameGrabber, VideoMeta, probe, scan
 
 
-def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, progress=None) -> Manifest:
+def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, progress=None,
+            window: tuple[float, float | None] | None = None, threads: int = 0) -> Manifest:
     """Find every slide of `video_path` and write OUT (see output.py); return the manifest.
+
+    `window=(start, end)` finds the slides of that stretch only (end None: to the end), for a
+    long video split across workers (slidecast.chunks): decoding starts at the keyframe at or
+    before `start` and stops at the first keyframe at or after `end`; slide times stay
+    whole-video times, and `video` describes the whole file. `threads` caps the decoder's
+    threads (0: all cores), for several extractions sharing a machine.
 
     Raises a slidecast.errors.SlidecastError subclass for bad input or output (nothing is left
     that looks like a finished result), or Cancelled if `progress` raised it.
@@ -39,7 +46,7 @@ def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, p
     out.prepare()  # first: a stale manifest must not survive any failure below
     try:
         meta = probe(Path(video_path))
-        return _run(meta, out, opts, Progress(progress))
+        return _run(meta, out, opts, Progress(progress), window, threads)
     finally:
         out.cleanup()
 
@@ -101,13 +108,14 @@ class FileHasher(threading.Thread):
         return self.digest
 
 
-def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progress) -> Manifest:
+def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progress, window=None,
+         threads: int = 0) -> Manifest:
     hasher = FileHasher(meta.path)
     timings: dict[str, float] = {}
     began = time.perf_counter()
     progress("decoding", 0.0, "reading keyframes")
     size = analysis_size(meta.width, meta.height)
-    first = scan(meta, size, progress.stage("decoding", "reading keyframes"))
+    first = scan(meta, size, progress.stage("decoding", "reading keyframes"), window)
     plan = screen(first, meta, opts, size)
     progress("decoding", 1.0, "keyframes read")
     timings["scan"] = time.perf_counter() - began
@@ -118,7 +126,8 @@ def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progre
     detector = TransitionDetector(plan.meter, pictures.keep)
     began = time.perf_counter()
     try:
-        stats = SecondPass(meta, first, plan, detector, size, progress.stage("detecting", "finding slides")).run()
+        stats = SecondPass(meta, first, plan, detector, size, progress.stage("detecting", "finding slides"),
+                           threads).run()
         out.flush()
     finally:
         pictures.close()
@@ -127,10 +136,12 @@ def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progre
     timings["detect"] = stats.detect_seconds
     timings["write"] = pictures.seconds
     timings["other"] = max(0.0, second - stats.decode_seconds - stats.detect_seconds - pictures.seconds)
+    if states:  # the detector starts its first state at 0; a window starts at its first keyframe
+        states[0].start = max(states[0].start, first.start)
     slides = build_timeline(states, plan.meter, opts.min_slide_duration, opts.keep_builds)
     progress("detecting", 1.0, f"{len(slides)} slides")
 
-    video = VideoInfo(round(first.end, 3), round(meta.fps, 3), meta.width, meta.height,
+    video = VideoInfo(round(first.video_end, 3), round(meta.fps, 3), meta.width, meta.height,
                       hasher.result(), meta.has_audio)
     manifest = Manifest(video, _entries(slides, out), options=opts.to_dict())
     manifest.timings.update({k: round(v, 3) for k, v in timings.items()})

@@ -2,19 +2,23 @@
 
 Nothing here holds the video in memory: the first pass (`scan`) demuxes every packet without
 decoding it (keeping only its time and size) and decodes keyframes only, shrunk to small grey
-frames; `DenseDecoder` decodes selected stretches frame by frame. Errors are mapped to the
+frames; `DenseDecoder` decodes selected stretches frame by frame. The first pass may cover a
+time window of the video only (`Window`: long videos split across workers); times are always
+whole-video times. Errors are mapped to the
 slidecast.errors classes with a message a person can act on.
 
 Policy for damaged files (what a user wants: slides they can trust, or a clear error):
 - a container that cannot be opened: NotAVideo, or CorruptVideo if the file starts like a known
   media container (a truncated MP4 whose index is missing);
 - video data that stops well before the duration the container declares (more than 10% and more
-  than 1 s missing): CorruptVideo, never a manifest claiming the full duration;
+  than 1 s missing; for a window: before the window's end): CorruptVideo, never a manifest
+  claiming the full duration;
 - packets that fail to decode: in the last 2 s (or 5%) of the video they are tolerated with a
   logged warning (a recording cut off while writing is common, and its slides are all there);
   elsewhere more than 0.5% of the packets decoded is CorruptVideo (so one broken keyframe in a
   short clip is an error, a few in a two-hour lecture are not). Stretches the engine does not
-  decode (between equal keyframes) are not checked.
+  decode (between equal keyframes) are not checked. A window counts its own packets, and its
+  tail is the whole video's tail.
 """
 
 from __future__ import annotations
@@ -71,8 +75,10 @@ class Scan:
     packet_t: np.ndarray
     packet_size: np.ndarray
     keyframes: list[KeyFrame] = field(default_factory=list)
-    end: float = 0.0
+    end: float = 0.0  # where the scanned pictures end (a window: its closing keyframe)
     bad_times: list = field(default_factory=list)  # times of packets that failed to decode
+    start: float = 0.0  # where the scanned pictures start (a window: its first keyframe)
+    video_end: float = 0.0  # where the whole video's pictures end (a window: see _check_complete)
 
 
 def _looks_like_media(path: Path) -> bool:
@@ -131,51 +137,112 @@ def _packet_time(packet, stream) -> float | None:
     return None if pts is None else pts * float(stream.time_base)
 
 
-def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None) -> Scan:
+def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None, window=None) -> Scan:
     """First pass: demux all packets (time, size) and decode keyframes only, to small frames.
 
+    `window=(start, end)` reads only that stretch (see Window); times stay whole-video times.
     `on_progress(fraction)` is called now and then; it may raise to stop the scan.
     """
+    span = Window(window, meta)
     container = open_video(meta.path)
     stream = container.streams.video[0]
     stream.codec_context.skip_frame = "NONKEY"
+    span.seek(container, stream)
     # array, not list: 8 bytes a packet instead of ~60 (a 2-hour video has ~200,000 packets)
     times, sizes, keyframes, key_times, bad = array("d"), array("q"), [], [], []
+
+    def decode(packet, t):
+        try:
+            frames = stream.codec_context.decode(packet)
+        except av.error.EOFError:
+            return
+        except _AV_ERRORS:
+            bad.append(t)
+            return
+        for frame in frames:
+            # Frames that leave the decoder at the final flush may carry no timestamp; the
+            # keyframe packets give them theirs (keyframes leave in presentation order).
+            ft = frame.time - meta.start if frame.time is not None and math.isfinite(frame.time) else None
+            if ft is None and len(keyframes) < len(key_times):
+                ft = key_times[len(keyframes)]
+            if ft is not None:
+                keyframes.append(_keyframe(frame, float(ft), size))
+
     try:
         for packet in _demux(container, stream, meta.path):
             t = _packet_time(packet, stream)
+            t = None if t is None else t - meta.start
+            verdict = span.take(t, packet.is_keyframe)
+            if verdict == "stop":
+                decode(None, None)  # flush: keyframes still inside the decoder
+                break
+            if verdict == "skip":
+                continue
             if t is not None and packet.size:
-                times.append(t - meta.start)
+                times.append(t)
                 sizes.append(packet.size)
-                if on_progress and len(times) % 500 == 0 and meta.duration:
-                    on_progress(min(1.0, times[-1] / meta.duration))
+                if on_progress and len(times) % 500 == 0:
+                    on_progress(span.fraction(t))
             if packet.is_keyframe and t is not None:
-                key_times.append(t - meta.start)
+                key_times.append(t)
             if packet.size and not packet.is_keyframe:
                 continue  # never decoded: sending it to the decoder only to be skipped costs time
-            try:
-                frames = stream.codec_context.decode(packet if packet.size else None)
-            except av.error.EOFError:
-                break
-            except _AV_ERRORS:
-                bad.append(None if t is None else t - meta.start)
-                continue
-            for frame in frames:
-                # Frames that leave the decoder at the final flush may carry no timestamp; the
-                # keyframe packets give them theirs (keyframes leave in presentation order).
-                t = frame.time if frame.time is not None and math.isfinite(frame.time) else None
-                if t is None and len(keyframes) < len(key_times):
-                    t = key_times[len(keyframes)] + meta.start
-                if t is not None:
-                    keyframes.append(_keyframe(frame, float(t) - meta.start, size))
+            decode(packet if packet.size else None, t)
     finally:
         container.close()
     times_a, sizes_a = np.frombuffer(times, np.float64), np.frombuffer(sizes, np.int64)
     order = np.argsort(times_a, kind="stable")
     result = Scan(times_a[order], sizes_a[order],
-                  sorted(keyframes, key=lambda k: k.t), bad_times=bad)
-    result.end = _check_complete(meta, result)
+                  sorted(keyframes, key=lambda k: k.t), bad_times=bad, start=span.first_key)
+    result.end, result.video_end = _check_complete(meta, result, span)
     return result
+
+
+class Window:
+    """Which packets the first pass takes for a time window [start, end) of the video.
+
+    The window runs from the keyframe at or before `start` (the pass seeks there) to the first
+    keyframe at or after `end`, which is where its last GOP ends: that keyframe is not taken,
+    but packets after it in decode order that are shown before it are (B-frames of the GOP
+    before). No window (None) is the whole video; `end` None is the end of the video.
+    """
+
+    def __init__(self, window, meta: VideoMeta):
+        start, end = window or (0.0, None)
+        self.start, self.end = max(0.0, float(start)), math.inf if end is None else float(end)
+        self.meta, self.eps = meta, 0.5 / max(meta.fps, 1.0)
+        self.whole = window is None
+        self.first = -math.inf if self.whole else None  # time of the first keyframe taken
+        self.stop: float | None = None  # time of the keyframe at or after `end`, once seen
+
+    @property
+    def first_key(self) -> float:
+        return 0.0 if self.whole or self.first is None else self.first
+
+    def seek(self, container, stream) -> None:
+        if self.start > 0:
+            target = int((self.start + self.meta.start + self.eps) / stream.time_base)
+            container.seek(target, stream=stream, backward=True, any_frame=False)
+
+    def take(self, t: float | None, is_key: bool) -> str:
+        """"keep", "skip" (not part of the window) or "stop" (nothing more is)."""
+        if t is None:
+            return "keep"
+        if self.stop is not None:
+            return "keep" if not is_key and t < self.stop else "stop"
+        if is_key and t >= self.end - self.eps:
+            self.stop = t
+            return "skip"
+        if self.first is None:
+            if not is_key:
+                return "skip"  # before the first keyframe after the seek: not decodable
+            self.first = t
+        return "skip" if t < self.first - self.eps else "keep"  # B-frames of the GOP before
+
+    def fraction(self, t: float) -> float:
+        until = min(self.end, self.meta.duration) if self.meta.duration else self.end
+        span = until - self.first_key
+        return min(1.0, (t - self.first_key) / span) if span > 0 and math.isfinite(span) else 0.0
 
 
 def _demux(container, stream, path):
@@ -196,17 +263,25 @@ def _keyframe(frame, t: float, size) -> KeyFrame:
     return KeyFrame(t, encode_small(gray), sharpness(gray))
 
 
-def _check_complete(meta: VideoMeta, result: Scan) -> float:
-    """Apply the damaged-file policy (module docstring); return where the video really ends."""
+def _check_complete(meta: VideoMeta, result: Scan, span: Window) -> tuple[float, float]:
+    """Apply the damaged-file policy (module docstring); return where the scanned stretch ends
+    and where the whole video's pictures end (for a window that stops before the end of the
+    file: its closing keyframe, and the declared duration)."""
+    if (not len(result.packet_t) or not result.keyframes) and not span.whole:
+        raise CorruptVideo(f"video file is truncated or damaged: no picture from {span.start:.1f} s "
+                           f"of {meta.duration:.1f} s; re-export or re-download it: {meta.path}")
     if not len(result.packet_t) or not result.keyframes:
         raise CorruptVideo(f"video stream holds no decodable picture: {meta.path}")
-    end = float(result.packet_t[-1]) + 1.0 / max(meta.fps, 1.0)
-    missing = meta.duration - end
+    if span.stop is not None:
+        end, video_end = span.stop, max(meta.duration, span.stop)
+    else:
+        end = video_end = float(result.packet_t[-1]) + 1.0 / max(meta.fps, 1.0)
+    missing = min(meta.duration, span.end) - end  # what the window (or the file) should hold
     if meta.duration and missing > 1.0 and missing > 0.1 * meta.duration:
         raise CorruptVideo(f"video file is truncated: pictures stop at {end:.1f} s of "
                            f"{meta.duration:.1f} s; re-export or re-download it: {meta.path}")
-    check_damage(result.bad_times, len(result.keyframes) + len(result.bad_times), end, meta.path)
-    return end
+    check_damage(result.bad_times, len(result.keyframes) + len(result.bad_times), video_end, meta.path)
+    return end, video_end
 
 
 def check_damage(bad_times: list, decoded: int, end: float, path) -> None:
@@ -256,11 +331,12 @@ class DenseDecoder:
     time to stop decoding until there (packets are dropped, which is safe in decode order).
     """
 
-    def __init__(self, meta: VideoMeta, threads: str = "AUTO"):
+    def __init__(self, meta: VideoMeta, threads: int = 0):
         self.meta = meta
         self.container = open_video(meta.path)
         self.stream = self.container.streams.video[0]
-        self.stream.thread_type = threads
+        self.stream.thread_type = "AUTO"
+        self.stream.thread_count = threads  # 0: FFmpeg picks (all cores)
         # Frames no other frame refers to (most B-frames) are not decoded at all: about half
         # the frames, and the rest are still a few hundredths of a second apart.
         self.stream.codec_context.skip_frame = "NONREF"
