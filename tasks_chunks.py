@@ -1,10 +1,12 @@
-"""Long videos across workers: split into pieces, extract each piece, merge (slidecast.chunks).
+"""Long videos across workers: plan time windows, extract each window, merge (slidecast.chunks).
 
-A video longer than 1.25 x CHUNK_SECONDS is cut at keyframes by the extraction step (`split`);
-each piece goes to the extraction queue as slidecast.chunk.extract, so idle workers share one
-long video; the last piece to finish sends slidecast.chunk.merge, which writes the same
-work/extract/ a single run would and hands over to analysis and transcription. Each piece is a
-bounded task, so a short job waiting behind a long one waits for one piece, not the whole video.
+For a video longer than 1.25 x CHUNK_SECONDS the extraction step (`split`) stores a plan of
+pieces, time windows of the one video (nothing is cut or copied); each piece goes to the
+extraction queue as slidecast.chunk.extract, which fetches the job's stored video and extracts
+its window, so idle workers share one long video; the last piece to finish sends
+slidecast.chunk.merge, which writes the same work/extract/ a single run would and hands over to
+analysis and transcription. Each piece is a bounded task, so a short job waiting behind a long
+one waits for one piece, not the whole video.
 """
 
 from __future__ import annotations
@@ -14,29 +16,25 @@ import tempfile
 from pathlib import Path
 
 import slidecast
-from extensions import storage
 from job_steps import fetch_json, fetch_tree, finish_part, put_json, put_tree, send, step, work_prefix
 from models import Job
-from slidecast.chunks import Piece, PieceResult, cut, merge
+from slidecast.chunks import Piece, PieceResult, merge, plan_pieces
 from slidecast.manifest import Manifest, VideoInfo
 from slidecast.output import OutputDir
-from tasks_graph import (CHUNK_EXTRACT, CHUNK_MERGE, extract_names, extraction_only, extraction_reporter, fan_out,
-                         job_options)
+from tasks import _input_video
+from tasks_graph import (CHUNK_EXTRACT, CHUNK_MERGE, _fetch_download, extract_names, extraction_only,
+                         extraction_reporter, fan_out, job_options)
 
 
 def split(job: Job, video: Path, work: Path, report) -> str:
-    """Cut the job's video, put the pieces and their plan in storage, send one task per piece."""
+    """Plan the job's video as pieces (from its duration: nothing is read but the header and
+    the hash), store the plan, send one task per piece."""
     from flask import current_app
-    report("decoding", 0.0, "cutting the video into chunks")
-    pieces = cut(video, work / "pieces", current_app.config["CHUNK_SECONDS"])
-    prefix = work_prefix(job.id)
-    for piece in pieces:
-        storage().put_file(f"{prefix}/chunks/{piece.index:03d}.mp4", piece.path)
     whole = _video_info(video)
-    plan = {"video": dataclasses.asdict(whole),
-            "pieces": [dict(dataclasses.asdict(p), path=p.path.name) for p in pieces]}
-    put_json(f"{prefix}/chunks/plan.json", plan, work)
-    report("decoding", 1.0, f"{len(pieces)} chunks")
+    pieces = plan_pieces(whole.duration, current_app.config["CHUNK_SECONDS"])
+    plan = {"video": dataclasses.asdict(whole), "pieces": [dataclasses.asdict(p) for p in pieces]}
+    put_json(f"{work_prefix(job.id)}/chunks/plan.json", plan, work)
+    report("decoding", 0.0, f"{len(pieces)} chunks")
     for piece in pieces:
         send(CHUNK_EXTRACT, job, job.attempts, piece.index)
     return "split"
@@ -53,15 +51,18 @@ def _video_info(video: Path) -> VideoInfo:
 
 @step(CHUNK_EXTRACT)
 def chunk_extract_task(job: Job, index: int) -> str:
-    """Extract the slides of one piece into work/chunks/NNN/."""
+    """Extract the slides of one piece (a window of the job's video) into work/chunks/NNN/."""
     prefix = f"{work_prefix(job.id)}/chunks"
+    report = extraction_reporter(job.id)
     with tempfile.TemporaryDirectory(prefix="slidecast-chunk-") as tmp:
         folder = Path(tmp)
         plan = fetch_json(f"{prefix}/plan.json", folder)
-        fetch_tree(prefix, [f"{index:03d}.mp4"], folder)
+        piece = Piece(**plan["pieces"][index])
+        # the file the extraction step read: the upload, or the download it stored
+        video = _input_video(job, folder, report) if job.upload_key else _fetch_download(job, folder)
         out = folder / "out"
         options = extraction_only(job_options(job))
-        manifest = slidecast.extract(folder / f"{index:03d}.mp4", out, options, progress=extraction_reporter(job.id))
+        manifest = slidecast.extract(video, out, options, progress=report, window=piece.window)
         OutputDir(out).write_manifest(manifest)
         put_tree(out, f"{prefix}/{index:03d}", extract_names(manifest))
     needed = [f"chunk:{p['index']:03d}" for p in plan["pieces"]]
@@ -79,7 +80,7 @@ def chunk_merge_task(job: Job) -> str:
         plan = fetch_json(f"{prefix}/plan.json", folder)
         results = []
         for data in plan["pieces"]:
-            piece = Piece(**dict(data, path=folder / data["path"]))
+            piece = Piece(**data)
             piece_dir = folder / f"{piece.index:03d}"
             fetch_tree(f"{prefix}/{piece.index:03d}", ["manifest.json"], piece_dir)
             manifest = Manifest.load(piece_dir / "manifest.json")

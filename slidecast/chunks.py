@@ -1,14 +1,14 @@
-"""Long videos in time chunks: cut a video into pieces at keyframes, merge their timelines.
+"""Long videos in time chunks: plan overlapping time windows of one video, merge their timelines.
 
-A worker extracts each piece with `slidecast.extract` as if it were a video of its own; `merge`
-then shifts every piece's slides to the time of the whole video and joins the last slide of a
-piece with the first slide of the next when they show the same screen (a slide that spans a cut
-is one slide), and finds returns to earlier slides across pieces (`same_as`).
-
-Pieces are cut by copying packets (no re-encoding) from one keyframe to the next, so cutting a
-40-minute video takes seconds and every piece starts with a decodable picture. Only the video
-stream is copied: the transcript is made from the whole file. Known limit: an incremental build
-whose steps straddle a cut is two slides (the engine's build test needs both states in one run).
+A piece is a time window of the one video, not a file: a worker extracts it with
+`slidecast.extract(video, out, options, window=piece.window)`, which reads only that stretch
+(from the keyframe at or before its start to the first keyframe at or after its end) and gives
+slide times in whole-video time. Planning needs the duration alone, so splitting costs nothing.
+`merge` keeps each piece's slides in its trusted stretch, joins the last slide of a piece with
+the first slide of the next when they show the same screen (a slide that spans a cut is one
+slide), and finds returns to earlier slides across pieces (`same_as`). The transcript is made
+from the whole file. Known limit: an incremental build whose steps straddle a cut is two slides
+(the engine's build test needs both states in one run).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 
@@ -34,137 +33,42 @@ COMPARE_SIZE = (192, 108)
 
 @dataclass
 class Piece:
-    """One chunk: its file, where its first picture is in the whole video (`offset`, seconds),
-    and the stretch of the whole video its slides are trusted for (`keep_from`, `keep_until`).
+    """One chunk: the window [start, end) of the video it extracts (seconds; end None: to the
+    end of the video), and the stretch its slides are trusted for (`keep_from`, `keep_until`).
 
-    Pieces overlap by at least OVERLAP seconds: the engine drops a screen state shorter than
-    min_slide_duration at either end of a piece, so a change close to a cut is taken from the
-    piece in which it lies well inside (merge keeps each piece's slides up to the middle of
-    the overlap)."""
+    A piece starts OVERLAP seconds before the cut that ends the piece before it: the engine
+    drops a screen state shorter than min_slide_duration at either end of a window and knows
+    least about a change right at its edges, so a change close to a cut is taken from the piece
+    in which it lies well inside (merge keeps each piece's slides up to the middle of the
+    overlap). The engine widens each window to keyframes, which only adds overlap."""
 
     index: int
-    path: Path
-    offset: float
-    start: float = 0.0  # keyframe where the piece starts (whole-video time)
-    end: float | None = None  # keyframe where it stops (exclusive); None: the end of the video
+    start: float = 0.0
+    end: float | None = None
     keep_from: float = 0.0
     keep_until: float | None = None
+
+    @property
+    def window(self) -> tuple[float, float | None]:
+        return self.start, self.end
 
 
 OVERLAP = 4.0
 
 
-def plan_pieces(keyframes: list[float], duration: float, chunk_seconds: float, folder: Path) -> list[Piece]:
-    """Pieces of about `chunk_seconds`, cut at keyframes; a last piece shorter than a quarter
-    chunk is joined to the one before it."""
-    keyframes = sorted(keyframes)
-    cuts, target = [], chunk_seconds
-    for t in keyframes:
-        if t >= target and duration - t >= chunk_seconds / 4:
-            cuts.append(t)
-            target = t + chunk_seconds
-    pieces = [Piece(0, folder / "000.mp4", 0.0)]
-    for i, c in enumerate(cuts, start=1):
-        lead = max([k for k in keyframes if k <= c - OVERLAP] or [0.0])
-        middle = round((lead + c) / 2, 3)
-        pieces[-1].end, pieces[-1].keep_until = c, middle
-        pieces.append(Piece(i, folder / f"{i:03d}.mp4", lead, start=lead, keep_from=middle))
+def plan_pieces(duration: float, chunk_seconds: float) -> list[Piece]:
+    """Pieces cut every `chunk_seconds` of `duration`; a last piece shorter than a quarter
+    chunk is joined to the one before it. One piece if the video is short."""
+    cuts, cut = [], float(chunk_seconds)
+    while duration - cut >= chunk_seconds / 4:
+        cuts.append(cut)
+        cut += chunk_seconds
+    pieces = [Piece(0)]
+    for index, cut in enumerate(cuts, start=1):
+        middle = round(cut - OVERLAP / 2, 3)
+        pieces[-1].end, pieces[-1].keep_until = cut, middle
+        pieces.append(Piece(index, start=max(0.0, cut - OVERLAP), keep_from=middle))
     return pieces
-
-
-def keyframe_times(path: Path) -> tuple[list[float], float]:
-    """Times of the video's keyframes (from the packet index, nothing decoded) and its duration."""
-    with _open(path) as container:
-        stream = container.streams.video[0]
-        start = _stream_start(stream)
-        times, end = [], 0.0
-        for packet in container.demux(stream):
-            if packet.pts is None:
-                continue
-            t = float(packet.pts * stream.time_base) - start
-            end = max(end, t)
-            if packet.is_keyframe:
-                times.append(t)
-    return times, end
-
-
-def cut(path: Path, out_dir: Path, chunk_seconds: float) -> list[Piece]:
-    """Cut `path` into overlapping pieces of about `chunk_seconds` (see Piece); one if short."""
-    keyframes, duration = keyframe_times(path)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    pieces = plan_pieces(keyframes, duration, chunk_seconds, out_dir)
-    source_start = _start_of(path)
-    _copy_pieces(path, pieces)
-    for piece in pieces:  # the engine counts a piece's time from its first picture
-        piece.offset = round(piece.offset - source_start + _start_of(piece.path), 6)
-    return pieces
-
-
-def _stream_start(stream) -> float:
-    return float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
-
-
-def _start_of(path: Path) -> float:
-    with _open(path) as container:
-        return _stream_start(container.streams.video[0])
-
-
-def _copy_pieces(path: Path, pieces: list[Piece]) -> None:
-    """One pass over the packets; each goes to every piece whose keyframe range holds its GOP."""
-    writers: dict[int, _PieceWriter] = {}
-    with _open(path) as source:
-        stream = source.streams.video[0]
-        start, gop = _stream_start(stream), 0.0
-        try:
-            for packet in source.demux(stream):
-                if packet.dts is None and packet.pts is None:
-                    continue
-                if packet.is_keyframe:
-                    gop = float((packet.pts if packet.pts is not None else packet.dts) * stream.time_base) - start
-                for piece in pieces:
-                    inside = piece.start - 1e-6 <= gop and (piece.end is None or gop < piece.end - 1e-6)
-                    if inside and piece.index not in writers and packet.is_keyframe:
-                        writers[piece.index] = _PieceWriter(piece, stream, packet)
-                    if inside and piece.index in writers:
-                        writers[piece.index].add(packet)
-                    elif not inside and piece.index in writers:
-                        writers.pop(piece.index).close()
-        finally:
-            for writer in writers.values():
-                writer.close()
-
-
-class _PieceWriter:
-    """Copies packets into one piece with timestamps shifted to start at 0; records the offset."""
-
-    def __init__(self, piece: Piece, stream, first_packet):
-        self.piece = piece
-        self.out = av.open(str(piece.path), "w", format="mp4")
-        self.stream = self.out.add_stream_from_template(stream)
-        self.base = first_packet.dts if first_packet.dts is not None else first_packet.pts
-        self.time_base = stream.time_base
-
-    def add(self, packet) -> None:
-        # A packet may go to two overlapping pieces: each gets its own copy.
-        copy = av.Packet(bytes(packet))
-        copy.pts = None if packet.pts is None else packet.pts - self.base
-        copy.dts = None if packet.dts is None else packet.dts - self.base
-        copy.time_base = packet.time_base
-        copy.is_keyframe = packet.is_keyframe
-        copy.stream = self.stream
-        self.out.mux(copy)
-
-    def close(self) -> None:
-        self.out.close()
-        # Shifted time 0 is `base` in the source's raw time (cut() makes it a video time).
-        self.piece.offset = float(self.base * self.time_base)
-
-
-def _open(path: Path):
-    try:
-        return av.open(str(path))
-    except av.error.FFmpegError as exc:
-        raise CorruptVideo(f"cannot read the video to cut it into chunks: {path}") from exc
 
 
 # ---- merging --------------------------------------------------------------------------------
@@ -179,13 +83,17 @@ class PieceResult:
 
 def merge(results: list[PieceResult], video: VideoInfo, out_dir: Path) -> Manifest:
     """One manifest for the whole video in `out_dir` (slides/ and thumbs/ copied and renumbered,
-    manifest.json not written). `video` describes the whole file."""
+    manifest.json not written). `video` describes the whole file; its duration is taken from
+    the last piece, whose window ran to the end of the pictures (as a one-piece run measures it)."""
+    results = sorted(results, key=lambda r: r.piece.start)
+    if results:
+        video = replace(video, duration=results[-1].manifest.video.duration)
     out = OutputDir(out_dir)
     out.prepare()
     out.cleanup()
     slides: list[tuple[SlideEntry, Path]] = []
     small = functools.cache(_small)  # this merge's pictures, read once each
-    for result in sorted(results, key=lambda r: r.piece.start):
+    for result in results:
         for entry in _trusted(result):
             picture = result.folder / entry.image
             if slides and same_screen(slides[-1][1], picture, small):
@@ -205,16 +113,10 @@ def merge(results: list[PieceResult], video: VideoInfo, out_dir: Path) -> Manife
 
 
 def _trusted(result: PieceResult) -> list[SlideEntry]:
-    """The piece's slides in whole-video time that overlap its trusted stretch."""
+    """Copies of the piece's slides that overlap its trusted stretch (returns found anew)."""
     piece = result.piece
-    moved = [_shifted(e, piece.offset) for e in result.manifest.slides]
-    return [e for e in moved if e.end > piece.keep_from
-            and (piece.keep_until is None or e.start < piece.keep_until)]
-
-
-def _shifted(entry: SlideEntry, offset: float) -> SlideEntry:
-    return replace(entry, start=round(entry.start + offset, 3), end=round(entry.end + offset, 3),
-                   frame_time=round(entry.frame_time + offset, 3), same_as=None, words=[], keywords=[])
+    return [replace(e, same_as=None, words=[], keywords=[]) for e in result.manifest.slides
+            if e.end > piece.keep_from and (piece.keep_until is None or e.start < piece.keep_until)]
 
 
 def _renumber(slides, out_dir: Path, small) -> list[SlideEntry]:

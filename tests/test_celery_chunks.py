@@ -1,11 +1,11 @@
-"""Long videos in chunks (slidecast.chunks): cut, extract each piece, merge = one run."""
+"""Long videos in chunks (slidecast.chunks): plan windows, extract each window, merge = one run."""
 
 from pathlib import Path
 
 import pytest
 
 from slidecast import ExtractOptions, extract
-from slidecast.chunks import PieceResult, cut, merge
+from slidecast.chunks import PieceResult, merge, plan_pieces
 from slidecast.synthetic import make_clip
 
 OPTIONS = ExtractOptions(ocr=False, pdf=False, notes=False, subtitles=False)
@@ -20,8 +20,8 @@ def return_clip(tmp_path_factory) -> Path:
 
 
 def chunked(video: Path, folder: Path, chunk_seconds: float, whole_video):
-    pieces = cut(video, folder / "pieces", chunk_seconds)
-    results = [PieceResult(extract(p.path, folder / f"p{p.index}", OPTIONS), folder / f"p{p.index}", p)
+    pieces = plan_pieces(whole_video.duration, chunk_seconds)
+    results = [PieceResult(extract(video, folder / f"p{p.index}", OPTIONS, window=p.window), folder / f"p{p.index}", p)
                for p in pieces]
     return pieces, merge(results, whole_video, folder / "merged")
 
@@ -33,12 +33,13 @@ def whole(return_clip, tmp_path_factory):
 
 def test_chunked_extraction_equals_one_run(return_clip, tmp_path, whole):
     pieces, merged = chunked(return_clip, tmp_path, 6, whole.video)
-    assert len(pieces) >= 4, "the clip must really be cut for this test to mean anything"
+    assert len(pieces) >= 4, "the clip must really be split for this test to mean anything"
     assert len(merged.slides) == len(whole.slides) == 6
     for one, other in zip(whole.slides, merged.slides):
         assert abs(one.start - other.start) <= 0.5 and abs(one.end - other.end) <= 0.5
         assert one.same_as == other.same_as
     assert [s.index for s in merged.slides] == list(range(1, 7))
+    assert merged.video == whole.video
     for slide in merged.slides:
         assert (tmp_path / "merged" / slide.image).stat().st_size > 0
         assert (tmp_path / "merged" / slide.thumbnail).stat().st_size > 0
@@ -47,6 +48,18 @@ def test_chunked_extraction_equals_one_run(return_clip, tmp_path, whole):
         "some slide is on screen across a cut, and it is still one slide"
 
 
-def test_a_short_video_is_one_piece(return_clip, tmp_path):
-    pieces = cut(return_clip, tmp_path, 600)
-    assert len(pieces) == 1 and pieces[0].offset == 0.0 and pieces[0].end is None
+def test_one_piece_merged_is_the_one_run(return_clip, tmp_path, whole):
+    pieces, merged = chunked(return_clip, tmp_path, 600, whole.video)
+    assert len(pieces) == 1 and pieces[0].window == (0.0, None)
+    assert [(s.start, s.end, s.same_as) for s in merged.slides] == \
+        [(s.start, s.end, s.same_as) for s in whole.slides]
+
+
+def test_pieces_are_planned_from_the_duration():
+    """Cuts every 600 s; each piece starts 4 s before its cut and is trusted from the middle of
+    that overlap; a last stretch under a quarter chunk joins the piece before."""
+    pieces = plan_pieces(2415.0, 600)
+    assert [p.window for p in pieces] == [(0.0, 600.0), (596.0, 1200.0), (1196.0, 1800.0), (1796.0, None)]
+    assert [(p.keep_from, p.keep_until) for p in pieces] == \
+        [(0.0, 598.0), (598.0, 1198.0), (1198.0, 1798.0), (1798.0, None)]
+    assert [p.window for p in plan_pieces(1349.0, 600)] == [(0.0, 600.0), (596.0, None)]
