@@ -29,9 +29,20 @@ def create_app(config: dict | None = None) -> Flask:
     init_extensions(app)
     init_metrics(app)
     register_api(app)
+    trust_proxies(app)
     if app.config["RECOVER_JOBS_ON_START"]:
         recover_thread_jobs(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXY_COUNT reverse proxies the client's address (the rate-limit key) is
+    the one that many entries from the right of X-Forwarded-For; entries further left are the
+    client's own words. With 0 the header is ignored and the address is the TCP peer's."""
+    count = app.config["TRUSTED_PROXY_COUNT"]
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count)
 
 
 def _app_or_exit() -> Flask:

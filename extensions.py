@@ -25,7 +25,9 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-# Per client address; Redis holds the counters when configured so every web process shares them.
+# Per client address (the TCP peer's, or behind TRUSTED_PROXY_COUNT proxies the client's from
+# X-Forwarded-For: app.trust_proxies); Redis holds the counters when configured so every web
+# process shares them.
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True, swallow_errors=True,
                   in_memory_fallback_enabled=True)
 

@@ -23,17 +23,18 @@ class ConfigError(Exception):
         self.name = name
 
 
-def _positive_int(env, name, default, maximum=None):
+def _positive_int(env, name, default, maximum=None, allow_zero=False):
     raw = env.get(name)
     if raw is None or raw == "":
         return default
+    wanted = "a whole number" if allow_zero else "a positive integer"
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigError(name, "must be a positive integer", raw) from None
-    if value < 1 or (maximum is not None and value > maximum):
+        raise ConfigError(name, f"must be {wanted}", raw) from None
+    if value < (0 if allow_zero else 1) or (maximum is not None and value > maximum):
         limit = f" no larger than {maximum}" if maximum else ""
-        raise ConfigError(name, f"must be a positive integer{limit}", raw)
+        raise ConfigError(name, f"must be {wanted}{limit}", raw)
     return value
 
 
@@ -155,6 +156,9 @@ def load_settings(environ=None, overrides: dict | None = None) -> dict:
         # How long a web process may answer a poll from its own copy of a job read from Redis.
         "JOB_NEAR_CACHE_SECONDS": _positive_float(env, "JOB_NEAR_CACHE_SECONDS", 0.5, allow_zero=True),
         "RATE_LIMIT_SUBMIT": _rate_limit(env, "RATE_LIMIT_SUBMIT", "30 per minute"),
+        # Reverse proxies in front of the web process whose X-Forwarded-For entries are believed
+        # (0: none, the header is ignored; a client could otherwise choose its rate-limit key).
+        "TRUSTED_PROXY_COUNT": _positive_int(env, "TRUSTED_PROXY_COUNT", 0, maximum=5, allow_zero=True),
         "DOWNLOAD_TIMEOUT": _positive_int(env, "DOWNLOAD_TIMEOUT", 60),
         # video_url may name localhost or the private ranges (an intranet); off: only public hosts.
         "ALLOW_PRIVATE_VIDEO_URLS": _flag(env, "ALLOW_PRIVATE_VIDEO_URLS", False),
