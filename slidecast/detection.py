@@ -35,9 +35,8 @@ class SecondPass:
     """Runs `detector` over the video as planned by `screening`; see the module docstring."""
 
     def __init__(self, meta: VideoMeta, scan: Scan, screening: Screening, detector: TransitionDetector,
-                 size: tuple[int, int], report=None, threads: int = 0):
+                 size: tuple[int, int], report=None):
         self.meta, self.scan, self.screening = meta, scan, screening
-        self.threads = threads  # decoder threads (0: all cores)
         self.detector, self.size = detector, size
         self.report = report or (lambda fraction: None)
         self.stats = PassStats(dirty_gops=sum(g.dirty for g in screening.gops))
@@ -46,7 +45,7 @@ class SecondPass:
         self._reported = -REPORT_EVERY
 
     def run(self) -> PassStats:
-        decoder = DenseDecoder(self.meta, self.threads)
+        decoder = DenseDecoder(self.meta)
         try:
             gops, i = self.screening.gops, 0
             while i < len(gops):

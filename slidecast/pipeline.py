@@ -28,14 +28,13 @@ from .video import FrameGrabber, VideoMeta, probe, scan
 
 
 def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, progress=None,
-            window: tuple[float, float | None] | None = None, threads: int = 0) -> Manifest:
+            window: tuple[float, float | None] | None = None) -> Manifest:
     """Find every slide of `video_path` and write OUT (see output.py); return the manifest.
 
     `window=(start, end)` finds the slides of that stretch only (end None: to the end), for a
     long video split across workers (slidecast.chunks): decoding starts at the keyframe at or
     before `start` and stops at the first keyframe at or after `end`; slide times stay
-    whole-video times, and `video` describes the whole file. `threads` caps the decoder's
-    threads (0: all cores), for several extractions sharing a machine.
+    whole-video times, and `video` describes the whole file.
 
     Raises a slidecast.errors.SlidecastError subclass for bad input or output (nothing is left
     that looks like a finished result), or Cancelled if `progress` raised it.
@@ -46,7 +45,7 @@ def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, p
     out.prepare()  # first: a stale manifest must not survive any failure below
     try:
         meta = probe(Path(video_path))
-        return _run(meta, out, opts, Progress(progress), window, threads)
+        return _run(meta, out, opts, Progress(progress), window)
     finally:
         out.cleanup()
 
@@ -108,8 +107,7 @@ class FileHasher(threading.Thread):
         return self.digest
 
 
-def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progress, window=None,
-         threads: int = 0) -> Manifest:
+def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progress, window=None) -> Manifest:
     hasher = FileHasher(meta.path)
     timings: dict[str, float] = {}
     began = time.perf_counter()
@@ -126,8 +124,7 @@ def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progre
     detector = TransitionDetector(plan.meter, pictures.keep)
     began = time.perf_counter()
     try:
-        stats = SecondPass(meta, first, plan, detector, size, progress.stage("detecting", "finding slides"),
-                           threads).run()
+        stats = SecondPass(meta, first, plan, detector, size, progress.stage("detecting", "finding slides")).run()
         out.flush()
     finally:
         pictures.close()

@@ -331,12 +331,11 @@ class DenseDecoder:
     time to stop decoding until there (packets are dropped, which is safe in decode order).
     """
 
-    def __init__(self, meta: VideoMeta, threads: int = 0):
+    def __init__(self, meta: VideoMeta, threads: str = "AUTO"):
         self.meta = meta
         self.container = open_video(meta.path)
         self.stream = self.container.streams.video[0]
-        self.stream.thread_type = "AUTO"
-        self.stream.thread_count = threads  # 0: FFmpeg picks (all cores)
+        self.stream.thread_type = threads
         # Frames no other frame refers to (most B-frames) are not decoded at all: about half
         # the frames, and the rest are still a few hundredths of a second apart.
         self.stream.codec_context.skip_frame = "NONREF"
