@@ -1,19 +1,26 @@
 """Fault 6 / scale: a 40-minute lecture split into chunks across 2 workers vs 1.
 
-    python bench/faults/long_video.py [--minutes 40] [--chunk 600]
+    python bench/faults/long_video.py [--minutes 40] [--chunk 600] [--repeat 3] [--video PATH]
 
-Renders a deterministic 40-minute lecture at 480x270 (slides of 20-60 s, some returns), then runs
-the same job three times on a private Redis and a throwaway database: one worker without chunks
-(CHUNK_SECONDS above the duration), one worker with chunks, two workers with chunks. Reports
-wall time from submit to `succeeded`, the speed-up of 2 workers over 1, and whether the chunked
-timelines equal the one-piece timeline (same slide count, transitions within 0.5 s, same same_as).
+Renders a deterministic 40-minute lecture at 480x270 (slides of 20-60 s, some returns; about a
+minute), then runs the same job in three setups on a private Redis and a throwaway database: one
+worker without chunks (CHUNK_SECONDS above the duration), one worker with chunks, two workers
+with chunks; `--repeat` rounds of the three, interleaved, so a change in the machine's load
+touches all three alike. Reports the median wall time from submit to `succeeded` per setup, the
+speed-up of 2 workers over 1 (ratio of medians), the workers' CPU seconds per run (how much of
+the 2 cores a setup used), the load average, and whether every chunked timeline equals the
+one-piece timeline (same slide count, transitions within 0.5 s, same same_as). `--video` keeps
+the rendered lecture at PATH for the next run (rendered there if missing).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import time
+from pathlib import Path
 
 from common import RedisServer, Workers, make_web, pg_database, remove, scratch, submit, wait_for
 
@@ -44,20 +51,24 @@ def timeline(web, job_id):
 
 
 def run_once(folder, clip, db_url, workers_count, chunk_seconds, tag):
+    folder = folder / tag  # worker logs of this run only
+    folder.mkdir()
     server = RedisServer(folder)
-    storage_url = str(folder / f"data-{tag}")
+    storage_url = str(folder / "data")
     workers = Workers(workers_count, folder, db_url, server.url, server.url, storage_url,
                       CHUNK_SECONDS=chunk_seconds)
     try:
         web = make_web(db_url, server.url, server.url, storage_url)
         client = web.test_client()
+        idle = cpu_seconds(workers)  # start-up (imports) is not the job's
         began = time.monotonic()
         job_id = submit(client, clip, ocr=False, pdf=False, notes=False)
         doc = wait_for(lambda: (lambda d: d if d["status"] in ("succeeded", "failed") else None)(
-            client.get(f"/api/jobs/{job_id}").get_json()), "the job", limit=3600, step=0.5)
+            client.get(f"/api/jobs/{job_id}").get_json()), "the job", limit=3600, step=0.2)
         seconds = time.monotonic() - began
         assert doc["status"] == "succeeded", doc["error"]
-        return seconds, timeline(web, job_id), task_seconds(workers)
+        cpu = [round(b - a, 1) for a, b in zip(idle, cpu_seconds(workers))]
+        return seconds, timeline(web, job_id), task_seconds(workers), cpu
     finally:
         workers.stop()
         server.stop()
@@ -74,9 +85,22 @@ def task_seconds(workers) -> dict:
     return totals
 
 
+def cpu_seconds(workers) -> list[float]:
+    """CPU seconds (user + system, all threads) each worker process has used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = []
+    for proc in workers.procs:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        used.append((int(fields[11]) + int(fields[12])) / ticks)
+    return used
+
+
 def same(a, b) -> bool:
     return len(a) == len(b) and all(abs(x[0] - y[0]) <= 0.5 and abs(x[1] - y[1]) <= 0.5 and x[2] == y[2]
                                     for x, y in zip(a, b))
+
+
+SETUPS = (("whole", 1, False), ("one", 1, True), ("two", 2, True))  # name, workers, chunked
 
 
 def main() -> int:
@@ -84,27 +108,44 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=40)
     parser.add_argument("--chunk", type=int, default=600)
     parser.add_argument("--size", default="480x270", help="WIDTHxHEIGHT of the rendered lecture")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of the three setups (medians reported)")
+    parser.add_argument("--video", help="keep the rendered lecture here and reuse it next time")
     args = parser.parse_args()
     folder = scratch("slidecast-long-")
     try:
         began = time.monotonic()
         width, height = (int(v) for v in args.size.split("x"))
-        clip = lecture(folder / "long.mp4", args.minutes, width, height)
+        clip = Path(args.video) if args.video else folder / "long.mp4"
+        if not clip.exists():
+            lecture(clip, args.minutes, width, height)
         rendered = time.monotonic() - began
+        runs = {name: [] for name, _, _ in SETUPS}
         with pg_database() as db_url:
-            whole_s, whole, whole_t = run_once(folder, clip, db_url, 1, 10 ** 6, "whole")
-            one_s, one, one_t = run_once(folder, clip, db_url, 1, args.chunk, "one")
-            two_s, two, two_t = run_once(folder, clip, db_url, 2, args.chunk, "two")
-        report = {"minutes": args.minutes, "size": args.size, "chunk_seconds": args.chunk, "render_seconds": round(rendered, 1),
-                  "slides": len(whole), "one_worker_no_chunks_s": round(whole_s, 1),
-                  "one_worker_chunks_s": round(one_s, 1), "two_workers_chunks_s": round(two_s, 1),
-                  "speedup_two_vs_one": round(one_s / two_s, 2), "speedup_two_vs_unchunked": round(whole_s / two_s, 2),
-                  "chunked_equals_whole": [same(whole, one), same(whole, two)],
-                  "task_seconds": {"whole": whole_t, "one": one_t, "two": two_t}}
-        print(json.dumps(report, indent=2))
-        return 0 if all(report["chunked_equals_whole"]) else 1
+            for round_ in range(args.repeat):
+                for name, count, chunked in SETUPS:
+                    load = os.getloadavg()[0]
+                    chunk = args.chunk if chunked else 10 ** 6
+                    seconds, slides, tasks, cpu = run_once(folder, clip, db_url, count, chunk, f"{name}{round_}")
+                    runs[name].append({"s": round(seconds, 1), "timeline": slides, "tasks": tasks, "cpu_s": cpu,
+                                       "load_before": round(load, 1)})
+        print(json.dumps(summary(args, rendered, runs), indent=2))
+        whole = runs["whole"][0]["timeline"]
+        return 0 if all(same(whole, r["timeline"]) for rs in runs.values() for r in rs) else 1
     finally:
         remove(folder)
+
+
+def summary(args, rendered: float, runs: dict) -> dict:
+    median = {name: statistics.median(r["s"] for r in rs) for name, rs in runs.items()}
+    whole = runs["whole"][0]["timeline"]
+    return {"minutes": args.minutes, "size": args.size, "chunk_seconds": args.chunk, "repeat": args.repeat,
+            "render_seconds": round(rendered, 1), "slides": len(whole),
+            "one_worker_no_chunks_s": median["whole"], "one_worker_chunks_s": median["one"],
+            "two_workers_chunks_s": median["two"],
+            "speedup_two_vs_one": round(median["one"] / median["two"], 2),
+            "speedup_two_vs_unchunked": round(median["whole"] / median["two"], 2),
+            "chunked_equals_whole": [same(whole, r["timeline"]) for name in ("one", "two") for r in runs[name]],
+            "runs": {name: [{k: v for k, v in r.items() if k != "timeline"} for r in rs] for name, rs in runs.items()}}
 
 
 if __name__ == "__main__":
