@@ -203,32 +203,35 @@ class Heartbeat:
 
 def run_guarded(task, job: Job, body) -> str:
     """Run `body()` for `job` with heartbeat and the failure policy of the module docstring."""
+    # Plain values: after a rollback `job` is expired, and reading job.id would reload it from
+    # the database, which fails when the database is what went away (the retry never happened).
+    job_id, attempt = job.id, job.attempts
     try:
-        with Heartbeat(job.id):
+        with Heartbeat(job_id):
             result = body()
-        release(job.id, job.attempts)
-        if db.session.get(Job, job.id, populate_existing=True) is None or job.status in (CANCELLED, FAILED):
-            remove_files_unless_succeeded(job.id)  # cancelled while this step wrote its files
+        release(job_id, attempt)
+        if db.session.get(Job, job_id, populate_existing=True) is None or job.status in (CANCELLED, FAILED):
+            remove_files_unless_succeeded(job_id)  # cancelled while this step wrote its files
         return result
     except slidecast.Cancelled:
         db.session.rollback()
-        remove_files_unless_succeeded(job.id)
-        log.info("job %s stopped: cancelled", job.id)
+        remove_files_unless_succeeded(job_id)
+        log.info("job %s stopped: cancelled", job_id)
         return "cancelled"
     except SoftTimeLimitExceeded:
         db.session.rollback()
         limit = current_app.config["JOB_TIME_LIMIT"]
-        return fail(job.id, f"stopped: a processing step ran longer than JOB_TIME_LIMIT ({limit} s)")
+        return fail(job_id, f"stopped: a processing step ran longer than JOB_TIME_LIMIT ({limit} s)")
     except TRANSIENT as exc:
         db.session.rollback()
-        return retry_or_fail(task, job.id, exc)
+        return retry_or_fail(task, job_id, exc)
     except BAD_INPUT as exc:
         db.session.rollback()
-        return fail(job.id, str(exc) or type(exc).__name__)
+        return fail(job_id, str(exc) or type(exc).__name__)
     except Exception:
-        log.exception("job %s failed with an unexpected error", job.id)
+        log.exception("job %s failed with an unexpected error", job_id)
         db.session.rollback()
-        return fail(job.id, INTERNAL_ERROR)
+        return fail(job_id, INTERNAL_ERROR)
 
 
 def retry_or_fail(task, job_id: str, exc: Exception) -> str:
