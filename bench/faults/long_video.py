@@ -8,7 +8,8 @@ worker without chunks (CHUNK_SECONDS above the duration), one worker with chunks
 with chunks; `--repeat` rounds of the three, interleaved, so a change in the machine's load
 touches all three alike. Reports the median wall time from submit to `succeeded` per setup, the
 speed-up of 2 workers over 1 (ratio of medians), the workers' CPU seconds per run (how much of
-the 2 cores a setup used), the load average, and whether every chunked timeline equals the
+the 2 cores a setup used), all cores' busy seconds meanwhile (the rest is this process,
+PostgreSQL, Redis and whatever else runs on the machine), the load average, and whether every chunked timeline equals the
 one-piece timeline (same slide count, transitions within 0.5 s, same same_as). `--video` keeps
 the rendered lecture at PATH for the next run (rendered there if missing).
 """
@@ -60,7 +61,7 @@ def run_once(folder, clip, db_url, workers_count, chunk_seconds, tag):
     try:
         web = make_web(db_url, server.url, server.url, storage_url)
         client = web.test_client()
-        idle = cpu_seconds(workers)  # start-up (imports) is not the job's
+        idle, busy = cpu_seconds(workers), machine_busy()  # start-up (imports) is not the job's
         began = time.monotonic()
         job_id = submit(client, clip, ocr=False, pdf=False, notes=False)
         doc = wait_for(lambda: (lambda d: d if d["status"] in ("succeeded", "failed") else None)(
@@ -68,7 +69,7 @@ def run_once(folder, clip, db_url, workers_count, chunk_seconds, tag):
         seconds = time.monotonic() - began
         assert doc["status"] == "succeeded", doc["error"]
         cpu = [round(b - a, 1) for a, b in zip(idle, cpu_seconds(workers))]
-        return seconds, timeline(web, job_id), task_seconds(workers), cpu
+        return seconds, timeline(web, job_id), task_seconds(workers), cpu, round(machine_busy() - busy, 1)
     finally:
         workers.stop()
         server.stop()
@@ -93,6 +94,12 @@ def cpu_seconds(workers) -> list[float]:
         fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         used.append((int(fields[11]) + int(fields[12])) / ticks)
     return used
+
+
+def machine_busy() -> float:
+    """CPU seconds all cores of the machine have spent busy (not idle or waiting) since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def same(a, b) -> bool:
@@ -125,9 +132,10 @@ def main() -> int:
                 for name, count, chunked in SETUPS:
                     load = os.getloadavg()[0]
                     chunk = args.chunk if chunked else 10 ** 6
-                    seconds, slides, tasks, cpu = run_once(folder, clip, db_url, count, chunk, f"{name}{round_}")
+                    seconds, slides, tasks, cpu, busy = run_once(folder, clip, db_url, count, chunk,
+                                                                 f"{name}{round_}")
                     runs[name].append({"s": round(seconds, 1), "timeline": slides, "tasks": tasks, "cpu_s": cpu,
-                                       "load_before": round(load, 1)})
+                                       "machine_busy_s": busy, "load_before": round(load, 1)})
         print(json.dumps(summary(args, rendered, runs), indent=2))
         whole = runs["whole"][0]["timeline"]
         return 0 if all(same(whole, r["timeline"]) for rs in runs.values() for r in rs) else 1
