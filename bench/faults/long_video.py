@@ -1,17 +1,19 @@
 """Fault 6 / scale: a 40-minute lecture split into chunks across 2 workers vs 1.
 
     python bench/faults/long_video.py [--minutes 40] [--chunk 600] [--repeat 3] [--video PATH]
+                                      [--wait-idle SECONDS]
 
 Renders a deterministic 40-minute lecture at 480x270 (slides of 20-60 s, some returns; about a
 minute), then runs the same job in three setups on a private Redis and a throwaway database: one
 worker without chunks (CHUNK_SECONDS above the duration), one worker with chunks, two workers
 with chunks; `--repeat` rounds of the three, interleaved, so a change in the machine's load
 touches all three alike. Reports the median wall time from submit to `succeeded` per setup, the
-speed-up of 2 workers over 1 (ratio of medians), the workers' CPU seconds per run (how much of
-the 2 cores a setup used), all cores' busy seconds meanwhile (the rest is this process,
-PostgreSQL, Redis and whatever else runs on the machine), the load average, and whether every chunked timeline equals the
-one-piece timeline (same slide count, transitions within 0.5 s, same same_as). `--video` keeps
-the rendered lecture at PATH for the next run (rendered there if missing).
+speed-up of 2 workers over 1 (ratio of medians), and whether every chunked timeline equals the
+one-piece timeline (same slide count, transitions within 0.5 s, same same_as). Per run: the
+workers' CPU seconds (how much of the 2 cores a setup used), this process's CPU seconds (upload,
+polling), all cores' busy seconds meanwhile (the rest is PostgreSQL, Redis and whatever else
+runs on the machine), the load average, and with `--wait-idle` whether the run started on an
+idle machine. `--video` keeps the rendered lecture at PATH for the next run (rendered if missing).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def run_once(folder, clip, db_url, workers_count, chunk_seconds, tag):
     try:
         web = make_web(db_url, server.url, server.url, storage_url)
         client = web.test_client()
-        idle, busy = cpu_seconds(workers), machine_busy()  # start-up (imports) is not the job's
+        idle, busy, mine = cpu_seconds(workers), machine_busy(), time.process_time()  # not start-up
         began = time.monotonic()
         job_id = submit(client, clip, ocr=False, pdf=False, notes=False)
         doc = wait_for(lambda: (lambda d: d if d["status"] in ("succeeded", "failed") else None)(
@@ -69,7 +71,8 @@ def run_once(folder, clip, db_url, workers_count, chunk_seconds, tag):
         seconds = time.monotonic() - began
         assert doc["status"] == "succeeded", doc["error"]
         cpu = [round(b - a, 1) for a, b in zip(idle, cpu_seconds(workers))]
-        return seconds, timeline(web, job_id), task_seconds(workers), cpu, round(machine_busy() - busy, 1)
+        busy = {"machine": round(machine_busy() - busy, 1), "bench": round(time.process_time() - mine, 1)}
+        return seconds, timeline(web, job_id), task_seconds(workers), cpu, busy
     finally:
         workers.stop()
         server.stop()
@@ -102,6 +105,18 @@ def machine_busy() -> float:
     return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
+def wait_idle(limit: float) -> bool:
+    """Wait up to `limit` seconds for 5 s in which the machine's cores are under 15% busy (other
+    sessions share it); True if such a moment came."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = machine_busy()
+        time.sleep(5)
+        if (machine_busy() - before) / (5 * os.cpu_count()) < 0.15:
+            return True
+    return False
+
+
 def same(a, b) -> bool:
     return len(a) == len(b) and all(abs(x[0] - y[0]) <= 0.5 and abs(x[1] - y[1]) <= 0.5 and x[2] == y[2]
                                     for x, y in zip(a, b))
@@ -117,6 +132,8 @@ def main() -> int:
     parser.add_argument("--size", default="480x270", help="WIDTHxHEIGHT of the rendered lecture")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of the three setups (medians reported)")
     parser.add_argument("--video", help="keep the rendered lecture here and reuse it next time")
+    parser.add_argument("--wait-idle", type=float, default=0,
+                        help="before each run, wait up to this many seconds for the machine to be idle")
     args = parser.parse_args()
     folder = scratch("slidecast-long-")
     try:
@@ -130,12 +147,14 @@ def main() -> int:
         with pg_database() as db_url:
             for round_ in range(args.repeat):
                 for name, count, chunked in SETUPS:
+                    idle = wait_idle(args.wait_idle) if args.wait_idle else None
                     load = os.getloadavg()[0]
                     chunk = args.chunk if chunked else 10 ** 6
                     seconds, slides, tasks, cpu, busy = run_once(folder, clip, db_url, count, chunk,
                                                                  f"{name}{round_}")
                     runs[name].append({"s": round(seconds, 1), "timeline": slides, "tasks": tasks, "cpu_s": cpu,
-                                       "machine_busy_s": busy, "load_before": round(load, 1)})
+                                       "machine_busy_s": busy["machine"], "bench_cpu_s": busy["bench"],
+                                       "load_before": round(load, 1), "started_idle": idle})
         print(json.dumps(summary(args, rendered, runs), indent=2))
         whole = runs["whole"][0]["timeline"]
         return 0 if all(same(whole, r["timeline"]) for rs in runs.values() for r in rs) else 1
