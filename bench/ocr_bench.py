@@ -96,13 +96,22 @@ def source_video(variant: str, size: tuple[int, int] | None, tmp: Path) -> tuple
 
 def bench_engine(name: str):
     """An engine by name; "rapid-stock" is rapid with rapidocr's own detection size (short side
-    736 px) and recognition batches (6 lines padded to the widest), the
-    settings before they were tuned, kept so old and new can be compared in one run."""
-    if name != "rapid-stock":
+    736 px), recognition batches (6 lines padded to the widest), its models as exported and no
+    memory arena, every line read at full height: the settings before tuning, kept so old and
+    new can be compared in one run; "rapid-full" is rapid reading every line at the model's full
+    height (no quick first read); "rapid-unfused" is rapid-full on the models as exported
+    (fuse.py off), arena still on."""
+    if name not in ("rapid-stock", "rapid-unfused", "rapid-full"):
         return get_engine(name, threads=1)
+    from slidecast.ocr.rapid import reopen_sessions
     engine = get_engine("rapid", threads=1)
-    del engine._ocr.text_det.get_preprocess  # back to rapidocr's class method
-    engine._ocr.text_rec.rec_batch_num = 6
+    engine._ocr.text_rec = engine._ocr.text_rec.inner  # every line at the model's full height
+    if name == "rapid-full":
+        return engine
+    reopen_sessions(engine._ocr, fused=False, arena=name == "rapid-unfused")
+    if name == "rapid-stock":
+        del engine._ocr.text_det.get_preprocess  # back to rapidocr's class method
+        engine._ocr.text_rec.rec_batch_num = 6
     return engine
 
 

@@ -91,3 +91,33 @@ def test_tesseract_engine_reads_the_title_too(tmp_path):
 def test_unknown_ocr_engine_is_refused_by_name():
     with pytest.raises(ValueError, match="unknown OCR engine 'cloud'"):
         get_engine("cloud")
+
+
+@pytest.mark.skipif("rapid" not in available_engines(), reason="rapidocr-onnxruntime not installed")
+def test_fused_models_compute_what_the_exported_models_compute():
+    """The engine runs rewritten models (slidecast/ocr/fuse.py) for speed; a slide's text must
+    not depend on that, so the rewritten graphs must give the exported graphs' outputs."""
+    import onnxruntime
+
+    from slidecast.ocr.fuse import fused_model
+
+    engine = get_engine("rapid")
+    rng = np.random.default_rng(0)
+    for wrapper, shape in ((engine._ocr.text_det.infer, (1, 3, 288, 512)),
+                           (engine._ocr.text_rec.inner.session, (1, 3, 48, 480))):
+        exported = onnxruntime.InferenceSession(wrapper.model_path)
+        fused = onnxruntime.InferenceSession(fused_model(wrapper.model_path))
+        x = rng.uniform(-1, 1, shape).astype(np.float32)
+        want, got = exported.run(None, {"x": x})[0], fused.run(None, {"x": x})[0]
+        assert np.abs(want - got).max() <= 1e-4 * max(1.0, float(np.abs(want).max()))
+
+
+@pytest.mark.skipif("rapid" not in available_engines(), reason="rapidocr-onnxruntime not installed")
+def test_quick_first_read_gives_the_full_height_read_of_a_clean_slide(tmp_path):
+    """Lines are read 32 px high first and again at 48 only when unsure; on a clean slide the
+    words must be those of reading every line at full height."""
+    path, _, _ = render(tmp_path, 2)
+    quick = get_engine("rapid")
+    full = get_engine("rapid")
+    full._ocr.text_rec = full._ocr.text_rec.inner
+    assert page_from_words(quick.read(path)).text == page_from_words(full.read(path)).text

@@ -28,6 +28,13 @@ TARGET_LINE_PX = 34
 # which was a quarter of the recogniser's work. (Dropping the 320 px minimum saved nothing
 # measurable and cost the webcam video 0.7 points of CER.)
 DETECT_FRACTION = 544 / 720
+# Each line is first recognised FAST_HEIGHT px high instead of the model's 48 (0.44 of the
+# work), and read again at 48 when the recogniser's confidence is below RECHECK_SCORE: on
+# clean lines the quick read is as good, on blurred ones (the filmed-screen video) its
+# confidence drops and the full read decides. Heights must be multiples of 16, the model's
+# vertical stride: 36 and 40 gave confident wrong reads (camera CER 13-19%).
+FAST_HEIGHT = 32
+RECHECK_SCORE = 0.95
 
 
 class RapidEngine:
@@ -46,6 +53,8 @@ class RapidEngine:
         self._ocr = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, use_cls=False)
         self._ocr.text_det.get_preprocess = _detect_preprocess(self._ocr.text_det)
         self._ocr.text_rec.rec_batch_num = 1
+        reopen_sessions(self._ocr, fused=True, arena=True)
+        self._ocr.text_rec = TwoHeightRecogniser(self._ocr.text_rec)
 
     @staticmethod
     def available() -> bool:
@@ -75,6 +84,54 @@ class RapidEngine:
         lines = [_line_words(restore_spaces(image, line), scale) for line in result or []]
         heights = sorted(float(np.ptp(np.asarray(line[0], dtype=float)[:, 1])) for line in result or [])
         return lines, heights
+
+
+def reopen_sessions(ocr, fused: bool, arena: bool) -> None:
+    """Re-open rapidocr's detection and recognition sessions on the fused models (fuse.py: the
+    same results for about a fifth less CPU) and with onnxruntime's CPU memory arena on
+    (rapidocr turns it off; detection allocates the same large buffers for every slide, and
+    the arena took a third off its CPU for ~36 MB more RSS). Measured in docs/benchmarks.md."""
+    import onnxruntime
+
+    from .fuse import fused_model
+
+    for wrapper in (ocr.text_det.infer, ocr.text_rec.session):
+        old = wrapper.session
+        # A session made from bytes has no path: remember the one rapidocr opened.
+        wrapper.model_path = getattr(wrapper, "model_path", None) or old._model_path
+        options = old.get_session_options()
+        options.enable_cpu_mem_arena = arena
+        model = fused_model(wrapper.model_path) if fused else wrapper.model_path
+        wrapper.session = onnxruntime.InferenceSession(model, sess_options=options, providers=old.get_providers())
+
+
+class TwoHeightRecogniser:
+    """rapidocr's recogniser called as rapidocr calls it, reading each line at FAST_HEIGHT
+    first and again at full height when unsure (see RECHECK_SCORE). `inner` is rapidocr's."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.full_shape = list(inner.rec_image_shape)
+        channels, height, width = self.full_shape
+        self.fast_shape = [channels, FAST_HEIGHT, width * FAST_HEIGHT // height]
+
+    def __call__(self, images, return_word_box: bool = False):
+        results, seconds = self._read(images, self.fast_shape, return_word_box)
+        unsure = [i for i, result in enumerate(results) if result[1] < RECHECK_SCORE]
+        if unsure:
+            again, more = self._read([images[i] for i in unsure], self.full_shape, return_word_box)
+            for i, result in zip(unsure, again):
+                results[i] = result
+            seconds += more
+        return results, seconds
+
+    def _read(self, images, shape, return_word_box):
+        self.inner.rec_image_shape = shape  # read by rapidocr's resize_norm_img
+        try:
+            results, seconds = self.inner(images, return_word_box)
+        finally:
+            self.inner.rec_image_shape = self.full_shape
+        return list(results), seconds
 
 
 def _detect_preprocess(detector):
