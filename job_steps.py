@@ -7,7 +7,8 @@ jobs/<id>/work/ in storage, so the next step may run on another machine.
 
 Failure policy (reliability_settings in celery_config.py has the Celery side):
 - bad input (slidecast errors, BadVideo, DownloadFailed): the job fails with the reason, no retry;
-- transient faults (database, broker, Redis or storage connections): the step is retried with
+- transient faults (database, broker, Redis or storage connections; a video_url server that
+  does not answer now: DownloadUnavailable): the step is retried with
   exponential backoff and full jitter, up to TASK_MAX_RETRIES times, then the job fails;
 - SoftTimeLimitExceeded: the job fails with a message naming JOB_TIME_LIMIT;
 - cancelled (seen at a progress checkpoint): the job's work and output files are removed.
@@ -33,12 +34,13 @@ from celery_config import owner_is_alive, process_identity, send_priority
 from extensions import db, executor, job_store, storage
 from models import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job, JobPart, as_utc, utcnow
 from storage import StorageError
-from tasks import INTERNAL_ERROR, BadVideo, DownloadFailed
+from tasks import INTERNAL_ERROR, BadVideo, DownloadFailed, DownloadUnavailable
 
 log = logging.getLogger("slidecast.steps")
 
 TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, kombu.exceptions.OperationalError,
-             redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, StorageError, ConnectionError)
+             redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, StorageError, ConnectionError,
+             DownloadUnavailable)  # before BAD_INPUT: DownloadUnavailable is a DownloadFailed
 BAD_INPUT = (slidecast.SlidecastError, BadVideo, DownloadFailed)
 
 
@@ -238,7 +240,8 @@ def retry_or_fail(task, job_id: str, exc: Exception) -> str:
     """Retry the step later (exponential backoff, full jitter), or fail the job when out of tries."""
     retries, limit = task.request.retries, current_app.config["TASK_MAX_RETRIES"]
     if retries >= limit:
-        return fail(job_id, f"gave up after {limit} retries: a service stayed unreachable ({type(exc).__name__})")
+        why = str(exc) if isinstance(exc, DownloadUnavailable) else f"a service stayed unreachable ({type(exc).__name__})"
+        return fail(job_id, f"gave up after {limit} retries: {why}")
     countdown = get_exponential_backoff_interval(2, retries, 120, full_jitter=True)
     log.warning("job %s: transient fault (%s); retry %d of %d in %d s", job_id, exc, retries + 1, limit, countdown)
     raise task.retry(exc=exc, countdown=countdown, max_retries=limit)

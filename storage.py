@@ -74,10 +74,10 @@ class LocalStorage(Storage):
 
     def put_file(self, key: str, source: Path) -> int:
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp.mkdir(parents=True, exist_ok=True)
         staging = self.tmp / f"{uuid.uuid4().hex}.part"
-        try:
+        try:  # a full or read-only disk is a StorageError (retried), folders included
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, staging)
             os.replace(staging, target)
         except OSError as exc:

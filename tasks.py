@@ -43,6 +43,16 @@ class DownloadFailed(Exception):
     """video_url could not be fetched; the message says why."""
 
 
+class DownloadUnavailable(DownloadFailed):
+    """video_url's server did not answer now (no connection, timeout, 429/502/503/504): worth
+    trying again later. Celery steps retry it with backoff (job_steps.TRANSIENT); the thread pool,
+    which has no retries, fails the job with this message."""
+
+
+# HTTP statuses that say "not now" rather than "not this URL".
+RETRY_STATUSES = (429, 502, 503, 504)
+
+
 def probe_video(path: Path, max_seconds: float) -> dict:
     """Open `path` with PyAV and check it is a whole, decodable video of sane length.
 
@@ -231,6 +241,8 @@ def _download(url: str, work: Path, report) -> Path:
     timeout = (10, current_app.config["DOWNLOAD_TIMEOUT"])
     try:
         with session, session.get(url, stream=True, timeout=timeout) as response:
+            if response.status_code in RETRY_STATUSES:
+                raise DownloadUnavailable(f"downloading video_url failed: HTTP {response.status_code}")
             if response.status_code != 200:
                 raise DownloadFailed(f"downloading video_url failed: HTTP {response.status_code}")
             total = int(response.headers.get("Content-Length") or 0)
@@ -239,6 +251,8 @@ def _download(url: str, work: Path, report) -> Path:
             _stream_to(response, target, limit, total, report)
     except BlockedAddress as exc:
         raise DownloadFailed(str(exc)) from None
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise DownloadUnavailable(f"downloading video_url failed: {type(exc).__name__}") from None
     except requests.RequestException as exc:
         raise DownloadFailed(f"downloading video_url failed: {type(exc).__name__}") from None
     probe_video(target, current_app.config["MAX_VIDEO_SECONDS"])

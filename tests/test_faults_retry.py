@@ -18,6 +18,7 @@ import re
 import threading
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -27,6 +28,8 @@ from conftest import migrate, wait_until
 from extensions import db
 from models import Artifact, Job, Slide
 from test_celery_graph import steps_run, submit
+
+DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture
@@ -140,3 +143,53 @@ def test_a_file_that_is_not_a_video_fails_at_once_without_retry(service, tmp_pat
     assert retries_logged(log) == [] and "transient fault" not in log.read_text(errors="replace")
     row = job_row(web, done["id"])
     assert (row.finished_at - row.started_at).total_seconds() < 5  # no backoff wait in between
+
+
+class FlakyVideoServer:
+    """Serves one video file over HTTP, answering 503 to the first `failures` requests."""
+
+    def __init__(self, video, failures: int):
+        body, answered = video.read_bytes(), collections.Counter()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                answered["requests"] += 1
+                if answered["requests"] <= failures:
+                    self.send_error(503, "busy")
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.answered = answered
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/talk.mp4"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_video_url_server_that_is_busy_at_first_is_tried_again(service, tmp_path, wait_job, throwaway_redis):
+    """503 is "not now", not "not this URL": the step is retried and the job succeeds."""
+    web, _ = service
+    client = web.test_client()
+    server = FlakyVideoServer(DATA / "narrated.mp4", failures=1)
+    log = tmp_path / "worker.log"
+    worker = Worker(worker_env(web, throwaway_redis.url, ALLOW_PRIVATE_VIDEO_URLS="true"), log)
+    try:
+        response = client.post("/api/jobs", json={"video_url": server.url, "ocr": False})
+        assert response.status_code == 202, response.get_json()
+        done = wait_job(client, response.get_json()["id"], limit=90)
+    finally:
+        worker.stop()
+        server.close()
+    assert done["status"] == "succeeded", done["error"]
+    assert server.answered["requests"] == 2
+    assert retries_logged(log) == ["slidecast.process_job"]
+    assert "HTTP 503" in log.read_text(errors="replace")
