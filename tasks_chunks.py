@@ -62,7 +62,9 @@ def chunk_extract_task(job: Job, index: int) -> str:
         video = _input_video(job, folder, report) if job.upload_key else _fetch_download(job, folder)
         out = folder / "out"
         options = extraction_only(job_options(job))
-        manifest = slidecast.extract(video, out, options, progress=report, window=piece.window)
+        # the split step hashed the file once; a piece need not read all of it again
+        manifest = slidecast.extract(video, out, options, progress=report, window=piece.window,
+                                     sha256=plan["video"]["sha256"])
         OutputDir(out).write_manifest(manifest)
         put_tree(out, f"{prefix}/{index:03d}", extract_names(manifest))
     needed = [f"chunk:{p['index']:03d}" for p in plan["pieces"]]

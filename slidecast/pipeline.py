@@ -28,13 +28,14 @@ from .video import FrameGrabber, VideoMeta, probe, scan
 
 
 def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, progress=None,
-            window: tuple[float, float | None] | None = None) -> Manifest:
+            window: tuple[float, float | None] | None = None, sha256: str | None = None) -> Manifest:
     """Find every slide of `video_path` and write OUT (see output.py); return the manifest.
 
     `window=(start, end)` finds the slides of that stretch only (end None: to the end), for a
     long video split across workers (slidecast.chunks): decoding starts at the keyframe at or
     before `start` and stops at the first keyframe at or after `end`; slide times stay
-    whole-video times, and `video` describes the whole file.
+    whole-video times, and `video` describes the whole file. `sha256`, when the caller already
+    knows the file's hash (every piece of a split video), saves reading the whole file again.
 
     Raises a slidecast.errors.SlidecastError subclass for bad input or output (nothing is left
     that looks like a finished result), or Cancelled if `progress` raised it.
@@ -45,7 +46,7 @@ def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, p
     out.prepare()  # first: a stale manifest must not survive any failure below
     try:
         meta = probe(Path(video_path))
-        return _run(meta, out, opts, Progress(progress), window)
+        return _run(meta, out, opts, Progress(progress), window, sha256)
     finally:
         out.cleanup()
 
@@ -107,8 +108,9 @@ class FileHasher(threading.Thread):
         return self.digest
 
 
-def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progress, window=None) -> Manifest:
-    hasher = FileHasher(meta.path)
+def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progress, window=None,
+         sha256: str | None = None) -> Manifest:
+    hasher = None if sha256 else FileHasher(meta.path)
     timings: dict[str, float] = {}
     began = time.perf_counter()
     progress("decoding", 0.0, "reading keyframes")
@@ -139,7 +141,7 @@ def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progre
     progress("detecting", 1.0, f"{len(slides)} slides")
 
     video = VideoInfo(round(first.video_end, 3), round(meta.fps, 3), meta.width, meta.height,
-                      hasher.result(), meta.has_audio)
+                      sha256 or hasher.result(), meta.has_audio)
     manifest = Manifest(video, _entries(slides, out), options=opts.to_dict())
     manifest.timings.update({k: round(v, 3) for k, v in timings.items()})
     _run_content(manifest, out.root, meta.path, opts, progress)
