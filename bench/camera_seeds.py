@@ -6,7 +6,7 @@ The bench's camera video (1280x720) scores F1 1.000, but one video is one draw o
 keystone, drift phase and room. This renders the same 6-appearance deck (cuts only, slides of
 4-10 s, returns) filmed with a different seed each time, extracts it with the default options
 and prints, per seed, the transitions found against the truth (scoring.py's 1-s matching).
-Found on 2026-11-22 (docs/benchmarks.md): 5 of 12 seeds wrong at 640x360.
+Found on 2026-11-22 (docs/benchmarks.md): 5 of 12 seeds wrong at 640x360; 2 after the drift fix.
 """
 
 from __future__ import annotations

@@ -75,3 +75,15 @@ def test_an_ignored_region_hides_changes_inside_it(engine_clip, tmp_path):
     everything = [{"x": 0.0, "y": 0.0, "w": 1.0, "h": 1.0}]
     manifest = extract_fast(video, tmp_path / "out", ignore_regions=everything)
     assert len(manifest.slides) == 1
+
+
+def test_a_filmed_screen_that_drifts_during_a_long_slide_stays_one_slide(tmp_path):
+    """The camera creeps by about a pixel over a 10-s slide (seed 21 of bench/camera_seeds.py):
+    every edge has moved from the slide's first frame by then, which used to start a new slide
+    at 19 s. A frame that is the old one shifted is the same screen."""
+    slides = [SlideSpec(1, 4.0), SlideSpec(4, 6.5), SlideSpec(3, 10.0), SlideSpec(4, 4.5)]
+    video = tmp_path / "filmed.mp4"
+    truth = render_lecture(LectureSpec(slides=slides, seed=21, camera=True), video)
+    manifest = extract_fast(video, tmp_path / "out")
+    missed, extra = unmatched(truth["transitions"], changes(manifest))
+    assert (missed, extra) == ([], [])

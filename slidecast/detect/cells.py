@@ -19,6 +19,14 @@ BASE_THRESHOLD = 0.07
 NOISE_FACTOR = 3.0
 # A blob of at most this many cells is a pointer, not content (at sensitivity 0.5).
 POINTER_CELLS = 4
+# A filmed screen drifts as the camera settles or the tripod creeps (the bench's camera clips:
+# up to 1.2 px over tens of seconds). Over a long slide that moves every edge far enough from
+# the state's first frame to count as a change, so before a new state is declared the new
+# frame's shift against the old one is measured (phase correlation, sub-pixel); a shift of at
+# most DRIFT_PIXELS (analysis pixels) that, undone, leaves nothing significant is the same
+# screen. Only the one measured shift is tried: trying many would let misaligned edges raise
+# the noise-adaptive threshold until a real change passed too.
+DRIFT_PIXELS = 1.5
 
 
 class ChangeMeter:
@@ -75,3 +83,14 @@ class ChangeMeter:
     def significant(self, a: np.ndarray, b: np.ndarray, scale: float = 1.0) -> bool:
         """True if `b` differs from `a` by more than noise, pointer and masked regions."""
         return bool(self.content_cells(self.changed(a, b, scale)).any())
+
+    def same_but_shifted(self, a: np.ndarray, b: np.ndarray) -> bool:
+        """True if `b`, moved back by its measured drift (at most DRIFT_PIXELS), shows what `a`
+        shows (see DRIFT_PIXELS)."""
+        (dx, dy), _ = cv2.phaseCorrelate(a, b)
+        if not 0 < max(abs(dx), abs(dy)) <= DRIFT_PIXELS:
+            return False
+        h, w = b.shape
+        back = np.float32([[1, 0, -dx], [0, 1, -dy]])
+        moved = cv2.warpAffine(b, back, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return not self.significant(a, moved)

@@ -113,6 +113,10 @@ class TransitionDetector(Detector):
         if not self.meter.significant(self.current_norm, anchor.norm):
             self._still(frame)  # back to the same screen: nothing happened
             return
+        if self.meter.same_but_shifted(self.current_norm, anchor.norm):
+            self.current_norm = anchor.norm  # the camera drifted: follow it, same screen
+            self._still(frame)
+            return
         start = (self.last_still + anchor.t) / 2.0
         self._end_current(start)
         # The state is pictured by the frame that ends the still run, not the anchor: at the
