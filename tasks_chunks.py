@@ -21,9 +21,8 @@ from models import Job
 from slidecast.chunks import Piece, PieceResult, merge, plan_pieces
 from slidecast.manifest import Manifest, VideoInfo
 from slidecast.output import OutputDir
-from tasks import _input_video
-from tasks_graph import (CHUNK_EXTRACT, CHUNK_MERGE, _fetch_download, extract_names, extraction_only,
-                         extraction_reporter, fan_out, job_options)
+from tasks_graph import (CHUNK_EXTRACT, CHUNK_MERGE, extract_names, extraction_only,
+                         extraction_reporter, fan_out, job_options, stored_video)
 
 
 def split(job: Job, video: Path, work: Path, report) -> str:
@@ -58,8 +57,7 @@ def chunk_extract_task(job: Job, index: int) -> str:
         folder = Path(tmp)
         plan = fetch_json(f"{prefix}/plan.json", folder)
         piece = Piece(**plan["pieces"][index])
-        # the file the extraction step read: the upload, or the download it stored
-        video = _input_video(job, folder, report) if job.upload_key else _fetch_download(job, folder)
+        video = stored_video(job, folder, report)
         out = folder / "out"
         options = extraction_only(job_options(job))
         # the split step hashed the file once; a piece need not read all of it again

@@ -151,7 +151,7 @@ def transcribe_task(job: Job) -> str:
     with tempfile.TemporaryDirectory(prefix="slidecast-asr-") as tmp:
         folder = Path(tmp)
         manifest = fetch_extraction(job, folder)
-        video = _input_video(job, folder, _reporter(job.id)) if job.upload_key else _fetch_download(job, folder)
+        video = stored_video(job, folder, _reporter(job.id))
         began = time.perf_counter()
         segments = content.transcribe_slides(manifest, video, job_options(job), _reporter(job.id))
         data = {"transcripts": [s.transcript for s in manifest.slides], "seconds": time.perf_counter() - began,
@@ -161,10 +161,12 @@ def transcribe_task(job: Job) -> str:
     return "transcribed"
 
 
-def _fetch_download(job: Job, folder: Path) -> Path:
-    suffix = ".video"
-    target = folder / f"input{suffix}"
-    storage().fetch(f"{work_prefix(job.id)}/input{suffix}", target)
+def stored_video(job: Job, folder: Path, report) -> Path:
+    """The file the extraction step read, in `folder`: the upload, or the download it stored."""
+    if job.upload_key:
+        return _input_video(job, folder, report)
+    target = folder / "input.video"
+    storage().fetch(f"{work_prefix(job.id)}/input.video", target)
     return target
 
 
