@@ -190,14 +190,22 @@ class _BuildSteps:
         self.keep_builds = opts.keep_builds
         self.meter = ChangeMeter(opts.sensitivity)
         self.meter.set_mask(regions_mask(opts.ignore_regions, self.meter.grid))
+        # merge asks about the same pictures again and again (every return candidate)
+        self._normalised = functools.cache(self._normalise)
+        self._free = functools.cache(self._free_pixels)
 
     def added(self, earlier: Path, later: Path) -> bool:
         """Whether picture `later` is picture `earlier` with content only added."""
-        old = self.meter.normalise(_analysis_gray(earlier))
-        new = self.meter.normalise(_analysis_gray(later, old.shape))
-        free = cv2.resize((~self.meter.mask).astype(np.uint8), old.shape[::-1],
-                          interpolation=cv2.INTER_NEAREST) > 0  # outside the ignore regions
-        return is_build(old, new, self.meter) and _ink_kept(old, new, free)
+        old = self._normalised(earlier)
+        new = self._normalised(later, old.shape)
+        return is_build(old, new, self.meter) and _ink_kept(old, new, self._free(old.shape))
+
+    def _normalise(self, path: Path, shape: tuple[int, int] | None = None) -> np.ndarray:
+        return self.meter.normalise(_analysis_gray(path, shape))
+
+    def _free_pixels(self, shape: tuple[int, int]) -> np.ndarray:
+        """Pixels outside the ignore regions, for pictures of `shape`."""
+        return cv2.resize((~self.meter.mask).astype(np.uint8), shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
 
     def step_apart(self, a: Path, b: Path) -> bool:
         """Whether two pictures are different steps of one build, in either order."""
@@ -225,9 +233,7 @@ def _ink_kept(old: np.ndarray, new: np.ndarray, free: np.ndarray) -> bool:
 
 def _analysis_gray(path: Path, shape: tuple[int, int] | None = None) -> np.ndarray:
     """A slide picture as the engine sees it: grey, about ANALYSIS_WIDTH wide (or `shape`)."""
-    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if image is None:
-        raise CorruptVideo(f"cannot read slide picture {path}")
+    image = _gray(path)
     height, width = shape or analysis_size(image.shape[1], image.shape[0])[::-1]
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
 
@@ -241,7 +247,11 @@ def same_screen(a: Path, b: Path, small=None) -> bool:
 
 
 def _small(path: Path) -> np.ndarray:
+    return cv2.resize(_gray(path), COMPARE_SIZE, interpolation=cv2.INTER_AREA)
+
+
+def _gray(path: Path) -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if image is None:
         raise CorruptVideo(f"cannot read slide picture {path}")
-    return cv2.resize(image, COMPARE_SIZE, interpolation=cv2.INTER_AREA)
+    return image
