@@ -153,9 +153,14 @@ def claim_or_retry(task, claim):
         return claim()
     except TRANSIENT as exc:
         db.session.rollback()
-        countdown = get_exponential_backoff_interval(2, task.request.retries, 120, full_jitter=True)
+        countdown = backoff(task)
         log.warning("cannot claim the job now (%s); retry in %d s", exc, countdown)
         raise task.retry(exc=exc, countdown=countdown, max_retries=current_app.config["TASK_MAX_RETRIES"])
+
+
+def backoff(task) -> int:
+    """Seconds before the next try of `task`: exponential from 2 s, at most 120, full jitter."""
+    return get_exponential_backoff_interval(2, task.request.retries, 120, full_jitter=True)
 
 
 def step(name: str):
@@ -242,7 +247,7 @@ def retry_or_fail(task, job_id: str, exc: Exception) -> str:
     if retries >= limit:
         why = str(exc) if isinstance(exc, DownloadUnavailable) else f"a service stayed unreachable ({type(exc).__name__})"
         return fail(job_id, f"gave up after {limit} retries: {why}")
-    countdown = get_exponential_backoff_interval(2, retries, 120, full_jitter=True)
+    countdown = backoff(task)
     log.warning("job %s: transient fault (%s); retry %d of %d in %d s", job_id, exc, retries + 1, limit, countdown)
     raise task.retry(exc=exc, countdown=countdown, max_retries=limit)
 
