@@ -123,7 +123,7 @@ def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progre
     progress("detecting", 0.0, "finding slides")
     states: list[ScreenState] = []
     pictures = _PictureKeeper(meta, out, plan.crop, size, states)
-    detector = TransitionDetector(plan.meter, pictures.keep)
+    detector = TransitionDetector(plan.meter, pictures.keep, start=first.start)
     began = time.perf_counter()
     try:
         stats = SecondPass(meta, first, plan, detector, size, progress.stage("detecting", "finding slides")).run()
@@ -135,8 +135,6 @@ def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progre
     timings["detect"] = stats.detect_seconds
     timings["write"] = pictures.seconds
     timings["other"] = max(0.0, second - stats.decode_seconds - stats.detect_seconds - pictures.seconds)
-    if states:  # the detector starts its first state at 0; a window starts at its first keyframe
-        states[0].start = max(states[0].start, first.start)
     slides = build_timeline(states, plan.meter, opts.min_slide_duration, opts.keep_builds)
     progress("detecting", 1.0, f"{len(slides)} slides")
 

@@ -65,8 +65,9 @@ class TransitionDetector(Detector):
     """See the module docstring. `finish(end)` returns nothing; states go to `on_state`."""
 
     def __init__(self, meter: ChangeMeter, on_state: Callable[[ScreenState], None],
-                 settle: float = SETTLE_SECONDS):
+                 settle: float = SETTLE_SECONDS, start: float = 0.0):
         self.meter = meter
+        self.start = start  # where the first state starts: 0, or a window's first keyframe
         self.on_state = on_state
         self.settle = settle
         self.current: ScreenState | None = None
@@ -85,7 +86,7 @@ class TransitionDetector(Detector):
 
     def process(self, frame: AnalysisFrame) -> None:
         if self.current is None:
-            self._begin(frame, start=0.0)
+            self._begin(frame, start=self.start)
             return
         if not self.moving:
             if not self.meter.significant(self.current_norm, frame.norm):
