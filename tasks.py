@@ -53,8 +53,14 @@ class DownloadUnavailable(DownloadFailed):
 RETRY_STATUSES = (429, 502, 503, 504)
 
 
-def probe_video(path: Path, max_seconds: float) -> dict:
-    """Open `path` with PyAV and check it is a whole, decodable video of sane length.
+def video_limits(config) -> dict:
+    """The resource limits every video is held to, from the app config: {"seconds", "pixels"}."""
+    return {"seconds": config["MAX_VIDEO_SECONDS"], "pixels": config["MAX_VIDEO_PIXELS"]}
+
+
+def probe_video(path: Path, limits: dict) -> dict:
+    """Open `path` with PyAV and check it is a whole, decodable video within `limits`
+    (video_limits): frame size from the stream header, checked before any frame is decoded.
 
     Returns {"duration", "width", "height"}; raises BadVideo with a one-line reason.
     """
@@ -65,11 +71,13 @@ def probe_video(path: Path, max_seconds: float) -> dict:
             if not container.streams.video:
                 raise BadVideo("the file has no video stream")
             stream = container.streams.video[0]
+            _check_size(stream.codec_context.width, stream.codec_context.height, limits["pixels"])
             duration = _duration(container, stream)
             if duration is None or duration <= 0:
                 raise BadVideo("the video has no duration; it may be truncated or a still image")
-            if duration > max_seconds:
-                raise BadVideo(f"the video lasts {duration:.0f} s, more than the {max_seconds:.0f} s allowed")
+            if duration > limits["seconds"]:
+                raise BadVideo(f"the video lasts {duration:.0f} s, more than the {limits['seconds']:.0f} s "
+                               "allowed (MAX_VIDEO_SECONDS)")
             if _first_frame(container, stream) is None:
                 raise BadVideo("no frame of the video could be decoded")
             _check_tail(container, stream, duration)
@@ -77,6 +85,14 @@ def probe_video(path: Path, max_seconds: float) -> dict:
                     "height": stream.codec_context.height}
     except (av.FFmpegError, OSError) as exc:
         raise BadVideo(f"the file is not a readable video, or it is truncated ({_reason(exc)})") from None
+
+
+def _check_size(width: int, height: int, max_pixels: int) -> None:
+    if not width or not height:
+        raise BadVideo("the video stream does not say its frame size; it may be damaged")
+    if width * height > max_pixels:
+        raise BadVideo(f"the video's frames are {width}x{height} ({width * height / 1e6:.1f} megapixels), "
+                       f"more than the {max_pixels / 1e6:.1f} megapixels allowed (MAX_VIDEO_PIXELS)")
 
 
 def _duration(container, stream) -> float | None:
@@ -255,7 +271,7 @@ def _download(url: str, work: Path, report) -> Path:
         raise DownloadUnavailable(f"downloading video_url failed: {type(exc).__name__}") from None
     except requests.RequestException as exc:
         raise DownloadFailed(f"downloading video_url failed: {type(exc).__name__}") from None
-    probe_video(target, current_app.config["MAX_VIDEO_SECONDS"])
+    probe_video(target, video_limits(current_app.config))
     return target
 
 
