@@ -34,14 +34,15 @@ def json_depth(raw: bytes) -> int:
 
 
 def json_object() -> dict:
-    """The request's JSON object: 413 past MAX_JSON_BYTES, 400 past MAX_JSON_DEPTH or when it
-    is not a JSON object, 422 when a text in it holds a NUL byte."""
-    raw = request.get_data(cache=True)
-    if len(raw) > MAX_JSON_BYTES:
-        problem(413, f"the JSON body is {len(raw)} bytes, more than the {MAX_JSON_BYTES} allowed; "
-                     "a video goes as a multipart `file` or as video_url")
-    if json_depth(raw) > MAX_JSON_DEPTH:
+    """The request's JSON object: 400 past MAX_JSON_DEPTH (seen in its first MAX_JSON_BYTES) or
+    when it is not a JSON object, 413 past MAX_JSON_BYTES, 422 when a text holds a NUL byte.
+    At most MAX_JSON_BYTES + 1 bytes are read."""
+    raw = request.stream.read(MAX_JSON_BYTES + 1)
+    if json_depth(raw[:MAX_JSON_BYTES]) > MAX_JSON_DEPTH:
         problem(400, f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels; submissions are flat objects")
+    if len(raw) > MAX_JSON_BYTES:
+        problem(413, f"the JSON body is larger than the {MAX_JSON_BYTES} bytes allowed; "
+                     "a video goes as a multipart `file` or as video_url")
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):
