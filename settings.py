@@ -119,7 +119,9 @@ def security_settings(env) -> dict:
         # Bearer token that opens the operations endpoints (/metrics, ...) beside an admin key.
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         "MAX_VIDEO_PIXELS": _pixels(env, "MAX_VIDEO_PIXELS", "3840x2160"),
-        "RATE_LIMIT_READ": _rate_limit(env, "RATE_LIMIT_READ", "1200 per minute"),
+        # Off by default: a counter costs every poll a Redis round trip (docs/benchmarks.md);
+        # render.yaml and compose turn it on.
+        "RATE_LIMIT_READ": _rate_limit(env, "RATE_LIMIT_READ", "off"),
     }
 
 
