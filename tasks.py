@@ -71,15 +71,17 @@ def probe_video(path: Path, limits: dict) -> dict:
             if not container.streams.video:
                 raise BadVideo("the file has no video stream")
             stream = container.streams.video[0]
-            _check_size(stream.codec_context.width, stream.codec_context.height, limits["pixels"])
+            if stream.codec_context.width:  # else the first decoded frame is measured below
+                _check_size(stream.codec_context.width, stream.codec_context.height, limits["pixels"])
             duration = _duration(container, stream)
             if duration is None or duration <= 0:
                 raise BadVideo("the video has no duration; it may be truncated or a still image")
             if duration > limits["seconds"]:
                 raise BadVideo(f"the video lasts {duration:.0f} s, more than the {limits['seconds']:.0f} s "
                                "allowed (MAX_VIDEO_SECONDS)")
-            if _first_frame(container, stream) is None:
+            if (first := _first_frame(container, stream)) is None:
                 raise BadVideo("no frame of the video could be decoded")
+            _check_size(first.width, first.height, limits["pixels"])
             _check_tail(container, stream, duration)
             return {"duration": duration, "width": stream.codec_context.width,
                     "height": stream.codec_context.height}
@@ -88,8 +90,6 @@ def probe_video(path: Path, limits: dict) -> dict:
 
 
 def _check_size(width: int, height: int, max_pixels: int) -> None:
-    if not width or not height:
-        raise BadVideo("the video stream does not say its frame size; it may be damaged")
     if width * height > max_pixels:
         raise BadVideo(f"the video's frames are {width}x{height} ({width * height / 1e6:.1f} megapixels), "
                        f"more than the {max_pixels / 1e6:.1f} megapixels allowed (MAX_VIDEO_PIXELS)")

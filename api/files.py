@@ -95,7 +95,8 @@ def _document_view(path: str):
 
 
 for _path in DOCUMENTS:
-    blp.route(f"/jobs/<job_id>/{_path}", methods=["GET"])(read_limit(blp.doc(responses=_NOT_FOUND)(_document_view(_path))))
+    _view = read_limit(blp.doc(responses=_NOT_FOUND)(_document_view(_path)))
+    blp.route(f"/jobs/<job_id>/{_path}", methods=["GET"])(_view)
 
 
 @blp.route("/jobs/<job_id>/metrics", methods=["GET"])

@@ -33,7 +33,8 @@ def _storage() -> dict:
 
 
 # A component's state as the public sees it with AUTH_REQUIRED (an operator sees the detail).
-_PUBLIC_STATES = {"ok": "up", "not configured": "up", "degraded": "degraded", "down": "down", "none": "down", "unknown": "degraded"}
+_PUBLIC_STATES = {"ok": "up", "not configured": "up", "degraded": "degraded", "unknown": "degraded",
+                  "down": "down", "none": "down"}
 
 
 @blp.route("/health", methods=["GET"])
@@ -54,7 +55,8 @@ def health():
     else:
         overall = "ok"
     if not is_operator():  # the public sees states only: no paths, addresses or versions
-        components = {name: {"status": _PUBLIC_STATES.get(c["status"], "degraded")} for name, c in components.items()}
+        components = {name: {"status": _PUBLIC_STATES.get(c["status"], "degraded")}
+                      for name, c in components.items()}
     response = jsonify({"status": overall, "components": components})
     response.status_code = 503 if overall == "down" else 200
     return response
