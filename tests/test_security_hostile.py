@@ -160,3 +160,26 @@ def test_a_good_job_still_finishes_after_the_corpus(hostile, hostile_app, clip_b
     response = upload(hostile, clip_bytes, ocr="false")
     assert response.status_code == 202
     assert wait_job(hostile, response.get_json()["id"])["status"] == "succeeded"
+
+
+def test_a_downloaded_video_over_the_pixel_limit_fails_its_job_naming_the_setting(embedded_app, embedded_client,
+                                                                                   service_clip, tmp_path, wait_job):
+    import http.server
+    import threading
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "talk.mp4").write_bytes(service_clip.read_bytes())
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(site), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    embedded_app.config.update(ALLOW_PRIVATE_VIDEO_URLS=True, MAX_VIDEO_PIXELS=320 * 180)
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/talk.mp4"
+        response = embedded_client.post("/api/jobs", json={"video_url": url})
+        assert response.status_code == 202  # the size is known only once the worker has the file
+        done = wait_job(embedded_client, response.get_json()["id"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done["status"] == "failed"
+    assert "640x360" in done["error"] and "MAX_VIDEO_PIXELS" in done["error"]
