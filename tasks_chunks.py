@@ -19,7 +19,7 @@ import slidecast
 from job_steps import fetch_json, fetch_tree, finish_part, put_json, put_tree, send, step, work_prefix
 from models import Job
 from slidecast.chunks import Piece, PieceResult, merge, plan_pieces
-from slidecast.manifest import Manifest, VideoInfo
+from slidecast.output.manifest import Manifest, VideoInfo
 from slidecast.output import OutputDir
 from tasks_graph import (CHUNK_EXTRACT, CHUNK_MERGE, extract_names, extraction_only,
                          extraction_reporter, fan_out, job_options, stored_video)

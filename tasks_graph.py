@@ -27,7 +27,7 @@ from job_steps import (claim_first_step, claim_or_retry, step, fetch_json, fetch
 from metrics import stage_timer
 from models import Job, as_utc, utcnow
 from slidecast import content
-from slidecast.manifest import Manifest
+from slidecast.output.manifest import Manifest
 from slidecast.output import OutputDir
 from slidecast.transcribe.base import Segment, TimedWord
 from slidecast.video import probe

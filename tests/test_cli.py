@@ -14,7 +14,7 @@ import pytest
 from engine_clips import engine_clip  # noqa: F401  (fixture)
 from slidecast.errors import (CorruptVideo, InputNotFound, InvalidOptions, NotAVideo, NoVideoStream,
                              OutputNotWritable)
-from slidecast.manifest import validate
+from slidecast.output.manifest import validate
 
 FAST = ["--no-ocr", "--no-pdf", "--no-notes", "--no-subtitles"]
 

@@ -8,7 +8,7 @@ from PIL import Image
 
 from slidecast.ocr import Word, available_engines, get_engine, group_lines, page_from_words
 from slidecast.ocr.runner import ocr_images
-from slidecast.synthetic_slides import deck_style, render_slide, slide_content
+from slidecast.synthetic.slides import deck_style, render_slide, slide_content
 
 
 def render(tmp_path: Path, slide_id: int, size=(1280, 720)) -> tuple[Path, str, str]:

@@ -9,9 +9,9 @@ from PIL import Image
 from pypdf import PdfReader
 
 from slidecast import content
-from slidecast.manifest import Manifest, SlideEntry, VideoInfo, validate
+from slidecast.output.manifest import Manifest, SlideEntry, VideoInfo, validate
 from slidecast.options import ExtractOptions
-from slidecast.synthetic_slides import deck_style, render_slide, slide_content
+from slidecast.synthetic.slides import deck_style, render_slide, slide_content
 
 SIZE = (960, 540)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from slidecast import content
-from slidecast.manifest import Manifest, SlideEntry, VideoInfo
+from slidecast.output.manifest import Manifest, SlideEntry, VideoInfo
 from slidecast.options import ExtractOptions
 from slidecast.transcribe.align import make_cues, words_by_range
 from slidecast.transcribe.base import Segment, TimedWord

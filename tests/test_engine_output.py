@@ -10,7 +10,7 @@ import pytest
 
 from engine_clips import ENGINE_ONLY, engine_clip, extract_fast  # noqa: F401  (fixture)
 from slidecast.errors import Cancelled, CorruptVideo
-from slidecast.manifest import validate
+from slidecast.output.manifest import validate
 from slidecast.pipeline import extract
 
 

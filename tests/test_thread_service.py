@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from extensions import db, job_store, storage
 from models import Job
-from slidecast.manifest import MANIFEST_SCHEMA
+from slidecast.output.manifest import MANIFEST_SCHEMA
 
 
 def test_an_uploaded_lecture_becomes_slides_pdf_and_notes(embedded_client, service_clip, wait_job):

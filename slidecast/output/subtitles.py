@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .transcribe.align import Cue
+from ..transcribe.align import Cue
 
 
 def _clock(seconds: float, separator: str) -> str:

@@ -1,4 +1,4 @@
-"""The public output format: OUTDIR/manifest.json (see ARCHITECTURE.md).
+"""The public output format: OUTDIR/manifest.json (docs/architecture.md; the JSON Schema below is the contract).
 
 `Manifest` is what `extract` returns and what is written to disk; `MANIFEST_SCHEMA` is the JSON
 Schema that every written manifest must satisfy (the tests and the service validate against it).

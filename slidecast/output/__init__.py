@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import OutputNotWritable
+from ..errors import OutputNotWritable
 from .manifest import Manifest
 
 THUMB_WIDTH = 320

@@ -25,8 +25,8 @@ import av
 import cv2
 import numpy as np
 
-from . import synthetic_effects as fx
-from . import synthetic_slides as art
+from . import effects as fx
+from . import slides as art
 
 CLIP_NAMES = ("cuts", "crossfade", "builds", "webcam", "pointer", "noise", "flicker", "short",
               "return", "letterbox", "camera")
@@ -334,6 +334,3 @@ def main(argv: list[str] | None = None) -> int:
           f"transitions at {truth['transitions']}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
