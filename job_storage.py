@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 import redis
 import sqlalchemy as sa
 
-from extensions import db
+from infra.extensions import db
 from models import (ACTIVE_STATES, CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Artifact, Job,
                     JobMetrics, as_utc, utcnow)
 
@@ -41,8 +41,6 @@ _ANY = object()
 CHANNEL = "slidecast:jobs"
 _KEY = "slidecast:job:{}"
 TOMBSTONE_SECONDS = 600
-# Fields kept beside the JSON document so progress can change without rewriting it.
-_LIVE = ("status", "stage", "progress", "message", "updated_at")
 
 # Write the document; progress never goes below what the cache already shows for the job.
 _PUT = """
@@ -408,6 +406,30 @@ class JobStorageService:
         if changed:
             self.refresh(job_id)
         return changed
+
+    def claim_step(self, job_id: str, attempt: int, owner: str) -> bool:
+        """A step of a running job's attempt `attempt` starts in `owner`: it becomes the owner
+        and the heartbeat starts now. False if the job is not running with that attempt."""
+        stmt = (sa.update(Job).where(Job.id == job_id, Job.status == RUNNING, Job.attempts == attempt)
+                .values(owner=owner, heartbeat_at=utcnow()).execution_options(synchronize_session=False))
+        claimed = db.session.execute(stmt).rowcount == 1
+        db.session.commit()
+        return claimed
+
+    def release_step(self, job_id: str, attempt: int, owner: str) -> None:
+        """The step is over and the next one (if any) waits in the broker: no heartbeat is
+        expected until a worker picks it up, so the stale-job sweep must not count the wait."""
+        db.session.execute(sa.update(Job).where(Job.id == job_id, Job.status == RUNNING, Job.attempts == attempt,
+                                                Job.owner == owner).values(heartbeat_at=None)
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+
+    @staticmethod
+    def beat(engine, job_id: str) -> None:
+        """Heartbeat of a running job on `engine`'s own connection (a thread beside the step's
+        session). SQLAlchemyError when the database does not answer."""
+        with engine.begin() as conn:
+            conn.execute(sa.update(Job).where(Job.id == job_id, Job.status == RUNNING).values(heartbeat_at=utcnow()))
 
     def cancel(self, job_id: str) -> bool:
         """queued/running -> cancelled. A running task notices at its next progress report."""

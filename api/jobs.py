@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import tempfile
@@ -14,15 +13,17 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from werkzeug.utils import secure_filename
 
-from api import problem
+from api.errors import problem
 from api.legacy import legacy_submission
 from api.schemas import (JobListQuerySchema, JobListSchema, JobSchema, ProblemSchema, SubmitFormSchema,
                          SubmitJsonSchema)
-from celery_config import BrokerUnavailable
-from extensions import executor, job_store, limiter, storage, submit_rate_limit, submit_rate_limit_off
+from infra.extensions import executor, job_store, limiter, storage, submit_rate_limit, submit_rate_limit_off
+from jobs.executor import BrokerUnavailable
+from jobs.inputs import BadVideo, check_video_url, probe_video
+from jobs.keys import job_prefix, upload_key, work_prefix
 from models import ACTIVE_STATES, FINAL_STATES, Artifact, Job, new_id
 from slidecast import ExtractOptions
-from tasks import BadVideo, check_video_url, probe_video
+from slidecast.pipeline import FileHasher
 
 blp = Blueprint("jobs", __name__, description="Submit and follow extraction jobs")
 DEFAULT_PRIORITY = 5
@@ -105,7 +106,7 @@ def cancel_job(job_id):
         doc = find_job(job_id)
         problem(409, f"job {job_id} already {doc['status']}; there is nothing to cancel")
     executor().revoke(job_id, doc.get("attempts") or 0)
-    storage().delete_prefix(f"jobs/{job_id}/work")  # a running step removes what it writes later
+    storage().delete_prefix(work_prefix(job_id))  # a running step removes what it writes later
     return jsonify(with_links(job_store().get(job_id) or doc))
 
 
@@ -117,7 +118,7 @@ def delete_job(job_id):
     if doc["status"] in ACTIVE_STATES:
         job_store().cancel(job_id)
     job_store().delete(job_id)
-    storage().delete_prefix(f"jobs/{job_id}")
+    storage().delete_prefix(job_prefix(job_id))
     return "", 204
 
 
@@ -202,7 +203,7 @@ def _accept(fields: dict, upload):
     try:
         job_store().create(job)
     except Exception:
-        storage().delete_prefix(f"jobs/{job.id}")
+        storage().delete_prefix(job_prefix(job.id))
         raise
     doc = _enqueue(job.id, kind)
     response = jsonify(with_links(doc))
@@ -213,7 +214,6 @@ def _accept(fields: dict, upload):
 
 def _store_upload(job: Job, upload) -> None:
     """Probe the upload with PyAV and put it in storage; refuse it (422) if it is no usable video."""
-    from flask import current_app
     name = secure_filename(upload.filename or "") or "video"
     with tempfile.TemporaryDirectory(prefix="slidecast-upload-") as tmp:
         path = Path(tmp) / ("upload" + Path(name).suffix.lower()[:10])
@@ -222,20 +222,12 @@ def _store_upload(job: Job, upload) -> None:
             info = probe_video(path, current_app.config["MAX_VIDEO_SECONDS"])
         except BadVideo as exc:
             problem(422, f"{name}: {exc}", invalid_fields=["file"])
-        key = f"jobs/{job.id}/upload/{name}"
+        key = upload_key(job.id, name)
         size = storage().put_file(key, path)
-        job.video_sha256 = _sha256(path)
+        job.video_sha256 = FileHasher(path).result()
     job.source_filename, job.upload_key, job.duration = upload.filename[:255], key, round(info["duration"], 3)
     job.artifacts.append(Artifact(kind="upload", key=key, size=size,
                                   content_type=upload.mimetype or "application/octet-stream"))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _enqueue(job_id: str, kind: str) -> dict:

@@ -41,7 +41,6 @@ def _options(boolean: type[fields.Boolean]) -> dict:
     }
 
 
-OPTION_NAMES = tuple(_options(fields.Boolean))
 # Not an extraction option: where the job goes in the queue (docs/distributed.md).
 PRIORITY = fields.Integer(validate=validate.Range(0, 9), load_default=None,
                           metadata={"description": "0..9, 9 runs first (default 5)"})
@@ -141,10 +140,6 @@ class MetricsSchema(Schema):
     total_seconds = fields.Float(allow_none=True)
     video_duration = fields.Float(allow_none=True)
     speed = fields.Float(allow_none=True, metadata={"description": "video seconds per second of work"})
-
-
-class ComponentSchema(Schema):
-    status = fields.String()
 
 
 class HealthSchema(Schema):

@@ -35,7 +35,7 @@ class Worker:
         pool = ["--pool=prefork", "-c", "1"] if prefork else ["--pool=solo", "-c", "1"]  # -c: prefetch
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "celery_config", "worker", "-Q", ",".join(queues), *pool,
+                [sys.executable, "-m", "celery", "-A", "worker", "worker", "-Q", ",".join(queues), *pool,
                  "-n", self.name, "--without-gossip", "--without-mingle", "-l", "INFO"],
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         wait_until(lambda: b"ready." in log.read_bytes() or self.proc.poll() is not None, what="the Celery worker")

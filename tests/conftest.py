@@ -24,11 +24,8 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-# The module-level `app = create_app()` in app.py must not take over jobs of the test databases.
-os.environ.setdefault("RECOVER_JOBS_ON_START", "false")
-
-from app import create_app  # noqa: E402
-from extensions import db  # noqa: E402
+from app import create_app
+from infra.extensions import db
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -219,7 +216,7 @@ def wait_job():
 @pytest.fixture
 def add_job():
     """add_job(app, **fields) -> id: insert a job row through JobStorageService.create."""
-    from extensions import job_store
+    from infra.extensions import job_store
     from models import Job
 
     def add(app, **fields):

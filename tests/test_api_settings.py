@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from settings import ConfigError, load_settings
+from infra.settings import ConfigError, load_settings
 
 
 @pytest.mark.parametrize("name, value", [
@@ -34,9 +34,9 @@ def test_urls_and_defaults():
 
 
 @pytest.mark.parametrize("command", [
-    [sys.executable, "-c", "import app"],
+    [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-b", "127.0.0.1:0", "app:create_app()"],
     [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
-    [sys.executable, "-m", "celery", "-A", "celery_config", "inspect", "ping"],
+    [sys.executable, "-m", "celery", "-A", "worker", "inspect", "ping"],
 ])
 def test_start_up_prints_one_line_and_exits_2(command, tmp_path):
     env = dict(os.environ, THREAD_POOL_SIZE="abc", DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from extensions import db
+from infra.extensions import db
 from models import Job
 
 
@@ -136,7 +136,7 @@ def test_a_client_over_the_submit_rate_limit_gets_429_and_nothing_is_created(mod
         app = request.getfixturevalue("embedded_app")
         app.config["RATE_LIMIT_SUBMIT"] = "2 per minute"
     client = app.test_client()
-    from extensions import limiter
+    from infra.extensions import limiter
     limiter.reset()
     for _ in range(2):  # refused for another reason (no file), but counted
         response = client.post("/api/jobs", data={}, content_type="multipart/form-data")

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from celery_workers import Worker, broker, long_clip, web_app, worker_env, workers  # noqa: F401 (fixture)
 from conftest import wait_until
-from extensions import db
+from infra.extensions import db
 from models import JobPart, Slide
 
 STEPS = ("slidecast.process_job", "slidecast.analyse", "slidecast.transcribe", "slidecast.generate")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from conftest import free_port
-from extensions import db, job_store, storage
-from maintenance import expire_jobs, recover_stale
+from infra.extensions import db, job_store, storage
+from jobs.recovery import expire_jobs, recover_stale
 from models import Job, utcnow
 
 DEAD_OWNER = "another-host:1234:99"  # on another host: only the heartbeat's age tells

@@ -14,14 +14,14 @@ from conftest import ROOT, wait_until
 
 @pytest.fixture
 def celery_worker(app, tmp_path):
-    """`celery -A celery_config worker` on the test's database, broker and storage; stopped after."""
+    """`celery -A worker worker` on the test's database, broker and storage; stopped after."""
     env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=app.config["REDIS_URL"],
                CELERY_BROKER_URL=app.config["REDIS_URL"], STORAGE_URL=app.config["STORAGE_URL"],
                RECOVER_JOBS_ON_START="false")
     name = f"test-{uuid.uuid4().hex[:8]}@{os.uname().nodename}"
     log = Path(tmp_path) / "worker.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "celery_config", "worker", "-Q",
+        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "worker", "worker", "-Q",
                                  ",".join(QUEUES), "-c", "1", "--pool=solo", "-n", name, "--without-gossip",
                                  "--without-mingle", "-l", "INFO"], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from celery_config import QUEUES
-from settings import ConfigError, load_settings
+from infra.settings import ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = (ROOT / "deploy_scalable.sh").read_text()
@@ -58,8 +58,8 @@ def script_subcommands() -> set[str]:
 
 
 def variables_read() -> set[str]:
-    """Environment variables read by settings.py, gunicorn.conf.py and the script."""
-    settings = (ROOT / "settings.py").read_text()
+    """Environment variables read by infra/settings.py, gunicorn.conf.py and the script."""
+    settings = (ROOT / "infra" / "settings.py").read_text()
     names = set(re.findall(r'env\.get\("([A-Z][A-Z0-9_]+)"', settings))
     names |= set(re.findall(r'\(env, "([A-Z][A-Z0-9_]+)"', settings))
     names |= set(re.findall(r'environ(?:\.get\(|\[)"([A-Z][A-Z0-9_]+)"', (ROOT / "gunicorn.conf.py").read_text()))

@@ -2,7 +2,7 @@
 
 A real worker on a real broker is extracting slides when its database goes away (every
 connection to the job's database is ended and new ones are refused, as in a failover or a
-restart). The step fails with a transient error, is retried with backoff (job_steps.TRANSIENT,
+restart). The step fails with a transient error, is retried with backoff (jobs/steps.TRANSIENT,
 retry_or_fail), and once the database is back the job succeeds exactly once, on its first attempt.
 Bad input is the opposite case: a file that is not a video fails the job at once, never retried.
 
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from celery_workers import Worker, long_clip, worker_env  # noqa: F401 (fixture)
 from conftest import migrate, wait_until
-from extensions import db
+from infra.extensions import db
 from models import Artifact, Job, Slide
 from test_celery_graph import steps_run, submit
 

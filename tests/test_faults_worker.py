@@ -3,7 +3,7 @@
 The job completes exactly once: one success, no slide rows, artifact rows or files doubled.
 RabbitMQ gives the unacknowledged message back as soon as the dead worker's connection drops;
 Redis keeps it invisible for the visibility timeout, so the maintenance sweep
-(maintenance.recover_stale, on beat) re-queues the job once its worker is seen dead.
+(jobs/recovery.recover_stale, on beat) re-queues the job once its worker is seen dead.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from celery_workers import Worker, broker, long_clip, web_app, worker_env  # noqa: F401 (fixture)
 from conftest import wait_until
-from extensions import db
-from maintenance import recover_stale
+from infra.extensions import db
+from jobs.recovery import recover_stale
 from models import Artifact, Job, Slide
 from test_celery_graph import files_under, steps_run, submit
 

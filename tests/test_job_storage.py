@@ -5,7 +5,7 @@ import json
 import pytest
 import redis
 
-from extensions import job_store
+from infra.extensions import job_store
 from models import Job
 
 
@@ -123,7 +123,7 @@ def test_a_deleted_job_is_gone_from_cache_and_database(app, store, add_job):
     assert "doc" not in cached(app, job_id)
     assert not store.report_progress(job_id, "decoding", 50.0)
     with app.app_context():
-        from extensions import db
+        from infra.extensions import db
         assert db.session.get(Job, job_id) is None
 
 

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from logging_config import configure_logging, job_context
+from infra.logging import configure_logging, job_context
 
 
 @pytest.fixture

@@ -121,7 +121,7 @@ def gunicorn_server(tmp_path, embedded_app):
     env = {"DATABASE_URL": embedded_app.config["SQLALCHEMY_DATABASE_URI"], "STORAGE_URL": str(tmp_path / "data"),
            "REDIS_URL": "", "CELERY_BROKER_URL": "", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
            "RECOVER_JOBS_ON_START": "false", "WEB_CONCURRENCY": "2", "HOST": "127.0.0.1", "PORT": str(free_port())}
-    proc = start([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "app:app"], env)
+    proc = start([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "app:create_app()"], env)
     base = f"http://127.0.0.1:{env['PORT']}"
     wait_http(base + "/api/docs", proc, "gunicorn")  # not a path the test counts
     yield proc, base, tmp_path / "prom"

@@ -10,9 +10,9 @@ import boto3
 import pytest
 
 from ops_helpers import start_moto, stop
-from settings import ConfigError, load_settings
-from storage import StorageError, open_storage
-from storage_s3 import S3Storage
+from infra.settings import ConfigError, load_settings
+from infra.storage import StorageError, open_storage
+from infra.storage import S3Storage
 
 KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
 

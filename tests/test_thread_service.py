@@ -11,7 +11,7 @@ import zipfile
 import jsonschema
 import sqlalchemy as sa
 
-from extensions import db, job_store, storage
+from infra.extensions import db, job_store, storage
 from models import Job
 from slidecast.output.manifest import MANIFEST_SCHEMA
 
@@ -72,7 +72,7 @@ def test_jobs_of_a_dead_process_are_run_again_or_failed_at_start(make_app, tmp_p
     database = f"sqlite:///{tmp_path / 'shared.db'}"
     before = make_app(SQLALCHEMY_DATABASE_URI=database, REDIS_URL=None)
     migrate(before)
-    from celery_config import process_identity
+    from jobs.identity import process_identity
     queued = put_job(before, service_clip, status="queued", owner=dead_owner())
     running = put_job(before, service_clip, status="running", owner=dead_owner(), attempts=1)
     exhausted = put_job(before, service_clip, status="running", owner=dead_owner(), attempts=2)
@@ -139,7 +139,7 @@ def test_a_job_running_when_the_server_is_killed_runs_again_at_the_next_start(ma
     for name in ("REDIS_URL", "CELERY_BROKER_URL"):
         env.pop(name, None)
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(tmp_path / "gunicorn_test.py"),
-                               "-b", f"127.0.0.1:{port}", "app:app"], cwd=ROOT, env=env, start_new_session=True,
+                               "-b", f"127.0.0.1:{port}", "app:create_app()"], cwd=ROOT, env=env, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}/api/jobs"

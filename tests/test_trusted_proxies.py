@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from conftest import clean_postgres
-from settings import ConfigError, load_settings
+from infra.settings import ConfigError, load_settings
 from test_api_submit import assert_problem
 
 PROXY = "10.0.0.7"  # the TCP peer of every request: the reverse proxy

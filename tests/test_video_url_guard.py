@@ -9,10 +9,10 @@ import threading
 from contextlib import contextmanager
 
 import pytest
-from extensions import job_store
-from settings import ConfigError, load_settings
+from infra.extensions import job_store
+from infra.settings import ConfigError, load_settings
 from test_api_submit import assert_nothing_created, assert_problem
-from url_guard import BlockedAddress, address_kind, guarded_session, url_problem
+from infra.url_guard import BlockedAddress, address_kind, guarded_session, url_problem
 
 # (url, what the refusal says about where it leads)
 NOT_PUBLIC = [
@@ -107,7 +107,7 @@ def test_an_intranet_server_is_fetched_only_when_allowed(app, client, tmp_path, 
 def test_the_download_checks_again_when_the_address_changed_after_submit(app, add_job, tmp_path, service_clip):
     """A job whose host resolved to a public address at submit and to this machine now (DNS
     rebinding), stood in for by a job row written directly: the task refuses it, fetching nothing."""
-    from tasks import process_job
+    from jobs.pipeline import process_job
     with local_site(tmp_path, service_clip) as (base, seen):
         job_id = add_job(app, source_url=f"{base}/talk.mp4", options={}, executor="thread")
         with app.app_context():
@@ -135,7 +135,7 @@ def test_a_redirect_to_a_private_address_fails_the_job(app, client, wait_job, mo
     """127.0.0.1 stands in for a public server (the test machine has no public address of its
     own): it redirects to 127.0.0.2. The download refuses the second connection before sending
     anything, and the job fails saying where the URL led."""
-    import url_guard
+    from infra import url_guard
     real_kind = url_guard.address_kind
     monkeypatch.setattr(url_guard, "address_kind", lambda a: None if a == "127.0.0.1" else real_kind(a))
     inner_seen: list[str] = []

@@ -174,16 +174,15 @@ def _bound(value: float) -> str:
 class JobStateCollector:
     """slidecast_jobs{state}: one cheap GROUP BY on the jobs table per scrape."""
 
-    def __init__(self, count_by_state):
-        self.count_by_state = count_by_state
+    def __init__(self, count_by_state, states):
+        self.count_by_state, self.states = count_by_state, tuple(states)
 
     def collect(self):
-        from models import ALL_STATES
         counts = self.count_by_state()
         if counts is None:
             return
         family = GaugeMetricFamily("slidecast_jobs", "Jobs in each state (from the database)", labels=["state"])
-        for state in ALL_STATES:
+        for state in self.states:
             family.add_metric([state], counts.get(state, 0))
         yield family
 

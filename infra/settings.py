@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[1]  # the code folder (instance/, data/, migrations/)
 
 
 class ConfigError(Exception):
@@ -173,6 +173,16 @@ def load_settings(environ=None, overrides: dict | None = None) -> dict:
     if overrides:
         settings.update(overrides)
     return settings
+
+
+def settings_or_exit(overrides: dict | None = None) -> dict:
+    """load_settings for a start-up path (gunicorn, flask CLI, celery): a bad setting prints its
+    one line and ends the process with status 2, no traceback."""
+    try:
+        return load_settings(overrides=overrides)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
 
 
 def distributed_settings(env) -> dict:

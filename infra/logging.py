@@ -37,10 +37,6 @@ def job_context(job_id: str):
         _JOB_ID.reset(token)
 
 
-def current_job_id() -> str | None:
-    return _JOB_ID.get()
-
-
 class JobIdFilter(logging.Filter):
     """Sets record.job_id: an explicit extra, else the job_context, else a job id in the message."""
 

@@ -1,8 +1,8 @@
 """Where uploads and artifacts live. All reads and writes of job files go through a Storage.
 
 Keys are relative POSIX paths such as `jobs/<id>/out/slides.pdf`. A file is published whole:
-readers never see a partly written artifact. `open_storage(STORAGE_URL)` picks the backend; the
-local folder is the default, and an S3 backend (issue 6) only has to implement `Storage`.
+readers never see a partly written artifact. This module holds the interface and the local
+folder backend; infra/storage/s3.py the S3 one; `infra.storage.open_storage` picks one.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import tempfile
 import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlparse
 
 
 class StorageError(Exception):
@@ -116,19 +115,3 @@ class LocalStorage(Storage):
 
     def describe(self) -> str:
         return f"local folder {self.root}"
-
-
-def open_storage(url: str, config: dict | None = None) -> Storage:
-    """The backend for STORAGE_URL (settings.py has validated its scheme). `config` supplies the
-    S3 settings for s3:// URLs (default: read from the environment by settings.load_settings)."""
-    parsed = urlparse(url)
-    if parsed.scheme == "s3":
-        from settings import load_settings
-        from storage_s3 import S3Storage
-        cfg = config if config is not None else load_settings()
-        return S3Storage.from_url(url, endpoint_url=cfg.get("S3_ENDPOINT_URL"), region=cfg.get("AWS_REGION"),
-                                  access_key=cfg.get("AWS_ACCESS_KEY_ID"),
-                                  secret_key=cfg.get("AWS_SECRET_ACCESS_KEY"))
-    if parsed.scheme == "file":
-        return LocalStorage(Path(parsed.path))
-    return LocalStorage(Path(url))

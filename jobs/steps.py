@@ -3,7 +3,7 @@
 A step receives (job_id, attempt). It runs only while the job is `running` with that attempt
 number: a step of an earlier attempt (a job re-queued after its worker died) or of a finished job
 does nothing, so a redelivered or duplicated message is harmless. Steps write whole files under
-jobs/<id>/work/ in storage, so the next step may run on another machine.
+the job's work folder in storage (jobs/keys.py), so the next step may run on another machine.
 
 Failure policy (reliability_settings in celery_config.py has the Celery side):
 - bad input (slidecast errors, BadVideo, DownloadFailed): the job fails with the reason, no retry;
@@ -16,11 +16,8 @@ Failure policy (reliability_settings in celery_config.py has the Celery side):
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from contextlib import contextmanager
-from pathlib import Path
 
 import kombu.exceptions
 import redis
@@ -30,11 +27,16 @@ from celery.utils.time import get_exponential_backoff_interval
 from flask import current_app
 
 import slidecast
-from celery_config import owner_is_alive, process_identity, send_priority
-from extensions import db, executor, job_store, storage
-from models import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job, JobPart, as_utc, utcnow
-from storage import StorageError
-from tasks import INTERNAL_ERROR, BadVideo, DownloadFailed, DownloadUnavailable
+from infra.extensions import db, job_store, storage
+from infra.logging import job_context
+from infra.metrics import stage_timer
+from infra.storage import StorageError
+from jobs.identity import process_identity
+from jobs.inputs import BadVideo, DownloadFailed, DownloadUnavailable
+from jobs.keys import out_prefix, work_prefix
+from jobs.pipeline import INTERNAL_ERROR
+from jobs.recovery import take_over, worker_gone
+from models import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job, JobPart
 
 log = logging.getLogger("slidecast.steps")
 
@@ -42,26 +44,6 @@ TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, kombu.exceptions.Op
              redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, StorageError, ConnectionError,
              DownloadUnavailable)  # before BAD_INPUT: DownloadUnavailable is a DownloadFailed
 BAD_INPUT = (slidecast.SlidecastError, BadVideo, DownloadFailed)
-
-
-def work_prefix(job_id: str) -> str:
-    return f"jobs/{job_id}/work"
-
-
-def out_prefix(job_id: str) -> str:
-    return f"jobs/{job_id}/out"
-
-
-def task_id(job_id: str, name: str, attempt: int | None, extra: object = "") -> str:
-    """Deterministic Celery task ids, so cancel can revoke a job's messages without a lookup."""
-    return f"{job_id}:{name}:{attempt or 0}:{extra}"
-
-
-def send(name: str, job: Job, attempt: int, *extra) -> None:
-    """Send step `name` of `job` (routed by name; the job's priority)."""
-    app = executor().celery_app
-    app.send_task(name, args=[job.id, attempt, *extra], task_id=task_id(job.id, name, attempt, *extra),
-                  priority=send_priority(app.conf.broker_url, job.priority or 0))
 
 
 # ---- claiming ----------------------------------------------------------------------------------
@@ -84,51 +66,10 @@ def claim_first_step(job_id: str) -> Job | None:
     return db.session.get(Job, job_id, populate_existing=True) if claimed else None
 
 
-def worker_gone(job: Job, grace: float | None = None) -> bool:
-    """The job's worker is dead (same host, process gone, no heartbeat for `grace` seconds,
-    default two beats: a step running beside it may still beat) or its heartbeat is stale."""
-    beat = job.heartbeat_at
-    if beat is None:  # between steps: the broker holds the next step's message
-        return False
-    age = (utcnow() - as_utc(beat)).total_seconds()
-    config = current_app.config
-    grace = 2 * config["HEARTBEAT_SECONDS"] if grace is None else grace
-    if owner_is_alive(job.owner) is False and age >= grace:
-        return True
-    return age > config["HEARTBEAT_STALE_SECONDS"]
-
-
-def take_over(job: Job, me: str) -> bool:
-    """A running job whose worker died: continue it here as a new attempt, or fail it when it
-    used up JOB_MAX_ATTEMPTS. Exactly one of several claimants wins (guarded on the old owner)."""
-    store, limit = job_store(), current_app.config["JOB_MAX_ATTEMPTS"]
-    if job.attempts >= limit:
-        store.fail(job.id, f"interrupted: the worker running this job stopped (attempt {job.attempts} of "
-                           f"{limit}); not retried", owner_is=job.owner)
-        return False
-    now = utcnow()
-    return store.transition(job.id, RUNNING, (RUNNING,), owner_is=job.owner, owner=me, heartbeat_at=now,
-                            attempts=Job.attempts + 1, message="taken over after its worker stopped")
-
-
 def claim_step(job_id: str, attempt: int) -> Job | None:
     """The job if it is running with `attempt` (this step's owner is now this worker), else None."""
-    values = {"owner": process_identity(), "heartbeat_at": utcnow()}
-    stmt = (sa.update(Job).where(Job.id == job_id, Job.status == RUNNING, Job.attempts == attempt)
-            .values(**values).execution_options(synchronize_session=False))
-    claimed = db.session.execute(stmt).rowcount == 1
-    db.session.commit()
+    claimed = job_store().claim_step(job_id, attempt, process_identity())
     return db.session.get(Job, job_id, populate_existing=True) if claimed else None
-
-
-def release(job_id: str, attempt: int) -> None:
-    """The step is over and the next one (if any) waits in the broker: no heartbeat is expected
-    until a worker picks it up, so the stale-job sweep must not count the wait."""
-    me = process_identity()
-    db.session.execute(sa.update(Job).where(Job.id == job_id, Job.status == RUNNING, Job.attempts == attempt,
-                                            Job.owner == me).values(heartbeat_at=None)
-                       .execution_options(synchronize_session=False))
-    db.session.commit()
 
 
 def finish_part(job_id: str, attempt: int, part: str, needed: list[str]) -> bool:
@@ -163,20 +104,20 @@ def backoff(task) -> int:
     return get_exponential_backoff_interval(2, task.request.retries, 120, full_jitter=True)
 
 
-def step(name: str):
-    """Register `body(job, *extra)` as the Celery task `name` taking (job_id, attempt, *extra):
-    it runs only for a running job of that attempt, under run_guarded."""
-    from celery_config import celery
+def run_step(task, job_id: str, attempt: int, body, *extra) -> str:
+    """Run `body(job, *extra)` as step `task` of (job_id, attempt): only for a job running with
+    that attempt, under run_guarded. What a task of tasks.py calls."""
+    with job_context(job_id):
+        job = claim_or_retry(task, lambda: claim_step(job_id, attempt))
+        return "skipped" if job is None else run_guarded(task, job, lambda: body(job, *extra))
 
-    def register(body):
-        @celery.task(name=name, bind=True, ignore_result=True)
-        def task(self, job_id: str, attempt: int, *extra):
-            with step_context(job_id):
-                job = claim_or_retry(self, lambda: claim_step(job_id, attempt))
-                return "skipped" if job is None else run_guarded(self, job, lambda: body(job, *extra))
-        task.__doc__ = body.__doc__
-        return task
-    return register
+
+def run_first_step(task, job_id: str, body) -> str:
+    """Run `body(job)` as the job's first step: claim the queued job (or take over one whose
+    worker died), under run_guarded."""
+    with job_context(job_id), stage_timer():
+        job = claim_or_retry(task, lambda: claim_first_step(job_id))
+        return "skipped" if job is None else run_guarded(task, job, lambda: body(job))
 
 
 class Heartbeat:
@@ -186,7 +127,7 @@ class Heartbeat:
     def __init__(self, job_id: str):
         self.job_id = job_id
         self.interval = current_app.config["HEARTBEAT_SECONDS"]
-        self.engine = db.engine
+        self.store, self.engine = job_store(), db.engine
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True, name=f"heartbeat-{job_id[:8]}")
 
@@ -201,9 +142,7 @@ class Heartbeat:
     def _run(self):
         while not self.stop.wait(self.interval):
             try:
-                with self.engine.begin() as conn:
-                    conn.execute(sa.update(Job).where(Job.id == self.job_id, Job.status == RUNNING)
-                                 .values(heartbeat_at=utcnow()))
+                self.store.beat(self.engine, self.job_id)
             except sa.exc.SQLAlchemyError as exc:
                 log.warning("job %s: heartbeat not written: %s", self.job_id, exc)
 
@@ -216,7 +155,7 @@ def run_guarded(task, job: Job, body) -> str:
     try:
         with Heartbeat(job_id):
             result = body()
-        release(job_id, attempt)
+        job_store().release_step(job_id, attempt, process_identity())
         if db.session.get(Job, job_id, populate_existing=True) is None or job.status in (CANCELLED, FAILED):
             remove_files_unless_succeeded(job_id)  # cancelled while this step wrote its files
         return result
@@ -269,42 +208,3 @@ def remove_files_unless_succeeded(job_id: str) -> None:
         return
     storage().delete_prefix(work_prefix(job_id))
     storage().delete_prefix(out_prefix(job_id))
-
-
-# ---- files between steps -----------------------------------------------------------------------
-def put_tree(folder: Path, prefix: str, names) -> None:
-    """Copy `names` (paths relative to `folder`) to storage under `prefix`."""
-    for name in names:
-        storage().put_file(f"{prefix}/{name}", folder / name)
-
-
-def fetch_tree(prefix: str, names, folder: Path) -> None:
-    for name in names:
-        target = folder / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        storage().fetch(f"{prefix}/{name}", target)
-
-
-def put_json(key: str, data, scratch: Path) -> None:
-    path = scratch / (Path(key).name + ".tmp")
-    path.write_text(json.dumps(data), encoding="utf-8")
-    storage().put_file(key, path)
-
-
-def fetch_json(key: str, scratch: Path):
-    path = scratch / (Path(key).name + ".fetched")
-    storage().fetch(key, path)
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-@contextmanager
-def step_context(job_id: str):
-    """The worker's app context plus job_id on every log line."""
-    from logging_config import job_context
-    from tasks import _worker_app
-    with _worker_app().app_context(), job_context(job_id):
-        try:
-            yield
-        finally:
-            db.session.remove()
-

@@ -1,7 +1,9 @@
-"""Extensions created once, and `init_extensions(app)` that wires them to a Flask app.
+"""Flask extensions created once (database, migrations, rate limiter), `init_extensions(app)`
+that attaches them to an app, and accessors of the per-app services.
 
-Per-app services live in `app.extensions` so several apps (tests: PostgreSQL mode and embedded
-mode) can coexist in one process. Use the accessors below instead of reaching in directly.
+Per-app services (storage, job store, executor) are put in `app.extensions` by app.create_app,
+so several apps (tests: PostgreSQL mode and embedded mode) can coexist in one process. Use the
+accessors below instead of reaching in directly.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from flask_sqlalchemy import SQLAlchemy
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase
 
-from settings import ROOT, load_settings
+from infra.settings import ROOT
 
 
 class Base(DeclarativeBase):
@@ -40,31 +42,13 @@ def _not_a_submission() -> bool:
 
 
 def init_extensions(app: Flask) -> None:
-    """Attach database, migrations, cache, storage, job store and executor to `app`."""
-    from celery_config import JobExecutor
-    from job_storage import JobStorageService, make_cache
-    from storage import open_storage
-
+    """Attach the database, migrations and the rate limiter to `app`."""
     _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.after_request(_retry_after_only_when_refused)  # registered first: runs after the limiter's
     limiter.init_app(app)
-    cache = make_cache(app.config["REDIS_URL"], app.config["JOB_CACHE_TTL"])
-    app.extensions["slidecast.storage"] = open_storage(app.config["STORAGE_URL"], app.config)
-    app.extensions["slidecast.jobs"] = JobStorageService(
-        cache, progress_interval=app.config["PROGRESS_DB_INTERVAL"],
-        near_seconds=app.config["JOB_NEAR_CACHE_SECONDS"])
-    app.extensions["slidecast.executor"] = JobExecutor(app)
-
-
-def create_worker_app(overrides: dict | None = None) -> Flask:
-    """A Flask app without the HTTP API, for Celery workers: settings, database, store, storage."""
-    app = Flask("slidecast_worker")
-    app.config.update(load_settings(overrides=dict(overrides or {}, RECOVER_JOBS_ON_START=False)))
-    init_extensions(app)
-    return app
 
 
 @sa.event.listens_for(sa.engine.Engine, "connect")
@@ -104,10 +88,10 @@ def job_store():
 
 
 def storage():
-    """The app's artifact/upload Storage (storage.py)."""
+    """The app's artifact/upload Storage (infra/storage)."""
     return current_app.extensions["slidecast.storage"]
 
 
 def executor():
-    """The app's JobExecutor (celery_config.py): Celery when reachable, else the thread pool."""
+    """The app's JobExecutor (jobs/executor.py): Celery when reachable, else the thread pool."""
     return current_app.extensions["slidecast.executor"]

@@ -18,7 +18,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from storage import Storage, StorageError, clean_key
+from infra.storage.local import Storage, StorageError, clean_key
 
 # Short connect timeout: the health check and a request must not hang on a dead endpoint.
 _CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"},
