@@ -10,6 +10,8 @@ import requests
 from flask import current_app
 
 from infra.extensions import storage
+from slidecast.errors import NoVideoStream, SlidecastError
+from slidecast.video import open_video, probe
 from infra.url_guard import BlockedAddress, guarded_session, url_problem
 
 
@@ -32,37 +34,29 @@ RETRY_STATUSES = (429, 502, 503, 504)
 
 
 def probe_video(path: Path, max_seconds: float) -> dict:
-    """Open `path` with PyAV and check it is a whole, decodable video of sane length.
+    """Read `path`'s header with the library's probe (slidecast.video), then check it is a whole,
+    decodable video of sane length: its first frame and its end decode.
 
     Returns {"duration", "width", "height"}; raises BadVideo with a one-line reason.
     """
     if Path(path).stat().st_size == 0:
         raise BadVideo("the file is empty")
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise BadVideo("the file has no video stream")
+        meta = probe(path)
+        if meta.duration <= 0:
+            raise BadVideo("the video has no duration; it may be truncated or a still image")
+        if meta.duration > max_seconds:
+            raise BadVideo(f"the video lasts {meta.duration:.0f} s, more than the {max_seconds:.0f} s allowed")
+        with open_video(path) as container:
             stream = container.streams.video[0]
-            duration = _duration(container, stream)
-            if duration is None or duration <= 0:
-                raise BadVideo("the video has no duration; it may be truncated or a still image")
-            if duration > max_seconds:
-                raise BadVideo(f"the video lasts {duration:.0f} s, more than the {max_seconds:.0f} s allowed")
             if _first_frame(container, stream) is None:
                 raise BadVideo("no frame of the video could be decoded")
-            _check_tail(container, stream, duration)
-            return {"duration": duration, "width": stream.codec_context.width,
-                    "height": stream.codec_context.height}
-    except (av.FFmpegError, OSError) as exc:
+            _check_tail(container, stream, meta.duration)
+        return {"duration": meta.duration, "width": meta.width, "height": meta.height}
+    except NoVideoStream:
+        raise BadVideo("the file has no video stream") from None
+    except (SlidecastError, av.FFmpegError, OSError) as exc:
         raise BadVideo(f"the file is not a readable video, or it is truncated ({_reason(exc)})") from None
-
-
-def _duration(container, stream) -> float | None:
-    if container.duration:
-        return container.duration / 1_000_000
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    return None
 
 
 def _first_frame(container, stream):
