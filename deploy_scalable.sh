@@ -326,7 +326,7 @@ render_check() {
   setup
   "$PY" -c 'import sys, yaml; yaml.safe_load(open("render.yaml")); yaml.safe_load(open("docker-compose.yml"))' \
     || die "render.yaml or docker-compose.yml is not valid YAML"
-  echo "==> checking render.yaml against docker-compose.yml, this script and settings.py"
+  echo "==> checking render.yaml against docker-compose.yml, this script and infra/settings.py"
   "$PY" -m pytest -q -p no:cacheprovider tests/service/test_deploy_consistency.py || die "render.yaml is not consistent (see above)"
   cat <<'STEPS'
 ==> render.yaml is consistent. To deploy:

@@ -21,7 +21,7 @@ from infra.extensions import executor, job_store, limiter, storage, submit_rate_
 from jobs.executor import BrokerUnavailable
 from jobs.inputs import BadVideo, check_video_url, probe_video
 from jobs.keys import job_prefix, upload_key, work_prefix
-from models import ACTIVE_STATES, FINAL_STATES, Artifact, Job, new_id
+from models import ACTIVE_STATES, Artifact, Job, new_id
 from slidecast import ExtractOptions
 from slidecast.pipeline import FileHasher
 
@@ -83,7 +83,7 @@ def list_jobs(query):
     pages = max(1, -(-total // per_page))
     if page > pages:
         problem(404, f"page {page} is past the last page ({pages}) of {total} job(s) at per_page={per_page}")
-    return jsonify({"items": [with_links(doc) for doc in items], "page": page, "per_page": per_page,
+    return jsonify({"items": [job_document(doc) for doc in items], "page": page, "per_page": per_page,
                     "total": total, "pages": pages})
 
 
@@ -93,7 +93,7 @@ def list_jobs(query):
 def get_job(job_id):
     """The job's status, stage, progress (never decreasing) and, when done, its artifacts."""
     # The poll endpoint: plain json.dumps (no key sorting) keeps it close to a bare route.
-    return current_app.response_class(json.dumps(with_links(find_job(job_id))), mimetype="application/json")
+    return current_app.response_class(json.dumps(job_document(find_job(job_id))), mimetype="application/json")
 
 
 @blp.route("/jobs/<job_id>/cancel", methods=["POST"])
@@ -107,7 +107,7 @@ def cancel_job(job_id):
         problem(409, f"job {job_id} already {doc['status']}; there is nothing to cancel")
     executor().revoke(job_id, doc.get("attempts") or 0)
     storage().delete_prefix(work_prefix(job_id))  # a running step removes what it writes later
-    return jsonify(with_links(job_store().get(job_id) or doc))
+    return jsonify(job_document(job_store().get(job_id) or doc))
 
 
 @blp.route("/jobs/<job_id>", methods=["DELETE"])
@@ -126,7 +126,8 @@ _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 
 
 def find_job(job_id: str) -> dict:
-    """The job document, or a 404 problem naming the id (also for ids that are not UUIDs)."""
+    """The job's record (job_storage.job_record), or a 404 problem naming the id (also for ids
+    that are not UUIDs)."""
     canonical = job_id.lower()
     if not _CANONICAL_UUID.fullmatch(canonical):  # the fast path is the common, canonical form
         try:
@@ -139,20 +140,12 @@ def find_job(job_id: str) -> dict:
     return doc
 
 
-def with_links(doc: dict) -> dict:
-    """The job document plus URLs of what can be fetched for it now."""
-    base = f"/api/jobs/{doc['id']}"
-    links = {"self": base}
-    if doc["status"] in FINAL_STATES:
-        links["metrics"] = f"{base}/metrics"
-    if doc["status"] == "succeeded":
-        links["slides"] = f"{base}/slides"
-        links.update({kind: f"{base}/{_PATHS[kind]}" for kind in doc["artifacts"] if kind in _PATHS})
-    return dict(doc, links=links)
+def job_document(record: dict) -> dict:
+    """What the API sends for a job: JobSchema's serialization of the store's record."""
+    return _JOB.dump(record)
 
 
-_PATHS = {"manifest": "manifest", "pdf": "pdf", "notes": "notes", "srt": "transcript.srt",
-          "vtt": "transcript.vtt", "archive": "archive.zip"}
+_JOB = JobSchema()
 
 
 # ---- submission ------------------------------------------------------------------------------
@@ -206,7 +199,7 @@ def _accept(fields: dict, upload):
         storage().delete_prefix(job_prefix(job.id))
         raise
     doc = _enqueue(job.id, kind)
-    response = jsonify(with_links(doc))
+    response = jsonify(job_document(doc))
     response.status_code = 202
     response.headers["Location"] = url_for("jobs.get_job", job_id=job.id)
     return response

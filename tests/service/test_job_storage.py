@@ -16,7 +16,7 @@ def store(app):
 
 
 def cached(app, job_id):
-    return redis.Redis.from_url(app.config["REDIS_URL"], decode_responses=True).hgetall(f"slidecast:job:{job_id}")
+    return redis.Redis.from_url(app.config["REDIS_URL"], decode_responses=True).hgetall(f"slidecast:job-record:{job_id}")
 
 
 def test_a_finished_job_never_reopens(app, store, add_job):
@@ -69,20 +69,20 @@ def test_progress_reaches_redis_at_once_and_the_database_on_stage_changes(app, s
 def test_reads_fill_the_cache_and_refill_after_eviction(app, store, add_job):
     job_id = add_job(app)
     assert cached(app, job_id)["status"] == "queued"  # written on creation
-    redis.Redis.from_url(app.config["REDIS_URL"]).delete(f"slidecast:job:{job_id}")  # evicted
+    redis.Redis.from_url(app.config["REDIS_URL"]).delete(f"slidecast:job-record:{job_id}")  # evicted
     assert store.get(job_id)["status"] == "queued"  # miss: from PostgreSQL
     assert cached(app, job_id)["status"] == "queued"  # and refilled
-    ttl = redis.Redis.from_url(app.config["REDIS_URL"]).ttl(f"slidecast:job:{job_id}")
+    ttl = redis.Redis.from_url(app.config["REDIS_URL"]).ttl(f"slidecast:job-record:{job_id}")
     assert 0 < ttl <= app.config["JOB_CACHE_TTL"]
 
 
 def test_a_cache_hit_is_served_without_the_database(app, store, add_job):
     job_id = add_job(app)
     client = redis.Redis.from_url(app.config["REDIS_URL"], decode_responses=True)
-    doc = json.loads(client.hget(f"slidecast:job:{job_id}", "doc"))
-    client.hset(f"slidecast:job:{job_id}", "doc", json.dumps(dict(doc, source={"filename": "from-cache", "url": None})))
-    assert store.get(job_id)["source"]["filename"] == "from-cache"
-    assert store.load(job_id)["source"]["filename"] is None
+    doc = json.loads(client.hget(f"slidecast:job-record:{job_id}", "doc"))
+    client.hset(f"slidecast:job-record:{job_id}", "doc", json.dumps(dict(doc, source_filename="from-cache")))
+    assert store.get(job_id)["source_filename"] == "from-cache"
+    assert store.load(job_id)["source_filename"] is None
 
 
 def test_transitions_refresh_the_cache_and_are_published(app, store, add_job):
@@ -95,12 +95,13 @@ def test_transitions_refresh_the_cache_and_are_published(app, store, add_job):
     events = []
     for _ in range(50):  # None also stands for the skipped subscribe confirmation
         message = listener.get_message(timeout=0.2)
-        if message is not None:
+        # a channel is shared by every Redis database: other test runs publish on it too
+        if message is not None and json.loads(message["data"])["id"] == job_id:
             events.append(json.loads(message["data"]))
         if len(events) == 3:
             break
     listener.close()
-    assert [(e["event"], e["status"]) for e in events if e["id"] == job_id] == [
+    assert [(e["event"], e["status"]) for e in events] == [
         ("created", "queued"), ("running", "running"), ("cancelled", "cancelled")]
 
 
@@ -160,7 +161,7 @@ def test_the_near_cache_serves_repeated_reads_and_own_writes_drop_it(app, store,
     job_id = add_job(app)
     assert store.get(job_id)["status"] == "queued"  # read from Redis, kept near
     client = redis.Redis.from_url(app.config["REDIS_URL"], decode_responses=True)
-    client.hset(f"slidecast:job:{job_id}", "message", "changed by another process")
+    client.hset(f"slidecast:job-record:{job_id}", "message", "changed by another process")
     assert store.get(job_id)["message"] is None  # served from the near copy (bounded staleness)
     store.cancel(job_id)  # this process's own write
     assert store.get(job_id)["status"] == "cancelled"
