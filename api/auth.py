@@ -25,8 +25,8 @@ from flask import Flask, current_app, g, request
 from flask.cli import AppGroup
 from flask_limiter.util import get_remote_address
 
-from api import problem
-from extensions import db
+from api.errors import problem
+from infra.extensions import db
 from models import ApiKey, utcnow
 
 PUBLIC_PATHS = ("/api/health", "/api/docs", "/api/openapi.json")

@@ -10,7 +10,7 @@ from pathlib import PurePath
 from flask import request
 from werkzeug.utils import secure_filename
 
-from api import problem
+from api.errors import problem
 
 # Submission bodies are a handful of fields: 64 KiB and 32 levels leave room for any real one
 # (ignore_regions is 3 deep) and keep json.loads far from Python's recursion limit.

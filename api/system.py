@@ -10,8 +10,8 @@ from flask_smorest import Blueprint
 
 from api.auth import is_operator
 from api.schemas import HealthSchema, StatsSchema
-from extensions import db, executor, job_store, storage
-from storage import StorageError
+from infra.extensions import db, executor, job_store, storage
+from infra.storage import StorageError
 
 blp = Blueprint("system", __name__, description="Health and statistics")
 
