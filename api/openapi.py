@@ -4,7 +4,7 @@ flask-smorest documents errors as application/json with its own Error schema and
 the checks that run before a view (API keys, rate limits, the database going away). Here every
 error becomes the Problem schema as application/problem+json, each operation lists the statuses
 it can really answer, both submit routes describe their bodies, file routes their media types and
-the 202 its Location header. tests/test_openapi_conformance.py holds the server to it.
+the 202 its Location header. tests/service/test_openapi_conformance.py holds the server to it.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
                                                response_schema_conformance, status_code_conformance)
 
-from support.services import migrate
 from support.security import make_key
+from support.services import migrate
 
 EXAMPLES = 40
 REFUSED_URL = "http://127.0.0.1:9/lecture.mp4"  # loopback: refused before any connection

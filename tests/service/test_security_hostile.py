@@ -4,12 +4,16 @@ on PostgreSQL + Redis and on the embedded mode (SQLite), where the limits of eac
 
 from __future__ import annotations
 
+import http.server
 import io
+import threading
 from pathlib import Path
 
 import pytest
 
+from infra.extensions import job_store
 from support.api_checks import assert_nothing_created, assert_problem, upload
+from support.services import clean_postgres, free_port
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
 BIG = "99999999999999999999"
@@ -111,7 +115,6 @@ def test_a_wrong_method_is_405_with_allow(hostile):
 
 
 def test_413_names_the_limit_and_the_setting(make_app, migrated_pg, redis_url, clip_bytes):
-    from support.services import clean_postgres
     app = make_app(SQLALCHEMY_DATABASE_URI=migrated_pg, REDIS_URL=redis_url, MAX_UPLOAD_MB=1,
                    MAX_CONTENT_LENGTH=1024 * 1024)
     clean_postgres(app)
@@ -120,7 +123,6 @@ def test_413_names_the_limit_and_the_setting(make_app, migrated_pg, redis_url, c
 
 
 def test_503_carries_a_retry_after_header(make_app, redis_url):
-    from support.services import free_port
     app = make_app(SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/x",
                    REDIS_URL=redis_url)
     response = app.test_client().get("/api/jobs")
@@ -141,7 +143,6 @@ def test_a_video_over_a_resource_limit_is_422_before_a_job_exists(hostile, hosti
 
 
 def test_a_failed_jobs_error_names_no_server_path(hostile_app, add_job):
-    from infra.extensions import job_store
     job = add_job(hostile_app)
     with hostile_app.app_context():
         job_store().fail(job, "the file is not a readable video ([Errno 1094995529] Invalid data found "
@@ -164,8 +165,6 @@ def test_a_good_job_still_finishes_after_the_corpus(hostile, hostile_app, clip_b
 
 def test_a_downloaded_video_over_the_pixel_limit_fails_its_job_naming_the_setting(embedded_app, embedded_client,
                                                                                    service_clip, tmp_path, wait_job):
-    import http.server
-    import threading
     site = tmp_path / "site"
     site.mkdir()
     (site / "talk.mp4").write_bytes(service_clip.read_bytes())

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from infra.extensions import db
 from models import ApiKey
+from support.api_checks import assert_problem, upload
 from support.security import bearer, make_key
-from support.api_checks import assert_problem
 
 OPERATIONS = ("/metrics", "/api/queues", "/api/cache/stats", "/api/stats")
 
@@ -70,9 +70,7 @@ def test_a_revoked_key_stops_working(secured_app, secured, keys):
 
 
 def _submit(client, key, clip_bytes):
-    import io
-    response = client.post("/api/jobs", data={"file": (io.BytesIO(clip_bytes), "talk.mp4"), "ocr": "false"},
-                           content_type="multipart/form-data", headers=bearer(key))
+    response = upload(client, clip_bytes, ocr="false", headers=bearer(key))
     assert response.status_code == 202, response.get_data(as_text=True)
     return response.get_json()["id"]
 

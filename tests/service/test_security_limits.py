@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 import redis
 
-from support.services import clean_postgres
-from support.security import bearer, make_key
+from infra.extensions import limiter
 from support.api_checks import assert_problem
+from support.security import bearer, make_key
+from support.services import clean_postgres
 
 NO_VIDEO = {"data": {}, "content_type": "multipart/form-data"}  # refused (400) but counted
 
@@ -18,7 +19,6 @@ NO_VIDEO = {"data": {}, "content_type": "multipart/form-data"}  # refused (400) 
 def limited(make_app, migrated_pg, redis_url, app):
     """Two apps (as two web processes have) on one PostgreSQL and Redis, AUTH_REQUIRED, 3
     submissions and 5 reads a minute. bench/rate_limit_bench.py checks real gunicorn workers."""
-    from infra.extensions import limiter
     config = dict(SQLALCHEMY_DATABASE_URI=migrated_pg, REDIS_URL=redis_url, AUTH_REQUIRED=True,
                   RATE_LIMIT_SUBMIT="3 per minute", RATE_LIMIT_READ="5 per minute")
     first, second = make_app(**config), make_app(**config)
@@ -57,7 +57,6 @@ def test_reads_have_their_own_limit(limited):
 
 
 def test_without_keys_the_limit_counts_per_address(make_app, migrated_pg, redis_url, app):
-    from infra.extensions import limiter
     limited = make_app(SQLALCHEMY_DATABASE_URI=migrated_pg, REDIS_URL=redis_url, RATE_LIMIT_SUBMIT="1 per minute")
     limiter.reset()
     client = limited.test_client()

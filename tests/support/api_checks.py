@@ -28,7 +28,7 @@ def assert_nothing_created(app):
     assert not [p for p in data.rglob("*") if p.is_file()] if data.exists() else True
 
 
-def upload(client, content: bytes, name="talk.mp4", **fields):
+def upload(client, content: bytes, name="talk.mp4", headers=None, **fields):
     """POST /api/jobs with `content` as the multipart `file` named `name`, and `fields`."""
     return client.post("/api/jobs", data={"file": (io.BytesIO(content), name), **fields},
-                       content_type="multipart/form-data")
+                       content_type="multipart/form-data", headers=headers)
