@@ -1,21 +1,31 @@
 """Incremental builds: a new screen state that only adds content to the old one.
 
-The cells that changed must all have been background (no ink) in the old state, and hold ink in
-the new one; a change that touches the old content (a new title, a replaced figure) is a new
-slide. A pointer's worth of changed cells on old content is tolerated (10% for big builds): a
-new line drawn just below an old one can share a cell with it, and the edge of a webcam
-picture beside it moves now and then (seen on the 2-hour bench video).
+The cells that changed must have been background (no ink) in the old state, or kept their old
+ink pixels (new ink beside old in one cell), and hold ink in the new one. A pointer's worth of changed cells on old content is tolerated (10% for big
+builds): a new line drawn just below an old one can share a cell with it, and the edge of a
+webcam picture beside it moves now and then (seen on the 2-hour bench video). Two changes are
+never a build, whatever their size beside the added content: content taken away (a cell that
+held ink holds none: going back to an earlier overlay step) and a changed title (old ink
+touched in the top TITLE_ROWS of the grid).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..frames import cell_detail
+from ..frames import cell_detail, cell_means
 from .cells import ChangeMeter
 
 BACKGROUND = 0.05  # cell detail (std, in units of ink contrast) below which a cell holds no ink
 TOUCHED_TOLERANCE = 0.1  # fraction of changed cells that may have held old ink
+TITLE_ROWS = 0.2  # the top fifth of the grid holds the title of most slide templates
+REMOVED_TOLERANCE = 1  # cells that lost their ink (one: a stroke at a cell's edge)
+# A pixel is ink when INK_LEVEL or more (ink contrast units) from the background; it changed
+# when it moved by more than PIXEL_CHANGE; a cell lost its ink when more than LOST_SHARE of its
+# ink pixels changed.
+INK_LEVEL = 0.25
+PIXEL_CHANGE = 0.25
+LOST_SHARE = 0.3
 
 
 def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter) -> bool:
@@ -25,7 +35,20 @@ def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter) -> bool:
         return False
     old_detail, new_detail = cell_detail(old, meter.grid), cell_detail(new, meter.grid)
     floor = BACKGROUND + 2.0 * float(np.percentile(old_detail, 20))
-    touched = changed & (old_detail > floor)
-    inked = changed & (new_detail > floor)
+    had_ink, has_ink = old_detail > floor, new_detail > floor
+    touched = changed & had_ink & (_ink_lost(old, new, meter.grid) > LOST_SHARE)
+    if (changed & had_ink & ~has_ink).sum() > REMOVED_TOLERANCE:
+        return False
+    if touched[:max(1, int(round(TITLE_ROWS * touched.shape[0])))].any():
+        return False
     allowed = max(meter.pointer_cells, int(TOUCHED_TOLERANCE * changed.sum()))
-    return touched.sum() <= allowed and inked.sum() >= 0.5 * changed.sum()
+    return bool(touched.sum() <= allowed and (changed & has_ink).sum() >= 0.5 * changed.sum())
+
+
+def _ink_lost(old: np.ndarray, new: np.ndarray, grid) -> np.ndarray:
+    """Per cell, the share of the old picture's ink pixels that changed. A cell that held ink
+    and changed may just have received new ink beside the old (a new line right under the last
+    one shares cells with it, and more so at a high sensitivity); the old ink is then intact."""
+    ink = (np.abs(old) > INK_LEVEL).astype(np.float32)
+    lost = ink * (np.abs(new - old) > PIXEL_CHANGE)
+    return cell_means(lost, grid) / np.maximum(cell_means(ink, grid), 1e-6)

@@ -21,10 +21,12 @@ from typing import Callable
 import numpy as np
 
 from ..frames import decode_small, encode_small
-from .base import AnalysisFrame, Detector
+from .analysis import AnalysisFrame
 from .cells import ChangeMeter
+from .explain import Explanation, pair_measures
 
 SETTLE_SECONDS = 0.4
+DEFAULT_SENSITIVITY = 0.5
 KEYFRAME_BONUS = 1.05  # an I-frame is the best-compressed picture of a still screen
 # A frame known only from the first pass must be decoded again (a seek) to be written out;
 # among the near-identical frames of a still slide, one in hand is worth more.
@@ -61,12 +63,18 @@ def _score(frame: AnalysisFrame) -> float:
     return frame.sharpness * bonus * (1.0 if frame.source is not None else REDECODE_PENALTY)
 
 
-class TransitionDetector(Detector):
+class TransitionDetector:
     """See the module docstring. `finish(end)` returns nothing; states go to `on_state`."""
 
     def __init__(self, meter: ChangeMeter, on_state: Callable[[ScreenState], None],
-                 settle: float = SETTLE_SECONDS, start: float = 0.0):
+                 settle: float = SETTLE_SECONDS, start: float = 0.0,
+                 explanation: Explanation | None = None):
         self.meter = meter
+        # Whether the screen still moves is judged at the default sensitivity whatever the
+        # user's: a more sensitive run then cuts the video into the same still runs and can
+        # only find more changes between them, never fewer (--sensitivity is monotonic).
+        self.stillness = ChangeMeter(DEFAULT_SENSITIVITY, mask=meter.mask, grid=meter.grid)
+        self.explanation = explanation or Explanation()
         self.start = start  # where the first state starts: 0, or a window's first keyframe
         self.on_state = on_state
         self.settle = settle
@@ -105,16 +113,18 @@ class TransitionDetector(Detector):
             self.current.best = frame
 
     def _moving(self, frame: AnalysisFrame) -> None:
-        if self.meter.significant(self.anchor.norm, frame.norm):
+        if self.stillness.significant(self.anchor.norm, frame.norm):
             self.anchor = frame
             return
         if frame.t - self.anchor.t < self.settle:
             return
         anchor, self.anchor = self.anchor, None
         if not self.meter.significant(self.current_norm, anchor.norm):
+            self._reject(anchor, "same screen")
             self._still(frame)  # back to the same screen: nothing happened
             return
         if self.meter.same_but_shifted(self.current_norm, anchor.norm):
+            self._reject(anchor, "camera drift")
             self.current_norm = anchor.norm  # the camera drifted: follow it, same screen
             self._still(frame)
             return
@@ -125,6 +135,10 @@ class TransitionDetector(Detector):
         self._begin(frame, start=start)
         self.current.settled = anchor.t
         self.last_still = frame.t
+
+    def _reject(self, anchor: AnalysisFrame, rule: str) -> None:
+        diff = self.meter.diff(self.current_norm, anchor.norm)
+        self.explanation.add((self.last_still + anchor.t) / 2.0, rule, **pair_measures(self.meter, diff))
 
     def _begin(self, frame: AnalysisFrame, start: float) -> None:
         self.current = ScreenState(start, frame.t, frame.t, frame.gray, frame)
@@ -139,10 +153,12 @@ class TransitionDetector(Detector):
         if self.current is None:
             return
         anchor, self.anchor = self.anchor, None
-        if anchor is not None and end - anchor.t >= self.settle and \
-                self.meter.significant(self.current_norm, anchor.norm):
+        if anchor is not None and self.meter.significant(self.current_norm, anchor.norm):
             start = (self.last_still + anchor.t) / 2.0
-            self._end_current(start)
-            self._begin(anchor, start=start)
+            if end - anchor.t >= self.settle:
+                self._end_current(start)
+                self._begin(anchor, start=start)
+            else:
+                self.explanation.add(start, "too short", shown_seconds=end - anchor.t)
         self._end_current(max(end, self.current.start))
         self.current = None

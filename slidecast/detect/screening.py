@@ -14,23 +14,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .detect.cells import ChangeMeter
-from .detect.letterbox import LetterboxDetector
-from .detect.live_regions import LiveRegionDetector, regions_mask
-from .detect.packets import find_spikes
-from .frames import ROBUST_QUANTILE, decode_small, normalise
-from .options import ExtractOptions
-from .video import Scan, VideoMeta, sample_start
+from ..frames import ROBUST_QUANTILE, decode_small, normalise
+from ..options import ExtractOptions
+from ..video import Scan, VideoMeta, sample_runs
+from .cells import NOISE_FACTOR, ChangeMeter
+from .explain import Explanation, pair_measures
+from .letterbox import LetterboxDetector
+from .live_regions import LiveRegionDetector, regions_mask
+from .packets import find_spikes
 
-# Live regions are also learnt from frames this far apart in the first seconds of the video:
-# with long GOPs or a short clip there are too few keyframe pairs to tell a webcam from slides.
-LEARN_SECONDS = 8.0
-LEARN_STEP = 0.4
-ENOUGH_QUIET_PAIRS = 20  # keyframe pairs alone suffice beyond this (a long video)
+# Live regions are learnt from short runs of frames after LEARN_RUNS keyframes spread over the
+# video (detect/live_regions.py): LEARN_SECONDS long, a frame every LEARN_STEP.
+LEARN_RUNS = 16
+LEARN_SECONDS = 1.2
+LEARN_STEP = 0.2
 
 # Dirty test on keyframe pairs is more sensitive than the slide test: a false "dirty" costs
 # decoding time, a false "clean" costs a slide.
 DIRTY_SCALE = 0.7
+NEAR_MISS = 0.5  # a keyframe pair changed at this share of the threshold is explained as noise
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Screening:
     crop: tuple[int, int, int, int]
     meter: ChangeMeter
     gops: list[Gop]
+    key_diffs: list[np.ndarray] = field(default_factory=list)  # per-cell, keyframe i vs i + 1
 
     def __post_init__(self):
         self._starts = [g.start for g in self.gops]
@@ -54,6 +57,26 @@ class Screening:
     def gop_at(self, t: float) -> Gop:
         """The GOP that shows time `t`."""
         return self.gops[max(0, bisect.bisect_right(self._starts, t) - 1)]
+
+    def explain_quiet_pairs(self, explanation: Explanation) -> None:
+        """Enter keyframe pairs that differ somewhat but hold no candidate change: a change
+        kept inside a live region, pointer-sized, or under the threshold (at half of it)."""
+        seen = explanation.times()
+        for gop, diff in zip(self.gops, self.key_diffs):
+            if seen.size and ((seen > gop.start) & (seen <= gop.end)).any():
+                continue
+            changed = self.meter.changed_cells(diff)
+            live = (diff > self.meter.threshold + NOISE_FACTOR * self.meter.noise_floor(diff)) & self.meter.mask
+            if changed.any():
+                rule = "pointer"
+            elif live.sum() > self.meter.pointer_cells:
+                rule = "live region"
+            elif self.meter.content_cells(self.meter.changed_cells(diff, NEAR_MISS)).any():
+                rule = "noise"
+            else:
+                continue
+            explanation.add((gop.start + gop.end) / 2, rule, between=[round(gop.start, 3), round(gop.end, 3)],
+                            **pair_measures(self.meter, diff))
 
 
 def cropped(gray: np.ndarray, crop: tuple[int, int, int, int]) -> np.ndarray:
@@ -68,11 +91,7 @@ def screen(scan: Scan, meta: VideoMeta, options: ExtractOptions, size: tuple[int
         letterbox.add(decode_small(key.small))
     crop = letterbox.crop()
     meter = ChangeMeter(options.sensitivity)
-    live = LiveRegionDetector(meter)
-    for key in scan.keyframes:
-        live.add(normalise(cropped(decode_small(key.small), crop), quantile=ROBUST_QUANTILE))
-    if live.quiet_pairs < ENOUGH_QUIET_PAIRS:
-        _learn_from_start(live, meta, crop, size)
+    live = _learn_live(scan, meta, crop, size, meter.grid)
     meter.set_mask(live.mask() | regions_mask(options.ignore_regions, meter.grid))
     diffs, previous = [], None
     for key in scan.keyframes:
@@ -90,10 +109,15 @@ def screen(scan: Scan, meta: VideoMeta, options: ExtractOptions, size: tuple[int
         last = i + 1 == len(scan.keyframes)
         differs = not last and meter.content_cells(meter.changed_cells(diffs[i], DIRTY_SCALE)).any()
         gops.append(Gop(i, key.t, end, bool(last or differs or inside.size), inside))
-    return Screening(crop, meter, gops)
+    return Screening(crop, meter, gops, diffs)
 
 
-def _learn_from_start(live: LiveRegionDetector, meta: VideoMeta, crop, size) -> None:
-    live.previous = None
-    for gray in sample_start(meta, size, LEARN_SECONDS, LEARN_STEP):
-        live.add(normalise(cropped(gray, crop), quantile=ROBUST_QUANTILE))
+def _learn_live(scan: Scan, meta: VideoMeta, crop, size, grid) -> LiveRegionDetector:
+    live = LiveRegionDetector(grid)
+    for key in scan.keyframes:
+        live.add_key(normalise(cropped(decode_small(key.small), crop), quantile=ROBUST_QUANTILE))
+    keys = [k.t for k in scan.keyframes]
+    picks = np.unique(np.linspace(0, len(keys) - 1, min(LEARN_RUNS, len(keys))).round().astype(int))
+    for run in sample_runs(meta, size, [keys[i] for i in picks], LEARN_SECONDS, LEARN_STEP):
+        live.add_run([normalise(cropped(gray, crop), quantile=ROBUST_QUANTILE) for gray in run])
+    return live
