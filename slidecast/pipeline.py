@@ -193,6 +193,7 @@ class _PictureKeeper:
         state.key = self.keys
         self.keys += 1
         self.out.save_picture(state.key, rgb[y0:y1, x0:x1])
+        state.keep_fine(rgb[y0:y1, x0:x1])
         state.pack()  # drops the decoded frame too: memory stays flat
         self.seconds += time.perf_counter() - began
 

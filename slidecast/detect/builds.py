@@ -11,6 +11,7 @@ touched in the top TITLE_ROWS of the grid).
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from ..frames import cell_detail, cell_means
@@ -26,10 +27,22 @@ REMOVED_TOLERANCE = 1  # cells that lost their ink (one: a stroke at a cell's ed
 INK_LEVEL = 0.25
 PIXEL_CHANGE = 0.25
 LOST_SHARE = 0.3
+# The colour check on the states' pictures (adds_only): a channel moving by FINE_INK (0-255)
+# is a change, and ink.
+FINE_INK = 40
+FINE_TOLERANCE = 0.005
+FINE_SLACK = 8
+POINTER_SPOT = 12  # px at FINE_REFERENCE width: the largest pointer or laser dot, blurred
+FINE_REFERENCE = 480
 
 
-def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter) -> bool:
-    """True if normalised frame `new` is `old` with content added and nothing removed."""
+def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter,
+             fine: tuple[np.ndarray, np.ndarray] | None = None) -> bool:
+    """True if normalised frame `new` is `old` with content added and nothing removed; with
+    `fine` (the two states' RGB pictures, see ScreenState.keep_fine) that must hold in colour,
+    pixel by pixel, too (`adds_only`)."""
+    if fine is not None and not adds_only(*fine, meter.mask):
+        return False
     changed = meter.content_cells(meter.changed(old, new))
     if not changed.any():
         return False
@@ -52,3 +65,28 @@ def _ink_lost(old: np.ndarray, new: np.ndarray, grid) -> np.ndarray:
     ink = (np.abs(old) > INK_LEVEL).astype(np.float32)
     lost = ink * (np.abs(new - old) > PIXEL_CHANGE)
     return cell_means(lost, grid) / np.maximum(cell_means(ink, grid), 1e-6)
+
+
+def adds_only(old: np.ndarray, new: np.ndarray, mask: np.ndarray) -> bool:
+    """True if RGB picture `new` differs from `old` only where `old` showed background: no
+    stroke recoloured or taken away. Outside the masked cells (live regions). Tolerated on old
+    ink: the pointer (up to two compact spots, where it was and where it is) and a few pixels
+    (FINE_TOLERANCE of the changed ones, FINE_SLACK at least: ringing beside new strokes)."""
+    if old.shape != new.shape:
+        return False
+    free = cv2.resize((~mask).astype(np.uint8), old.shape[1::-1], interpolation=cv2.INTER_NEAREST) > 0
+    changed = (np.abs(new.astype(np.int16) - old.astype(np.int16)).max(axis=2) > FINE_INK) & free
+    removed = (changed & _fine_ink(old)).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(removed, np.ones((3, 3), np.uint8)))
+    spot = POINTER_SPOT * old.shape[1] / FINE_REFERENCE
+    spots = sorted((int(a) for w, h, a in stats[1:, 2:5] if w <= spot and h <= spot), reverse=True)
+    pointer = sum(spots[:2]) * removed.sum() / max(int(stats[1:, 4].sum()), 1)  # back to undilated
+    allowed = max(FINE_SLACK, FINE_TOLERANCE * int(changed.sum()))
+    return removed.sum() - pointer <= allowed
+
+
+def _fine_ink(image: np.ndarray) -> np.ndarray:
+    """Pixels that differ from their local background (a wide median) by more than FINE_INK in
+    some channel. (Not "from the picture's commonest colour": in a speaker view that is the
+    backdrop, and the whole slide would be ink.)"""
+    return np.abs(image.astype(np.int16) - cv2.medianBlur(image, 31)).max(axis=2) > FINE_INK

@@ -22,6 +22,9 @@ NOISE_FACTOR = 3.0
 # new section banner), the median is the change itself, and the change then hid below its own
 # "noise" (issue #10: nine slides of one template taken for one).
 NOISE_QUANTILE = 20
+# ... and never more than CAP_MIN + CAP_FACTOR x the video's typical floor (learn_noise).
+CAP_MIN = 0.05
+CAP_FACTOR = 3.0
 # A blob of at most this many cells is a pointer, not content (at sensitivity 0.5).
 POINTER_CELLS = 4
 LINE_GAP = 2  # cells: see content_cells
@@ -47,6 +50,7 @@ class ChangeMeter:
         self.mask = np.zeros((grid[1], grid[0]), bool) if mask is None else mask
         self._pixel_mask: np.ndarray | None = None
         self._line_kernel = np.ones((1, 2 * LINE_GAP + 1), np.uint8)
+        self.noise_cap = float("inf")
 
     def set_mask(self, mask: np.ndarray) -> None:
         """Cells to ignore from now on (live regions, user regions)."""
@@ -76,9 +80,17 @@ class ChangeMeter:
         return (d > scale * (self.threshold + NOISE_FACTOR * noise)) & ~self.mask
 
     def noise_floor(self, d: np.ndarray) -> float:
-        """The noise level of a per-cell difference grid (NOISE_QUANTILE of the unmasked cells)."""
+        """The noise level of a per-cell difference grid: NOISE_QUANTILE of the unmasked cells,
+        at most `noise_cap`."""
         free = d[~self.mask]
-        return float(np.percentile(free, NOISE_QUANTILE)) if free.size else 0.0
+        return min(float(np.percentile(free, NOISE_QUANTILE)), self.noise_cap) if free.size else 0.0
+
+    def learn_noise(self, still_floors: list[float]) -> None:
+        """Cap the noise floor from the floors of pairs of frames a moment apart (the video's
+        own noise): a slide change that moves more than 80% of the cells (a coloured block
+        moved, a dark slide after a light one) must not pass for noise."""
+        if still_floors:
+            self.noise_cap = CAP_MIN + CAP_FACTOR * float(np.median(still_floors))
 
     def content_cells(self, changed: np.ndarray) -> np.ndarray:
         """`changed` without pointer-sized blobs, unless there are many of them (text edits)."""

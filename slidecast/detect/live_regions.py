@@ -59,6 +59,7 @@ class LiveRegionDetector:
         shape = (grid[1], grid[0])
         self.runs, self.keys = _Votes(shape), _Votes(shape)
         self._previous_key: np.ndarray | None = None
+        self.still_floors: list[float] = []  # noise floors of neighbouring frames in runs
 
     def add_run(self, norms: list[np.ndarray]) -> None:
         if len(norms) < 3:
@@ -66,6 +67,7 @@ class LiveRegionDetector:
         moved = np.logical_or.reduce([self.meter.changed(norms[0], n) for n in norms[1:]])
         if not moved.any() or moved.mean() >= BUSY:
             return
+        self.still_floors += [self.meter.noise_floor(self.meter.diff(a, b)) for a, b in zip(norms, norms[1:])]
         path = sum(self._beyond_noise(a, b) for a, b in zip(norms, norms[1:]))
         direct = self._beyond_noise(norms[0], norms[-1])
         self.runs.add(moved & (direct < MONOTONE * path))

@@ -93,6 +93,7 @@ def screen(scan: Scan, meta: VideoMeta, options: ExtractOptions, size: tuple[int
     meter = ChangeMeter(options.sensitivity)
     live = _learn_live(scan, meta, crop, size, meter.grid)
     meter.set_mask(live.mask() | regions_mask(options.ignore_regions, meter.grid))
+    meter.learn_noise(live.still_floors)
     diffs, previous = [], None
     for key in scan.keyframes:
         norm = meter.normalise(cropped(decode_small(key.small), crop))

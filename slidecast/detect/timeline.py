@@ -48,7 +48,8 @@ def build_timeline(states: list[ScreenState], meter: ChangeMeter, min_duration: 
             slides.append(Slide(state.start, state.end, [state]))
             continue
         old, new = meter.normalise(last.shown.small()), meter.normalise(state.small())
-        build = is_build(old, new, meter)
+        fine = (last.shown.fine_rgb(), state.fine_rgb())
+        build = is_build(old, new, meter, fine if fine[0] is not None and fine[1] is not None else None)
         rule = "slide change" if not build else "build kept" if keep_builds else "build"
         explanation.add(state.start, rule, **pair_measures(meter, meter.diff(old, new)))
         if build and not keep_builds:

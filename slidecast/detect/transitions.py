@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import cv2
 import numpy as np
 
 from ..frames import decode_small, encode_small
@@ -31,6 +32,7 @@ KEYFRAME_BONUS = 1.05  # an I-frame is the best-compressed picture of a still sc
 # A frame known only from the first pass must be decoded again (a seek) to be written out;
 # among the near-identical frames of a still slide, one in hand is worth more.
 REDECODE_PENALTY = 0.95
+FINE_WIDTH = 480
 CANDIDATE_EVERY = 0.25  # seconds between frames weighed as a still state's picture (keyframes always)
 
 
@@ -45,10 +47,22 @@ class ScreenState:
     best: AnalysisFrame
     key: int = -1  # set by whoever keeps the state's picture
     packed: bytes = b""
+    fine: bytes = b""  # see keep_fine
 
     def small(self) -> np.ndarray:
         """The small settled frame (unpacked if `pack` was called)."""
         return self.gray if self.gray is not None else decode_small(self.packed)
+
+    def keep_fine(self, rgb: np.ndarray) -> None:
+        """Keep the state's picture (RGB, content area) at FINE_WIDTH, packed: the build test
+        needs colour and more than the analysis size (a line recoloured from black to red is
+        invisible in a 320-px grey frame)."""
+        h, w = rgb.shape[:2]
+        size = (FINE_WIDTH, max(2, round(h * FINE_WIDTH / w)))
+        self.fine = encode_small(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+
+    def fine_rgb(self) -> np.ndarray | None:
+        return decode_small(self.fine) if self.fine else None
 
     def pack(self) -> None:
         """Shrink a finished state to what the timeline needs (~10 KB instead of ~600 KB):
@@ -74,6 +88,7 @@ class TransitionDetector:
         # user's: a more sensitive run then cuts the video into the same still runs and can
         # only find more changes between them, never fewer (--sensitivity is monotonic).
         self.stillness = ChangeMeter(DEFAULT_SENSITIVITY, mask=meter.mask, grid=meter.grid)
+        self.stillness.noise_cap = meter.noise_cap
         self.explanation = explanation or Explanation()
         self.start = start  # where the first state starts: 0, or a window's first keyframe
         self.on_state = on_state
