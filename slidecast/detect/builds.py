@@ -32,8 +32,9 @@ LOST_SHARE = 0.3
 FINE_INK = 40
 FINE_TOLERANCE = 0.005
 FINE_SLACK = 8
-POINTER_SPOT = 12  # px at FINE_REFERENCE width: the largest pointer or laser dot, blurred
+POINTER_SPOT = 24  # px at FINE_REFERENCE width: a pointer, a laser dot, a webcam edge, blurred
 FINE_REFERENCE = 480
+SPOTS = 3  # compact spots forgiven: the pointer where it was and where it is, a webcam's edge
 
 
 def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter,
@@ -70,17 +71,19 @@ def _ink_lost(old: np.ndarray, new: np.ndarray, grid) -> np.ndarray:
 def adds_only(old: np.ndarray, new: np.ndarray, mask: np.ndarray) -> bool:
     """True if RGB picture `new` differs from `old` only where `old` showed background: no
     stroke recoloured or taken away. Outside the masked cells (live regions). Tolerated on old
-    ink: the pointer (up to two compact spots, where it was and where it is) and a few pixels
+    ink: up to SPOTS compact spots (the pointer where it was and where it is) and a few pixels
     (FINE_TOLERANCE of the changed ones, FINE_SLACK at least: ringing beside new strokes)."""
     if old.shape != new.shape:
         return False
-    free = cv2.resize((~mask).astype(np.uint8), old.shape[1::-1], interpolation=cv2.INTER_NEAREST) > 0
+    # One cell more than the live mask: the quieter edge of a webcam tile moves now and then.
+    live = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8))
+    free = cv2.resize(1 - live, old.shape[1::-1], interpolation=cv2.INTER_NEAREST) > 0
     changed = (np.abs(new.astype(np.int16) - old.astype(np.int16)).max(axis=2) > FINE_INK) & free
     removed = (changed & _fine_ink(old)).astype(np.uint8)
     count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(removed, np.ones((3, 3), np.uint8)))
     spot = POINTER_SPOT * old.shape[1] / FINE_REFERENCE
     spots = sorted((int(a) for w, h, a in stats[1:, 2:5] if w <= spot and h <= spot), reverse=True)
-    pointer = sum(spots[:2]) * removed.sum() / max(int(stats[1:, 4].sum()), 1)  # back to undilated
+    pointer = sum(spots[:SPOTS]) * removed.sum() / max(int(stats[1:, 4].sum()), 1)  # back to undilated
     allowed = max(FINE_SLACK, FINE_TOLERANCE * int(changed.sum()))
     return removed.sum() - pointer <= allowed
 

@@ -67,6 +67,8 @@ class Screening:
                 continue
             changed = self.meter.changed_cells(diff)
             live = (diff > self.meter.threshold + NOISE_FACTOR * self.meter.noise_floor(diff)) & self.meter.mask
+            if self.meter.content_cells(changed).any():
+                continue  # seen by the second pass, which found the screen unchanged after all
             if changed.any():
                 rule = "pointer"
             elif live.sum() > self.meter.pointer_cells:
