@@ -6,10 +6,10 @@ import sqlalchemy as sa
 from flask import jsonify, send_file
 from flask_smorest import Blueprint
 
-from api import problem
+from api.errors import problem
 from api.jobs import find_job
 from api.schemas import MetricsSchema, ProblemSchema, SlideListSchema
-from extensions import db, storage
+from infra.extensions import db, storage
 from models import ACTIVE_STATES, Artifact, JobMetrics, Slide
 
 blp = Blueprint("files", __name__, description="Slides, documents and metrics of a job")

@@ -9,8 +9,8 @@ from flask import current_app, jsonify
 from flask_smorest import Blueprint
 
 from api.schemas import HealthSchema, StatsSchema
-from extensions import db, executor, job_store, storage
-from storage import StorageError
+from infra.extensions import db, executor, job_store, storage
+from infra.storage import StorageError
 
 blp = Blueprint("system", __name__, description="Health and statistics")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from .detect import ScreenState, Slide, find_slides
 from .errors import InvalidOptions, OutputNotWritable
 from .frames import analysis_size
-from .manifest import Manifest, SlideEntry, VideoInfo
+from .output.manifest import Manifest, SlideEntry, VideoInfo
 from .options import ExtractOptions
 from .output import OutputDir
 from .video import FrameGrabber, VideoMeta, probe, scan
