@@ -36,6 +36,8 @@ LINE_GAP = 2  # cells: see content_cells
 # screen. Only the one measured shift is tried: trying many would let misaligned edges raise
 # the noise-adaptive threshold until a real change passed too.
 DRIFT_PIXELS = 1.5
+TONE_SPREAD = 0.25  # see tone_only
+TONE_PEAK = 2.0
 
 
 class ChangeMeter:
@@ -110,6 +112,17 @@ class ChangeMeter:
     def significant(self, a: np.ndarray, b: np.ndarray, scale: float = 1.0) -> bool:
         """True if `b` differs from `a` by more than noise, pointer and masked regions."""
         return bool(self.content_cells(self.changed(a, b, scale)).any())
+
+    def tone_only(self, a: np.ndarray, b: np.ndarray) -> bool:
+        """True if `b` differs from `a` faintly all over: at least TONE_SPREAD of the free
+        cells changed, none by more than TONE_PEAK times the threshold. A camera's exposure
+        step (gamma, clipped highlights: what normalising gain and offset leaves) looks like
+        that; a new slide, even one of the same template, changes some cells strongly."""
+        d = self.diff(a, b)
+        changed = self.changed_cells(d)
+        free = ~self.mask
+        limit = self.threshold + NOISE_FACTOR * self.noise_floor(d)
+        return bool(changed.sum() >= TONE_SPREAD * free.sum() and d[free].max() < TONE_PEAK * limit)
 
     def same_but_shifted(self, a: np.ndarray, b: np.ndarray) -> bool:
         """True if `b`, moved back by its measured drift (at most DRIFT_PIXELS), shows what `a`

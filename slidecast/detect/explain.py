@@ -28,6 +28,7 @@ RULES = {
     "too short": (False, "shown for less than --min-duration: taken for part of a transition"),
     "same screen": (False, "the screen came back to what it showed before (a flash, a pointer)"),
     "camera drift": (False, "the same picture shifted by at most a pixel or two (a filmed screen)"),
+    "exposure": (False, "changed faintly all over (a camera's exposure or gain step), nowhere strongly"),
     "live region": (False, "changed only inside a live region (webcam, video); --ignore masks more"),
     "pointer": (False, "only pointer-sized spots changed; a higher --sensitivity counts smaller ones"),
     "noise": (False, "below the change threshold; a higher --sensitivity lowers it"),

@@ -64,11 +64,12 @@ class LiveRegionDetector:
     def add_run(self, norms: list[np.ndarray]) -> None:
         if len(norms) < 3:
             return
+        steps = [self.meter.diff(a, b) for a, b in zip(norms, norms[1:])]
+        self.still_floors += [self.meter.noise_floor(d) for d in steps]
         moved = np.logical_or.reduce([self.meter.changed(norms[0], n) for n in norms[1:]])
         if not moved.any() or moved.mean() >= BUSY:
             return
-        self.still_floors += [self.meter.noise_floor(self.meter.diff(a, b)) for a, b in zip(norms, norms[1:])]
-        path = sum(self._beyond_noise(a, b) for a, b in zip(norms, norms[1:]))
+        path = sum(np.maximum(d - self.meter.noise_floor(d), 0.0) for d in steps)
         direct = self._beyond_noise(norms[0], norms[-1])
         self.runs.add(moved & (direct < MONOTONE * path))
 

@@ -143,6 +143,11 @@ class TransitionDetector:
             self.current_norm = anchor.norm  # the camera drifted: follow it, same screen
             self._still(frame)
             return
+        if self.meter.tone_only(self.current_norm, anchor.norm):
+            self._reject(anchor, "exposure")
+            self.current_norm = anchor.norm  # the camera's exposure stepped: same screen
+            self._still(frame)
+            return
         start = (self.last_still + anchor.t) / 2.0
         self._end_current(start)
         # The state is pictured by the frame that ends the still run, not the anchor: at the

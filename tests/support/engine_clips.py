@@ -2,8 +2,8 @@
 slidecast.synthetic (`engine_clip`) and clips made of real published slide pages (`real_clip`,
 REAL_CLIPS).
 
-The `engine_clip` fixture reaches every test through pytest_plugins (tests/conftest.py); the
-clips are cached here, so every module shares the same files. Content stages (OCR, PDF, notes,
+The `engine_clip` and `real_clip` fixtures reach every test through pytest_plugins
+(tests/conftest.py); the clips are cached here, so every module shares the same files. Content stages (OCR, PDF, notes,
 subtitles) are off in `extract_fast`: these tests are about finding slides.
 """
 
@@ -68,7 +68,7 @@ def unmatched(expected: list[float], found: list[float], tolerance: float = 1.0)
 # the README there). The clips below put them on screen the way the failure classes of issue
 # #10 did: same-template decks, builds that go back, a moving face, speaker view, noise and
 # exposure steps, crossfades. Only PyAV, OpenCV and NumPy are needed at test time.
-PAGES = Path(__file__).resolve().parent / "data" / "real_pages"
+PAGES = Path(__file__).resolve().parents[1] / "data" / "real_pages"
 
 
 def page(name: str) -> np.ndarray:

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from engine_clips import extract_fast, real_clip, unmatched  # noqa: F401  (fixture)
+from support.engine_clips import extract_fast, unmatched
 from slidecast.cli import main as cli_main
 
 
