@@ -1,12 +1,12 @@
 """Incremental builds: a new screen state that only adds content to the old one.
 
 The cells that changed must have been background (no ink) in the old state, or kept their old
-ink pixels (new ink beside old in one cell), and hold ink in the new one. A pointer's worth of changed cells on old content is tolerated (10% for big
-builds): a new line drawn just below an old one can share a cell with it, and the edge of a
-webcam picture beside it moves now and then (seen on the 2-hour bench video). Two changes are
-never a build, whatever their size beside the added content: content taken away (a cell that
-held ink holds none: going back to an earlier overlay step) and a changed title (old ink
-touched in the top TITLE_ROWS of the grid).
+ink pixels (new ink beside old in one cell), and hold ink in the new one. A pointer's worth of
+changed cells on old content is tolerated (10% for big builds): a new line drawn just below an
+old one can share a cell with it, and the edge of a webcam picture beside it moves now and then
+(seen on the 2-hour bench video). Two changes are never a build, whatever their size beside the
+added content: content taken away (a cell that held ink holds none: going back to an earlier
+overlay step) and a changed title (old ink touched in the top TITLE_ROWS of the grid).
 """
 
 from __future__ import annotations

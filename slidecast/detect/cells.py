@@ -2,7 +2,8 @@
 
 A cell changed if its mean absolute difference exceeds a threshold that adapts to the noise of
 this very pair of frames (a low percentile of the cell differences: some cells of a slide do not
-change even when the slide does, while noise moves every cell). Masked cells (live regions, user ignore regions) never count.
+change even when the slide does, while noise moves every cell). Masked cells (live regions, user
+ignore regions) never count.
 Small isolated blobs of changed cells (a mouse pointer, a laser dot, a speck of noise) are not a
 slide change, unless there are many of them at once (small edits all over the slide).
 """

@@ -3,8 +3,9 @@ slidecast.synthetic (`engine_clip`) and clips made of real published slide pages
 REAL_CLIPS).
 
 The `engine_clip` and `real_clip` fixtures reach every test through pytest_plugins
-(tests/conftest.py); the clips are cached here, so every module shares the same files. Content stages (OCR, PDF, notes,
-subtitles) are off in `extract_fast`: these tests are about finding slides.
+(tests/conftest.py); the clips are cached here, so every module shares the same files. Content
+stages (OCR, PDF, notes, subtitles) are off in `extract_fast`: these tests are about finding
+slides.
 """
 
 from __future__ import annotations
