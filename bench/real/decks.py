@@ -41,7 +41,7 @@ DECKS = [
     Deck("beamer-talk", "beamer", REC, "latex/beamer/beamerexample-conference-talk.pdf", "en", (1, 31), "dev",
          "4:3, navigation bar with section dots, overlays (pause/uncover), formulas"),
     Deck("beamer-logik", "beamer", REC, "latex/beamer/beamerexample-lecture-beamer-version.pdf", "de", (1, 33), "dev",
-         "4:3 German lecture, headline navigation, many overlays, runs of slides with one title"),
+         "4:3 German lecture, right sidebar navigation with logo, code slides, one template throughout"),
     Deck("beamer-guide-a4", "beamer", REC, "latex/beamer/beameruserguide.pdf", "en", (20, 40), "dev",
          "A4 portrait document pages: text, code listings"),
     Deck("b2t-ita", "beamer2thesis", EXTRA, "latex/beamer2thesis/beamer2thesis_ita.pdf", "it", (1, 43), "dev",
@@ -56,6 +56,11 @@ DECKS = [
          "16:9, large triangles on title pages, plots"),
     Deck("pgf-a4", "pgf", PICS, "generic/pgf/pgfmanual.pdf", "en", (30, 50), "dev",
          "A4 portrait document pages: TikZ tutorial, code and pictures"),
+    # added in the second commit (overlays that add and remove content were scarce in dev)
+    Deck("amurmaple", "amurmaple", EXTRA, "latex/beamerthemeamurmaple/beamer-amurmaple-sidebar.pdf", "en", (1, 24),
+         "dev", "4:3, sidebar table of contents, overlays adding and removing content"),
+    Deck("verona", "verona", EXTRA, "latex/beamer-verona/beamer-verona-sidebar.pdf", "en", (1, 11), "heldout",
+         "4:3, sidebar, overlays adding and removing content"),
     # --- held-out: sources tuda-ci, abntex2, lalic, shipunov, simpledarkblue, overlays, hitsz, epyt, urcls ---
     Deck("tuda", "tuda-ci", PUB, "latex/tuda-ci/DEMO-TUDaBeamer.pdf", "de", (1, 11), "heldout",
          "16:9 German corporate design, header band with logo"),
