@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=HERE / "videos", help="folder holding dev/ and heldout/")
     parser.add_argument("--splits", nargs="+", default=["dev", "heldout"])
     parser.add_argument("--videos", nargs="+", help="only these names")
-    parser.add_argument("--methods", nargs="+", default=["ours", "ffmpeg"], choices=["ours", "ffmpeg", "pyscenedetect"])
+    parser.add_argument("--methods", nargs="+", default=["ours", "ffmpeg"],
+                        help="ours, ffmpeg (scene > 0.4), ffmpeg@T (scene > T), pyscenedetect")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--json", type=Path, help="save the raw runs here")
     parser.add_argument("--from-json", type=Path, help="re-score runs saved with --json")

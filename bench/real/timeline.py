@@ -54,10 +54,10 @@ def playlist(files: list[Path], first_page: int, rng, *, typical: float = 8.0, s
 
 
 def _visible(files: list[Path], first_page: int) -> list[tuple[int, Path]]:
-    """(page, file) pairs, dropping a page that looks the same as the next one."""
+    """(page, file) pairs, dropping blank pages and a page that looks the same as the next one."""
     kept = []
     for k, f in enumerate(files):
-        if k + 1 < len(files) and pg.compare(f, files[k + 1])["same"]:
+        if pg.blank(f) or k + 1 < len(files) and pg.compare(f, files[k + 1])["same"]:
             continue
         kept.append((first_page + k, f))
     return kept
