@@ -87,11 +87,6 @@ DECKS = [
 BY_NAME = {deck.name: deck for deck in DECKS}
 
 
-def packages() -> list[str]:
-    """The Debian packages the bench needs (pdftoppm/pdfinfo come from poppler-utils)."""
-    return sorted({deck.package for deck in DECKS} | {"poppler-utils", "espeak-ng"})
-
-
 def missing_files() -> list[str]:
     """Deck files not on this machine, with the package that ships each."""
     return [f"{deck.file} (apt-get install {deck.package})" for deck in DECKS if not deck.file.exists()]
