@@ -1,7 +1,7 @@
 """Frames of a realism video: real pages placed in a layout, with transitions, a real photo as
 the speaker's camera tile moving the way a person moves, and camera-side effects.
 
-Reused from slidecast.synthetic_effects: the filmed-projector warp (Camera), sensor noise
+Reused from slidecast.synthetic.effects: the filmed-projector warp (Camera), sensor noise
 (NoiseBank), the laser pointer (Pointer) and mains flicker. Everything is a deterministic
 function of the recipe's seed and the frame time.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from slidecast import synthetic_effects as fx
+from slidecast.synthetic import effects as fx
 
 TAU = 2 * math.pi
 # Real photographs shipped with scikit-image (read as files; the package is not imported):
