@@ -41,7 +41,8 @@ Commands:
            WORKER_AUTOSCALE=max,min (Celery's autoscaler), a fresh child process every
            WORKER_MAX_TASKS_PER_CHILD tasks (default 50). SIGTERM: running steps get
            WORKER_SOFT_SHUTDOWN_SECONDS (default 20) to finish, then go back to the queue.
-  web      gunicorn with gunicorn.conf.py (PORT, WEB_CONCURRENCY, WEB_THREADS); no migration.
+  web      gunicorn with gunicorn.conf.py (PORT, WEB_CONCURRENCY, WEB_THREADS); migrates an embedded
+           SQLite database first, never PostgreSQL (/api/health is 503 until `migrate` has run).
   migrate  flask db upgrade (Render's preDeployCommand runs the same).
   beat     Celery beat, the periodic tasks (run exactly one).
   flower   Flower on PORT (default 5555), behind basic auth from FLOWER_BASIC_AUTH (user:password).
@@ -270,7 +271,15 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 # Outside a developer checkout (Docker image, Render) there is no .venv: use the tools on PATH.
 tool() { if [[ -x "$VENV/bin/$1" ]]; then echo "$VENV/bin/$1"; else echo "$1"; fi; }
 
-serve_web() { exec "$(tool gunicorn)" -c gunicorn.conf.py app:app; }
+serve_web() {
+  # Embedded SQLite (`docker run slidecast`) is one machine's own database: nothing else would
+  # migrate it. PostgreSQL is migrated by `migrate` (Render's preDeployCommand, compose's migrate
+  # service); until then /api/health answers 503 and says to run it.
+  if [[ "${DATABASE_URL:-sqlite}" == sqlite* ]]; then
+    migrate || die "flask db upgrade failed on ${DATABASE_URL:-the embedded SQLite database}"
+  fi
+  exec "$(tool gunicorn)" -c gunicorn.conf.py app:app
+}
 
 migrate() { "$(tool flask)" --app app db upgrade; }
 

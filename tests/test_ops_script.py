@@ -93,3 +93,19 @@ def test_flower_answers_its_health_check_without_login_and_nothing_else(tmp_path
         assert listening_addresses(port) == {"127.0.0.1"}
     finally:
         stop(proc)
+
+
+def test_the_web_role_on_embedded_sqlite_migrates_before_serving(tmp_path):
+    """`docker run slidecast` (the web role, no other container): jobs work, health is ok."""
+    port = free_port()
+    proc = start(["./deploy_scalable.sh", "web"], {
+        "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "1", "DATABASE_URL": f"sqlite:///{tmp_path}/web.db",
+        "STORAGE_URL": str(tmp_path / "data"), "REDIS_URL": "", "CELERY_BROKER_URL": "",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "m")})
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/health", proc, "deploy_scalable.sh web", limit=120)
+        health = requests.get(f"http://127.0.0.1:{port}/api/health", timeout=10)
+        assert health.json()["components"]["database"]["status"] == "ok", health.text
+        assert requests.get(f"http://127.0.0.1:{port}/api/jobs", timeout=10).status_code == 200
+    finally:
+        stop(proc)
