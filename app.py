@@ -1,37 +1,50 @@
-"""The Slidecast web service: `create_app(config)`, and `app` for `gunicorn app:app`.
+"""The Slidecast web service's composition root: `create_app(config)` wires settings, logging,
+database, cache, storage, Celery, the executor and the HTTP API.
 
-Nothing imports this module; workers build their app with extensions.create_worker_app().
+Started by `gunicorn 'app:create_app()'` and `flask --app app ...`; worker.py builds the Celery
+workers' app with it too (without the HTTP API).
 """
 
 from __future__ import annotations
 
-import sys
-
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from settings import ROOT, ConfigError, load_settings
+from api import register_api
+from celery_config import celery_init_app
+from infra.extensions import init_extensions
+from infra.logging import configure_logging
+from infra.metrics import init_metrics
+from infra.settings import ROOT, load_settings, settings_or_exit
+from infra.storage import open_storage
+from job_storage import JobStorageService, make_cache
+from jobs.executor import JobExecutor
+from jobs.recovery import recover_thread_jobs
 
 
-def create_app(config: dict | None = None) -> Flask:
+def create_app(config: dict | None = None, *, with_api: bool = True) -> Flask:
     """Build the app from the environment; `config` entries override it (tests, tools).
 
-    Raises ConfigError (one line naming the variable) when a setting is invalid.
+    Given `config`, a bad setting raises ConfigError (one line naming the variable); without it
+    (gunicorn, the flask CLI) the process prints that line and exits 2. `with_api=False` builds
+    the Celery workers' app: no blueprints, no request metrics, no recovery of thread-pool jobs.
     """
-    from api import register_api
-    from celery_config import recover_thread_jobs
-    from extensions import init_extensions
-    from logging_config import configure_logging
-    from metrics import init_metrics
-
     app = Flask(__name__, instance_path=str(ROOT / "instance"))
-    app.config.update(load_settings(overrides=config))
+    app.config.update(load_settings(overrides=config) if config is not None else settings_or_exit())
     configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     init_extensions(app)
-    init_metrics(app)
-    register_api(app)
-    trust_proxies(app)
-    if app.config["RECOVER_JOBS_ON_START"]:
-        recover_thread_jobs(app)
+    app.extensions["slidecast.storage"] = open_storage(app.config["STORAGE_URL"], app.config)
+    app.extensions["slidecast.jobs"] = JobStorageService(
+        make_cache(app.config["REDIS_URL"], app.config["JOB_CACHE_TTL"]),
+        progress_interval=app.config["PROGRESS_DB_INTERVAL"], near_seconds=app.config["JOB_NEAR_CACHE_SECONDS"])
+    celery_init_app(app)
+    app.extensions["slidecast.executor"] = JobExecutor(app)
+    if with_api:
+        init_metrics(app)
+        register_api(app)
+        trust_proxies(app)
+        if app.config["RECOVER_JOBS_ON_START"]:
+            recover_thread_jobs(app)
     return app
 
 
@@ -41,20 +54,4 @@ def trust_proxies(app: Flask) -> None:
     client's own words. With 0 the header is ignored and the address is the TCP peer's."""
     count = app.config["TRUSTED_PROXY_COUNT"]
     if count:
-        from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count)
-
-
-def _app_or_exit() -> Flask:
-    """Start-up paths (gunicorn, flask CLI) show a bad setting as its one line, then exit 2.
-
-    Under gunicorn the worker exits 3 instead: gunicorn's "worker failed to boot" code, which
-    stops the master too (any other code leaves a master running with no workers)."""
-    try:
-        return create_app()
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr, flush=True)
-        raise SystemExit(3 if "gunicorn" in sys.modules else 2) from None
-
-
-app = _app_or_exit()

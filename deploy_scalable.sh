@@ -172,7 +172,7 @@ local_stack() {
   fi
   echo "==> serving http://$HOST:${PORT:-5000} (Ctrl-C stops)"
   # gunicorn.conf.py: PORT, WEB_CONCURRENCY, WEB_THREADS; metrics across workers; JSON logs.
-  WEB_CONCURRENCY="${WEB_CONCURRENCY:-1}" setsid "$VENV/bin/gunicorn" -c gunicorn.conf.py app:app &
+  WEB_CONCURRENCY="${WEB_CONCURRENCY:-1}" setsid "$VENV/bin/gunicorn" -c gunicorn.conf.py 'app:create_app()' &
   CHILDREN+=($!)
   wait -n "${CHILDREN[@]}" || true
   echo "==> a process stopped; stopping the rest" >&2
@@ -259,11 +259,13 @@ run_tests() {
   trap cleanup_services EXIT
   ensure_postgres
   ensure_redis
+  echo "==> checking the import layers (lint-imports, pyproject.toml)"
+  "$VENV/bin/lint-imports" --no-cache >/dev/null || "$VENV/bin/lint-imports" --no-cache
   "$PY" -m pytest -q "$@"
 }
 
 # ---- roles: web, migrate, worker, beat, flower (Docker and Render run these too) ----------
-# Celery puts the working directory on sys.path only while it loads `-A celery_config`
+# Celery puts the working directory on sys.path only while it loads `-A worker`
 # (celery.utils.imports.cwd_in_path); the tasks import top-level modules (job_storage, ...) later,
 # in the worker's children. Keep the code folder importable for every process started here.
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
@@ -278,7 +280,7 @@ serve_web() {
   if [[ "${DATABASE_URL:-sqlite}" == sqlite* ]]; then
     migrate || die "flask db upgrade failed on ${DATABASE_URL:-the embedded SQLite database}"
   fi
-  exec "$(tool gunicorn)" -c gunicorn.conf.py app:app
+  exec "$(tool gunicorn)" -c gunicorn.conf.py 'app:create_app()'
 }
 
 migrate() { "$(tool flask)" --app app db upgrade; }
@@ -294,18 +296,18 @@ worker() {
   # steps get WORKER_SOFT_SHUTDOWN_SECONDS, then return to the queue for another worker.
   export REMAP_SIGTERM=SIGQUIT
   # -O fair: with prefetch 1 a long extraction never holds back short tasks behind it.
-  exec "$(tool celery)" -A celery_config worker -Q "$queues" -n "${queues//,/-}@%h" \
+  exec "$(tool celery)" -A worker worker -Q "$queues" -n "${queues//,/-}@%h" \
     "${processes[@]}" --max-tasks-per-child "${WORKER_MAX_TASKS_PER_CHILD:-50}" -O fair -E -l INFO
 }
 
 beat() {
   # The schedule file must be writable by the (non-root) service user.
-  exec "$(tool celery)" -A celery_config beat -l INFO --schedule "${BEAT_SCHEDULE_FILE:-/tmp/slidecast-beat-schedule}"
+  exec "$(tool celery)" -A worker beat -l INFO --schedule "${BEAT_SCHEDULE_FILE:-/tmp/slidecast-beat-schedule}"
 }
 
 flower() {
   [[ -n "${FLOWER_BASIC_AUTH:-}" ]] || die "FLOWER_BASIC_AUTH is not set (user:password): Flower is not started without authentication"
-  exec "$(tool celery)" -A celery_config flower --address="${HOST:-0.0.0.0}" --port="${PORT:-5555}" \
+  exec "$(tool celery)" -A worker flower --address="${HOST:-0.0.0.0}" --port="${PORT:-5555}" \
     --basic-auth="$FLOWER_BASIC_AUTH"
 }
 
@@ -335,7 +337,7 @@ demo() {
   echo "==> preparing a database in $work"
   migrate >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; die "flask db upgrade failed"; }
   echo "==> starting the API on http://127.0.0.1:$port (log: $work/server.log)"
-  setsid "$VENV/bin/gunicorn" -c gunicorn.conf.py app:app >"$work/server.log" 2>&1 &
+  setsid "$VENV/bin/gunicorn" -c gunicorn.conf.py 'app:create_app()' >"$work/server.log" 2>&1 &
   DEMO_PID=$!
   echo "==> making a 45 s sample lecture video"
   "$PY" -c 'import sys; from slidecast.synthetic import make_sample_lecture; make_sample_lecture(sys.argv[1], seconds=45)' \
@@ -401,8 +403,8 @@ render_check() {
   setup
   "$PY" -c 'import sys, yaml; yaml.safe_load(open("render.yaml")); yaml.safe_load(open("docker-compose.yml"))' \
     || die "render.yaml or docker-compose.yml is not valid YAML"
-  echo "==> checking render.yaml against docker-compose.yml, this script and settings.py"
-  "$PY" -m pytest -q -p no:cacheprovider tests/test_deploy_consistency.py || die "render.yaml is not consistent (see above)"
+  echo "==> checking render.yaml against docker-compose.yml, this script and infra/settings.py"
+  "$PY" -m pytest -q -p no:cacheprovider tests/service/test_deploy_consistency.py || die "render.yaml is not consistent (see above)"
   cat <<'STEPS'
 ==> render.yaml is consistent. To deploy:
   1. Push this repository to GitHub or GitLab.

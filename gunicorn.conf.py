@@ -1,4 +1,5 @@
-"""Gunicorn settings for `gunicorn -c gunicorn.conf.py app:app` (deploy_scalable.sh, Docker, Render).
+"""Gunicorn settings for `gunicorn -c gunicorn.conf.py 'app:create_app()'` (deploy_scalable.sh, Docker,
+Render).
 
 Environment: HOST (default 0.0.0.0), PORT (default 5000; Render sets it), WEB_CONCURRENCY (worker
 processes, default 2), WEB_THREADS (threads per worker, default 4), WEB_TIMEOUT (default 120 s:
@@ -10,7 +11,7 @@ import os
 import tempfile
 
 # Before any worker imports prometheus_client: the metric values of every worker go to files in
-# this folder and /metrics sums them (see metrics.py). Without it each scrape would see only the
+# this folder and /metrics sums them (see infra/metrics.py). Without it each scrape would see only the
 # one worker that answered it.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(tempfile.gettempdir(), f"slidecast-metrics-{os.getpid()}")
@@ -29,12 +30,15 @@ accesslog = None  # requests are counted and timed in /metrics; errors are logge
 errorlog = "-"
 
 
-def _logconfig():
-    from logging_config import gunicorn_logconfig
-    return gunicorn_logconfig()
+# Imported after the metrics folder is chosen: prometheus_client reads it when first imported.
+from infra.logging import gunicorn_logconfig  # noqa: E402
+from infra.metrics import mark_process_dead  # noqa: E402
+from infra.settings import settings_or_exit  # noqa: E402
 
-
-logconfig_dict = _logconfig()
+# A bad setting stops gunicorn here with its one line (exit 2), before any worker starts: a
+# worker that fails to boot would otherwise leave a master running with no workers.
+settings_or_exit()
+logconfig_dict = gunicorn_logconfig()
 
 
 def on_starting(server):
@@ -48,5 +52,4 @@ def on_starting(server):
 
 def child_exit(server, worker):
     """A worker died or was recycled: drop its live-gauge files (counters keep their totals)."""
-    from metrics import mark_process_dead
     mark_process_dead(worker.pid)

@@ -3,7 +3,7 @@
 - The database is the truth. Every state change is one conditional UPDATE
   (`... WHERE id = :id AND status IN (...)`), so a finished job never reopens, whoever writes late.
   Progress is written as `max(progress, :p)` in SQL, so it never goes backwards.
-- The cache (Redis, or an in-process TTL cache without REDIS_URL) holds the job document for
+- The cache (Redis, or an in-process TTL cache without REDIS_URL) holds the job record (job_record) for
   fast reads. It is refreshed from the database after every transition, takes progress at once,
   and is never the only place anything is written: progress reaches the database at least every
   PROGRESS_DB_INTERVAL seconds and on every stage change.
@@ -24,14 +24,12 @@ from datetime import datetime, timedelta
 import redis
 import sqlalchemy as sa
 
-from extensions import db
+from infra.extensions import db
 from models import (ACTIVE_STATES, CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Artifact, Job,
                     JobMetrics, as_utc, utcnow)
 
 log = logging.getLogger("slidecast.jobs")
 
-# Artifact kinds a client can download as a whole file (per-slide images are served per slide).
-DOWNLOADABLE = ("manifest", "pdf", "notes", "srt", "vtt", "archive")
 # Without new progress, reports closer together than this are dropped (the engine may report
 # per frame; the cache and the cancellation check need no more than a few a second).
 MIN_REPORT_GAP = 0.2
@@ -39,10 +37,9 @@ _ANY = object()
 
 
 CHANNEL = "slidecast:jobs"
-_KEY = "slidecast:job:{}"
+# "record": the cached value is a job_record (documents of the earlier shape are not read back).
+_KEY = "slidecast:job-record:{}"
 TOMBSTONE_SECONDS = 600
-# Fields kept beside the JSON document so progress can change without rewriting it.
-_LIVE = ("status", "stage", "progress", "message", "updated_at")
 
 # Write the document; progress never goes below what the cache already shows for the job.
 _PUT = """
@@ -247,8 +244,9 @@ def iso(moment: datetime | None) -> str | None:
     return as_utc(moment).isoformat().replace("+00:00", "Z")
 
 
-def job_document(job: Job, artifact_kinds) -> dict:
-    """The JSON document the API serves for a job (and the cache holds)."""
+def job_record(job: Job, artifact_kinds) -> dict:
+    """The job's state as plain JSON values, what the cache holds and reads return; the API's
+    document is made from it by api/schemas.JobSchema."""
     return {
         "id": job.id,
         "status": job.status,
@@ -257,13 +255,15 @@ def job_document(job: Job, artifact_kinds) -> dict:
         "message": job.message,
         "error": job.error,
         "options": job.options or {},
-        "source": {"filename": job.source_filename, "url": job.source_url},
+        "source_filename": job.source_filename,
+        "source_url": job.source_url,
         "attempts": job.attempts,
         "priority": job.priority,
         "executor": job.executor,
-        "video": {"duration": job.duration, "sha256": job.video_sha256},
+        "duration": job.duration,
+        "video_sha256": job.video_sha256,
         "slide_count": job.slide_count,
-        "artifacts": sorted(set(artifact_kinds) & set(DOWNLOADABLE)),
+        "artifact_kinds": sorted(set(artifact_kinds)),
         "created_at": iso(job.created_at),
         "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at),
@@ -289,7 +289,7 @@ class JobStorageService:
 
     # ---- reads -------------------------------------------------------------------------------
     def get(self, job_id: str) -> dict | None:
-        """The job document: from the cache, else from the database (then cached). None if unknown.
+        """The job record: from the cache, else from the database (then cached). None if unknown.
         With Redis it may come from this process's NearCache, at most JOB_NEAR_CACHE_SECONDS old."""
         doc = self.near.get(job_id)
         if doc is not None:
@@ -304,12 +304,12 @@ class JobStorageService:
         return doc
 
     def load(self, job_id: str) -> dict | None:
-        """The job document straight from the database (no cache)."""
+        """The job record straight from the database (no cache)."""
         job = db.session.get(Job, job_id, populate_existing=True)
         if job is None:
             return None
         kinds = db.session.scalars(sa.select(Artifact.kind).where(Artifact.job_id == job_id).distinct())
-        return job_document(job, kinds)
+        return job_record(job, kinds)
 
     def list(self, status: str | None, page: int, per_page: int) -> tuple[list[dict], int]:
         """One page of jobs, newest first, and the total count matching `status`."""
@@ -326,7 +326,7 @@ class JobStorageService:
                                       .where(Artifact.job_id.in_([j.id for j in jobs])))
             for job_id, kind in rows:
                 kinds.setdefault(job_id, set()).add(kind)
-        return [job_document(j, kinds.get(j.id, ())) for j in jobs], total
+        return [job_record(j, kinds.get(j.id, ())) for j in jobs], total
 
     def stats(self) -> dict:
         """Counts by status (all time and last 24 h), mean processing time, slides extracted."""
@@ -408,6 +408,30 @@ class JobStorageService:
         if changed:
             self.refresh(job_id)
         return changed
+
+    def claim_step(self, job_id: str, attempt: int, owner: str) -> bool:
+        """A step of a running job's attempt `attempt` starts in `owner`: it becomes the owner
+        and the heartbeat starts now. False if the job is not running with that attempt."""
+        stmt = (sa.update(Job).where(Job.id == job_id, Job.status == RUNNING, Job.attempts == attempt)
+                .values(owner=owner, heartbeat_at=utcnow()).execution_options(synchronize_session=False))
+        claimed = db.session.execute(stmt).rowcount == 1
+        db.session.commit()
+        return claimed
+
+    def release_step(self, job_id: str, attempt: int, owner: str) -> None:
+        """The step is over and the next one (if any) waits in the broker: no heartbeat is
+        expected until a worker picks it up, so the stale-job sweep must not count the wait."""
+        db.session.execute(sa.update(Job).where(Job.id == job_id, Job.status == RUNNING, Job.attempts == attempt,
+                                                Job.owner == owner).values(heartbeat_at=None)
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+
+    @staticmethod
+    def beat(engine, job_id: str) -> None:
+        """Heartbeat of a running job on `engine`'s own connection (a thread beside the step's
+        session). SQLAlchemyError when the database does not answer."""
+        with engine.begin() as conn:
+            conn.execute(sa.update(Job).where(Job.id == job_id, Job.status == RUNNING).values(heartbeat_at=utcnow()))
 
     def cancel(self, job_id: str) -> bool:
         """queued/running -> cancelled. A running task notices at its next progress report."""

@@ -1,85 +1,22 @@
-"""The HTTP API: flask-smorest blueprints under /api, errors as application/problem+json.
+"""The HTTP API: flask-smorest blueprints under /api, errors as application/problem+json
+(api/errors.py), schemas that serialize what is sent (api/schemas.py).
 
-`register_api(app)` wires everything; `problem(status, detail)` aborts a request with an RFC 9457
-problem document. OpenAPI is served at /api/openapi.json and a readable page at /api/docs.
+`register_api(app)` wires everything. OpenAPI is served at /api/openapi.json and a readable page
+at /api/docs.
 """
 
 from __future__ import annotations
 
-import logging
-
 import sqlalchemy as sa
-from flask import Flask, jsonify
-from flask_smorest import Api, abort
-from werkzeug.exceptions import HTTPException
+from flask import Flask
+from flask_smorest import Api
 
-log = logging.getLogger("slidecast.api")
-
-PROBLEM = "application/problem+json"
-
-
-def problem(status: int, detail: str, **extra):
-    """Stop the request with a problem+json answer; `extra` members are added to the document."""
-    abort(status, message=detail, extra=extra)
-
-
-def problem_response(status: int, title: str, detail: str, **extra):
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    response = jsonify(body)
-    response.status_code = status
-    response.mimetype = PROBLEM
-    return response
-
-
-def _invalid_fields(messages) -> list[str]:
-    """Field names from webargs/marshmallow messages ({"json": {"field": [...]}} or {"field": [...]})."""
-    names = []
-    for location, value in (messages or {}).items():
-        if location in ("json", "form", "query", "files", "view_args") and isinstance(value, dict):
-            names.extend(str(key) for key in value)
-        else:
-            names.append(str(location))
-    return sorted(set(names))
-
-
-class SlidecastApi(Api):
-    """flask-smorest's Api with problem+json errors instead of its default error body."""
-
-    def handle_http_exception(self, error: HTTPException):
-        data = getattr(error, "data", None) or {}
-        code = error.code or 500
-        extra = dict(data.get("extra") or {})
-        messages = data.get("errors") or data.get("messages") or extra.get("errors")
-        if code >= 500 and not data.get("message"):
-            detail = "the server failed to handle this request; the server log has the details"
-        else:
-            detail = data.get("message") or error.description
-        if code == 422 and messages:
-            fields = _invalid_fields(messages)
-            extra.setdefault("invalid_fields", fields)
-            extra.setdefault("errors", messages)
-            if not data.get("message"):
-                detail = f"invalid or unknown field(s): {', '.join(fields)}"
-        response = problem_response(code, error.name, detail, **extra)
-        for name, value in (data.get("headers") or {}).items():
-            response.headers[name] = value
-        return response
-
-
-def _database_unavailable(error):
-    from extensions import db
-    log.error("database unavailable: %s", error)
-    try:
-        db.session.rollback()
-    except sa.exc.SQLAlchemyError:
-        pass
-    return problem_response(503, "Service Unavailable",
-                            "the database is unavailable; try again in a moment", retry_after=5)
+from api import files, jobs, ops, queues, system
+from api.errors import SlidecastApi, database_unavailable
 
 
 def register_api(app: Flask) -> Api:
     """Attach the API blueprints, the OpenAPI document and the error handlers to `app`."""
-    from api import files, jobs, ops, queues, system
 
     app.config.setdefault("API_TITLE", "Slidecast")
     app.config.setdefault("API_VERSION", "1")
@@ -90,7 +27,7 @@ def register_api(app: Flask) -> Api:
     for blueprint in (jobs.blp, files.blp, system.blp, queues.blp):
         api.register_blueprint(blueprint, url_prefix="/api")
     api.register_blueprint(ops.blp)  # /metrics and /api/cache/stats: its routes carry their paths
-    app.register_error_handler(sa.exc.OperationalError, _database_unavailable)
-    app.register_error_handler(sa.exc.InterfaceError, _database_unavailable)
+    app.register_error_handler(sa.exc.OperationalError, database_unavailable)
+    app.register_error_handler(sa.exc.InterfaceError, database_unavailable)
     app.add_url_rule("/api/docs", "api_docs", system.docs_page)
     return api

@@ -8,10 +8,10 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.wsgi import wrap_file
 
-from api import problem, problem_response
+from api.errors import problem, problem_response
 from api.jobs import find_job
 from api.schemas import MetricsSchema, ProblemSchema, SlideListSchema
-from extensions import db, storage
+from infra.extensions import db, storage
 from models import ACTIVE_STATES, Artifact, JobMetrics, Slide
 
 blp = Blueprint("files", __name__, description="Slides, documents and metrics of a job")

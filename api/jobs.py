@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import tempfile
@@ -14,15 +13,17 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from werkzeug.utils import secure_filename
 
-from api import problem
+from api.errors import problem
 from api.legacy import legacy_submission
 from api.schemas import (JobListQuerySchema, JobListSchema, JobSchema, ProblemSchema, SubmitFormSchema,
                          SubmitJsonSchema)
-from celery_config import BrokerUnavailable
-from extensions import executor, job_store, limiter, storage, submit_rate_limit, submit_rate_limit_off
-from models import ACTIVE_STATES, FINAL_STATES, Artifact, Job, new_id
+from infra.extensions import executor, job_store, limiter, storage, submit_rate_limit, submit_rate_limit_off
+from jobs.executor import BrokerUnavailable
+from jobs.inputs import BadVideo, check_video_url, probe_video
+from jobs.keys import job_prefix, upload_key, work_prefix
+from models import ACTIVE_STATES, Artifact, Job, new_id
 from slidecast import ExtractOptions
-from tasks import BadVideo, check_video_url, probe_video
+from slidecast.pipeline import FileHasher
 
 blp = Blueprint("jobs", __name__, description="Submit and follow extraction jobs")
 DEFAULT_PRIORITY = 5
@@ -82,7 +83,7 @@ def list_jobs(query):
     pages = max(1, -(-total // per_page))
     if page > pages:
         problem(404, f"page {page} is past the last page ({pages}) of {total} job(s) at per_page={per_page}")
-    return jsonify({"items": [with_links(doc) for doc in items], "page": page, "per_page": per_page,
+    return jsonify({"items": [job_document(doc) for doc in items], "page": page, "per_page": per_page,
                     "total": total, "pages": pages})
 
 
@@ -92,7 +93,7 @@ def list_jobs(query):
 def get_job(job_id):
     """The job's status, stage, progress (never decreasing) and, when done, its artifacts."""
     # The poll endpoint: plain json.dumps (no key sorting) keeps it close to a bare route.
-    return current_app.response_class(json.dumps(with_links(find_job(job_id))), mimetype="application/json")
+    return current_app.response_class(json.dumps(job_document(find_job(job_id))), mimetype="application/json")
 
 
 @blp.route("/jobs/<job_id>/cancel", methods=["POST"])
@@ -105,8 +106,8 @@ def cancel_job(job_id):
         doc = find_job(job_id)
         problem(409, f"job {job_id} already {doc['status']}; there is nothing to cancel")
     executor().revoke(job_id, doc.get("attempts") or 0)
-    storage().delete_prefix(f"jobs/{job_id}/work")  # a running step removes what it writes later
-    return jsonify(with_links(job_store().get(job_id) or doc))
+    storage().delete_prefix(work_prefix(job_id))  # a running step removes what it writes later
+    return jsonify(job_document(job_store().get(job_id) or doc))
 
 
 @blp.route("/jobs/<job_id>", methods=["DELETE"])
@@ -117,7 +118,7 @@ def delete_job(job_id):
     if doc["status"] in ACTIVE_STATES:
         job_store().cancel(job_id)
     job_store().delete(job_id)
-    storage().delete_prefix(f"jobs/{job_id}")
+    storage().delete_prefix(job_prefix(job_id))
     return "", 204
 
 
@@ -125,7 +126,8 @@ _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 
 
 def find_job(job_id: str) -> dict:
-    """The job document, or a 404 problem naming the id (also for ids that are not UUIDs)."""
+    """The job's record (job_storage.job_record), or a 404 problem naming the id (also for ids
+    that are not UUIDs)."""
     canonical = job_id.lower()
     if not _CANONICAL_UUID.fullmatch(canonical):  # the fast path is the common, canonical form
         try:
@@ -138,20 +140,12 @@ def find_job(job_id: str) -> dict:
     return doc
 
 
-def with_links(doc: dict) -> dict:
-    """The job document plus URLs of what can be fetched for it now."""
-    base = f"/api/jobs/{doc['id']}"
-    links = {"self": base}
-    if doc["status"] in FINAL_STATES:
-        links["metrics"] = f"{base}/metrics"
-    if doc["status"] == "succeeded":
-        links["slides"] = f"{base}/slides"
-        links.update({kind: f"{base}/{_PATHS[kind]}" for kind in doc["artifacts"] if kind in _PATHS})
-    return dict(doc, links=links)
+def job_document(record: dict) -> dict:
+    """What the API sends for a job: JobSchema's serialization of the store's record."""
+    return _JOB.dump(record)
 
 
-_PATHS = {"manifest": "manifest", "pdf": "pdf", "notes": "notes", "srt": "transcript.srt",
-          "vtt": "transcript.vtt", "archive": "archive.zip"}
+_JOB = JobSchema()
 
 
 # ---- submission ------------------------------------------------------------------------------
@@ -202,10 +196,10 @@ def _accept(fields: dict, upload):
     try:
         job_store().create(job)
     except Exception:
-        storage().delete_prefix(f"jobs/{job.id}")
+        storage().delete_prefix(job_prefix(job.id))
         raise
     doc = _enqueue(job.id, kind)
-    response = jsonify(with_links(doc))
+    response = jsonify(job_document(doc))
     response.status_code = 202
     response.headers["Location"] = url_for("jobs.get_job", job_id=job.id)
     return response
@@ -213,7 +207,6 @@ def _accept(fields: dict, upload):
 
 def _store_upload(job: Job, upload) -> None:
     """Probe the upload with PyAV and put it in storage; refuse it (422) if it is no usable video."""
-    from flask import current_app
     name = secure_filename(upload.filename or "") or "video"
     with tempfile.TemporaryDirectory(prefix="slidecast-upload-") as tmp:
         path = Path(tmp) / ("upload" + Path(name).suffix.lower()[:10])
@@ -222,20 +215,12 @@ def _store_upload(job: Job, upload) -> None:
             info = probe_video(path, current_app.config["MAX_VIDEO_SECONDS"])
         except BadVideo as exc:
             problem(422, f"{name}: {exc}", invalid_fields=["file"])
-        key = f"jobs/{job.id}/upload/{name}"
+        key = upload_key(job.id, name)
         size = storage().put_file(key, path)
-        job.video_sha256 = _sha256(path)
+        job.video_sha256 = FileHasher(path).result()
     job.source_filename, job.upload_key, job.duration = upload.filename[:255], key, round(info["duration"], 3)
     job.artifacts.append(Artifact(kind="upload", key=key, size=size,
                                   content_type=upload.mimetype or "application/octet-stream"))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _enqueue(job_id: str, kind: str) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api import problem
+from api.errors import problem
 
 RENAMES = {
     "url": "video_url", "source_url": "video_url",

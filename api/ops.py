@@ -10,9 +10,11 @@ from flask import Response, current_app, jsonify
 from flask_smorest import Blueprint
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from api import problem
-from extensions import db, job_store
-from metrics import JobStateCollector, QueueDepthCollector, StageCollector, render_metrics
+from api.errors import problem
+from celery_config import QUEUES
+from infra.extensions import db, executor, job_store
+from infra.metrics import JobStateCollector, QueueDepthCollector, StageCollector, render_metrics
+from models import ALL_STATES, Job
 
 log = logging.getLogger("slidecast.ops")
 
@@ -22,7 +24,6 @@ blp = Blueprint("ops", __name__, description="Metrics and cache statistics for o
 def jobs_by_state() -> dict[str, int] | None:
     """{state: count} from the database; None when it does not answer (the scrape still succeeds,
     without the series: zeros would claim that nothing is running)."""
-    from models import Job
     try:
         rows = db.session.execute(sa.select(Job.status, sa.func.count()).group_by(Job.status)).all()
     except sa.exc.SQLAlchemyError as exc:
@@ -37,10 +38,9 @@ def jobs_by_state() -> dict[str, int] | None:
                           "content": {"text/plain": {}}}})
 def metrics():
     """Requests, latencies, jobs by state, queue depth and stage durations, for Prometheus."""
-    from celery_config import QUEUES, celery
     broker = QueueDepthCollector(current_app.config.get("CELERY_BROKER_URL"), QUEUES,
-                                 celery.conf.broker_transport_options)
-    collectors = [JobStateCollector(jobs_by_state), StageCollector(current_app.config.get("REDIS_URL")), broker]
+                                 executor().celery_app.conf.broker_transport_options)
+    collectors = [JobStateCollector(jobs_by_state, ALL_STATES), StageCollector(current_app.config.get("REDIS_URL")), broker]
     return Response(render_metrics(collectors), content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 

@@ -7,8 +7,10 @@ import logging
 from flask import jsonify
 from flask_smorest import Blueprint
 
-from api import problem
-from extensions import executor
+from api.errors import problem
+from celery_config import QUEUES
+from infra.extensions import executor
+from infra.metrics import queue_depths
 
 log = logging.getLogger("slidecast.queues")
 blp = Blueprint("queues", __name__, description="Celery queues and workers")
@@ -23,8 +25,6 @@ def queues():
     the queues they consume and the tasks they run now (job id, step, since when).
 
     Without a broker: mode "thread pool" and no queues. 503 problem+json if the broker is down."""
-    from celery_config import QUEUES
-    from metrics import queue_depths
     runner = executor()
     if not runner.broker_url:
         return jsonify({"mode": "thread pool", "threads": runner.pool_size, "queues": {}, "workers": []})

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, pre_dump, validate
 
-from models import ALL_STATES
+from models import ALL_STATES, FINAL_STATES, SUCCEEDED
+
+# Artifact kinds a client can download as a whole file (per-slide images are served per slide),
+# and the path of each under /api/jobs/<id>/.
+DOWNLOADS = {"manifest": "manifest", "pdf": "pdf", "notes": "notes", "srt": "transcript.srt",
+             "vtt": "transcript.vtt", "archive": "archive.zip"}
 
 
 class StrictBoolean(fields.Boolean):
@@ -41,7 +46,6 @@ def _options(boolean: type[fields.Boolean]) -> dict:
     }
 
 
-OPTION_NAMES = tuple(_options(fields.Boolean))
 # Not an extraction option: where the job goes in the queue (docs/distributed.md).
 PRIORITY = fields.Integer(validate=validate.Range(0, 9), load_default=None,
                           metadata={"description": "0..9, 9 runs first (default 5)"})
@@ -80,6 +84,8 @@ class VideoSchema(Schema):
 
 
 class JobSchema(Schema):
+    """The job document the API sends, made from job_storage.job_record."""
+
     id = fields.String(metadata={"description": "UUID"})
     status = fields.String(validate=validate.OneOf(ALL_STATES))
     stage = fields.String(allow_none=True, metadata={"description": "downloading, decoding, detecting, ..."})
@@ -99,6 +105,20 @@ class JobSchema(Schema):
     started_at = fields.String(allow_none=True)
     finished_at = fields.String(allow_none=True)
     updated_at = fields.String()
+
+    @pre_dump
+    def from_record(self, record: dict, **_kwargs) -> dict:
+        base = f"/api/jobs/{record['id']}"
+        artifacts = sorted(set(record["artifact_kinds"]) & set(DOWNLOADS))
+        links = {"self": base}
+        if record["status"] in FINAL_STATES:
+            links["metrics"] = f"{base}/metrics"
+        if record["status"] == SUCCEEDED:
+            links["slides"] = f"{base}/slides"
+            links.update({kind: f"{base}/{DOWNLOADS[kind]}" for kind in artifacts})
+        return dict(record, artifacts=artifacts, links=links,
+                    source={"filename": record["source_filename"], "url": record["source_url"]},
+                    video={"duration": record["duration"], "sha256": record["video_sha256"]})
 
 
 class JobListQuerySchema(Schema):
@@ -141,10 +161,6 @@ class MetricsSchema(Schema):
     total_seconds = fields.Float(allow_none=True)
     video_duration = fields.Float(allow_none=True)
     speed = fields.Float(allow_none=True, metadata={"description": "video seconds per second of work"})
-
-
-class ComponentSchema(Schema):
-    status = fields.String()
 
 
 class HealthSchema(Schema):

@@ -10,9 +10,9 @@ from flask import current_app, jsonify
 from flask_smorest import Blueprint
 
 from api.schemas import HealthSchema, StatsSchema
-from extensions import db, executor, job_store, storage
-from settings import ROOT
-from storage import StorageError
+from infra.extensions import db, executor, job_store, storage
+from infra.settings import ROOT
+from infra.storage import StorageError
 
 blp = Blueprint("system", __name__, description="Health and statistics")
 

@@ -27,7 +27,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("RECOVER_JOBS_ON_START", "false")  # importing app.py must not touch jobs
 
 BARE_APP = '''
 from flask import Flask, jsonify
@@ -113,7 +112,7 @@ def make_job(database_url: str, redis_url: str, storage: str) -> str:
     from flask_migrate import upgrade
 
     from app import create_app
-    from extensions import job_store
+    from infra.extensions import job_store
     from models import Job
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url, "STORAGE_URL": storage,
                       "CELERY_BROKER_URL": None, "RECOVER_JOBS_ON_START": False})
@@ -159,7 +158,7 @@ def main() -> int:
         if args.near_cache_seconds is not None:
             env["JOB_NEAR_CACHE_SECONDS"] = args.near_cache_seconds
         targets = {"bare Flask route": ("bare_app:app", work, "/api/jobs/" + job_id),
-                   "GET /api/jobs/ID": ("app:app", ROOT, "/api/jobs/" + job_id)}
+                   "GET /api/jobs/ID": ("app:create_app()", ROOT, "/api/jobs/" + job_id)}
         urls = {}
         for name, (module, cwd, path) in targets.items():
             port = free_port()

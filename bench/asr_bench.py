@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ocr_bench import edit_distance  # noqa: E402
 
-from slidecast.synthetic_slides import load_font  # noqa: E402
+from slidecast.synthetic.slides import load_font  # noqa: E402
 from slidecast.transcribe import get_engine, transcribe_media  # noqa: E402
 from slidecast.transcribe.audio import decode_audio  # noqa: E402
 

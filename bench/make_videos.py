@@ -5,7 +5,7 @@
     python bench/make_videos.py --only long120  # the 2-hour video for the memory check (on request)
 
 A video whose file and truth already match its recipe is not rendered again (--force does).
-Each video is `NAME.mp4` plus `NAME.mp4.truth.json` (format: slidecast/synthetic.py).
+Each video is `NAME.mp4` plus `NAME.mp4.truth.json` (format: slidecast/synthetic/).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ def serve(folder: Path, metrics: bool):
            "PROMETHEUS_MULTIPROC_DIR": str(folder / f"prom-{metrics}"), "LOG_LEVEL": "WARNING"}
     migrate = start([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], env)
     migrate.wait(60)
-    proc = start([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "app:app"], env)
+    proc = start([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "app:create_app()"], env)
     base = f"http://127.0.0.1:{env['PORT']}"
     wait_http(base + "/api/docs", proc, "gunicorn")
     return proc, base

@@ -12,7 +12,7 @@ config = context.config
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
 # Keep the service's own loggers alive when migrations run inside it (tests, start-up). Under
-# `flask db upgrade` the app has set up logging already (logging_config.py: JSON lines); the
+# `flask db upgrade` the app has set up logging already (infra/logging.py: JSON lines); the
 # ini file's text handlers are only for a bare `alembic` run.
 if not logging.getLogger().handlers:
     fileConfig(config.config_file_name, disable_existing_loggers=False)

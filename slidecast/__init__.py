@@ -1,12 +1,13 @@
 """Slidecast: lecture and presentation videos in, slide decks out.
 
-The one entry point is `extract(video_path, out_dir, options, progress)`; see ARCHITECTURE.md.
+The one entry point is `extract(video_path, out_dir, options, progress)`; its output format,
+manifest.json, is defined in slidecast/output/manifest.py.
 This package knows nothing of the web service or the task queue.
 """
 
 from .errors import (Cancelled, CorruptVideo, InputNotFound, InvalidOptions, NotAVideo, NoVideoStream,
                      OutputNotWritable, SlidecastError)
-from .manifest import Manifest, SlideEntry, VideoInfo
+from .output.manifest import Manifest, SlideEntry, VideoInfo
 from .options import ExtractOptions, Region
 
 __all__ = [

@@ -34,7 +34,7 @@ from .detect.cells import ChangeMeter
 from .detect.live_regions import regions_mask
 from .errors import CorruptVideo
 from .frames import analysis_size
-from .manifest import Manifest, SlideEntry, VideoInfo
+from .output.manifest import Manifest, SlideEntry, VideoInfo
 from .options import ExtractOptions
 from .output import OutputDir
 

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Callable
 
 from .keywords import deck_title, fill_keywords
-from .manifest import Manifest, SlideEntry
-from .notes import render_notes
+from .output.manifest import Manifest, SlideEntry
+from .output.notes import render_notes
 from .ocr.runner import ocr_images
 from .options import ExtractOptions
-from .pdf import PdfInfo, build_pdf
-from .subtitles import to_srt, to_vtt
+from .output.pdf import PdfInfo, build_pdf
+from .output.subtitles import to_srt, to_vtt
 from .transcribe import transcribe_media
 from .transcribe.align import all_words, make_cues, words_by_range
 

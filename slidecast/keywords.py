@@ -6,7 +6,7 @@ import re
 
 import yake
 
-from .manifest import Manifest, SlideEntry
+from .output.manifest import Manifest, SlideEntry
 
 SLIDE_TOP = 8
 DECK_TOP = 15

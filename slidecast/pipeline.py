@@ -19,7 +19,7 @@ from .detect.transitions import ScreenState, TransitionDetector
 from .detection import SecondPass
 from .errors import InvalidOptions
 from .frames import analysis_size
-from .manifest import Manifest, SlideEntry, VideoInfo
+from .output.manifest import Manifest, SlideEntry, VideoInfo
 from .options import ExtractOptions
 from .output import OutputDir
 from .screening import screen

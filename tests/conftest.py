@@ -1,229 +1,26 @@
-"""Fixtures against real services.
+"""Shared by every test. Tests are grouped by layer:
 
-- PostgreSQL: a throwaway database per test session on 127.0.0.1:5432 (user postgres, trust
-  auth; TEST_PG_ADMIN_URL names another server), migrated with Flask-Migrate and dropped at the
-  end. TEST_DATABASE_URL overrides (the database it names is used as is).
-- Redis: db 15 of 127.0.0.1:6379, flushed before each test. TEST_REDIS_URL overrides.
-- With CI=true a missing PostgreSQL or Redis fails the run; elsewhere those tests are skipped.
-- `app`/`client`: PostgreSQL + Redis mode, thread pool (no broker). `embedded_app`/
-  `embedded_client`: SQLite in tmp_path, in-process cache, thread pool. Every test starts from
-  clean tables and an empty storage folder.
+- library/      the slidecast library (and source checks): no service needed;
+- service/      the web service against real PostgreSQL and Redis, jobs on the thread pool;
+- distributed/  real Celery workers and brokers (Redis, RabbitMQ).
+
+Tests of service/ and distributed/ are marked `services` (distributed/ also `distributed`), so
+`pytest -m "not services"` runs the library tests alone. Fixtures come from tests/support/
+through pytest_plugins; helpers are imported from there (`from support.services import ...`).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import time
-import uuid
 from pathlib import Path
 
 import pytest
-import redis
-import sqlalchemy as sa
 
-# The module-level `app = create_app()` in app.py must not take over jobs of the test databases.
-os.environ.setdefault("RECOVER_JOBS_ON_START", "false")
+pytest_plugins = ["support.services", "support.engine_clips", "support.celery_workers"]
 
-from app import create_app  # noqa: E402
-from extensions import db  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-IN_CI = os.environ.get("CI", "").lower() == "true"
-TABLES = ("slides", "artifacts", "job_metrics", "jobs")
+_MARKS = {"service": ("services",), "distributed": ("services", "distributed")}
 
 
-def unavailable(what: str):
-    """Fail under CI (a missing service is a broken setup), skip on a developer machine."""
-    if IN_CI:
-        pytest.fail(f"{what} (CI=true: the test services must be running)", pytrace=False)
-    pytest.skip(what)
-
-
-def migrate(app) -> None:
-    from flask_migrate import upgrade
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-
-
-@pytest.fixture(scope="session")
-def pg_url():
-    given = os.environ.get("TEST_DATABASE_URL")
-    # deploy_scalable.sh test points this at a throwaway server when none runs on 5432.
-    admin_url = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    admin_url = admin_url.replace("postgresql://", "postgresql+psycopg2://", 1)
-    if given:
-        yield given
-        return
-    name = f"slidecast_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:
-        unavailable(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {str(exc).splitlines()[0]}")
-    yield admin.url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture(scope="session")
-def redis_url():
-    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        unavailable(f"Redis at {url} is not reachable: {exc}")
-    return url
-
-
-@pytest.fixture(scope="session")
-def migrated_pg(pg_url):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": pg_url, "REDIS_URL": None, "CELERY_BROKER_URL": None,
-                      "RECOVER_JOBS_ON_START": False})
-    migrate(app)
-    return pg_url
-
-
-@pytest.fixture
-def make_app(tmp_path):
-    """Build apps for the test (config overrides on top of test defaults); all are shut down after."""
-    built = []
-
-    def build(**config):
-        defaults = {"STORAGE_URL": str(tmp_path / "data"), "RECOVER_JOBS_ON_START": False,
-                    "CELERY_BROKER_URL": None, "REQUIRE_BROKER": False, "THREAD_POOL_SIZE": 2,
-                    "RATE_LIMIT_SUBMIT": None}
-        app = create_app({**defaults, **config})
-        app.config["TESTING"] = True
-        built.append(app)
-        return app
-
-    yield build
-    for app in built:
-        app.extensions["slidecast.executor"].shutdown(wait=True)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-
-
-def clean_postgres(app) -> None:
-    with app.app_context():
-        db.session.execute(sa.text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
-        db.session.commit()
-
-
-@pytest.fixture
-def app(make_app, migrated_pg, redis_url):
-    """PostgreSQL + Redis, thread pool (no broker)."""
-    redis.Redis.from_url(redis_url).flushdb()
-    app = make_app(SQLALCHEMY_DATABASE_URI=migrated_pg, REDIS_URL=redis_url)
-    clean_postgres(app)
-    return app
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def embedded_app(make_app, tmp_path):
-    """SQLite in tmp_path, in-process cache, thread pool: the no-services mode."""
-    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'slidecast.db'}", REDIS_URL=None)
-    migrate(app)
-    return app
-
-
-@pytest.fixture
-def embedded_client(embedded_app):
-    return embedded_app.test_client()
-
-
-@pytest.fixture(scope="session")
-def service_clip(tmp_path_factory) -> Path:
-    """A small generated lecture clip (slidecast.synthetic "cuts": 5 slides, 30 s, 640x360)."""
-    from slidecast.synthetic import make_clip
-    path = tmp_path_factory.mktemp("service-clips") / "cuts.mp4"
-    make_clip("cuts", path)
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def throwaway_redis(tmp_path):
-    """A private redis-server on a free port (the machine's shared Redis is never stopped).
-    Yields an object with .url and .stop()."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        unavailable("redis-server is not installed")
-
-    class Server:
-        port = free_port()
-        url = f"redis://127.0.0.1:{port}/0"
-        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                 "--appendonly", "no", "--dir", str(tmp_path)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-        def stop(self):
-            if self.proc.poll() is None:
-                self.proc.terminate()
-                self.proc.wait(10)
-
-    server = Server()
-    wait_until(lambda: _pings(server.url), what="throwaway redis-server to start")
-    yield server
-    server.stop()
-
-
-def _pings(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.2).ping())
-    except redis.RedisError:
-        return False
-
-
-def wait_until(check, what: str, limit: float = 60.0, step: float = 0.1):
-    """Poll `check()` until it returns something truthy; fail naming `what` after `limit` s."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(step)
-    pytest.fail(f"gave up waiting for {what} after {limit:.0f} s")
-
-
-def wait_for_job(client, job_id: str, limit: float = 180.0) -> dict:
-    """Poll GET /api/jobs/<id> until the job reaches a final state; return its document."""
-    def final():
-        doc = client.get(f"/api/jobs/{job_id}").get_json()
-        return doc if doc["status"] in ("succeeded", "failed", "cancelled") else None
-    return wait_until(final, what=f"job {job_id} to finish", limit=limit, step=0.25)
-
-
-@pytest.fixture
-def wait_job():
-    """wait_job(client, job_id, limit=180) -> the final job document."""
-    return wait_for_job
-
-
-@pytest.fixture
-def add_job():
-    """add_job(app, **fields) -> id: insert a job row through JobStorageService.create."""
-    from extensions import job_store
-    from models import Job
-
-    def add(app, **fields):
-        with app.app_context():
-            fields.setdefault("executor", "celery")  # no broker in tests: it stays queued
-            return job_store().create(Job(**fields))["id"]
-    return add
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for mark in _MARKS.get(Path(str(item.fspath)).parent.name, ()):
+            item.add_marker(getattr(pytest.mark, mark))

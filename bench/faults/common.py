@@ -121,7 +121,7 @@ class Workers:
     def add(self):
         log = self.folder / f"worker{len(self.procs)}.log"
         out = open(log, "ab")
-        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "celery_config", "worker", "-Q",
+        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "worker", "worker", "-Q",
                                  ",".join(QUEUES), "--pool=solo", "-c", "1", "-n", f"bench{len(self.procs)}-{uuid.uuid4().hex[:6]}@%h",
                                  "--without-gossip", "--without-mingle", "-l", "INFO"],
                                 cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)

@@ -46,7 +46,7 @@ def lecture(path, minutes: float, width: int, height: int):
 
 def timeline(web, job_id):
     import sqlalchemy as sa
-    from extensions import db
+    from infra.extensions import db
     from models import Slide
     with web.app_context():
         rows = db.session.scalars(sa.select(Slide).where(Slide.job_id == job_id).order_by(Slide.index)).all()

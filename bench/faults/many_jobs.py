@@ -32,7 +32,7 @@ def main() -> int:
 
 def run(args, folder, server, db_url) -> int:
     import sqlalchemy as sa
-    from extensions import db
+    from infra.extensions import db
     from models import Job, Slide
     clip = tiny_clip(folder / "tiny.mp4")
     storage_url = str(folder / "data")

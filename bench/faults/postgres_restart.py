@@ -75,7 +75,7 @@ def run(args, folder, server, cluster) -> int:
     client = web.test_client()
     env = {"HEARTBEAT_SECONDS": 2, "HEARTBEAT_STALE_SECONDS": 30}
     workers = Workers(1, folder, cluster.url, server.url, server.url, storage_url, **env)
-    beat = subprocess.Popen([sys.executable, "-m", "celery", "-A", "celery_config", "beat", "-s",
+    beat = subprocess.Popen([sys.executable, "-m", "celery", "-A", "worker", "beat", "-s",
                              str(folder / "beat-schedule"), "-l", "INFO"], cwd=ROOT,
                             env=dict(workers.env, **{k: str(v) for k, v in env.items()}),
                             stdout=open(folder / "beat.log", "ab"), stderr=subprocess.STDOUT)

@@ -9,7 +9,7 @@ as the convolutions (docs/benchmarks.md). Here:
 - Add(3) -> Clip(0, 6) -> Mul(x) -> Div(6) becomes one HardSwish;
 - an affine block right before an unpadded convolution is folded into it (a padded one would
   see `b` where it pads with zeros, so those are left alone).
-Outputs match the original model to within float rounding (checked in tests/test_content_ocr.py).
+Outputs match the original model to within float rounding (checked in tests/library/test_content_ocr.py).
 """
 
 from __future__ import annotations

@@ -1,0 +1,75 @@
+"""API errors as RFC 9457 problem+json documents: `problem(status, detail)` stops a request with
+one; SlidecastApi answers every HTTP error that way; the database going away is a 503."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import jsonify
+from flask_smorest import Api, abort
+from werkzeug.exceptions import HTTPException
+
+from infra.extensions import db
+
+log = logging.getLogger("slidecast.api")
+
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, detail: str, **extra):
+    """Stop the request with a problem+json answer; `extra` members are added to the document."""
+    abort(status, message=detail, extra=extra)
+
+
+def problem_response(status: int, title: str, detail: str, **extra):
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM
+    return response
+
+
+def _invalid_fields(messages) -> list[str]:
+    """Field names from webargs/marshmallow messages ({"json": {"field": [...]}} or {"field": [...]})."""
+    names = []
+    for location, value in (messages or {}).items():
+        if location in ("json", "form", "query", "files", "view_args") and isinstance(value, dict):
+            names.extend(str(key) for key in value)
+        else:
+            names.append(str(location))
+    return sorted(set(names))
+
+
+class SlidecastApi(Api):
+    """flask-smorest's Api with problem+json errors instead of its default error body."""
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        code = error.code or 500
+        extra = dict(data.get("extra") or {})
+        messages = data.get("errors") or data.get("messages") or extra.get("errors")
+        if code >= 500 and not data.get("message"):
+            detail = "the server failed to handle this request; the server log has the details"
+        else:
+            detail = data.get("message") or error.description
+        if code == 422 and messages:
+            fields = _invalid_fields(messages)
+            extra.setdefault("invalid_fields", fields)
+            extra.setdefault("errors", messages)
+            if not data.get("message"):
+                detail = f"invalid or unknown field(s): {', '.join(fields)}"
+        response = problem_response(code, error.name, detail, **extra)
+        for name, value in (data.get("headers") or {}).items():
+            response.headers[name] = value
+        return response
+
+
+def database_unavailable(error):
+    log.error("database unavailable: %s", error)
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError:
+        pass
+    return problem_response(503, "Service Unavailable",
+                            "the database is unavailable; try again in a moment", retry_after=5)

@@ -1,0 +1,163 @@
+"""Who runs a job: `JobExecutor.submit` sends the job's first step to Celery when the broker
+answers, and otherwise runs the whole job (jobs/pipeline.py) on a bounded in-process thread
+pool. Also the identity of this process (host:pid:start), which owners of jobs are recorded as.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from celery import Celery
+from kombu import Connection
+
+from celery_config import PROCESS_JOB, send_priority
+from infra.extensions import job_store
+from jobs.dispatch import step_task_ids, task_id
+from jobs.identity import process_identity
+from jobs.pipeline import process_job
+
+log = logging.getLogger("slidecast.executor")
+
+BROKER_CHECK_TTL = 5.0
+WORKERS_CHECK_TTL = 10.0
+
+
+class BrokerUnavailable(Exception):
+    """REQUIRE_BROKER is set and the broker does not answer."""
+
+
+class JobExecutor:
+    """Runs jobs: on Celery when the broker answers, else on a bounded thread pool."""
+
+    def __init__(self, app):
+        self.app = app
+        self.broker_url = app.config.get("CELERY_BROKER_URL")
+        self.require_broker = app.config.get("REQUIRE_BROKER", False)
+        self.pool_size = app.config.get("THREAD_POOL_SIZE", 2)
+        self._celery = app.extensions["celery"]
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._broker_checked = (0.0, False)
+        self._workers_checked: tuple[float, dict] = (0.0, {})
+        self.owner = process_identity()
+
+    # ---- choosing ----------------------------------------------------------------------------
+    def broker_reachable(self) -> bool:
+        """Whether the broker accepts a connection (1 s timeout; answer cached a few seconds)."""
+        if not self.broker_url:
+            return False
+        checked_at, ok = self._broker_checked
+        if time.monotonic() - checked_at < BROKER_CHECK_TTL:
+            return ok
+        try:
+            with Connection(self.broker_url, connect_timeout=1) as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0, timeout=1)
+            ok = True
+        except Exception as exc:  # kombu raises many kinds; all mean "not now"
+            log.warning("broker %s unreachable: %s", _redact(self.broker_url), exc)
+            ok = False
+        self._broker_checked = (time.monotonic(), ok)
+        return ok
+
+    def choose(self) -> str:
+        """"celery" or "thread" for a new job; BrokerUnavailable if a broker is required and down."""
+        if self.broker_reachable():
+            return "celery"
+        if self.require_broker:
+            raise BrokerUnavailable("the task broker is unreachable and REQUIRE_BROKER is set")
+        return "thread"
+
+    def owner_for(self, kind: str) -> str | None:
+        return self.owner if kind == "thread" else None
+
+    # ---- running -----------------------------------------------------------------------------
+    def submit(self, job_id: str, kind: str) -> str:
+        """Start a committed, queued job. Returns the executor actually used."""
+        if kind == "celery":
+            try:
+                self._celery.send_task(PROCESS_JOB, args=[job_id], task_id=task_id(job_id, PROCESS_JOB, 0),
+                                       priority=send_priority(self.broker_url, self._priority(job_id)))
+                return "celery"
+            except Exception as exc:
+                self._broker_checked = (time.monotonic(), False)
+                log.warning("job %s: broker send failed (%s)", job_id, exc)
+                if self.require_broker:
+                    raise BrokerUnavailable("the task broker is unreachable and REQUIRE_BROKER is set") from exc
+                job_store().set_executor(job_id, "thread", self.owner)
+        self._submit_thread(job_id)
+        return "thread"
+
+    @property
+    def celery_app(self) -> Celery:
+        """The Celery app on this executor's broker (steps send the next steps through it)."""
+        return self._celery
+
+    @staticmethod
+    def _priority(job_id: str) -> int:
+        return (job_store().get(job_id) or {}).get("priority") or 0
+
+    def revoke(self, job_id: str, attempts: int) -> None:
+        """Tell workers to drop the job's queued step messages (terminate=False: a running step
+        stops by itself at its next progress checkpoint, seeing the job cancelled). Best effort."""
+        if not self.broker_url or not self.broker_reachable():
+            return
+        try:
+            self._celery.control.revoke(step_task_ids(job_id, attempts), terminate=False)
+        except Exception as exc:  # the job is cancelled in the store whatever the broker says
+            log.warning("job %s: revoke not sent (%s)", job_id, exc)
+
+    def _submit_thread(self, job_id: str) -> None:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.pool_size, thread_name_prefix="slidecast-job")
+        self._pool.submit(self._run_in_app, job_id)
+
+    def _run_in_app(self, job_id: str) -> None:
+        with self.app.app_context():
+            try:
+                process_job(job_id)
+            except Exception:  # process_job records failures itself; this is the last resort
+                log.exception("job %s: unexpected error in the thread pool", job_id)
+
+    def describe(self) -> dict:
+        """Health: the broker and who runs jobs."""
+        if not self.broker_url:
+            return {"status": "not configured", "mode": "thread pool", "threads": self.pool_size}
+        if self.broker_reachable():
+            return {"status": "ok", "mode": "celery", "url": _redact(self.broker_url)}
+        state = "down" if self.require_broker else "degraded"
+        return {"status": state, "mode": "unavailable" if self.require_broker else "thread pool fallback",
+                "url": _redact(self.broker_url), "threads": self.pool_size}
+
+    def workers(self) -> dict:
+        """Health: Celery workers answering a ping, or the thread pool. A ping waits its whole
+        0.5 s timeout for replies, so the answer is kept WORKERS_CHECK_TTL seconds."""
+        if not self.broker_reachable():
+            return {"status": "ok", "mode": "thread pool", "threads": self.pool_size}
+        checked_at, answer = self._workers_checked
+        if time.monotonic() - checked_at < WORKERS_CHECK_TTL:
+            return answer
+        try:
+            replies = self._celery.control.ping(timeout=0.5) or []
+            names = sorted(name for reply in replies for name in reply)
+            answer = {"status": "ok" if names else "none", "mode": "celery", "online": names}
+        except Exception as exc:
+            answer = {"status": "unknown", "mode": "celery", "detail": str(exc)}
+        self._workers_checked = (time.monotonic(), answer)
+        return answer
+
+    def shutdown(self, wait: bool = True) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=wait, cancel_futures=not wait)
+                self._pool = None
+
+
+def _redact(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"

@@ -1,0 +1,177 @@
+"""A job on Celery as a task graph, each step a thin task taking (job_id, attempt):
+
+    slidecast.process_job (extraction)          slides found, pictures written
+      [long video: slidecast.chunk.extract x N on extraction, then slidecast.chunk.merge]
+    -> slidecast.analyse (analysis: OCR)   and   slidecast.transcribe (transcription), side by side
+    -> slidecast.generate (generation: keywords, PDF, notes, subtitles; publish; succeed)
+
+Each step is a function of the job here; tasks.py registers it as the Celery task of that name.
+Steps hand files over in storage under the job's work folder (jobs/keys.py, jobs/handover.py).
+The thread-pool fallback does not use this graph: it runs jobs/pipeline.process_job, the whole
+pipeline in one go.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import slidecast
+from flask import current_app
+
+from celery_config import ANALYSE, GENERATE, TRANSCRIBE
+from infra.extensions import db, job_store, storage
+from jobs import keys
+from jobs.chunks import merge_pieces, split
+from jobs.dispatch import send
+from jobs.handover import (extract_names, extraction_only, extraction_reporter, fetch_extraction, fetch_json,
+                           job_options, put_json, put_tree, stored_video)
+from jobs.inputs import input_video
+from jobs.progress import reporter
+from jobs.publish import metrics_row, publish_files, slide_rows
+from jobs.steps import finish_part, remove_files_unless_succeeded
+from models import Job, as_utc, utcnow
+from slidecast import content
+from slidecast.output import OutputDir
+from slidecast.output.manifest import Manifest
+from slidecast.transcribe.base import Segment, TimedWord
+from slidecast.video import probe
+
+log = logging.getLogger("slidecast.tasks")
+
+
+
+# ---- extraction ----------------------------------------------------------------------------------
+def extract(job: Job) -> str:
+    """First step: extract the job's slides (a long video: plan pieces for chunks.py instead)."""
+    with tempfile.TemporaryDirectory(prefix="slidecast-extract-") as tmp:
+        work = Path(tmp)
+        report = extraction_reporter(job.id)
+        video = input_video(job, work, report)
+        if not job.upload_key:  # a download: later steps on other machines need the file too
+            storage().put_file(keys.stored_input_key(job.id, video.suffix), video)
+        duration = job.duration or probe(video).duration
+        if duration > current_app.config["CHUNK_SECONDS"] * 1.25:
+            return split(job, video, work, report)
+        out = work / "out"
+        manifest = slidecast.extract(video, out, extraction_only(job_options(job)), progress=report)
+        OutputDir(out).write_manifest(manifest)
+        put_tree(out, keys.extract_prefix(job.id), extract_names(manifest))
+    fan_out(job)
+    return "extracted"
+
+
+def merge_chunks(job: Job) -> str:
+    """After the last piece of a long video: join the pieces, then on as after extraction."""
+    merge_pieces(job)
+    fan_out(job)
+    return "merged"
+
+
+def fan_out(job: Job) -> None:
+    """After extraction: OCR and transcription side by side (those the options ask for), or
+    straight to generation."""
+    parts = analysis_parts(job_options(job))
+    for name in parts:
+        send(name, job, job.attempts)
+    if not parts:
+        send(GENERATE, job, job.attempts)
+
+
+def analysis_parts(options: slidecast.ExtractOptions) -> list[str]:
+    return [name for name, wanted in ((ANALYSE, options.ocr), (TRANSCRIBE, options.transcribe)) if wanted]
+
+
+def after_part(job: Job, part: str) -> None:
+    """Record an analysis part; the last one of the set sends generation."""
+    if finish_part(job.id, job.attempts, part, analysis_parts(job_options(job))):
+        send(GENERATE, job, job.attempts)
+
+
+# ---- analysis and transcription ---------------------------------------------------------------
+def analyse(job: Job) -> str:
+    """OCR of every distinct slide; results to work/ocr.json."""
+    with tempfile.TemporaryDirectory(prefix="slidecast-ocr-") as tmp:
+        folder = Path(tmp)
+        manifest = fetch_extraction(job, folder)
+        began = time.perf_counter()
+        content.ocr_slides(manifest, folder, job_options(job), reporter(job.id))
+        pages = [{"text": s.text, "title": s.title, "words": s.words} for s in manifest.slides]
+        put_json(keys.ocr_key(job.id), {"slides": pages, "seconds": time.perf_counter() - began},
+                 folder)
+    after_part(job, ANALYSE)
+    return "analysed"
+
+
+def transcribe(job: Job) -> str:
+    """Transcript of the narration, aligned to the slides; results to work/transcript.json."""
+    with tempfile.TemporaryDirectory(prefix="slidecast-asr-") as tmp:
+        folder = Path(tmp)
+        manifest = fetch_extraction(job, folder)
+        video = stored_video(job, folder, reporter(job.id))
+        began = time.perf_counter()
+        segments = content.transcribe_slides(manifest, video, job_options(job), reporter(job.id))
+        data = {"transcripts": [s.transcript for s in manifest.slides], "seconds": time.perf_counter() - began,
+                "segments": None if segments is None else [dataclasses.asdict(s) for s in segments]}
+        put_json(keys.transcript_key(job.id), data, folder)
+    after_part(job, TRANSCRIBE)
+    return "transcribed"
+
+
+# ---- generation --------------------------------------------------------------------------------
+def generate(job: Job) -> str:
+    """Keywords, title, PDF, notes, subtitles; publish everything; the job succeeds."""
+    options = job_options(job)
+    with tempfile.TemporaryDirectory(prefix="slidecast-generate-") as tmp:
+        folder = Path(tmp)
+        out = folder / "out"
+        manifest = fetch_extraction(job, out)
+        segments = _apply_analysis(job, manifest, options, folder)
+        began = time.perf_counter()
+        content.fill_keywords(manifest)
+        manifest.title = content.deck_title(manifest)
+        content.write_artifacts(manifest, out, options, segments, reporter(job.id))
+        manifest.timings["generate"] = round(time.perf_counter() - began, 3)
+        manifest.options = options.to_dict()
+        OutputDir(out).write_manifest(manifest)
+        return _publish_and_succeed(job, manifest, out, folder)
+
+
+def _apply_analysis(job: Job, manifest: Manifest, options, folder: Path):
+    """Copy OCR text and transcripts of the analysis steps into the manifest; the segments."""
+    segments = None
+    if options.ocr:
+        ocr = fetch_json(keys.ocr_key(job.id), folder)
+        for slide, page in zip(manifest.slides, ocr["slides"]):
+            slide.text, slide.title, slide.words = page["text"], page["title"], page["words"]
+        manifest.timings["ocr"] = round(ocr["seconds"], 3)
+    if options.transcribe:
+        spoken = fetch_json(keys.transcript_key(job.id), folder)
+        for slide, text in zip(manifest.slides, spoken["transcripts"]):
+            slide.transcript = text
+        manifest.timings["transcribe"] = round(spoken["seconds"], 3)
+        if spoken["segments"] is not None:
+            segments = [Segment(s["start"], s["end"], [TimedWord(**w) for w in s["words"]])
+                        for s in spoken["segments"]]
+    return segments
+
+
+def _publish_and_succeed(job: Job, manifest: Manifest, out: Path, folder: Path) -> str:
+    reporter(job.id)("publishing", 0.99, "publishing artifacts")
+    prefix = keys.out_prefix(job.id)
+    storage().delete_prefix(prefix)  # leftovers of an earlier attempt
+    rows = publish_files(job.id, out, prefix, manifest, folder) + slide_rows(job.id, manifest, prefix)
+    elapsed = (utcnow() - (as_utc(job.started_at) or utcnow())).total_seconds()
+    rows.append(metrics_row(job, manifest, elapsed))
+    done = job_store().succeed(job.id, rows, slide_count=len(manifest.slides), duration=manifest.video.duration,
+                               video_sha256=manifest.video.sha256)
+    if not done:  # cancelled or deleted meanwhile, or a duplicate generation already succeeded
+        db.session.rollback()
+        remove_files_unless_succeeded(job.id)
+        return "skipped"
+    storage().delete_prefix(keys.work_prefix(job.id))
+    log.info("job %s succeeded: %d slides in %.1f s", job.id, len(manifest.slides), elapsed)
+    return "succeeded"

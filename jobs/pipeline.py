@@ -1,0 +1,90 @@
+"""A job in one go, for the thread-pool fallback: `process_job(job_id)` runs the whole pipeline
+inside an app context and records the outcome (on Celery the same job runs as the task graph of
+jobs/graph.py). It is idempotent: a job that is not `queued` any more (running elsewhere,
+finished, cancelled, deleted) is left alone, and a finished job is never reopened.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import slidecast
+from infra.extensions import db, executor, job_store, storage
+from infra.logging import job_context
+from infra.metrics import stage_timer
+from jobs.inputs import BadVideo, DownloadFailed, input_video
+from jobs.keys import out_prefix as output_prefix
+from jobs.progress import reporter
+from jobs.publish import metrics_row, publish_files, slide_rows
+from models import Job
+
+log = logging.getLogger("slidecast.tasks")
+
+INTERNAL_ERROR = "internal error while processing the job; the server log has the details"
+
+
+def process_job(job_id: str) -> str:
+    """Run one job to a final state. Returns what happened: succeeded, failed, cancelled, skipped."""
+    with job_context(job_id), stage_timer():  # job_id on every log line; stage durations measured
+        return _process_job(job_id)
+
+
+def _process_job(job_id: str) -> str:
+    store = job_store()
+    job = db.session.get(Job, job_id)
+    if job is None or not store.start(job_id, executor().owner_for(job.executor)):
+        log.info("job %s is not queued any more; nothing to do", job_id)
+        return "skipped"
+    started = time.monotonic()
+    out_prefix = output_prefix(job_id)
+    try:
+        with tempfile.TemporaryDirectory(prefix="slidecast-job-") as work:
+            return _run(job_id, Path(work), out_prefix, started)
+    except slidecast.Cancelled:
+        storage().delete_prefix(out_prefix)
+        log.info("job %s stopped: cancelled", job_id)
+        return "cancelled"
+    except (slidecast.SlidecastError, BadVideo, DownloadFailed) as exc:
+        storage().delete_prefix(out_prefix)
+        store.fail(job_id, str(exc) or type(exc).__name__)
+        return "failed"
+    except Exception:
+        log.exception("job %s failed with an unexpected error", job_id)
+        _fail_quietly(job_id, out_prefix)
+        return "failed"
+
+
+def _fail_quietly(job_id: str, out_prefix: str) -> None:
+    """Record the failure even if the database session is in a broken state."""
+    db.session.rollback()
+    try:
+        storage().delete_prefix(out_prefix)
+    finally:
+        job_store().fail(job_id, INTERNAL_ERROR)
+
+
+def _run(job_id: str, work: Path, out_prefix: str, started: float) -> str:
+    store = job_store()
+    job = db.session.get(Job, job_id, populate_existing=True)
+    if job is None:  # deleted right after it started
+        raise slidecast.Cancelled("the job was deleted")
+    report = reporter(job_id)
+    video = input_video(job, work, report)
+    options = slidecast.ExtractOptions.from_dict(job.options)
+    manifest = slidecast.extract(video, work / "out", options, progress=report)
+    report("publishing", 0.99, "publishing artifacts")
+    storage().delete_prefix(out_prefix)  # leftovers of an interrupted earlier attempt
+    rows = publish_files(job_id, work / "out", out_prefix, manifest, work)
+    rows += slide_rows(job_id, manifest, out_prefix)
+    elapsed = time.monotonic() - started
+    rows.append(metrics_row(job, manifest, elapsed))
+    done = store.succeed(job_id, rows, slide_count=len(manifest.slides), duration=manifest.video.duration,
+                         video_sha256=manifest.video.sha256)
+    if not done:  # cancelled or deleted while publishing: leave nothing behind
+        storage().delete_prefix(out_prefix)
+        return "cancelled"
+    log.info("job %s succeeded: %d slides in %.1f s", job_id, len(manifest.slides), elapsed)
+    return "succeeded"

@@ -1,0 +1,126 @@
+"""Bringing back jobs whose process stopped, and removing old ones.
+
+- A Celery job `running` whose worker stopped (heartbeat older than HEARTBEAT_STALE_SECONDS, or
+  its process gone on this host) is re-queued from the start as a new attempt (recover_stale, on
+  the beat schedule; take_over, when its message is redelivered), or failed with a clear message
+  once it used JOB_MAX_ATTEMPTS. This is what brings a job back after kill -9 on Redis, where the
+  broker would only redeliver the message after its (long) visibility timeout.
+- Thread-pool jobs of a dead web process are run again by the next web process to start
+  (recover_thread_jobs), or failed the same way.
+- expire_jobs: finished jobs older than JOB_RETENTION_DAYS are deleted with their files.
+Each job is taken with a guarded update: several processes may recover at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from celery_config import PROCESS_JOB
+from infra.extensions import db, executor, job_store, storage
+from infra.logging import job_context
+from jobs.dispatch import send
+from jobs.identity import owner_is_alive
+from jobs.keys import job_prefix
+from models import ACTIVE_STATES, FINAL_STATES, RUNNING, Job, as_utc, utcnow
+
+log = logging.getLogger("slidecast.maintenance")
+EXPIRE_BATCH = 500
+
+
+def fail_not_retried(job_id: str, owner: str | None, attempts: int, what_stopped: str) -> bool:
+    """Fail an interrupted job that used up JOB_MAX_ATTEMPTS, if `owner` still holds it."""
+    limit = current_app.config["JOB_MAX_ATTEMPTS"]
+    return job_store().fail(job_id, f"interrupted: {what_stopped} (attempt {attempts} of {limit}); not retried",
+                            owner_is=owner)
+
+
+def out_of_attempts(attempts: int) -> bool:
+    return attempts >= current_app.config["JOB_MAX_ATTEMPTS"]
+
+
+def worker_gone(job: Job, grace: float | None = None) -> bool:
+    """The job's worker is dead (same host, process gone, no heartbeat for `grace` seconds,
+    default two beats: a step running beside it may still beat) or its heartbeat is stale."""
+    beat = job.heartbeat_at
+    if beat is None:  # between steps: the broker holds the next step's message
+        return False
+    age = (utcnow() - as_utc(beat)).total_seconds()
+    config = current_app.config
+    grace = 2 * config["HEARTBEAT_SECONDS"] if grace is None else grace
+    if owner_is_alive(job.owner) is False and age >= grace:
+        return True
+    return age > config["HEARTBEAT_STALE_SECONDS"]
+
+
+def take_over(job: Job, me: str) -> bool:
+    """A running job whose worker died: continue it here as a new attempt, or fail it when it
+    used up JOB_MAX_ATTEMPTS. Exactly one of several claimants wins (guarded on the old owner)."""
+    if out_of_attempts(job.attempts):
+        fail_not_retried(job.id, job.owner, job.attempts, "the worker running this job stopped")
+        return False
+    return job_store().transition(job.id, RUNNING, (RUNNING,), owner_is=job.owner, owner=me, heartbeat_at=utcnow(),
+                                  attempts=Job.attempts + 1, message="taken over after its worker stopped")
+
+
+def recover_stale() -> dict:
+    """Re-queue or fail stalled Celery jobs (see module docstring). Inside an app context."""
+    result = {"requeued": [], "failed": []}
+    with job_context("maintenance"):
+        rows = db.session.scalars(sa.select(Job).where(Job.status == RUNNING, Job.executor == "celery",
+                                                       Job.heartbeat_at.is_not(None))).all()
+        for job in [j for j in rows if worker_gone(j)]:
+            if out_of_attempts(job.attempts):
+                if fail_not_retried(job.id, job.owner, job.attempts, "the worker running this job stopped"):
+                    result["failed"].append(job.id)
+            elif job_store().requeue(job.id, job.owner, None, "re-queued: its worker stopped"):
+                send(PROCESS_JOB, job, job.attempts + 1)
+                result["requeued"].append(job.id)
+        if result["requeued"] or result["failed"]:
+            log.warning("stale jobs recovered: %s", result)
+    return result
+
+
+def recover_thread_jobs(app) -> dict:
+    """Jobs the thread pool of a dead process left queued or running: run them again here, or
+    fail them when they already used JOB_MAX_ATTEMPTS. Never left `running`."""
+    result = {"requeued": [], "failed": []}
+    with app.app_context():
+        try:
+            rows = db.session.execute(
+                sa.select(Job.id, Job.status, Job.owner, Job.attempts)
+                .where(Job.executor == "thread", Job.status.in_(ACTIVE_STATES))).all()
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("cannot look for interrupted jobs (database not migrated?): %s", exc)
+            return result
+        store, pool = job_store(), executor()
+        for job_id, status, owner, attempts in rows:
+            if owner_is_alive(owner) is not False:
+                continue
+            if status == RUNNING and out_of_attempts(attempts):
+                if fail_not_retried(job_id, owner, attempts,
+                                    "the server process stopped while this job was running"):
+                    result["failed"].append(job_id)
+            elif store.requeue(job_id, owner, pool.owner, "re-queued after the server restarted"):
+                pool.submit(job_id, "thread")
+                result["requeued"].append(job_id)
+    if result["requeued"] or result["failed"]:
+        log.warning("recovered interrupted jobs: %s", result)
+    return result
+
+
+def expire_jobs() -> dict:
+    """Delete finished jobs (rows and files) older than JOB_RETENTION_DAYS. Inside an app context."""
+    with job_context("maintenance"):
+        cutoff = utcnow() - timedelta(days=current_app.config["JOB_RETENTION_DAYS"])
+        ids = db.session.scalars(sa.select(Job.id).where(Job.status.in_(FINAL_STATES), Job.finished_at < cutoff)
+                                 .order_by(Job.finished_at).limit(EXPIRE_BATCH)).all()
+        for job_id in ids:
+            storage().delete_prefix(job_prefix(job_id))
+            job_store().delete(job_id)
+        if ids:
+            log.info("expired %d job(s) finished before %s", len(ids), cutoff.isoformat())
+    return {"deleted": list(ids)}

@@ -1,0 +1,210 @@
+"""What every Celery step of a job shares: claiming, heartbeat, retries, failing cleanly.
+
+A step receives (job_id, attempt). It runs only while the job is `running` with that attempt
+number: a step of an earlier attempt (a job re-queued after its worker died) or of a finished job
+does nothing, so a redelivered or duplicated message is harmless. Steps write whole files under
+the job's work folder in storage (jobs/keys.py), so the next step may run on another machine.
+
+Failure policy (reliability_settings in celery_config.py has the Celery side):
+- bad input (slidecast errors, BadVideo, DownloadFailed): the job fails with the reason, no retry;
+- transient faults (database, broker, Redis or storage connections; a video_url server that
+  does not answer now: DownloadUnavailable): the step is retried with
+  exponential backoff and full jitter, up to TASK_MAX_RETRIES times, then the job fails;
+- SoftTimeLimitExceeded: the job fails with a message naming JOB_TIME_LIMIT;
+- cancelled (seen at a progress checkpoint): the job's work and output files are removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import kombu.exceptions
+import redis
+import sqlalchemy as sa
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.utils.time import get_exponential_backoff_interval
+from flask import current_app
+
+import slidecast
+from infra.extensions import db, job_store, storage
+from infra.logging import job_context
+from infra.metrics import stage_timer
+from infra.storage import StorageError
+from jobs.identity import process_identity
+from jobs.inputs import BadVideo, DownloadFailed, DownloadUnavailable
+from jobs.keys import out_prefix, work_prefix
+from jobs.pipeline import INTERNAL_ERROR
+from jobs.recovery import take_over, worker_gone
+from models import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job, JobPart
+
+log = logging.getLogger("slidecast.steps")
+
+TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, kombu.exceptions.OperationalError,
+             redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, StorageError, ConnectionError,
+             DownloadUnavailable)  # before BAD_INPUT: DownloadUnavailable is a DownloadFailed
+BAD_INPUT = (slidecast.SlidecastError, BadVideo, DownloadFailed)
+
+
+# ---- claiming ----------------------------------------------------------------------------------
+def claim_first_step(job_id: str) -> Job | None:
+    """queued -> running for this worker, or take over a running job whose worker is gone
+    (a redelivered message). Returns the job with its new attempt number, or None: leave it."""
+    store, me = job_store(), process_identity()
+    job = db.session.get(Job, job_id, populate_existing=True)
+    if job is None:
+        return None
+    if job.status == QUEUED:
+        claimed = store.start(job_id, me)
+    elif job.status == RUNNING and job.owner == me and job.heartbeat_at is not None:
+        # this step's own retry: a process runs one task at a time, so the earlier try is over
+        claimed = True
+    elif job.status == RUNNING and worker_gone(job, grace=0):  # redelivered after its worker died
+        claimed = take_over(job, me)
+    else:
+        claimed = False
+    return db.session.get(Job, job_id, populate_existing=True) if claimed else None
+
+
+def claim_step(job_id: str, attempt: int) -> Job | None:
+    """The job if it is running with `attempt` (this step's owner is now this worker), else None."""
+    claimed = job_store().claim_step(job_id, attempt, process_identity())
+    return db.session.get(Job, job_id, populate_existing=True) if claimed else None
+
+
+def finish_part(job_id: str, attempt: int, part: str, needed: list[str]) -> bool:
+    """Record that `part` of this attempt is done; True when every part in `needed` is (the
+    caller then starts the next step). The job row is locked meanwhile, so of parallel finishers
+    exactly one sees the set complete; a redelivered part may see it again (next steps are
+    idempotent)."""
+    db.session.execute(sa.select(Job.id).where(Job.id == job_id).with_for_update())
+    name = f"a{attempt}:{part}"
+    if db.session.get(JobPart, (job_id, name)) is None:
+        db.session.add(JobPart(job_id=job_id, name=name))
+        db.session.flush()
+    done = set(db.session.scalars(sa.select(JobPart.name).where(JobPart.job_id == job_id)))
+    db.session.commit()
+    return {f"a{attempt}:{p}" for p in needed} <= done
+
+
+# ---- running -----------------------------------------------------------------------------------
+def claim_or_retry(task, claim):
+    """`claim()`, or a later retry of the whole task when the database is unreachable now."""
+    try:
+        return claim()
+    except TRANSIENT as exc:
+        db.session.rollback()
+        countdown = backoff(task)
+        log.warning("cannot claim the job now (%s); retry in %d s", exc, countdown)
+        raise task.retry(exc=exc, countdown=countdown, max_retries=current_app.config["TASK_MAX_RETRIES"])
+
+
+def backoff(task) -> int:
+    """Seconds before the next try of `task`: exponential from 2 s, at most 120, full jitter."""
+    return get_exponential_backoff_interval(2, task.request.retries, 120, full_jitter=True)
+
+
+def run_step(task, job_id: str, attempt: int, body, *extra) -> str:
+    """Run `body(job, *extra)` as step `task` of (job_id, attempt): only for a job running with
+    that attempt, under run_guarded. What a task of tasks.py calls."""
+    with job_context(job_id):
+        job = claim_or_retry(task, lambda: claim_step(job_id, attempt))
+        return "skipped" if job is None else run_guarded(task, job, lambda: body(job, *extra))
+
+
+def run_first_step(task, job_id: str, body) -> str:
+    """Run `body(job)` as the job's first step: claim the queued job (or take over one whose
+    worker died), under run_guarded."""
+    with job_context(job_id), stage_timer():
+        job = claim_or_retry(task, lambda: claim_first_step(job_id))
+        return "skipped" if job is None else run_guarded(task, job, lambda: body(job))
+
+
+class Heartbeat:
+    """While a step runs, a thread writes heartbeat_at every HEARTBEAT_SECONDS (its own
+    connection; a database outage only skips beats)."""
+
+    def __init__(self, job_id: str):
+        self.job_id = job_id
+        self.interval = current_app.config["HEARTBEAT_SECONDS"]
+        self.store, self.engine = job_store(), db.engine
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name=f"heartbeat-{job_id[:8]}")
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    def _run(self):
+        while not self.stop.wait(self.interval):
+            try:
+                self.store.beat(self.engine, self.job_id)
+            except sa.exc.SQLAlchemyError as exc:
+                log.warning("job %s: heartbeat not written: %s", self.job_id, exc)
+
+
+def run_guarded(task, job: Job, body) -> str:
+    """Run `body()` for `job` with heartbeat and the failure policy of the module docstring."""
+    # Plain values: after a rollback `job` is expired, and reading job.id would reload it from
+    # the database, which fails when the database is what went away (the retry never happened).
+    job_id, attempt = job.id, job.attempts
+    try:
+        with Heartbeat(job_id):
+            result = body()
+        job_store().release_step(job_id, attempt, process_identity())
+        if db.session.get(Job, job_id, populate_existing=True) is None or job.status in (CANCELLED, FAILED):
+            remove_files_unless_succeeded(job_id)  # cancelled while this step wrote its files
+        return result
+    except slidecast.Cancelled:
+        db.session.rollback()
+        remove_files_unless_succeeded(job_id)
+        log.info("job %s stopped: cancelled", job_id)
+        return "cancelled"
+    except SoftTimeLimitExceeded:
+        db.session.rollback()
+        limit = current_app.config["JOB_TIME_LIMIT"]
+        return fail(job_id, f"stopped: a processing step ran longer than JOB_TIME_LIMIT ({limit} s)")
+    except TRANSIENT as exc:
+        db.session.rollback()
+        return retry_or_fail(task, job_id, exc)
+    except BAD_INPUT as exc:
+        db.session.rollback()
+        return fail(job_id, str(exc) or type(exc).__name__)
+    except Exception:
+        log.exception("job %s failed with an unexpected error", job_id)
+        db.session.rollback()
+        return fail(job_id, INTERNAL_ERROR)
+
+
+def retry_or_fail(task, job_id: str, exc: Exception) -> str:
+    """Retry the step later (exponential backoff, full jitter), or fail the job when out of tries."""
+    retries, limit = task.request.retries, current_app.config["TASK_MAX_RETRIES"]
+    if retries >= limit:
+        why = str(exc) if isinstance(exc, DownloadUnavailable) else f"a service stayed unreachable ({type(exc).__name__})"
+        return fail(job_id, f"gave up after {limit} retries: {why}")
+    countdown = backoff(task)
+    log.warning("job %s: transient fault (%s); retry %d of %d in %d s", job_id, exc, retries + 1, limit, countdown)
+    raise task.retry(exc=exc, countdown=countdown, max_retries=limit)
+
+
+def fail(job_id: str, error: str) -> str:
+    try:
+        if job_store().fail(job_id, error):
+            remove_files_unless_succeeded(job_id)
+    except TRANSIENT as exc:  # the stale-job sweep will find it once the database is back
+        db.session.rollback()
+        log.warning("job %s: could not record the failure (%s)", job_id, exc)
+    return "failed"
+
+
+def remove_files_unless_succeeded(job_id: str) -> None:
+    """Partial work and output of a job that ended cancelled or failed (or was deleted)."""
+    job = db.session.get(Job, job_id, populate_existing=True)
+    if job is not None and job.status == SUCCEEDED:
+        return
+    storage().delete_prefix(work_prefix(job_id))
+    storage().delete_prefix(out_prefix(job_id))

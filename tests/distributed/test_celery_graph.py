@@ -1,0 +1,99 @@
+"""A job on real Celery workers runs as a routed task graph.
+
+extraction -> analysis (OCR) + transcription -> generation; each step a task of its own, on its
+own queue. Also: chunked long videos across two workers, cancel of a running job, priorities.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from infra.extensions import db
+from models import JobPart, Slide
+from support.celery_workers import Worker, broker, files_under, steps_run, submit, web_app, worker_env, workers
+from support.services import wait_until
+
+STEPS = ("slidecast.process_job", "slidecast.analyse", "slidecast.transcribe", "slidecast.generate")
+
+
+def test_a_job_runs_step_by_step(make_app, app, tmp_path, service_clip, wait_job, request):
+    """On Redis; test_faults_worker.py runs whole jobs on RabbitMQ too (and on Redis)."""
+    kind = "redis"
+    with broker(kind, request) as url, workers(app, tmp_path, url) as started:
+        client = web_app(make_app, app, url).test_client()
+        job = submit(client, service_clip, ocr=True, transcribe=True, priority=7)
+        assert job["executor"] == "celery" and job["priority"] == 7
+        done = wait_job(client, job["id"], limit=240)
+        assert done["status"] == "succeeded", done["error"]
+        assert done["attempts"] == 1 and done["progress"] == 100.0
+        wait_until(lambda: set(STEPS) <= set(steps_run([w.log for w in started])), what="the worker log lines")
+    assert steps_run([w.log for w in started]).count("slidecast.generate") == 1
+    slides = client.get(f"/api/jobs/{job['id']}/slides").get_json()["slides"]
+    assert len(slides) == 5
+    assert all(s["text"] for s in slides), "OCR text comes from the analysis step"
+    assert client.get(f"/api/jobs/{job['id']}/pdf").status_code == 200
+    assert files_under(app, f"jobs/{job['id']}/work") == [], "work files are removed once the job is done"
+    with app.app_context():
+        parts = db.session.scalars(sa.select(JobPart.name).where(JobPart.job_id == job["id"])).all()
+    assert sorted(parts) == ["a1:slidecast.analyse", "a1:slidecast.transcribe"]
+
+
+def test_a_long_video_is_split_across_two_workers(make_app, app, tmp_path, long_clip, wait_job, throwaway_redis):
+    """Chunks of 30 s on a 120 s clip: pieces run on both workers; the result is one timeline."""
+    url = throwaway_redis.url
+    with workers(app, tmp_path, url, count=2, CHUNK_SECONDS=30) as started:
+        client = web_app(make_app, app, url).test_client()
+        job = submit(client, long_clip, ocr=False)
+        done = wait_job(client, job["id"], limit=240)
+        assert done["status"] == "succeeded", done["error"]
+        logs = [w.log for w in started]
+        wait_until(lambda: "slidecast.generate" in steps_run(logs), what="the worker log lines")
+    per_worker = [steps_run([log]).count("slidecast.chunk.extract") for log in logs]
+    assert sum(per_worker) >= 4 and all(per_worker), f"pieces per worker: {per_worker}"
+    assert steps_run(logs).count("slidecast.chunk.merge") == 1
+    with app.app_context():
+        rows = db.session.scalars(sa.select(Slide).where(Slide.job_id == job["id"]).order_by(Slide.index)).all()
+        times = [(s.start, s.end, s.same_as) for s in rows]
+    # 20 appearances of 6 s, cycling through 7 slides (see long_clip)
+    assert len(times) == 20
+    for i, (start, end, same_as) in enumerate(times):
+        assert abs(start - 6 * i) <= 0.5 and abs(end - 6 * (i + 1)) <= 0.5
+        assert same_as == (None if i < 7 else i % 7 + 1)
+
+
+def test_cancel_stops_a_running_job_and_removes_its_files(make_app, app, tmp_path, long_clip, wait_job,
+                                                        throwaway_redis):
+    url = throwaway_redis.url
+    with workers(app, tmp_path, url):
+        client = web_app(make_app, app, url).test_client()
+        job = submit(client, long_clip, ocr=True)
+        wait_until(lambda: client.get(f"/api/jobs/{job['id']}").get_json()["status"] == "running",
+                   what="the job to start")
+        response = client.post(f"/api/jobs/{job['id']}/cancel")
+        assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
+        wait_until(lambda: files_under(app, f"jobs/{job['id']}/work") == []
+                   and files_under(app, f"jobs/{job['id']}/out") == [], what="partial files to go", limit=90)
+        assert client.get(f"/api/jobs/{job['id']}").get_json()["status"] == "cancelled"
+        assert client.get(f"/api/jobs/{job['id']}/slides").status_code in (404, 409)
+
+
+def test_priority_is_validated_and_kept(client, service_clip):
+    bad = client.post("/api/jobs", data={"file": (service_clip.open("rb"), "c.mp4"), "priority": "12"})
+    assert bad.status_code == 422 and "priority" in bad.get_json()["invalid_fields"]
+    assert submit(client, service_clip, ocr=False)["priority"] == 5
+
+
+def test_a_step_over_the_time_limit_ends_the_job_failed(make_app, app, tmp_path, long_clip, wait_job,
+                                                        throwaway_redis):
+    """JOB_TIME_LIMIT=31: the soft limit (30 s earlier) stops a step after 1 s. OCR of the
+    clip's 7 slides takes several seconds even on an idle machine (extraction alone may not)."""
+    url = throwaway_redis.url
+    worker = Worker(worker_env(app, url, JOB_TIME_LIMIT=31), tmp_path / "worker.log", prefork=True)
+    try:
+        client = web_app(make_app, app, url).test_client()
+        done = wait_job(client, submit(client, long_clip, ocr=True)["id"], limit=120)
+    finally:
+        worker.stop()
+    assert done["status"] == "failed"
+    assert "longer than JOB_TIME_LIMIT (31 s)" in done["error"]
+    assert files_under(app, f"jobs/{done['id']}/work") == [] and files_under(app, f"jobs/{done['id']}/out") == []

@@ -1,0 +1,69 @@
+"""Maintenance (beat, maintenance queue): stale jobs re-queued or failed, expired jobs removed;
+and a broker that does not answer at submit time (thread pool, or 503 when one is required)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from support.services import free_port
+from infra.extensions import db, job_store, storage
+from jobs.recovery import expire_jobs, recover_stale
+from models import Job, utcnow
+
+DEAD_OWNER = "another-host:1234:99"  # on another host: only the heartbeat's age tells
+
+
+def running_job(app, add_job, beat_age: float | None, attempts: int = 1, owner: str = DEAD_OWNER) -> str:
+    job_id = add_job(app)
+    with app.app_context():
+        beat = None if beat_age is None else utcnow() - timedelta(seconds=beat_age)
+        job_store().transition(job_id, "running", ("queued",), owner=owner, attempts=attempts, heartbeat_at=beat)
+    return job_id
+
+
+def status(app, job_id):
+    with app.app_context():
+        job = db.session.get(Job, job_id, populate_existing=True)
+        return None if job is None else (job.status, job.error)
+
+
+def test_a_stale_job_is_requeued_then_failed_when_out_of_attempts(app, add_job):
+    limit = app.config["JOB_MAX_ATTEMPTS"]
+    stale = app.config["HEARTBEAT_STALE_SECONDS"] + 60
+    requeue = running_job(app, add_job, stale, attempts=1)
+    give_up = running_job(app, add_job, stale, attempts=limit)
+    between_steps = running_job(app, add_job, None)  # the broker holds its next step
+    beating = running_job(app, add_job, 1.0)
+    with app.app_context():
+        result = recover_stale()
+    assert result == {"requeued": [requeue], "failed": [give_up]}
+    assert status(app, requeue) == ("queued", None)
+    assert status(app, give_up)[0] == "failed" and "worker running this job stopped" in status(app, give_up)[1]
+    assert status(app, between_steps)[0] == status(app, beating)[0] == "running"
+
+
+def test_expired_jobs_go_with_their_files(app, add_job, tmp_path):
+    old, recent, active = add_job(app), add_job(app), add_job(app)
+    retention = app.config["JOB_RETENTION_DAYS"]
+    with app.app_context():
+        for job_id, days in ((old, retention + 1), (recent, retention - 1)):
+            job_store().transition(job_id, "succeeded", ("queued",), finished_at=utcnow() - timedelta(days=days))
+        marker = tmp_path / "marker"
+        marker.write_bytes(b"x")
+        for job_id in (old, recent):
+            storage().put_file(f"jobs/{job_id}/out/slides.pdf", marker)
+        assert expire_jobs() == {"deleted": [old]}
+        assert not storage().exists(f"jobs/{old}/out/slides.pdf")
+        assert storage().exists(f"jobs/{recent}/out/slides.pdf")
+    assert status(app, old) is None
+    assert status(app, recent)[0] == "succeeded" and status(app, active)[0] == "queued"
+
+
+def test_unreachable_broker_at_submit_falls_back_to_the_thread_pool(make_app, app, service_clip, wait_job):
+    web = make_app(SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=app.config["REDIS_URL"],
+                   CELERY_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0", STORAGE_URL=app.config["STORAGE_URL"])
+    client = web.test_client()
+    response = client.post("/api/jobs", data={"file": (service_clip.open("rb"), "cuts.mp4"), "ocr": "false"})
+    assert response.status_code == 202 and response.get_json()["executor"] == "thread"
+    assert wait_job(client, response.get_json()["id"])["status"] == "succeeded"
+    assert client.get("/api/health").get_json()["components"]["broker"]["status"] == "degraded"

@@ -1,0 +1,195 @@
+"""Fault: the job store's PostgreSQL refuses connections in the middle of a step.
+
+A real worker on a real broker is extracting slides when its database goes away (every
+connection to the job's database is ended and new ones are refused, as in a failover or a
+restart). The step fails with a transient error, is retried with backoff (jobs/steps.TRANSIENT,
+retry_or_fail), and once the database is back the job succeeds exactly once, on its first attempt.
+Bad input is the opposite case: a file that is not a video fails the job at once, never retried.
+
+The test gets a database of its own (created, migrated, dropped), so refusing connections to it
+touches nothing else on the machine.
+"""
+
+from __future__ import annotations
+
+import collections
+import http.server
+import re
+import threading
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from support.celery_workers import Worker, worker_env
+from support.services import migrate, wait_until
+from infra.extensions import db
+from models import Artifact, Job, Slide
+from support.celery_workers import steps_run, submit
+
+DATA = Path(__file__).resolve().parents[1] / "data"  # tests/data
+
+
+@pytest.fixture
+def own_database(pg_url):
+    """A migrated throwaway database on the test server; yields (url, admin engine)."""
+    url = sa.engine.make_url(pg_url)
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = f"slidecast_fault_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.SQLAlchemyError as exc:
+        pytest.skip(f"cannot create a database of its own on the test server: {str(exc).splitlines()[0]}")
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False), admin
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def database_refusing_connections(admin, url: str):
+    """End every session of the database and refuse new ones until the block exits."""
+    name = sa.engine.make_url(url).database
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+    try:
+        yield
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+
+
+@pytest.fixture
+def service(own_database, make_app, redis_url, throwaway_redis):
+    """A web app and one worker on the test's own database, sharing a private Redis broker."""
+    url, admin = own_database
+    web = make_app(SQLALCHEMY_DATABASE_URI=url, REDIS_URL=redis_url, CELERY_BROKER_URL=throwaway_redis.url,
+                   ALLOW_PRIVATE_VIDEO_URLS=True)
+    migrate(web)
+    return web, admin
+
+
+def job_row(app, job_id: str) -> Job:
+    with app.app_context():
+        job = db.session.get(Job, job_id, populate_existing=True)
+        db.session.remove()
+        return job
+
+
+def retries_logged(log) -> list[str]:
+    """Celery's line for each retried task run: "Task NAME[ID] retry: Retry in Ns: ERROR"."""
+    return re.findall(r"Task (slidecast\.[a-z_.]+)\[[^\]]+\] retry: Retry in", log.read_text(errors="replace"))
+
+
+def test_a_step_whose_database_goes_away_is_retried_and_the_job_succeeds_once(service, tmp_path, long_clip,
+                                                                              wait_job, throwaway_redis):
+    web, admin = service
+    client = web.test_client()
+    log = tmp_path / "worker.log"
+    worker = Worker(worker_env(web, throwaway_redis.url), log)
+    try:
+        job = submit(client, long_clip, ocr=False)
+        wait_until(lambda: job_row(web, job["id"]).stage == "decoding", what="the extraction to start", step=0.05)
+        with database_refusing_connections(admin, web.config["SQLALCHEMY_DATABASE_URI"]):
+            wait_until(lambda: retries_logged(log), what="the worker to retry the step", limit=30)
+        done = wait_job(client, job["id"], limit=120)
+        wait_until(lambda: "slidecast.generate" in steps_run([log]), what="the worker's log of generation")
+    finally:
+        worker.stop()
+    text = log.read_text(errors="replace")
+    assert done["status"] == "succeeded", done["error"]
+    assert done["attempts"] == 1  # a retry of the step, not a new attempt of the job
+    assert retries_logged(log)[0] == "slidecast.process_job"
+    assert re.search(r"job %s: transient fault \(\(psycopg2\." % job["id"], text), text[-3000:]
+    assert re.search(r"retry 1 of 5 in \d+ s", text)
+    assert steps_run([log]).count("slidecast.process_job") == 1 and steps_run([log]).count("slidecast.generate") == 1
+    with web.app_context():
+        slides = db.session.scalars(sa.select(Slide.index).where(Slide.job_id == job["id"])).all()
+        keys = db.session.scalars(sa.select(Artifact.key).where(Artifact.job_id == job["id"])).all()
+    assert sorted(slides) == list(range(1, 21))
+    assert [k for k, n in collections.Counter(keys).items() if n > 1] == []
+
+
+def test_a_file_that_is_not_a_video_fails_at_once_without_retry(service, tmp_path, wait_job, throwaway_redis):
+    web, _ = service
+    client = web.test_client()
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "talk.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 400)  # a header, then noise
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(site), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    log = tmp_path / "worker.log"
+    worker = Worker(worker_env(web, throwaway_redis.url, ALLOW_PRIVATE_VIDEO_URLS="true"), log)
+    try:
+        response = client.post("/api/jobs", json={"video_url": f"http://127.0.0.1:{server.server_port}/talk.mp4"})
+        assert response.status_code == 202, response.get_json()
+        done = wait_job(client, response.get_json()["id"], limit=60)
+        wait_until(lambda: "slidecast.process_job" in steps_run([log]), what="the worker's log of the step")
+    finally:
+        worker.stop()
+        server.shutdown()
+        server.server_close()
+    assert done["status"] == "failed" and done["error"].startswith("the file is not a readable video"), done["error"]
+    assert done["attempts"] == 1
+    assert retries_logged(log) == [] and "transient fault" not in log.read_text(errors="replace")
+    row = job_row(web, done["id"])
+    assert (row.finished_at - row.started_at).total_seconds() < 5  # no backoff wait in between
+
+
+class FlakyVideoServer:
+    """Serves one video file over HTTP, answering 503 to the first `failures` requests."""
+
+    def __init__(self, video, failures: int):
+        body, answered = video.read_bytes(), collections.Counter()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                answered["requests"] += 1
+                if answered["requests"] <= failures:
+                    self.send_error(503, "busy")
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.answered = answered
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/talk.mp4"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_video_url_server_that_is_busy_at_first_is_tried_again(service, tmp_path, wait_job, throwaway_redis):
+    """503 is "not now", not "not this URL": the step is retried and the job succeeds."""
+    web, _ = service
+    client = web.test_client()
+    server = FlakyVideoServer(DATA / "narrated.mp4", failures=1)
+    log = tmp_path / "worker.log"
+    worker = Worker(worker_env(web, throwaway_redis.url, ALLOW_PRIVATE_VIDEO_URLS="true"), log)
+    try:
+        response = client.post("/api/jobs", json={"video_url": server.url, "ocr": False})
+        assert response.status_code == 202, response.get_json()
+        done = wait_job(client, response.get_json()["id"], limit=90)
+    finally:
+        worker.stop()
+        server.close()
+    assert done["status"] == "succeeded", done["error"]
+    assert server.answered["requests"] == 2
+    assert retries_logged(log) == ["slidecast.process_job"]
+    assert "HTTP 503" in log.read_text(errors="replace")

@@ -1,0 +1,172 @@
+"""The command line: success, JSON mode, and one clear line plus an exit code per bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+
+from slidecast.errors import (CorruptVideo, InputNotFound, InvalidOptions, NotAVideo, NoVideoStream,
+                             OutputNotWritable)
+from slidecast.output.manifest import validate
+
+FAST = ["--no-ocr", "--no-pdf", "--no-notes", "--no-subtitles"]
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "slidecast", "extract", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def assert_one_clear_line(result, error_class, *words):
+    assert result.returncode == error_class.exit_code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("slidecast: error: ") and "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.fixture
+def audio_only(tmp_path):
+    path = tmp_path / "speech.m4a"
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=16000)
+        stream.layout = "mono"
+        for i in range(20):
+            samples = (np.sin(np.arange(1024) * 0.05) * 0.3).astype(np.float32).reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+            frame.rate, frame.pts = 16000, i * 1024
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def test_success_exits_zero_and_json_mode_prints_the_manifest(engine_clip, tmp_path):
+    video, truth = engine_clip("cuts")
+    result = run_cli(video, "--out", tmp_path / "out", "--json", *FAST)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    validate(data)
+    assert len(data["slides"]) == len(truth["appearances"])
+    assert (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_quiet_mode_prints_nothing(engine_clip, tmp_path):
+    video, _ = engine_clip("cuts")
+    result = run_cli(video, "--out", tmp_path / "out", "--quiet", "--keep-builds", "--sensitivity", "0.6",
+                     "--min-duration", "0.5", "--ignore", "0.8,0.7,0.2,0.3", *FAST)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_missing_file(tmp_path):
+    result = run_cli(tmp_path / "nowhere.mp4", "--out", tmp_path / "out")
+    assert_one_clear_line(result, InputNotFound, "not found", "nowhere.mp4")
+
+
+def test_text_file_renamed_to_mp4(tmp_path):
+    fake = tmp_path / "lecture.mp4"
+    fake.write_text("these are my notes, not a video\n" * 20)
+    result = run_cli(fake, "--out", tmp_path / "out")
+    assert_one_clear_line(result, NotAVideo, "not a video")
+
+
+def test_a_still_picture_is_not_a_video(tmp_path):
+    picture = tmp_path / "slide.mp4"
+    ok, png = cv2.imencode(".png", np.full((90, 160, 3), 200, np.uint8))
+    picture.write_bytes(png.tobytes())
+    result = run_cli(picture, "--out", tmp_path / "out")
+    assert_one_clear_line(result, NotAVideo, "still image")
+
+
+def test_audio_only_file(audio_only, tmp_path):
+    result = run_cli(audio_only, "--out", tmp_path / "out")
+    assert_one_clear_line(result, NoVideoStream, "no video stream")
+
+
+def test_file_cut_in_half(engine_clip, tmp_path):
+    video, _ = engine_clip("cuts")
+    data = video.read_bytes()
+    half = tmp_path / "half.mp4"
+    half.write_bytes(data[: len(data) // 2])
+    result = run_cli(half, "--out", tmp_path / "out")
+    assert_one_clear_line(result, CorruptVideo, "truncated")
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_bytes_overwritten_in_the_middle(engine_clip, tmp_path):
+    video, _ = engine_clip("cuts")
+    data = bytearray(video.read_bytes())
+    rng = np.random.default_rng(3)
+    start = len(data) // 3
+    data[start:start + len(data) // 10] = rng.integers(0, 256, len(data) // 10, dtype=np.uint8).tobytes()
+    garbled = tmp_path / "garbled.mp4"
+    garbled.write_bytes(bytes(data))
+    result = run_cli(garbled, "--out", tmp_path / "out")
+    assert_one_clear_line(result, CorruptVideo, "damaged")
+
+
+def test_output_folder_that_cannot_be_created(engine_clip, tmp_path):
+    # Tests run as root, so file permissions would not stop us: a file stands where a folder must.
+    video, _ = engine_clip("cuts")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    result = run_cli(video, "--out", blocker / "out")
+    assert_one_clear_line(result, OutputNotWritable, "output folder")
+
+
+def test_json_mode_reports_an_error_as_json(tmp_path):
+    result = run_cli(tmp_path / "nowhere.mp4", "--out", tmp_path / "out", "--json")
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "InputNotFound" and error["exit_code"] == result.returncode == 2
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--ocr-engine", "banana"], ["unknown OCR engine", "banana"]),
+    (["--no-ocr", "--transcribe", "--transcribe-engine", "parrot"], ["unknown transcription engine", "parrot"]),
+])
+def test_an_engine_that_cannot_run_is_refused_before_any_work(engine_clip, tmp_path, flags, words):
+    video, _ = engine_clip("cuts")
+    result = run_cli(video, "--out", tmp_path / "out", *flags)
+    assert_one_clear_line(result, InvalidOptions, *words)
+    assert not (tmp_path / "out" / "manifest.json").exists()
+    assert not list((tmp_path / "out").glob("slides/*.png"))
+
+
+def test_the_progress_bar_shows_each_stage_on_a_terminal(engine_clip, tmp_path):
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    video, _ = engine_clip("cuts")
+    leader, follower = pty.openpty()
+    # A new pty is 0x0; tqdm draws nothing that narrow. Give it a real terminal's size.
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    process = subprocess.Popen([sys.executable, "-m", "slidecast", "extract", str(video), "--out",
+                                str(tmp_path / "out"), *FAST], stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        screen += chunk
+    stdout, _ = process.communicate(timeout=120)
+    text = screen.decode(errors="replace")
+    assert process.returncode == 0
+    assert "decoding" in text and "detecting" in text and "%|" in text
+    assert "| ," not in text  # no stray separator before the message
+    assert b"slides" in stdout

@@ -1,0 +1,134 @@
+"""content.run on a hand-built deck: PDF text layer, outline and metadata, notes, artifacts."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from slidecast import content
+from slidecast.output.manifest import Manifest, SlideEntry, VideoInfo, validate
+from slidecast.options import ExtractOptions
+from slidecast.synthetic.slides import deck_style, render_slide, slide_content
+
+SIZE = (960, 540)
+
+
+def build_deck(out: Path) -> tuple[Manifest, dict[int, str]]:
+    """Slides 1-2 rendered with text, 3 blank, 4 a return to slide 1."""
+    (out / "slides").mkdir(parents=True)
+    style = deck_style(5)
+    truth = {}
+    for index in (1, 2):
+        image, lines = render_slide(slide_content(5, index, style), style, SIZE)
+        Image.fromarray(image).save(out / f"slides/{index:03d}.png")
+        truth[index] = "\n".join(lines)
+    Image.fromarray(np.full((SIZE[1], SIZE[0], 3), 250, np.uint8)).save(out / "slides/003.png")
+    times = [(0.0, 30.0, None), (30.0, 75.0, None), (75.0, 80.0, None), (80.0, 95.5, 1)]
+    slides = [SlideEntry(index=i, start=s, end=e, image=f"slides/{(same or i):03d}.png",
+                         thumbnail=f"thumbs/{i:03d}.jpg", same_as=same)
+              for i, (s, e, same) in enumerate(times, start=1)]
+    video = VideoInfo(duration=95.5, fps=25.0, width=SIZE[0], height=SIZE[1], sha256="0" * 64)
+    return Manifest(video=video, slides=slides), truth
+
+
+@pytest.fixture(scope="module")
+def deck(tmp_path_factory):
+    out = tmp_path_factory.mktemp("deck")
+    manifest, truth = build_deck(out)
+    stages = []
+    content.run(manifest, out, out / "none.mp4", ExtractOptions(workers=2),
+                lambda stage, fraction, message: stages.append((stage, fraction)))
+    return out, manifest, truth, stages
+
+
+def words_of(text: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z]{3,}", text))
+
+
+def test_each_distinct_slide_is_read_once_and_repeats_copy_it(deck):
+    _, manifest, truth, _ = deck
+    first, second, blank, repeat = manifest.slides
+    assert len(words_of(first.text) & words_of(truth[1])) >= 0.9 * len(words_of(truth[1]))
+    assert first.title and first.text.startswith(first.title)
+    assert blank.text == "" and blank.title == "" and blank.words == []
+    assert (repeat.text, repeat.title, repeat.words) == (first.text, first.title, first.words)
+    assert repeat.keywords == first.keywords and first.keywords
+    assert manifest.title == first.title and manifest.keywords
+    validate(manifest.to_dict())
+
+
+def test_pdf_has_one_searchable_page_per_distinct_slide(deck):
+    out, manifest, truth, _ = deck
+    assert manifest.artifacts["pdf"] == "slides.pdf"
+    reader = PdfReader(out / "slides.pdf")
+    assert len(reader.pages) == 3
+    for page, index in zip(reader.pages, (1, 2)):
+        found = words_of(page.extract_text())
+        assert len(found & words_of(truth[index])) >= 0.9 * len(words_of(truth[index]))
+    assert reader.pages[2].extract_text().strip() == ""
+    # native resolution at 96 dpi: 960 px -> 720 pt
+    assert [round(float(v)) for v in reader.pages[0].mediabox[2:]] == [720, 405]
+
+
+def test_pdf_outline_and_metadata(deck):
+    out, manifest, _, _ = deck
+    reader = PdfReader(out / "slides.pdf")
+    outline = [item.title for item in reader.outline]
+    assert outline[0] == f"1. {manifest.slides[0].title} (00:00)"
+    assert outline[1].startswith("2. ") and outline[1].endswith("(00:30)")
+    assert outline[2] == "3. Slide 3 (01:15)"
+    meta = reader.metadata
+    assert meta.creator == "Slidecast" and meta.title == manifest.title
+    assert manifest.keywords[0] in meta["/Keywords"]
+
+
+def test_notes_have_contents_and_reference_every_distinct_slide(deck):
+    out, manifest, _, _ = deck
+    notes = (out / "notes.md").read_text(encoding="utf-8")
+    assert notes.startswith(f"# {manifest.title}\n")
+    assert "## Contents" in notes
+    for slide in manifest.distinct():
+        assert f"]({slide.image})" in notes
+    assert "(#slide-3)" in notes and "## Slide 3\n" in notes
+    assert "00:00–00:30, 01:20–01:35" in notes  # slide 1 and its return
+
+
+def test_progress_stages_never_go_backwards_and_no_subtitles_without_transcript(deck):
+    out, manifest, _, stages = deck
+    for stage in ("ocr", "generating"):
+        fractions = [f for s, f in stages if s == stage]
+        assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert "transcribing" not in {s for s, _ in stages}
+    assert set(manifest.artifacts) == {"pdf", "markdown"}
+    assert not (out / "transcript.srt").exists()
+    assert {"ocr", "generate"} <= set(manifest.timings)
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_pdf_with_every_appearance_and_no_notes(tmp_path):
+    manifest, _ = build_deck(tmp_path)
+    (tmp_path / "notes.md").write_text("stale")
+    content.run(manifest, tmp_path, tmp_path / "none.mp4",
+                ExtractOptions(ocr=False, notes=False, pdf_all_appearances=True), None)
+    assert len(PdfReader(tmp_path / "slides.pdf").pages) == 4
+    assert set(manifest.artifacts) == {"pdf"}
+    assert not (tmp_path / "notes.md").exists()  # a stale file from an earlier run is removed
+    assert manifest.slides[0].text == ""
+
+
+def test_cancelling_during_ocr_stops_before_any_document_is_written(tmp_path):
+    from slidecast.errors import Cancelled
+
+    manifest, _ = build_deck(tmp_path)
+
+    def progress(stage, fraction, message):
+        if stage == "ocr" and fraction > 0:
+            raise Cancelled("job cancelled")
+
+    with pytest.raises(Cancelled):
+        content.run(manifest, tmp_path, tmp_path / "none.mp4", ExtractOptions(workers=1), progress)
+    assert not (tmp_path / "slides.pdf").exists() and not (tmp_path / "notes.md").exists()
+    assert manifest.artifacts == {}

@@ -1,0 +1,82 @@
+"""What extract() leaves in OUT: a schema-valid manifest, full-size slides, thumbnails; and
+nothing that looks finished after a cancelled or failed run."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import pytest
+
+from support.engine_clips import ENGINE_ONLY, extract_fast
+from slidecast.errors import Cancelled, CorruptVideo
+from slidecast.output.manifest import validate
+from slidecast.pipeline import extract
+
+
+def test_manifest_is_valid_and_pictures_are_full_size(engine_clip, tmp_path):
+    video, truth = engine_clip("cuts")
+    out = tmp_path / "out"
+    manifest = extract_fast(video, out)
+    data = json.loads((out / "manifest.json").read_text())
+    validate(data)
+    assert data == json.loads(manifest.to_json())
+    assert data["video"]["width"] == truth["width"] and data["video"]["height"] == truth["height"]
+    assert abs(data["video"]["duration"] - truth["duration"]) < 0.2
+    assert {"decode", "detect"} <= set(data["timings"])
+    for slide in data["slides"]:
+        image = cv2.imread(str(out / slide["image"]))
+        thumb = cv2.imread(str(out / slide["thumbnail"]))
+        assert image.shape[:2] == (truth["height"], truth["width"])
+        assert thumb.shape[1] == 320
+        assert slide["start"] <= slide["frame_time"] <= slide["end"]
+    assert data["slides"][-1]["end"] == pytest.approx(data["video"]["duration"], abs=0.05)
+
+
+def test_slide_picture_shows_the_slide_not_the_letterbox_bars(engine_clip, tmp_path):
+    video, truth = engine_clip("letterbox")
+    manifest = extract_fast(video, tmp_path / "out")
+    image = cv2.imread(str(tmp_path / "out" / manifest.slides[0].image), cv2.IMREAD_GRAYSCALE)
+    assert image.shape[0] < truth["height"] or image.shape[1] < truth["width"]
+    for border in (image[0], image[-1], image[:, 0], image[:, -1]):
+        assert border.mean() > 40, "a black bar was kept"
+
+
+def test_progress_reports_stages_in_order_and_never_goes_back(engine_clip, tmp_path):
+    video, _ = engine_clip("cuts")
+    seen = []
+    extract(video, tmp_path / "out", ENGINE_ONLY, progress=lambda *args: seen.append(args))
+    stages = [stage for stage, _, _ in seen]
+    assert stages.index("decoding") < stages.index("detecting")
+    for stage in set(stages):
+        fractions = [f for s, f, _ in seen if s == stage]
+        assert fractions == sorted(fractions) and 0.0 <= fractions[0] and fractions[-1] <= 1.0
+
+
+def test_cancel_stops_and_leaves_no_manifest_even_over_an_old_result(engine_clip, tmp_path):
+    video, _ = engine_clip("cuts")
+    out = tmp_path / "out"
+    extract_fast(video, out)
+    assert (out / "manifest.json").exists()
+
+    def cancel(stage, fraction, message):
+        if stage == "detecting":
+            raise Cancelled("stopped by the user")
+
+    with pytest.raises(Cancelled):
+        extract(video, out, ENGINE_ONLY, progress=cancel)
+    assert not (out / "manifest.json").exists()
+    assert not list(out.glob(".work-*")), "the private work folder is cleaned up"
+
+
+def test_a_damaged_video_leaves_no_manifest(engine_clip, tmp_path):
+    video, _ = engine_clip("cuts")
+    data = video.read_bytes()
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out"
+    extract_fast(video, out)
+    with pytest.raises(CorruptVideo):
+        extract_fast(broken, out)
+    assert not (out / "manifest.json").exists()
+    assert not list((out / "slides").glob("*.png")), "stale slides of the old run are gone"

@@ -1,0 +1,136 @@
+"""Reading, listing, cancelling and deleting jobs; health, stats and the API description."""
+
+from pathlib import Path
+
+import pytest
+
+from support.api_checks import assert_problem
+
+
+def test_unknown_and_malformed_ids_are_404(client):
+    assert_problem(client.get("/api/jobs/not-a-uuid"), 404, "UUID")
+    assert_problem(client.get("/api/jobs/00000000-0000-4000-8000-000000000000"), 404, "no job")
+    assert_problem(client.get("/api/jobs/../etc/passwd/slides"), 404)
+    assert_problem(client.post("/api/jobs/not-a-uuid/cancel"), 404)
+    assert_problem(client.delete("/api/jobs/00000000-0000-4000-8000-000000000000"), 404)
+
+
+def test_list_is_newest_first_filtered_and_paged(client, app, add_job):
+    ids = [add_job(app, source_filename=f"talk{i}.mp4") for i in range(5)]
+    client.post(f"/api/jobs/{ids[1]}/cancel")
+    page = client.get("/api/jobs?per_page=2").get_json()
+    assert [j["id"] for j in page["items"]] == ids[::-1][:2]
+    assert (page["total"], page["pages"], page["page"]) == (5, 3, 1)
+    last = client.get("/api/jobs?per_page=2&page=3").get_json()
+    assert [j["id"] for j in last["items"]] == [ids[0]]
+    cancelled = client.get("/api/jobs?status=cancelled").get_json()
+    assert [j["id"] for j in cancelled["items"]] == [ids[1]]
+    assert_problem(client.get("/api/jobs?per_page=2&page=4"), 404, "past the last page")
+    assert_problem(client.get("/api/jobs?per_page=101"), 422, "per_page")
+    assert_problem(client.get("/api/jobs?page=0"), 422, "page")
+    assert_problem(client.get("/api/jobs?status=sleeping"), 422, "status")
+
+
+def test_an_empty_list_has_one_empty_page(client):
+    assert client.get("/api/jobs").get_json() == {"items": [], "page": 1, "per_page": 20, "total": 0, "pages": 1}
+    assert_problem(client.get("/api/jobs?page=2"), 404)
+
+
+def test_cancel_then_cancel_again(client, app, add_job):
+    job_id = add_job(app)
+    response = client.post(f"/api/jobs/{job_id}/cancel")
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "cancelled"
+    assert client.get(f"/api/jobs/{job_id}").get_json()["status"] == "cancelled"
+    assert_problem(client.post(f"/api/jobs/{job_id}/cancel"), 409, "already cancelled")
+
+
+def test_outputs_of_an_unfinished_job_are_409_and_of_a_failed_job_404(client, app, add_job):
+    job_id = add_job(app)
+    for path in ("slides", "manifest", "pdf", "archive.zip", "metrics", "slides/1/image"):
+        assert_problem(client.get(f"/api/jobs/{job_id}/{path}"), 409, "queued")
+    client.post(f"/api/jobs/{job_id}/cancel")
+    body = assert_problem(client.get(f"/api/jobs/{job_id}/pdf"), 404, "PDF")
+    assert body["artifact"] == "pdf"
+    assert_problem(client.get(f"/api/jobs/{job_id}/slides"), 404, "cancelled")
+
+
+def test_delete_removes_rows_and_files(client, app, service_clip):
+    job = client.post("/api/jobs", data={"file": (service_clip.open("rb"), "talk.mp4")}).get_json()
+    folder = Path(app.config["STORAGE_URL"]) / "jobs" / job["id"]
+    assert any(folder.rglob("*.mp4"))
+    assert client.delete(f"/api/jobs/{job['id']}").status_code == 204
+    assert_problem(client.get(f"/api/jobs/{job['id']}"), 404)
+    assert not folder.exists()
+    assert client.get("/api/jobs").get_json()["total"] == 0
+
+
+def test_health_reports_each_component(client):
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert set(body["components"]) == {"database", "cache", "broker", "workers", "storage"}
+    assert body["components"]["database"]["backend"] == "postgresql"
+    assert body["components"]["cache"] == {"status": "ok", "backend": "redis"}
+    assert body["components"]["workers"]["mode"] == "thread pool"
+
+
+def test_health_is_503_when_the_database_is_down(make_app, redis_url, tmp_path):
+    from support.services import free_port
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/x",
+                   REDIS_URL=redis_url)
+    client = app.test_client()
+    response = client.get("/api/health")
+    assert response.status_code == 503
+    assert response.get_json()["components"]["database"]["status"] == "down"
+    assert_problem(client.get("/api/jobs"), 503, "database")
+
+
+def test_health_is_503_and_says_to_migrate_an_unmigrated_database(make_app, tmp_path):
+    """A web process started before `flask db upgrade` must not pass its platform's health check."""
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'fresh.db'}", REDIS_URL=None)
+    response = app.test_client().get("/api/health")
+    assert response.status_code == 503 and response.get_json()["status"] == "down"
+    database = response.get_json()["components"]["database"]
+    assert database["status"] == "down"
+    assert "not been migrated" in database["detail"] and "flask db upgrade" in database["detail"]
+
+
+def test_health_is_503_on_a_database_an_older_migration_left(make_app, tmp_path):
+    from flask_migrate import upgrade
+
+    from infra.settings import ROOT
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'old.db'}", REDIS_URL=None)
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"), revision="0001_jobs")
+    database = app.test_client().get("/api/health").get_json()["components"]["database"]
+    assert database["status"] == "down"
+    assert "at 0001_jobs, this code needs 0002_job_parts" in database["detail"]
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+    assert app.test_client().get("/api/health").status_code == 200
+
+
+def test_stats_count_jobs(client, app, add_job):
+    for _ in range(2):
+        add_job(app)
+    client.post(f"/api/jobs/{add_job(app)}/cancel")
+    stats = client.get("/api/stats").get_json()
+    assert stats["jobs"] == {"total": 3, "by_status": {"queued": 2, "cancelled": 1}}
+    assert stats["last_24h"]["total"] == 3
+    assert stats["slides_extracted"] == 0 and stats["mean_processing_seconds"] is None
+
+
+def test_openapi_document_and_docs_page(client):
+    spec = client.get("/api/openapi.json").get_json()
+    assert {"/api/jobs", "/api/jobs/{job_id}", "/api/jobs/{job_id}/slides", "/api/health", "/api/stats",
+            "/api/extract", "/api/jobs/{job_id}/pdf"} <= set(spec["paths"])
+    assert "multipart/form-data" in spec["paths"]["/api/jobs"]["post"]["requestBody"]["content"]
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and b"POST /api/jobs" in page.data
+
+
+@pytest.mark.parametrize("path", ["/api/nothing-here", "/api/jobs/x/y/z"])
+def test_unknown_routes_are_problem_json(client, path):
+    assert_problem(client.get(path), 404)

@@ -1,0 +1,129 @@
+"""POST /api/jobs and /api/extract: refused input changes nothing; accepted input runs."""
+
+import io
+
+import pytest
+
+from support.api_checks import assert_nothing_created, assert_problem
+
+
+def upload(client, content: bytes, name="talk.mp4", **fields):
+    return client.post("/api/jobs", data={"file": (io.BytesIO(content), name), **fields},
+                       content_type="multipart/form-data")
+
+
+@pytest.fixture(scope="module")
+def clip_bytes(service_clip):
+    return service_clip.read_bytes()
+
+
+def test_no_file_and_no_url(client, app):
+    assert_problem(client.post("/api/jobs", data={"ocr": "true"}, content_type="multipart/form-data"),
+                   400, "no video")
+    assert_problem(client.post("/api/jobs"), 400, "multipart/form-data")
+    assert_problem(client.post("/api/jobs", json=["not", "an", "object"]), 400, "video_url")
+    assert_nothing_created(app)
+
+
+def test_empty_file(client, app):
+    assert_problem(upload(client, b""), 422, "empty")
+    assert_nothing_created(app)
+
+
+def test_bytes_that_are_not_a_video(client, app):
+    body = assert_problem(upload(client, b"%PDF-1.4 definitely not a video\n" * 200, name="notes.mp4"),
+                          422, "not a readable video")
+    assert body["invalid_fields"] == ["file"]
+    assert_nothing_created(app)
+
+
+def test_truncated_video(client, app, clip_bytes):
+    assert_problem(upload(client, clip_bytes[: len(clip_bytes) * 2 // 3]), 422, "truncated")
+    assert_nothing_created(app)
+
+
+def test_unknown_and_ill_typed_options_are_named(client, app, clip_bytes):
+    body = assert_problem(upload(client, clip_bytes, sensitivity="high", ocr="maybe", colour="red"), 422)
+    assert body["invalid_fields"] == ["colour", "ocr", "sensitivity"]
+    assert "colour" in body["detail"]
+    body = assert_problem(client.post("/api/jobs", json={"video_url": "https://example.org/a.mp4",
+                                                         "transcribe": "yes", "min_slide_duration": -1}), 422)
+    assert body["invalid_fields"] == ["min_slide_duration", "transcribe"]
+    assert_nothing_created(app)
+
+
+def test_video_url_must_be_http(client, app):
+    for url in ("ftp://example.org/a.mp4", "file:///etc/passwd", "not a url"):
+        assert_problem(client.post("/api/jobs", json={"video_url": url}), 422, "video_url")
+    assert_problem(client.post("/api/jobs", data={"file": (io.BytesIO(b"x"), "a.mp4"),
+                                                  "video_url": "https://example.org/a.mp4"}), 400, "not both")
+    assert_nothing_created(app)
+
+
+def test_too_large_upload(make_app, migrated_pg, redis_url, clip_bytes):
+    app = make_app(SQLALCHEMY_DATABASE_URI=migrated_pg, REDIS_URL=redis_url, MAX_CONTENT_LENGTH=1000)
+    from support.services import clean_postgres
+    clean_postgres(app)
+    assert_problem(upload(app.test_client(), clip_bytes), 413)
+    assert_nothing_created(app)
+
+
+def test_required_broker_down_answers_503(make_app, migrated_pg, redis_url, clip_bytes):
+    from support.services import clean_postgres, free_port
+    app = make_app(SQLALCHEMY_DATABASE_URI=migrated_pg, REDIS_URL=redis_url,
+                   CELERY_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0", REQUIRE_BROKER=True)
+    clean_postgres(app)
+    assert_problem(upload(app.test_client(), clip_bytes), 503, "broker")
+    assert_nothing_created(app)
+
+
+def test_accepted_upload_answers_202_with_location(client, clip_bytes):
+    """The answer to a submission; running the job is test_thread_service's subject."""
+    response = upload(client, clip_bytes, ocr="false", sensitivity="0.6")
+    assert response.status_code == 202
+    job = response.get_json()
+    assert response.headers["Location"] == f"/api/jobs/{job['id']}"
+    assert job["status"] in ("queued", "running")
+    assert job["options"]["ocr"] is False and job["options"]["sensitivity"] == 0.6
+    assert job["source"]["filename"] == "talk.mp4"
+    assert job["video"]["duration"] == pytest.approx(30.0, abs=0.5)
+    assert client.post(f"/api/jobs/{job['id']}/cancel").status_code == 200  # no need to run it
+
+
+def test_extract_alias_maps_the_original_fields(app, client, wait_job):
+    app.config["ALLOW_PRIVATE_VIDEO_URLS"] = True  # the URL below is on this machine (a refused port)
+    response = client.post("/api/extract", json={"url": "http://127.0.0.1:9/lecture.mp4", "threshold": 0.3,
+                                                 "options": {"enable_ocr": False, "min_duration": 2.5}})
+    assert response.status_code == 202, response.get_json()
+    options = response.get_json()["options"]
+    assert options["sensitivity"] == pytest.approx(0.7)
+    assert options["ocr"] is False and options["min_slide_duration"] == 2.5
+    assert response.get_json()["source"]["url"] == "http://127.0.0.1:9/lecture.mp4"
+    failed = wait_job(client, response.get_json()["id"])  # nothing listens on port 9
+    assert failed["status"] == "failed" and "downloading video_url failed" in failed["error"]
+    body = assert_problem(client.post("/api/extract", json={"url": "https://example.org/a.mp4", "threshold": "x"}),
+                          422, "threshold")
+    assert body["invalid_fields"] == ["threshold"]
+
+
+@pytest.mark.parametrize("mode", ["redis", "embedded"])
+def test_a_client_over_the_submit_rate_limit_gets_429_and_nothing_is_created(mode, make_app, request):
+    if mode == "redis":
+        from support.services import clean_postgres
+        app = make_app(SQLALCHEMY_DATABASE_URI=request.getfixturevalue("migrated_pg"),
+                       REDIS_URL=request.getfixturevalue("redis_url"), RATE_LIMIT_SUBMIT="2 per minute")
+        clean_postgres(app)
+    else:
+        app = request.getfixturevalue("embedded_app")
+        app.config["RATE_LIMIT_SUBMIT"] = "2 per minute"
+    client = app.test_client()
+    from infra.extensions import limiter
+    limiter.reset()
+    for _ in range(2):  # refused for another reason (no file), but counted
+        response = client.post("/api/jobs", data={}, content_type="multipart/form-data")
+        assert response.status_code == 400
+        assert "Retry-After" not in response.headers  # only the rate limit says "wait"
+    response = client.post("/api/jobs", data={}, content_type="multipart/form-data")
+    assert_problem(response, 429, "Retry-After")
+    assert int(response.headers["Retry-After"]) > 0
+    assert_nothing_created(app)

@@ -1,0 +1,165 @@
+"""End to end in embedded mode (SQLite, in-process cache, thread pool), and recovery of jobs a
+dead process left behind."""
+
+import io
+import json
+import socket
+import subprocess
+import sys
+import zipfile
+
+import jsonschema
+import sqlalchemy as sa
+
+from infra.extensions import db, job_store, storage
+from models import Job
+from slidecast.output.manifest import MANIFEST_SCHEMA
+
+
+def test_an_uploaded_lecture_becomes_slides_pdf_and_notes(embedded_client, service_clip, wait_job):
+    client = embedded_client
+    response = client.post("/api/jobs", data={"file": (service_clip.open("rb"), "cuts.mp4")})
+    assert response.status_code == 202
+    job = wait_job(client, response.get_json()["id"])
+    assert job["status"] == "succeeded", job["error"]
+    assert job["progress"] == 100.0 and job["executor"] == "thread"
+    base = f"/api/jobs/{job['id']}"
+
+    manifest = client.get(f"{base}/manifest").get_json()
+    jsonschema.validate(manifest, MANIFEST_SCHEMA)
+    slides = client.get(f"{base}/slides").get_json()
+    assert slides["count"] == len(manifest["slides"]) == job["slide_count"] == 5  # the clip has 5 slides
+    assert [s["start"] for s in slides["slides"]] == sorted(s["start"] for s in slides["slides"])
+    assert any(s["text"] for s in slides["slides"])  # OCR ran by default
+    assert client.get(f"{base}/slides/1/image").data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get(f"{base}/slides/5/thumbnail").data[:3] == b"\xff\xd8\xff"
+
+    assert {"manifest", "pdf", "notes", "archive"} <= set(job["artifacts"])
+    assert client.get(f"{base}/pdf").data[:5] == b"%PDF-"
+    assert client.get(f"{base}/notes").mimetype == "text/markdown"
+    names = zipfile.ZipFile(io.BytesIO(client.get(f"{base}/archive.zip").data)).namelist()
+    assert "manifest.json" in names and "slides/001.png" in names
+    # The clip has no audio track: no subtitles, and the 404 says which file is missing.
+    missing = client.get(f"{base}/transcript.srt")
+    assert missing.status_code == 404 and missing.get_json()["artifact"] == "srt"
+
+    metrics = client.get(f"{base}/metrics").get_json()
+    assert metrics["video_duration"] == 30.0 and metrics["total_seconds"] > 0 and "ocr" in metrics["stage_seconds"]
+    assert client.get("/api/stats").get_json()["slides_extracted"] == 5
+
+
+def dead_owner() -> str:
+    """The identity of a process that has exited (same host, so its death can be seen)."""
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True)
+    return f"{socket.gethostname()}:{finished.stdout.strip()}:1"
+
+
+def put_job(app, clip, **fields) -> str:
+    """A job row as a killed process would leave it, with its upload in storage."""
+    with app.app_context():
+        job = Job(executor="thread", options={"ocr": False}, source_filename="cuts.mp4", **fields)
+        db.session.add(job)
+        db.session.flush()
+        job.upload_key = f"jobs/{job.id}/upload/cuts.mp4"
+        storage().put_file(job.upload_key, clip)
+        db.session.commit()
+        return job.id
+
+
+def test_jobs_of_a_dead_process_are_run_again_or_failed_at_start(make_app, tmp_path, service_clip, wait_job):
+    from support.services import migrate
+    database = f"sqlite:///{tmp_path / 'shared.db'}"
+    before = make_app(SQLALCHEMY_DATABASE_URI=database, REDIS_URL=None)
+    migrate(before)
+    from jobs.identity import process_identity
+    queued = put_job(before, service_clip, status="queued", owner=dead_owner())
+    running = put_job(before, service_clip, status="running", owner=dead_owner(), attempts=1)
+    exhausted = put_job(before, service_clip, status="running", owner=dead_owner(), attempts=2)
+    alive = put_job(before, service_clip, status="running", owner=process_identity(), attempts=1)
+
+    after = make_app(SQLALCHEMY_DATABASE_URI=database, REDIS_URL=None, RECOVER_JOBS_ON_START=True,
+                     JOB_MAX_ATTEMPTS=2)
+    client = after.test_client()
+    for job_id in (queued, running):
+        job = wait_job(client, job_id)
+        assert job["status"] == "succeeded", job["error"]
+        assert job["slide_count"] == 5
+    failed = client.get(f"/api/jobs/{exhausted}").get_json()
+    assert failed["status"] == "failed" and "interrupted" in failed["error"] and "attempt 2 of 2" in failed["error"]
+    assert client.get(f"/api/jobs/{alive}").get_json()["status"] == "running"  # its owner lives: not touched
+    with after.app_context():
+        assert job_store().load(running)["attempts"] == 2
+        owners = db.session.scalars(sa.select(Job.owner).where(Job.id.in_([queued, running]))).all()
+        assert set(owners) == {after.extensions["slidecast.executor"].owner}
+        job_store().fail(alive, "test over")  # leave no running job behind
+
+
+def test_video_url_is_downloaded_in_the_task(embedded_app, embedded_client, wait_job, tmp_path, service_clip):
+    import http.server
+    import threading
+
+    embedded_app.config["ALLOW_PRIVATE_VIDEO_URLS"] = True  # the videos are served from 127.0.0.1
+
+    page = tmp_path / "site"
+    page.mkdir()
+    (page / "talk.mp4").write_bytes(json.dumps({"not": "a video"}).encode() * 50)
+    (page / "cuts.mp4").write_bytes(service_clip.read_bytes())
+
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(page), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        not_video = embedded_client.post("/api/jobs", json={"video_url": f"{url}/talk.mp4"}).get_json()
+        missing = embedded_client.post("/api/jobs", json={"video_url": f"{url}/gone.mp4"}).get_json()
+        good = embedded_client.post("/api/jobs", json={"video_url": f"{url}/cuts.mp4", "ocr": False}).get_json()
+        done = wait_job(embedded_client, good["id"])
+        assert done["status"] == "succeeded" and done["slide_count"] == 5 and done["video"]["duration"] == 30.0
+        assert wait_job(embedded_client, not_video["id"])["error"].startswith("the file is not a readable video")
+        assert wait_job(embedded_client, missing["id"])["error"] == "downloading video_url failed: HTTP 404"
+    finally:
+        server.shutdown()
+
+
+def test_a_job_running_when_the_server_is_killed_runs_again_at_the_next_start(make_app, tmp_path, service_clip,
+                                                                              wait_job):
+    """A real gunicorn process takes a job and dies by SIGKILL mid-run; the next start finishes it."""
+    import os
+    import signal
+
+    import requests
+
+    from support.services import ROOT, free_port, migrate, wait_until
+    database, data = f"sqlite:///{tmp_path / 'server.db'}", str(tmp_path / "data")
+    migrate(make_app(SQLALCHEMY_DATABASE_URI=database, STORAGE_URL=data, REDIS_URL=None))
+    (tmp_path / "gunicorn_test.py").write_text("workers = 1\nthreads = 2\n")
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=database, STORAGE_URL=data, RECOVER_JOBS_ON_START="true")
+    for name in ("REDIS_URL", "CELERY_BROKER_URL"):
+        env.pop(name, None)
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(tmp_path / "gunicorn_test.py"),
+                               "-b", f"127.0.0.1:{port}", "app:create_app()"], cwd=ROOT, env=env, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}/api/jobs"
+        wait_until(lambda: _answers(base), what="gunicorn to serve")
+        with service_clip.open("rb") as video:  # OCR on: long enough to be caught running
+            job_id = requests.post(base, files={"file": ("cuts.mp4", video)}, timeout=30).json()["id"]
+        wait_until(lambda: requests.get(f"{base}/{job_id}", timeout=5).json()["status"] == "running",
+                   what="the job to start")
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    after = make_app(SQLALCHEMY_DATABASE_URI=database, STORAGE_URL=data, REDIS_URL=None, RECOVER_JOBS_ON_START=True)
+    job = wait_job(after.test_client(), job_id)
+    assert job["status"] == "succeeded", job["error"]
+    assert job["attempts"] == 2 and job["slide_count"] == 5
+
+
+def _answers(url: str) -> bool:
+    import requests
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False

@@ -1,0 +1,87 @@
+"""Helpers shared by the operations tests (tests/service/test_ops_*.py, tests/distributed/test_ops_worker.py): child servers on free ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, what: str, limit: float = 30.0) -> None:
+    """Wait until `url` answers any HTTP status; fail with the child's output if it died."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            output = proc.stdout.read() if proc.stdout else ""
+            raise AssertionError(f"{what} exited with {proc.returncode}:\n{output[-3000:]}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise AssertionError(f"{what} did not answer {url} within {limit:.0f} s")
+
+
+def start(args: list[str], env: dict | None = None, cwd: Path = ROOT) -> subprocess.Popen:
+    """Start a child process in its own session (so stop() can end its whole group)."""
+    return subprocess.Popen(args, cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def stop(proc: subprocess.Popen, sig: int = 15) -> str:
+    """Signal the child (only the leader: gunicorn's master passes it on to its workers, and a
+    second signal can hang a gthread worker), wait, kill the whole group if it lingers, and
+    return what it printed."""
+    if proc.poll() is None:
+        os.kill(proc.pid, sig)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait(5)
+    return proc.stdout.read() if proc.stdout else ""
+
+
+def start_moto() -> tuple[subprocess.Popen, str]:
+    """moto's standalone S3-compatible server on a free 127.0.0.1 port: (process, endpoint URL)."""
+    port = free_port()
+    proc = start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)])
+    endpoint = f"http://127.0.0.1:{port}"
+    wait_http(endpoint, proc, "moto server")
+    return proc, endpoint
+
+
+def scrape(get) -> dict:
+    """{(name, labels as sorted tuple): value} of every sample; fails if the text does not parse."""
+    response = get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = response.text if hasattr(response, "text") and isinstance(response.text, str) else \
+        response.get_data(as_text=True)
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(samples, name, **labels) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def stage_counts(samples) -> dict:
+    return {dict(k[1])["stage"]: v for k, v in samples.items() if k[0] == "slidecast_job_stage_duration_seconds_count"}
