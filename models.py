@@ -137,7 +137,7 @@ class Artifact(db.Model):
 
 class JobPart(db.Model):
     """A finished part of a job's task graph ("a1:analyse", "a1:chunk:003"): the last part to
-    finish starts the next step (tasks_graph.py). The primary key makes a redelivered part a no-op."""
+    finish starts the next step (jobs/graph.py). The primary key makes a redelivered part a no-op."""
 
     __tablename__ = "job_parts"
 

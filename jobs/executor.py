@@ -1,6 +1,6 @@
 """Who runs a job: `JobExecutor.submit` sends the job's first step to Celery when the broker
 answers, and otherwise runs the whole job (jobs/pipeline.py) on a bounded in-process thread
-pool. Also the identity of this process (host:pid:start), which owners of jobs are recorded as.
+pool. Health answers about the broker and the workers come from here too.
 """
 
 from __future__ import annotations
