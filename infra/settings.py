@@ -193,6 +193,8 @@ def distributed_settings(env) -> dict:
         "JOB_TIME_LIMIT": _positive_int(env, "JOB_TIME_LIMIT", 3 * 3600),
         "HEARTBEAT_SECONDS": _positive_int(env, "HEARTBEAT_SECONDS", 15),
         "HEARTBEAT_STALE_SECONDS": _positive_int(env, "HEARTBEAT_STALE_SECONDS", 180),
+        # How often each worker looks for jobs whose worker died (jobs/recovery.start_sweeper).
+        "RECOVERY_SWEEP_SECONDS": _positive_float(env, "RECOVERY_SWEEP_SECONDS", 60.0),
         "JOB_RETENTION_DAYS": _positive_int(env, "JOB_RETENTION_DAYS", 30),
         "CHUNK_SECONDS": _positive_int(env, "CHUNK_SECONDS", 600),
         "WORKER_MAX_TASKS_PER_CHILD": _positive_int(env, "WORKER_MAX_TASKS_PER_CHILD", 50),
