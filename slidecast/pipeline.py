@@ -171,19 +171,23 @@ def _run_content(manifest, out_root: Path, video_path: Path, opts, progress) -> 
 class _PictureKeeper:
     """Writes each finished screen state's best frame to the work folder, then forgets it.
 
-    Pictures are cropped to the content area (letterbox bars removed).
+    Pictures are cropped to the slide (letterbox bars and a speaker view's camera tile
+    removed); the build test's colour picture (keep_fine) shows the whole content area.
     """
 
     def __init__(self, meta: VideoMeta, out: OutputDir, size):
         self.meta, self.out, self.size = meta, out, size
         self.keys, self.seconds = 0, 0.0
         self.grabber = FrameGrabber(meta)
-        self.box = (0, 0, meta.width, meta.height)
+        self.box = self.slide = (0, 0, meta.width, meta.height)
 
-    def set_crop(self, crop) -> None:
+    def set_crop(self, crop, picture) -> None:
+        self.box, self.slide = self._scaled(crop), self._scaled(picture)
+
+    def _scaled(self, box) -> tuple[int, int, int, int]:
         sx, sy = self.meta.width / self.size[0], self.meta.height / self.size[1]
-        x0, y0, x1, y1 = crop
-        self.box = (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy))
+        x0, y0, x1, y1 = box
+        return round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy)
 
     def keep(self, state: ScreenState) -> None:
         began = time.perf_counter()
@@ -192,7 +196,8 @@ class _PictureKeeper:
         x0, y0, x1, y1 = self.box
         state.key = self.keys
         self.keys += 1
-        self.out.save_picture(state.key, rgb[y0:y1, x0:x1])
+        sx0, sy0, sx1, sy1 = self.slide
+        self.out.save_picture(state.key, rgb[sy0:sy1, sx0:sx1])
         state.keep_fine(rgb[y0:y1, x0:x1])
         state.pack()  # drops the decoded frame too: memory stays flat
         self.seconds += time.perf_counter() - began

@@ -33,8 +33,10 @@ __all__ = ["ChangeMeter", "Detection", "Explanation", "PictureSink", "ScreenStat
 class PictureSink(Protocol):
     """Where each finished screen state goes as soon as it ends (its picture is written then)."""
 
-    def set_crop(self, crop: tuple[int, int, int, int]) -> None:
-        """The content area (analysis pixels) that states show; told once, before any state."""
+    def set_crop(self, crop: tuple[int, int, int, int], picture: tuple[int, int, int, int]) -> None:
+        """The content area (analysis pixels) that states show, and the part of it a slide's
+        picture shows (the slide beside a speaker view's camera tile); told once, before any
+        state."""
 
     def keep(self, state: ScreenState) -> None:
         """A finished state: keep its picture, then `state.pack()` it."""
@@ -61,7 +63,7 @@ def find_slides(meta: VideoMeta, first: Scan, options: ExtractOptions, size: tup
     began = time.perf_counter()
     plan = screen(first, meta, options, size)
     screened = time.perf_counter() - began
-    pictures.set_crop(plan.crop)
+    pictures.set_crop(plan.crop, plan.picture or plan.crop)
     states: list[ScreenState] = []
 
     def keep(state: ScreenState) -> None:

@@ -35,6 +35,9 @@ FINE_SLACK = 8
 POINTER_SPOT = 24  # px at FINE_REFERENCE width: a pointer, a laser dot, a webcam edge, blurred
 FINE_REFERENCE = 480
 SPOTS = 3  # compact spots forgiven: the pointer where it was and where it is, a webcam's edge
+# ... in a video that shows no pointer (ChangeMeter.shows_pointer) only the webcam's edge: a
+# circle around a symbol taken away leaves two pointer-sized arcs (issue #10, b2t at 324 s).
+SPOTS_NO_POINTER = 1
 
 
 def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter,
@@ -42,7 +45,8 @@ def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter,
     """True if normalised frame `new` is `old` with content added and nothing removed; with
     `fine` (the two states' RGB pictures, see ScreenState.keep_fine) that must hold in colour,
     pixel by pixel, too (`adds_only`)."""
-    if fine is not None and not adds_only(*fine, meter.mask):
+    spots = SPOTS if meter.pointer_seen else SPOTS_NO_POINTER
+    if fine is not None and not adds_only(*fine, meter.mask, spots):
         return False
     changed = meter.content_cells(meter.changed(old, new))
     if not changed.any():
@@ -68,10 +72,10 @@ def _ink_lost(old: np.ndarray, new: np.ndarray, grid) -> np.ndarray:
     return cell_means(lost, grid) / np.maximum(cell_means(ink, grid), 1e-6)
 
 
-def adds_only(old: np.ndarray, new: np.ndarray, mask: np.ndarray) -> bool:
+def adds_only(old: np.ndarray, new: np.ndarray, mask: np.ndarray, spots_forgiven: int = SPOTS) -> bool:
     """True if RGB picture `new` differs from `old` only where `old` showed background: no
     stroke recoloured or taken away. Outside the masked cells (live regions). Tolerated on old
-    ink: up to SPOTS compact spots (the pointer where it was and where it is) and a few pixels
+    ink: up to `spots_forgiven` compact spots (the pointer where it was and where it is) and a few pixels
     (FINE_TOLERANCE of the changed ones, FINE_SLACK at least: ringing beside new strokes)."""
     if old.shape != new.shape:
         return False
@@ -83,7 +87,7 @@ def adds_only(old: np.ndarray, new: np.ndarray, mask: np.ndarray) -> bool:
     count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(removed, np.ones((3, 3), np.uint8)))
     spot = POINTER_SPOT * old.shape[1] / FINE_REFERENCE
     spots = sorted((int(a) for w, h, a in stats[1:, 2:5] if w <= spot and h <= spot), reverse=True)
-    pointer = sum(spots[:SPOTS]) * removed.sum() / max(int(stats[1:, 4].sum()), 1)  # back to undilated
+    pointer = sum(spots[:spots_forgiven]) * removed.sum() / max(int(stats[1:, 4].sum()), 1)  # back to undilated
     allowed = max(FINE_SLACK, FINE_TOLERANCE * int(changed.sum()))
     return removed.sum() - pointer <= allowed
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..frames import GRID, cell_diff, normalise
 
+DEFAULT_SENSITIVITY = 0.5
 # Threshold in normalised units (fractions of the ink contrast, frames.normalise) at sensitivity 0.5; each 0.25 of sensitivity halves/doubles it.
 BASE_THRESHOLD = 0.07
 NOISE_FACTOR = 3.0
@@ -29,6 +30,12 @@ CAP_FACTOR = 3.0
 # A blob of at most this many cells is a pointer, not content (at sensitivity 0.5).
 POINTER_CELLS = 4
 LINE_GAP = 2  # cells: see content_cells
+# A video shows a pointer when pointer-sized spots (and nothing more) changed in at least this
+# share of its keyframe pairs without a content change (a pointer wanders all the time; noise
+# or a webcam's edge leaves a spot now and then); with fewer than POINTER_MIN_PAIRS such pairs
+# the engine cannot tell and assumes a pointer.
+POINTER_PAIRS = 0.5
+POINTER_MIN_PAIRS = 8
 # A filmed screen drifts as the camera settles or the tripod creeps (the bench's camera clips:
 # up to 1.2 px over tens of seconds). Over a long slide that moves every edge far enough from
 # the state's first frame to count as a change, so before a new state is declared the new
@@ -54,6 +61,15 @@ class ChangeMeter:
         self._pixel_mask: np.ndarray | None = None
         self._line_kernel = np.ones((1, 2 * LINE_GAP + 1), np.uint8)
         self.noise_cap = float("inf")
+        self.pointer_seen = True  # see shows_pointer; until learnt, forgive pointer marks
+
+    def at_default(self) -> "ChangeMeter":
+        """This meter (mask, noise cap) at the default sensitivity. What the video is like (does
+        the screen still move, does it show a pointer) is judged with it whatever the user's
+        sensitivity: a more sensitive run then can only find more changes, never fewer."""
+        meter = ChangeMeter(DEFAULT_SENSITIVITY, mask=self.mask, grid=self.grid)
+        meter.noise_cap = self.noise_cap
+        return meter
 
     def set_mask(self, mask: np.ndarray) -> None:
         """Cells to ignore from now on (live regions, user regions)."""
@@ -94,6 +110,17 @@ class ChangeMeter:
         moved, a dark slide after a light one) must not pass for noise."""
         if still_floors:
             self.noise_cap = CAP_MIN + CAP_FACTOR * float(np.median(still_floors))
+
+    def shows_pointer(self, key_diffs: list[np.ndarray]) -> bool:
+        """True if pointer-sized spots alone changed in at least POINTER_PAIRS of the keyframe
+        pairs (per-cell differences) whose content did not change: the video shows a pointer or
+        a laser dot. Also True with fewer than POINTER_MIN_PAIRS such pairs (too few to tell).
+        Judged at this meter's sensitivity (callers use the default one)."""
+        quiet = [self.changed_cells(d) for d in key_diffs]
+        quiet = [c for c in quiet if not self.content_cells(c).any()]
+        if len(quiet) < POINTER_MIN_PAIRS:
+            return True  # too few to tell: forgive pointer marks, as ever
+        return sum(bool(c.any()) for c in quiet) >= POINTER_PAIRS * len(quiet)
 
     def content_cells(self, changed: np.ndarray) -> np.ndarray:
         """`changed` without pointer-sized blobs, unless there are many of them (text edits)."""

@@ -19,7 +19,7 @@ from ..options import ExtractOptions
 from ..video import Scan, VideoMeta, sample_runs
 from .cells import NOISE_FACTOR, ChangeMeter
 from .explain import Explanation, pair_measures
-from .letterbox import LetterboxDetector
+from .letterbox import LetterboxDetector, beside_tile
 from .live_regions import LiveRegionDetector, regions_mask
 from .packets import find_spikes
 
@@ -50,6 +50,9 @@ class Screening:
     meter: ChangeMeter
     gops: list[Gop]
     key_diffs: list[np.ndarray] = field(default_factory=list)  # per-cell, keyframe i vs i + 1
+    # What a slide's picture shows (analysis pixels): the content area, or in a speaker view
+    # only the slide beside the camera tile (letterbox.beside_tile).
+    picture: tuple[int, int, int, int] | None = None
 
     def __post_init__(self):
         self._starts = [g.start for g in self.gops]
@@ -94,7 +97,8 @@ def screen(scan: Scan, meta: VideoMeta, options: ExtractOptions, size: tuple[int
     crop = letterbox.crop()
     meter = ChangeMeter(options.sensitivity)
     live = _learn_live(scan, meta, crop, size, meter.grid)
-    meter.set_mask(live.mask() | regions_mask(options.ignore_regions, meter.grid))
+    live_mask = live.mask()
+    meter.set_mask(live_mask | regions_mask(options.ignore_regions, meter.grid))
     meter.learn_noise(live.still_floors)
     diffs, previous = [], None
     for key in scan.keyframes:
@@ -102,6 +106,7 @@ def screen(scan: Scan, meta: VideoMeta, options: ExtractOptions, size: tuple[int
         if previous is not None:
             diffs.append(meter.diff(previous, norm))
         previous = norm
+    meter.pointer_seen = meter.at_default().shows_pointer(diffs)
     is_key = np.isin(scan.packet_t, [k.t for k in scan.keyframes])
     spikes = find_spikes(scan.packet_t, scan.packet_size, is_key, meta.fps, meta.width * meta.height,
                          options.sensitivity)
@@ -112,7 +117,15 @@ def screen(scan: Scan, meta: VideoMeta, options: ExtractOptions, size: tuple[int
         last = i + 1 == len(scan.keyframes)
         differs = not last and meter.content_cells(meter.changed_cells(diffs[i], DIRTY_SCALE)).any()
         gops.append(Gop(i, key.t, end, bool(last or differs or inside.size), inside))
-    return Screening(crop, meter, gops, diffs)
+    return Screening(crop, meter, gops, diffs, _picture_box(letterbox, crop, live_mask))
+
+
+def _picture_box(letterbox: LetterboxDetector, crop, live_mask: np.ndarray) -> tuple[int, int, int, int]:
+    mean, spread = letterbox.mean_and_spread()
+    slide = beside_tile(cropped(mean, crop), cropped(spread, crop), live_mask) if live_mask.any() else None
+    if slide is None:
+        return crop
+    return crop[0] + slide[0], crop[1] + slide[1], crop[0] + slide[2], crop[1] + slide[3]
 
 
 def _learn_live(scan: Scan, meta: VideoMeta, crop, size, grid) -> LiveRegionDetector:

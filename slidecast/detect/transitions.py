@@ -27,7 +27,6 @@ from .cells import ChangeMeter
 from .explain import Explanation, pair_measures
 
 SETTLE_SECONDS = 0.4
-DEFAULT_SENSITIVITY = 0.5
 KEYFRAME_BONUS = 1.05  # an I-frame is the best-compressed picture of a still screen
 # A frame known only from the first pass must be decoded again (a seek) to be written out;
 # among the near-identical frames of a still slide, one in hand is worth more.
@@ -87,8 +86,7 @@ class TransitionDetector:
         # Whether the screen still moves is judged at the default sensitivity whatever the
         # user's: a more sensitive run then cuts the video into the same still runs and can
         # only find more changes between them, never fewer (--sensitivity is monotonic).
-        self.stillness = ChangeMeter(DEFAULT_SENSITIVITY, mask=meter.mask, grid=meter.grid)
-        self.stillness.noise_cap = meter.noise_cap
+        self.stillness = meter.at_default()
         self.explanation = explanation or Explanation()
         self.start = start  # where the first state starts: 0, or a window's first keyframe
         self.on_state = on_state

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import pytest
 
 from support.engine_clips import extract_fast, unmatched
@@ -88,3 +89,27 @@ def test_explain_says_when_a_page_was_shown_too_briefly(real_clip, tmp_path):
     assert short and len(starts) < len(clip.shots)
     for c in short:
         assert not c["accepted"] and 3.5 < c["measures"]["shown_seconds"] < 5
+
+
+# A dark theme's margin is as dark as the backdrop around it and goes with it (speaker16).
+@pytest.mark.parametrize("name, least", [("speaker", 0.95), ("speaker16", 0.8)])
+def test_a_speaker_views_slide_pictures_show_the_slide_without_the_camera_tile(name, least, real_clip, tmp_path):
+    video, clip = real_clip(name)
+    out = tmp_path / "out"
+    manifest = extract_fast(video, out)
+    x, y, w, h = clip.slide_box
+    tile_x = clip.face.box[0]
+    for slide in manifest.slides:
+        picture = cv2.imread(str(out / slide.image))
+        height, width = picture.shape[:2]
+        # Not one column of the tile, and the page.
+        assert least * w <= width <= tile_x - x, (slide.image, width)
+        assert least * h <= height <= clip.size[1], (slide.image, height)
+
+
+def test_a_mark_taken_away_in_a_video_without_a_pointer_is_a_new_slide_not_a_build(real_clip, tmp_path):
+    # The circle around y gives way to a box around the formula, code lines are added: the two
+    # arcs of the circle are pointer-sized, but nothing in this video is a pointer.
+    video, clip = real_clip("ring")
+    manifest = extract_fast(video, tmp_path / "out")
+    assert unmatched(clip.transitions(), changes(manifest)) == ([], [])

@@ -220,6 +220,10 @@ REAL_CLIPS = {
     # Speaker view: portrait pages on the left, the camera tile on the right.
     "speaker": RealClip([Shot("cuerna-1", 4), Shot("cuerna-2", 4), Shot("cuerna-3", 4), Shot("cuerna-5", 4),
                          Shot("cuerna-1", 4)], slide_box=(20, 4, 272, 352), face=Face((330, 60, 288, 240))),
+    # Speaker view, no pointer: a circle around a symbol gives way to a box around the formula
+    # and code lines are added (beamer2thesis 35 -> 36): content taken away, never a build.
+    "ring": RealClip([Shot("b2t-35", 10), Shot("b2t-36", 10)], slide_box=(0, 22, 420, 315),
+                     face=Face((440, 100, 180, 160))),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
