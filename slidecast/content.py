@@ -11,9 +11,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from PIL import Image
+
 from .keywords import deck_title, fill_keywords
 from .output.manifest import Manifest, SlideEntry
+from .output.chapters import make_chapters, to_chapters_txt, to_chapters_vtt
 from .output.notes import render_notes
+from .output.pptx import build_pptx
+from .ocr.chrome import body_page, chrome_flags
 from .ocr.runner import ocr_images
 from .options import ExtractOptions
 from .output.pdf import PdfInfo, build_pdf
@@ -23,7 +28,8 @@ from .transcribe.align import all_words, make_cues, words_by_range
 
 Progress = Callable[[str, float, str], None]
 ARTIFACT_FILES = {"pdf": "slides.pdf", "markdown": "notes.md", "srt": "transcript.srt",
-                  "vtt": "transcript.vtt"}
+                  "vtt": "transcript.vtt", "chapters": "chapters.txt", "chapters_vtt": "chapters.vtt",
+                  "pptx": "slides.pptx"}
 
 
 def run(manifest: Manifest, out_dir: Path, video_path: Path, options: ExtractOptions,
@@ -63,16 +69,23 @@ def ocr_slides(manifest: Manifest, out_dir: Path, options: ExtractOptions, repor
     def done(count: int, total: int) -> None:
         report("ocr", count / total, f"read slide {count} of {total}")
 
-    pages = ocr_images([out_dir / s.image for s in distinct], options.ocr_engine, options.workers, done)
-    for slide, page in zip(distinct, pages):
-        slide.text, slide.title = page.text, page.title
-        slide.words = [w.to_dict() for w in page.words]
+    images = [out_dir / s.image for s in distinct]
+    pages = ocr_images(images, options.ocr_engine, options.workers, done)
+    for slide, page, flags in zip(distinct, pages, chrome_flags(pages, [_size(p) for p in images])):
+        body = body_page(page, flags)
+        slide.text, slide.title = body.text, body.title
+        slide.words = [w.to_dict(chrome=c) for line, marks in zip(page.lines, flags) for w, c in zip(line, marks)]
     first = {s.index: s for s in distinct}
     for slide in manifest.slides:
         if slide.same_as is not None and slide.same_as in first:
             source = first[slide.same_as]
             slide.text, slide.title, slide.words = source.text, source.title, list(source.words)
     report("ocr", 1.0, "slide text read")
+
+
+def _size(image: Path) -> tuple[int, int]:
+    with Image.open(image) as im:
+        return im.size
 
 
 def transcribe_slides(manifest: Manifest, video_path: Path, options: ExtractOptions,
@@ -110,6 +123,12 @@ def write_artifacts(manifest: Manifest, out_dir: Path, options: ExtractOptions, 
         cues = make_cues(segments, [s.start for s in manifest.slides[1:]])
         wanted["srt"] = lambda: to_srt(cues).encode("utf-8")
         wanted["vtt"] = lambda: to_vtt(cues).encode("utf-8")
+    chapters = make_chapters(manifest) if options.chapters else []
+    if chapters:
+        wanted["chapters"] = lambda: to_chapters_txt(chapters).encode("utf-8")
+        wanted["chapters_vtt"] = lambda: to_chapters_vtt(chapters, manifest.video.duration).encode("utf-8")
+    if options.pptx:
+        wanted["pptx"] = lambda: build_pptx(manifest, out_dir)
     report("generating", 0.0, "writing documents")
     for done, (kind, build) in enumerate(wanted.items(), start=1):
         write_atomic(out_dir / ARTIFACT_FILES[kind], build())
