@@ -10,7 +10,9 @@ the page's whole text (pdftotext) and its body: the page without lines that repe
 more of the deck's pages (headers, footers, navigation), which is what `text` is meant to hold.
 "Before" is the text of all OCR words (what `text` was before chrome was marked), "after" is
 `text`. Only appearances the detector found whole are scored for text (counted in `scored`).
-With --deck the deck PDF is given (`--deck`), and deck_page is scored too.
+With --deck each video's deck is aligned to the pictures of the same run (slidecast.deck.
+align_slides, what --deck does after OCR): deck_page is scored over every true appearance
+(`page_right`, and over the scored ones `scored_page_right`), "after" is then `text`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -28,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PIL import Image  # noqa: E402
 
 from slidecast.ocr.base import Word, page_from_words  # noqa: E402
+from slidecast.deck import align_slides, open_deck  # noqa: E402
 from slidecast.ocr.chrome import body_page, chrome_flags  # noqa: E402
 from slidecast.output.manifest import Manifest  # noqa: E402
 from slidecast.pipeline import extract  # noqa: E402
@@ -72,11 +76,13 @@ def texts_before_after(manifest: Manifest, folder: Path) -> dict[int, tuple[str,
     return {s.index: (p.text, body_page(p, f).text) for s, p, f in zip(distinct, pages, flags)}
 
 
-def score_video(manifest: Manifest, folder: Path, truth: dict, pages: list[str]) -> dict:
+def score_video(manifest: Manifest, folder: Path, truth: dict, pages: list[str], use_text: bool = False) -> dict:
     """Counts over the true appearances whose found slide spans the same time (80% both ways):
     where the detector merged or split slides the text cannot be the page's, whatever OCR does."""
     counts = Counter()
     texts = texts_before_after(manifest, folder)
+    if use_text:  # aligned: "after" is the manifest's text (the page's text layer where aligned)
+        texts = {i: (before, s.text) for (i, (before, _)), s in zip(texts.items(), manifest.distinct())}
     for appearance in truth["appearances"]:
         page = appearance.get("deck_page")
         if not page:
@@ -84,11 +90,13 @@ def score_video(manifest: Manifest, folder: Path, truth: dict, pages: list[str])
         span = (appearance["start"], appearance["end"])
         slide = max(manifest.slides, key=lambda s: overlap(span, (s.start, s.end)))
         counts["appearances"] += 1
-        counts["page_right"] += int(getattr(slide, "deck_page", None) == page)
+        right = int(getattr(slide, "deck_page", None) == page)
+        counts["page_right"] += right
         shared = overlap(span, (slide.start, slide.end))
         if shared < 0.8 * (span[1] - span[0]) or shared < 0.8 * (slide.end - slide.start):
             continue
         counts["scored"] += 1
+        counts["scored_page_right"] += right
         whole, body = tokens(pages[page - 1]), tokens(body_text(pages, page))
         for name, text in zip(("before", "after"), texts[slide.same_as or slide.index]):
             found = tokens(text)
@@ -103,11 +111,12 @@ def score_video(manifest: Manifest, folder: Path, truth: dict, pages: list[str])
 def rates(c: dict) -> dict:
     out = {}
     for name in ("before", "after"):
-        out[f"{name}_precision_whole"] = c[f"{name}_hit_whole"] / max(1, c[f"{name}_found"])
-        out[f"{name}_precision_body"] = c[f"{name}_hit_body"] / max(1, c[f"{name}_found"])
-        out[f"{name}_recall_whole"] = c[f"{name}_hit_whole"] / max(1, c["whole"])
-        out[f"{name}_recall_body"] = c[f"{name}_hit_body"] / max(1, c["body"])
-    out["deck_page_accuracy"] = c["page_right"] / max(1, c["appearances"])
+        out[f"{name}_precision_whole"] = c.get(f"{name}_hit_whole", 0) / max(1, c.get(f"{name}_found", 0))
+        out[f"{name}_precision_body"] = c.get(f"{name}_hit_body", 0) / max(1, c.get(f"{name}_found", 0))
+        out[f"{name}_recall_whole"] = c.get(f"{name}_hit_whole", 0) / max(1, c.get("whole", 0))
+        out[f"{name}_recall_body"] = c.get(f"{name}_hit_body", 0) / max(1, c.get("body", 0))
+    out["deck_page_accuracy"] = c.get("page_right", 0) / max(1, c["appearances"])
+    out["deck_page_accuracy_scored"] = c.get("scored_page_right", 0) / max(1, c.get("scored", 0))
     return {k: round(v, 3) for k, v in out.items()}
 
 
@@ -124,13 +133,17 @@ def main() -> int:
         video = truth_path.with_name(truth_path.name[:-len(".truth.json")])
         truth = json.loads(truth_path.read_text())
         pdf = Path(truth["deck"]["file"])
-        out = args.out / ("deck" if args.deck else "plain") / video.stem
+        out = args.out / "plain" / video.stem
         if args.fresh or not (out / "manifest.json").exists():
-            options = {"pdf": False, "notes": False, "subtitles": False}
-            if args.deck:
-                options["deck"] = str(pdf)
-            extract(video, out, options)
-        counts = score_video(Manifest.load(out / "manifest.json"), out, truth, pdf_pages(pdf))
+            extract(video, out, {"pdf": False, "notes": False, "subtitles": False})
+        manifest = Manifest.load(out / "manifest.json")
+        started = time.perf_counter()
+        if args.deck:
+            # What content.run does with --deck after OCR, on the pictures of the same run.
+            align_slides(manifest, out, open_deck(pdf))
+        seconds = time.perf_counter() - started
+        counts = score_video(manifest, out, truth, pdf_pages(pdf), use_text=args.deck)
+        counts["align_seconds"] = round(seconds, 1)
         rows[video.stem] = counts
         total.update(counts)
         print(video.stem, json.dumps(rates(counts)), f"scored {counts.get('scored', 0)}/{counts['appearances']}", flush=True)

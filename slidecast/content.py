@@ -13,6 +13,7 @@ from typing import Callable
 
 from PIL import Image
 
+from .deck import align_slides, open_deck
 from .keywords import deck_title, fill_keywords
 from .output.manifest import Manifest, SlideEntry
 from .output.chapters import make_chapters, to_chapters_txt, to_chapters_vtt
@@ -45,10 +46,16 @@ def run(manifest: Manifest, out_dir: Path, video_path: Path, options: ExtractOpt
     """
     out_dir = Path(out_dir)
     report = progress or (lambda stage, fraction, message: None)
+    deck = open_deck(options.deck) if options.deck else None  # a bad deck fails before any OCR
     if options.ocr:
         started = time.perf_counter()
         ocr_slides(manifest, out_dir, options, report)
         manifest.timings["ocr"] = round(time.perf_counter() - started, 3)
+    pictures: dict[int, Path] = {}
+    if deck is not None:
+        started = time.perf_counter()
+        pictures = align_slides(manifest, out_dir, deck, lambda f: report("aligning", f, "matching the deck's pages"))
+        manifest.timings["align"] = round(time.perf_counter() - started, 3)
     segments = None
     if options.transcribe:
         started = time.perf_counter()
@@ -57,7 +64,7 @@ def run(manifest: Manifest, out_dir: Path, video_path: Path, options: ExtractOpt
     started = time.perf_counter()
     fill_keywords(manifest)
     manifest.title = deck_title(manifest)
-    write_artifacts(manifest, out_dir, options, segments, report)
+    write_artifacts(manifest, out_dir, options, segments, report, pictures, deck.outline if deck else None)
     manifest.timings["generate"] = round(time.perf_counter() - started, 3)
 
 
@@ -108,27 +115,31 @@ def transcribe_slides(manifest: Manifest, video_path: Path, options: ExtractOpti
 
 
 def write_artifacts(manifest: Manifest, out_dir: Path, options: ExtractOptions, segments,
-                    report: Progress) -> None:
+                    report: Progress, pictures: dict[int, Path] | None = None,
+                    outline: list[tuple[int, str]] | None = None) -> None:
     """Write the requested files atomically and list them in manifest.artifacts.
+
+    `pictures` replaces a slide's picture in the PDF, notes and PPTX (a deck page rendered for an
+    aligned slide); `outline` (the deck's sections) decides the chapters of aligned slides.
 
     Files this run does not produce are removed, so a re-run into the same folder never leaves
     a stale transcript or PDF next to a manifest that does not list it.
     """
     wanted: dict[str, Callable[[], bytes]] = {}
     if options.pdf:
-        wanted["pdf"] = lambda: build_pdf(_pdf_pages(manifest, options), out_dir, _pdf_info(manifest))
+        wanted["pdf"] = lambda: build_pdf(_pdf_pages(manifest, options), out_dir, _pdf_info(manifest), pictures)
     if options.notes:
-        wanted["markdown"] = lambda: render_notes(manifest).encode("utf-8")
+        wanted["markdown"] = lambda: render_notes(manifest, _relative(pictures, out_dir)).encode("utf-8")
     if options.subtitles and segments is not None:
         cues = make_cues(segments, [s.start for s in manifest.slides[1:]])
         wanted["srt"] = lambda: to_srt(cues).encode("utf-8")
         wanted["vtt"] = lambda: to_vtt(cues).encode("utf-8")
-    chapters = make_chapters(manifest) if options.chapters else []
+    chapters = make_chapters(manifest, outline) if options.chapters else []
     if chapters:
         wanted["chapters"] = lambda: to_chapters_txt(chapters).encode("utf-8")
         wanted["chapters_vtt"] = lambda: to_chapters_vtt(chapters, manifest.video.duration).encode("utf-8")
     if options.pptx:
-        wanted["pptx"] = lambda: build_pptx(manifest, out_dir)
+        wanted["pptx"] = lambda: build_pptx(manifest, out_dir, pictures)
     report("generating", 0.0, "writing documents")
     for done, (kind, build) in enumerate(wanted.items(), start=1):
         write_atomic(out_dir / ARTIFACT_FILES[kind], build())
@@ -139,6 +150,10 @@ def write_artifacts(manifest: Manifest, out_dir: Path, options: ExtractOptions, 
             manifest.artifacts.pop(kind, None)
             (out_dir / name).unlink(missing_ok=True)
     report("generating", 1.0, "documents written")
+
+
+def _relative(pictures: dict[int, Path] | None, out_dir: Path) -> dict[int, str]:
+    return {index: path.relative_to(out_dir).as_posix() for index, path in (pictures or {}).items()}
 
 
 def _pdf_pages(manifest: Manifest, options: ExtractOptions) -> list[SlideEntry]:
