@@ -4,7 +4,7 @@ Navigation bars, running headers and footers, page numbers, a logo's text and be
 navigation symbols (which OCR reads as "0000") are part of the slide template, not of what a
 slide says. They are found by comparing the distinct slides of one video with each other: a word
 is template when a word like it sits at the same place on most of the other slides. A line made
-mostly of such words is chrome as a whole; its words stay in `words` (marked) so the picture's
+mostly of such words (or such a column of a line: a sidebar read beside the body) is chrome as a whole; its words stay in `words` (marked) so the picture's
 text layer is complete, and are left out of the slide's text, title, keywords and notes.
 """
 
@@ -27,6 +27,8 @@ LINE_SHARE = 0.6
 # How far (in fractions of the picture) the same word may sit on two slides: camera drift and
 # bold/regular highlighting of the current section move a word a little.
 PLACE_TOLERANCE = 0.02
+# A gap this many line heights wide splits a line into columns, judged apart.
+COLUMN_GAP = 2.5
 # OCR reads the same small template word slightly differently from slide to slide.
 SIMILAR = 0.75
 
@@ -63,14 +65,25 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
         others = placed[:p] + placed[p + 1:]
         for l, line in enumerate(page.lines):
             repeated = [sum(other.has(spot) for other in others) >= needed for spot in spots[p][l]]
-            if _mostly(line, repeated):
-                flags[p][l] = [True] * len(line)
+            for first, last in _columns(line):
+                if _mostly(line[first:last], repeated[first:last]):
+                    flags[p][l][first:last] = [True] * (last - first)
     return flags
 
 
 def body_page(page: PageText, flags: list[list[bool]]) -> PageText:
-    """The page without its chrome lines: what the slide says."""
-    return PageText(lines=[line for line, marks in zip(page.lines, flags) if not all(marks)])
+    """The page without its chrome: what the slide says."""
+    lines = [[w for w, chrome in zip(line, marks) if not chrome] for line, marks in zip(page.lines, flags)]
+    return PageText(lines=[line for line in lines if line])
+
+
+def _columns(line: list[Word]) -> list[tuple[int, int]]:
+    """[first, last) word ranges of a line split where the gap is wider than COLUMN_GAP line
+    heights: a sidebar or a corner's page number read on the same line as the body text."""
+    height = max(1, sorted(w.height for w in line)[len(line) // 2])
+    cuts = [i for i in range(1, len(line)) if line[i].box[0] - line[i - 1].box[2] > COLUMN_GAP * height]
+    bounds = [0] + cuts + [len(line)]
+    return list(zip(bounds, bounds[1:]))
 
 
 def _spot(word: Word, size: tuple[int, int]) -> _Spot:
