@@ -33,7 +33,7 @@ MATCH_WIDTH = 640
 MIN_INLIERS = 14
 # Lowe's ratio test; lenient because slide text repeats glyphs (many near-equal features).
 RATIO = 0.85
-SHORTLIST = 6
+SHORTLIST = 12
 # Difference (in standard deviations of the page's grey levels) that counts as unexplained.
 LEFTOVER_LEVEL = 0.8
 # A page scaled onto the whole picture is taken when it leaves no more than this unexplained.
@@ -214,7 +214,10 @@ class DeckMatcher:
             if not neighbours:
                 continue
             limit = neighbours[0].distance * 1.25 + 1e-6
-            votes.update({int(self.owner[m.imgIdx][m.trainIdx]) for m in neighbours if m.distance <= limit})
+            pages = {int(self.owner[m.imgIdx][m.trainIdx]) for m in neighbours if m.distance <= limit}
+            # A feature of the template (logo, sidebar) is near on every page and says little.
+            for page in pages:
+                votes[page] += 1.0 / len(pages)
         return [page for page, _ in votes.most_common(SHORTLIST)]
 
     def _verify(self, page: DeckPage, points: np.ndarray, descriptors: np.ndarray):
