@@ -5,6 +5,8 @@ import zipfile
 
 from pptx import Presentation
 
+from support.api_checks import assert_nothing_created, assert_problem
+
 
 def test_pptx_and_chapters_are_served_and_in_the_archive(embedded_client, service_clip, wait_job):
     client = embedded_client
@@ -33,3 +35,10 @@ def test_no_pptx_unless_asked_and_the_404_says_so(embedded_client, service_clip,
     assert job["status"] == "succeeded", job["error"]
     missing = client.get(f"/api/jobs/{job['id']}/pptx")
     assert missing.status_code == 404 and "not requested" in missing.get_json()["detail"]
+
+
+def test_a_deck_sent_to_the_api_is_refused_not_silently_ignored(embedded_client, embedded_app, service_clip):
+    response = embedded_client.post("/api/jobs", data={"file": (service_clip.open("rb"), "cuts.mp4"),
+                                                       "deck": (io.BytesIO(b"%PDF-1.4"), "deck.pdf")})
+    assert_problem(response, 422, "deck", "--deck")
+    assert_nothing_created(embedded_app)
