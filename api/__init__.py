@@ -12,7 +12,9 @@ from flask import Flask
 from flask_smorest import Api
 
 from api import files, jobs, ops, queues, system
+from api.auth import init_auth
 from api.errors import SlidecastApi, database_unavailable
+from api.openapi import document_truthfully
 
 
 def register_api(app: Flask) -> Api:
@@ -30,4 +32,6 @@ def register_api(app: Flask) -> Api:
     app.register_error_handler(sa.exc.OperationalError, database_unavailable)
     app.register_error_handler(sa.exc.InterfaceError, database_unavailable)
     app.add_url_rule("/api/docs", "api_docs", system.docs_page)
+    init_auth(app)
+    document_truthfully(api)
     return api
