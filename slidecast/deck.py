@@ -50,10 +50,15 @@ class DeckError(SlidecastError):
 @dataclass
 class DeckPage:
     number: int  # 1-based
-    grey: np.ndarray  # MATCH_WIDTH wide
+    png: bytes  # the page in grey, MATCH_WIDTH wide, PNG-compressed (a 1000-page deck fits)
+    shape: tuple[int, int]  # of the grey picture: (height, width)
     keypoints: np.ndarray  # (n, 2) float32, in `grey` pixels
     descriptors: np.ndarray | None
     text: str
+
+    @property
+    def grey(self) -> np.ndarray:
+        return cv2.imdecode(np.frombuffer(self.png, np.uint8), cv2.IMREAD_GRAYSCALE)
 
 
 @dataclass
@@ -88,7 +93,8 @@ def open_deck(path: str | Path, max_pages: int = MAX_DECK_PAGES) -> Deck:
         for i, text in enumerate(_without_running_lines(texts)):
             grey = _render_grey(pdf[i])
             points, descriptors = _features(sift, grey)
-            pages.append(DeckPage(i + 1, grey, points, descriptors, text))
+            png = cv2.imencode(".png", grey, [cv2.IMWRITE_PNG_COMPRESSION, 1])[1].tobytes()
+            pages.append(DeckPage(i + 1, png, grey.shape, points, descriptors, text))
         outline = _outline(pdf)
     finally:
         pdf.close()
@@ -198,11 +204,12 @@ class DeckMatcher:
         geometry = [max(fits, key=lambda f: f[0])[1]] if fits else []
         candidates = []
         for page in shortlist:
+            page_grey = page.grey
             for homography in geometry:
-                candidates.append((_leftover(page.grey, homography, grey), page.number))
+                candidates.append((_leftover(page_grey, homography, grey), page.number))
             # A sparse page gives too few distinct features for a homography; when the picture
             # is the slide itself, the page scaled onto it is the geometry to check.
-            fitted = _leftover(page.grey, _fit(page.grey.shape, grey.shape), grey)
+            fitted = _leftover(page_grey, _fit(page_grey.shape, grey.shape), grey)
             if fitted <= FIT_LEFTOVER:
                 candidates.append((fitted, page.number))
         return min(candidates)[1] if candidates else None
@@ -229,7 +236,7 @@ class DeckMatcher:
         source = page.keypoints[[m.trainIdx for m in good]]
         target = points[[m.queryIdx for m in good]]
         homography, mask = cv2.findHomography(source, target, cv2.RANSAC, 5.0)
-        if homography is None or int(mask.sum()) < MIN_INLIERS or not _plausible(homography, page.grey.shape):
+        if homography is None or int(mask.sum()) < MIN_INLIERS or not _plausible(homography, page.shape):
             return None
         return int(mask.sum()), homography
 
