@@ -23,6 +23,9 @@ DOCUMENTS = {
     "notes": ("notes", "notes", "notes.md"),
     "transcript.srt": ("srt", "SRT transcript", "transcript.srt"),
     "transcript.vtt": ("vtt", "VTT transcript", "transcript.vtt"),
+    "chapters.txt": ("chapters", "chapters", "chapters.txt"),
+    "chapters.vtt": ("chapters_vtt", "WebVTT chapters", "chapters.vtt"),
+    "pptx": ("pptx", "PowerPoint deck", "slides.pptx"),
     "archive.zip": ("archive", "archive", "slidecast.zip"),
 }
 MAX_SLIDE_INDEX = 1_000_000
@@ -89,7 +92,7 @@ def _document_view(path: str):
         if row is None:
             reason = "it was not requested" if doc["status"] == "succeeded" else f"it {doc['status']}"
             problem(404, f"job {doc['id']} has no {label}: {reason}", artifact=kind)
-        return _send(row.key, row.content_type, filename, label, as_attachment=kind in ("pdf", "archive"))
+        return _send(row.key, row.content_type, filename, label, as_attachment=kind in ("pdf", "pptx", "archive"))
 
     view.__name__ = f"get_{kind}"
     view.__doc__ = f"The job's {label} ({filename}); 404 names it when the job has none."

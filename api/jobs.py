@@ -49,6 +49,11 @@ def submit_job():
     Answers 202 with the job and a Location header; poll GET /api/jobs/{id}. Nothing is
     created when the request is refused."""
     if request.mimetype == "multipart/form-data":
+        if "deck" in request.files:
+            # Refused rather than ignored: a caller must not believe its slides were aligned.
+            problem(422, "the `deck` field is not taken by the API yet; align a video to its deck "
+                         "with the command line: slidecast extract VIDEO --deck DECK.pdf",
+                    invalid_fields=["deck"])
         fields = _load(SubmitFormSchema(), _form("file"), "form")
         return _accept(fields, request.files.get("file"))
     return _accept(_load(SubmitJsonSchema(), json_object(), "json"), None)

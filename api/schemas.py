@@ -9,7 +9,8 @@ from models import ALL_STATES, FINAL_STATES, SUCCEEDED
 # Artifact kinds a client can download as a whole file (per-slide images are served per slide),
 # and the path of each under /api/jobs/<id>/.
 DOWNLOADS = {"manifest": "manifest", "pdf": "pdf", "notes": "notes", "srt": "transcript.srt",
-             "vtt": "transcript.vtt", "archive": "archive.zip"}
+             "vtt": "transcript.vtt", "chapters": "chapters.txt", "chapters_vtt": "chapters.vtt",
+             "pptx": "pptx", "archive": "archive.zip"}
 
 
 class StrictBoolean(fields.Boolean):
@@ -37,6 +38,8 @@ def _options(boolean: type[fields.Boolean]) -> dict:
         "pdf": boolean(**flag, metadata={"description": "make a searchable PDF (default true)"}),
         "notes": boolean(**flag, metadata={"description": "make Markdown notes (default true)"}),
         "subtitles": boolean(**flag, metadata={"description": "make SRT/VTT subtitles (default true)"}),
+        "chapters": boolean(**flag, metadata={"description": "make chapters.txt/.vtt (default true)"}),
+        "pptx": boolean(**flag, metadata={"description": "make slides.pptx, notes with text and narration (default false)"}),
         "keep_builds": boolean(**flag, metadata={"description": "keep each incremental build step"}),
         "pdf_all_appearances": boolean(**flag, metadata={"description": "PDF holds every appearance"}),
         "sensitivity": fields.Float(validate=validate.Range(0, 1), load_default=None,

@@ -11,7 +11,7 @@ from infra.extensions import storage
 from models import Artifact, Job, JobMetrics, Slide, as_utc, utcnow
 
 _KINDS = {"markdown": "notes", "pdf": "pdf", "srt": "srt", "vtt": "vtt"}
-_TYPES = {".md": "text/markdown; charset=utf-8", ".srt": "application/x-subrip; charset=utf-8",
+_TYPES = {".md": "text/markdown; charset=utf-8", ".txt": "text/plain; charset=utf-8", ".srt": "application/x-subrip; charset=utf-8",
           ".vtt": "text/vtt; charset=utf-8", ".json": "application/json"}
 
 

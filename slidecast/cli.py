@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--notes", action=argparse.BooleanOptionalAction, default=True,
                     help="write Markdown notes (default on)")
     ex.add_argument("--no-subtitles", action="store_true", help="do not write SRT/VTT subtitles")
+    ex.add_argument("--no-chapters", action="store_true", help="do not write chapters.txt/.vtt")
+    ex.add_argument("--pptx", action="store_true", help="also write slides.pptx (notes: text and narration)")
+    ex.add_argument("--deck", metavar="DECK.pdf", help="the talk's own slides as a PDF: pages are matched to the video")
     ex.add_argument("--pdf-all-appearances", action="store_true",
                     help="one PDF page per appearance, not per distinct slide")
     ex.add_argument("--ocr-engine", default="auto", help="auto, rapid or tesseract (default auto: rapid)")
@@ -69,6 +72,7 @@ def options_from_args(args) -> ExtractOptions:
                           ignore_regions=list(args.ignore), keep_builds=args.keep_builds,
                           ocr=not args.no_ocr, transcribe=args.transcribe, pdf=not args.no_pdf,
                           notes=args.notes, subtitles=not args.no_subtitles,
+                          chapters=not args.no_chapters, pptx=args.pptx, deck=args.deck,
                           pdf_all_appearances=args.pdf_all_appearances, ocr_engine=args.ocr_engine,
                           transcribe_engine=args.transcribe_engine, workers=args.workers)
 

@@ -11,9 +11,15 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from PIL import Image
+
+from .deck import align_slides, open_deck
 from .keywords import deck_title, fill_keywords
 from .output.manifest import Manifest, SlideEntry
+from .output.chapters import make_chapters, to_chapters_txt, to_chapters_vtt
 from .output.notes import render_notes
+from .output.pptx import build_pptx
+from .ocr.chrome import body_page, chrome_flags
 from .ocr.runner import ocr_images
 from .options import ExtractOptions
 from .output.pdf import PdfInfo, build_pdf
@@ -23,7 +29,8 @@ from .transcribe.align import all_words, make_cues, words_by_range
 
 Progress = Callable[[str, float, str], None]
 ARTIFACT_FILES = {"pdf": "slides.pdf", "markdown": "notes.md", "srt": "transcript.srt",
-                  "vtt": "transcript.vtt"}
+                  "vtt": "transcript.vtt", "chapters": "chapters.txt", "chapters_vtt": "chapters.vtt",
+                  "pptx": "slides.pptx"}
 
 
 def run(manifest: Manifest, out_dir: Path, video_path: Path, options: ExtractOptions,
@@ -39,10 +46,16 @@ def run(manifest: Manifest, out_dir: Path, video_path: Path, options: ExtractOpt
     """
     out_dir = Path(out_dir)
     report = progress or (lambda stage, fraction, message: None)
+    deck = open_deck(options.deck) if options.deck else None  # a bad deck fails before any OCR
     if options.ocr:
         started = time.perf_counter()
         ocr_slides(manifest, out_dir, options, report)
         manifest.timings["ocr"] = round(time.perf_counter() - started, 3)
+    pictures: dict[int, Path] = {}
+    if deck is not None:
+        started = time.perf_counter()
+        pictures = align_slides(manifest, out_dir, deck, lambda f: report("aligning", f, "matching the deck's pages"))
+        manifest.timings["align"] = round(time.perf_counter() - started, 3)
     segments = None
     if options.transcribe:
         started = time.perf_counter()
@@ -51,7 +64,7 @@ def run(manifest: Manifest, out_dir: Path, video_path: Path, options: ExtractOpt
     started = time.perf_counter()
     fill_keywords(manifest)
     manifest.title = deck_title(manifest)
-    write_artifacts(manifest, out_dir, options, segments, report)
+    write_artifacts(manifest, out_dir, options, segments, report, pictures, deck.outline if deck else None)
     manifest.timings["generate"] = round(time.perf_counter() - started, 3)
 
 
@@ -63,16 +76,23 @@ def ocr_slides(manifest: Manifest, out_dir: Path, options: ExtractOptions, repor
     def done(count: int, total: int) -> None:
         report("ocr", count / total, f"read slide {count} of {total}")
 
-    pages = ocr_images([out_dir / s.image for s in distinct], options.ocr_engine, options.workers, done)
-    for slide, page in zip(distinct, pages):
-        slide.text, slide.title = page.text, page.title
-        slide.words = [w.to_dict() for w in page.words]
+    images = [out_dir / s.image for s in distinct]
+    pages = ocr_images(images, options.ocr_engine, options.workers, done)
+    for slide, page, flags in zip(distinct, pages, chrome_flags(pages, [_size(p) for p in images])):
+        body = body_page(page, flags)
+        slide.text, slide.title = body.text, body.title
+        slide.words = [w.to_dict(chrome=c) for line, marks in zip(page.lines, flags) for w, c in zip(line, marks)]
     first = {s.index: s for s in distinct}
     for slide in manifest.slides:
         if slide.same_as is not None and slide.same_as in first:
             source = first[slide.same_as]
             slide.text, slide.title, slide.words = source.text, source.title, list(source.words)
     report("ocr", 1.0, "slide text read")
+
+
+def _size(image: Path) -> tuple[int, int]:
+    with Image.open(image) as im:
+        return im.size
 
 
 def transcribe_slides(manifest: Manifest, video_path: Path, options: ExtractOptions,
@@ -95,21 +115,31 @@ def transcribe_slides(manifest: Manifest, video_path: Path, options: ExtractOpti
 
 
 def write_artifacts(manifest: Manifest, out_dir: Path, options: ExtractOptions, segments,
-                    report: Progress) -> None:
+                    report: Progress, pictures: dict[int, Path] | None = None,
+                    outline: list[tuple[int, str]] | None = None) -> None:
     """Write the requested files atomically and list them in manifest.artifacts.
+
+    `pictures` replaces a slide's picture in the PDF, notes and PPTX (a deck page rendered for an
+    aligned slide); `outline` (the deck's sections) decides the chapters of aligned slides.
 
     Files this run does not produce are removed, so a re-run into the same folder never leaves
     a stale transcript or PDF next to a manifest that does not list it.
     """
     wanted: dict[str, Callable[[], bytes]] = {}
     if options.pdf:
-        wanted["pdf"] = lambda: build_pdf(_pdf_pages(manifest, options), out_dir, _pdf_info(manifest))
+        wanted["pdf"] = lambda: build_pdf(_pdf_pages(manifest, options), out_dir, _pdf_info(manifest), pictures)
     if options.notes:
-        wanted["markdown"] = lambda: render_notes(manifest).encode("utf-8")
+        wanted["markdown"] = lambda: render_notes(manifest, _relative(pictures, out_dir)).encode("utf-8")
     if options.subtitles and segments is not None:
         cues = make_cues(segments, [s.start for s in manifest.slides[1:]])
         wanted["srt"] = lambda: to_srt(cues).encode("utf-8")
         wanted["vtt"] = lambda: to_vtt(cues).encode("utf-8")
+    chapters = make_chapters(manifest, outline) if options.chapters else []
+    if chapters:
+        wanted["chapters"] = lambda: to_chapters_txt(chapters).encode("utf-8")
+        wanted["chapters_vtt"] = lambda: to_chapters_vtt(chapters, manifest.video.duration).encode("utf-8")
+    if options.pptx:
+        wanted["pptx"] = lambda: build_pptx(manifest, out_dir, pictures)
     report("generating", 0.0, "writing documents")
     for done, (kind, build) in enumerate(wanted.items(), start=1):
         write_atomic(out_dir / ARTIFACT_FILES[kind], build())
@@ -120,6 +150,10 @@ def write_artifacts(manifest: Manifest, out_dir: Path, options: ExtractOptions, 
             manifest.artifacts.pop(kind, None)
             (out_dir / name).unlink(missing_ok=True)
     report("generating", 1.0, "documents written")
+
+
+def _relative(pictures: dict[int, Path] | None, out_dir: Path) -> dict[int, str]:
+    return {index: path.relative_to(out_dir).as_posix() for index, path in (pictures or {}).items()}
 
 
 def _pdf_pages(manifest: Manifest, options: ExtractOptions) -> list[SlideEntry]:

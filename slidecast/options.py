@@ -29,6 +29,12 @@ class ExtractOptions:
     pdf: bool = True
     notes: bool = True
     subtitles: bool = True
+    # chapters.txt (video-site chapters) and chapters.vtt.
+    chapters: bool = True
+    # slides.pptx: one PowerPoint slide per distinct slide, text and narration in the notes.
+    pptx: bool = False
+    # The original deck (a PDF path): appearances get deck_page, documents use its pages.
+    deck: str | None = None
     # The PDF holds every appearance instead of the distinct slides.
     pdf_all_appearances: bool = False
     ocr_engine: str = "auto"

@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from .deck import check_pdf
 from .detect import ScreenState, Slide, find_slides
 from .errors import InvalidOptions, OutputNotWritable
 from .frames import analysis_size
@@ -42,6 +43,8 @@ def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, p
     """
     opts = options if isinstance(options, ExtractOptions) else ExtractOptions.from_dict(options)
     check_engines(opts)  # before any work: a bad engine name must not cost a whole decode
+    if opts.deck:
+        check_pdf(Path(opts.deck))  # nor a deck that is no PDF
     out = OutputDir(out_dir)
     out.prepare()  # first: a stale manifest must not survive any failure below
     try:

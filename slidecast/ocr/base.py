@@ -21,8 +21,10 @@ class Word:
     def height(self) -> int:
         return self.box[3] - self.box[1]
 
-    def to_dict(self) -> dict:
-        return {"text": self.text, "box": list(self.box), "confidence": round(self.confidence, 4)}
+    def to_dict(self, chrome: bool = False) -> dict:
+        """The manifest's word: `chrome` marks slide template text (slidecast.ocr.chrome)."""
+        return {"text": self.text, "box": list(self.box), "confidence": round(self.confidence, 4),
+                "chrome": chrome}
 
 
 @dataclass

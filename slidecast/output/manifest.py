@@ -41,8 +41,11 @@ class SlideEntry:
     title: str = ""
     # Time of the frame chosen to represent the slide.
     frame_time: float = 0.0
-    # Word boxes from OCR: [{"text", "box": [x0, y0, x1, y1] in image pixels, "confidence"}].
+    # Word boxes from OCR: [{"text", "box": [x0, y0, x1, y1] in image pixels, "confidence",
+    # "chrome"}]; chrome words (navigation bars, running headers, page numbers) are not in text.
     words: list[dict] = field(default_factory=list)
+    # The page of the deck given with --deck shown by this appearance (1-based), else None.
+    deck_page: int | None = None
 
 
 @dataclass
@@ -120,6 +123,7 @@ MANIFEST_SCHEMA = {
                     "title": {"type": "string"},
                     "frame_time": _NUM,
                     "words": {"type": "array", "items": {"type": "object"}},
+                    "deck_page": {"type": ["integer", "null"], "minimum": 1},
                 },
             },
         },

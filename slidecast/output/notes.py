@@ -9,8 +9,9 @@ from .manifest import Manifest, SlideEntry
 from .pdf import clock
 
 
-def render_notes(manifest: Manifest) -> str:
-    """Markdown text; image links are relative to the output folder (slides/NNN.png)."""
+def render_notes(manifest: Manifest, pictures: dict[int, str] | None = None) -> str:
+    """Markdown text; image links are relative to the output folder (slides/NNN.png, or
+    `pictures[index]`: a deck page rendered for an aligned slide)."""
     title = manifest.title or "Slides"
     distinct = manifest.distinct()
     appearances = _appearances_by_slide(manifest)
@@ -23,7 +24,7 @@ def render_notes(manifest: Manifest) -> str:
     out += [f"{n}. [{_inline(h)}](#{a})" for n, (h, a) in enumerate(zip(headings, anchors), 1)]
     out.append("")
     for slide, heading in zip(distinct, headings):
-        out += _slide_section(slide, heading, appearances[slide.index])
+        out += _slide_section(slide, heading, appearances[slide.index], (pictures or {}).get(slide.index))
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -38,9 +39,10 @@ def _heading(slide: SlideEntry) -> str:
     return f"Slide {slide.index}: {slide.title}" if slide.title else f"Slide {slide.index}"
 
 
-def _slide_section(slide: SlideEntry, heading: str, appearances: list[SlideEntry]) -> list[str]:
+def _slide_section(slide: SlideEntry, heading: str, appearances: list[SlideEntry],
+                   picture: str | None) -> list[str]:
     times = ", ".join(f"{clock(a.start)}–{clock(a.end)}" for a in appearances)
-    out = [f"## {_inline(heading)}", "", f"![{_inline(heading)}]({slide.image})", "",
+    out = [f"## {_inline(heading)}", "", f"![{_inline(heading)}]({picture or slide.image})", "",
            f"*Shown {times}*", ""]
     lines = [_inline(line) for line in slide.text.splitlines() if line.strip()]
     if lines:

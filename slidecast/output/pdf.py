@@ -35,8 +35,12 @@ class PdfInfo:
     keywords: list[str]
 
 
-def build_pdf(slides: list[SlideEntry], out_dir: Path, info: PdfInfo) -> bytes:
+def build_pdf(slides: list[SlideEntry], out_dir: Path, info: PdfInfo,
+              pictures: dict[int, Path] | None = None) -> bytes:
     """The PDF bytes: one page per entry of `slides` (images relative to `out_dir`).
+
+    `pictures[index]`, when given, is drawn instead of a slide's image (a deck page rendered
+    for an aligned slide, filling the same page).
 
     Each page has an outline entry "N. title (mm:ss)"; document metadata carries title, subject,
     keywords and creator "Slidecast".
@@ -51,7 +55,8 @@ def build_pdf(slides: list[SlideEntry], out_dir: Path, info: PdfInfo) -> bytes:
     pdf.set_keywords(", ".join(info.keywords))
     font = _choose_font(pdf)
     for slide in slides:
-        _add_slide_page(pdf, slide, out_dir, font)
+        picture = (pictures or {}).get(slide.same_as or slide.index)
+        _add_slide_page(pdf, slide, out_dir, font, picture)
     return bytes(pdf.output())
 
 
@@ -63,7 +68,7 @@ def _choose_font(pdf: FPDF) -> str:
     return "helvetica"  # core font: Latin-1 only, other characters become "?"
 
 
-def _add_slide_page(pdf: FPDF, slide: SlideEntry, out_dir: Path, font: str) -> None:
+def _add_slide_page(pdf: FPDF, slide: SlideEntry, out_dir: Path, font: str, picture: Path | None) -> None:
     from PIL import Image
 
     image_path = out_dir / slide.image
@@ -73,7 +78,7 @@ def _add_slide_page(pdf: FPDF, slide: SlideEntry, out_dir: Path, font: str) -> N
     pdf.add_page(format=(page_w, page_h))
     label = slide.title or f"Slide {slide.index}"
     pdf.start_section(f"{slide.index}. {label} ({clock(slide.start)})", level=0, strict=False)
-    pdf.image(str(image_path), x=0, y=0, w=page_w, h=page_h)
+    pdf.image(str(picture or image_path), x=0, y=0, w=page_w, h=page_h)
     with pdf.local_context(text_mode="INVISIBLE"):
         for word in slide.words:
             _place_word(pdf, word, font)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 
+from slidecast.deck import DeckError
 from slidecast.errors import (CorruptVideo, InputNotFound, InvalidOptions, NotAVideo, NoVideoStream,
                              OutputNotWritable)
 from slidecast.output.manifest import validate
@@ -170,3 +171,12 @@ def test_the_progress_bar_shows_each_stage_on_a_terminal(engine_clip, tmp_path):
     assert "decoding" in text and "detecting" in text and "%|" in text
     assert "| ," not in text  # no stray separator before the message
     assert b"slides" in stdout
+
+
+def test_a_deck_that_is_no_pdf_is_refused_before_any_work(engine_clip, tmp_path):
+    video, _ = engine_clip("cuts")
+    deck = tmp_path / "talk.pdf"
+    deck.write_text("these are my slides")
+    result = run_cli(video, "--out", tmp_path / "out", "--deck", deck)
+    assert_one_clear_line(result, DeckError, "talk.pdf", "not a PDF")
+    assert not (tmp_path / "out" / "manifest.json").exists()

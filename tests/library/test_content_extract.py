@@ -24,7 +24,8 @@ def test_narrated_clip_gives_titles_aligned_transcript_and_all_documents(tmp_pat
     for slide, word in zip(manifest.slides, ("welcome", "learning", "becomes")):
         assert word in slide.transcript.split()
     assert manifest.artifacts == {"pdf": "slides.pdf", "markdown": "notes.md",
-                                  "srt": "transcript.srt", "vtt": "transcript.vtt"}
+                                  "srt": "transcript.srt", "vtt": "transcript.vtt",
+                                  "chapters": "chapters.txt", "chapters_vtt": "chapters.vtt"}
     reloaded = Manifest.load(tmp_path / "manifest.json")
     assert reloaded.slides[1].transcript == manifest.slides[1].transcript
     assert reloaded.slides[0].words and reloaded.slides[0].keywords

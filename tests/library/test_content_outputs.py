@@ -102,7 +102,7 @@ def test_progress_stages_never_go_backwards_and_no_subtitles_without_transcript(
         fractions = [f for s, f in stages if s == stage]
         assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert "transcribing" not in {s for s, _ in stages}
-    assert set(manifest.artifacts) == {"pdf", "markdown"}
+    assert set(manifest.artifacts) == {"pdf", "markdown", "chapters", "chapters_vtt"}
     assert not (out / "transcript.srt").exists()
     assert {"ocr", "generate"} <= set(manifest.timings)
     assert not list(out.glob(".*.tmp"))
@@ -114,7 +114,7 @@ def test_pdf_with_every_appearance_and_no_notes(tmp_path):
     content.run(manifest, tmp_path, tmp_path / "none.mp4",
                 ExtractOptions(ocr=False, notes=False, pdf_all_appearances=True), None)
     assert len(PdfReader(tmp_path / "slides.pdf").pages) == 4
-    assert set(manifest.artifacts) == {"pdf"}
+    assert set(manifest.artifacts) == {"pdf"}  # no text, no titles: no chapters either
     assert not (tmp_path / "notes.md").exists()  # a stale file from an earlier run is removed
     assert manifest.slides[0].text == ""
 

@@ -1,0 +1,157 @@
+"""Slide text against the deck page's own text, and deck alignment, on the realism bench.
+
+    python bench/deck_text_bench.py --dir /work/realbench-data/dev [--out /tmp/deck-bench] [--deck]
+
+Each video is extracted once into OUT/NAME (kept: a re-run only re-scores; --fresh re-extracts).
+Every true appearance with a deck page is matched to the found appearance it overlaps most in
+time. Word precision = words of `text` also on the page / words of `text`; recall = words of the
+page also in `text` / words of the page (multisets, lower case, \\w+ tokens). Two references:
+the page's whole text (pdftotext) and its body: the page without lines that repeat on half or
+more of the deck's pages (headers, footers, navigation), which is what `text` is meant to hold.
+"Before" is the text of all OCR words (what `text` was before chrome was marked), "after" is
+`text`. Only appearances the detector found whole are scored for text (counted in `scored`).
+With --deck each video's deck is aligned to the pictures of the same run (slidecast.deck.
+align_slides, what --deck does after OCR): deck_page is scored over every true appearance
+(`page_right`, and over the scored ones `scored_page_right`), "after" is then `text`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from PIL import Image  # noqa: E402
+
+from slidecast.ocr.base import Word, page_from_words  # noqa: E402
+from slidecast.deck import align_slides, open_deck  # noqa: E402
+from slidecast.ocr.chrome import body_page, chrome_flags  # noqa: E402
+from slidecast.output.manifest import Manifest  # noqa: E402
+from slidecast.pipeline import extract  # noqa: E402
+
+
+def tokens(text: str) -> Counter:
+    return Counter(re.findall(r"\w+", text.lower()))
+
+
+def pdf_pages(pdf: Path) -> list[str]:
+    """The text of each page (pdftotext, reading order)."""
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, check=True)
+    return out.stdout.decode("utf-8", "replace").split("\f")
+
+
+def body_text(pages: list[str], page: int) -> str:
+    """Page `page` (1-based) without lines found on half or more of the deck's pages."""
+    def key(line: str) -> str:
+        return re.sub(r"\d+", "#", " ".join(line.split()).lower())
+
+    seen = Counter(k for text in pages for k in {key(line) for line in text.splitlines() if line.strip()})
+    common = {k for k, n in seen.items() if n >= len(pages) / 2}
+    return "\n".join(line for line in pages[page - 1].splitlines() if key(line) not in common)
+
+
+def overlap(a, b) -> float:
+    return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def texts_before_after(manifest: Manifest, folder: Path) -> dict[int, tuple[str, str]]:
+    """Per distinct slide: the text of all its OCR words, and that text without chrome lines as
+    slidecast.ocr.chrome decides now (recomputed from the saved words, so a change of the rule
+    is re-scored without OCR again)."""
+    distinct = manifest.distinct()
+    pages = [page_from_words([Word(w["text"], tuple(w["box"]), w["confidence"]) for w in s.words])
+             for s in distinct]
+    sizes = []
+    for slide in distinct:
+        with Image.open(folder / slide.image) as im:
+            sizes.append(im.size)
+    flags = chrome_flags(pages, sizes)
+    return {s.index: (p.text, body_page(p, f).text) for s, p, f in zip(distinct, pages, flags)}
+
+
+def score_video(manifest: Manifest, folder: Path, truth: dict, pages: list[str], use_text: bool = False) -> dict:
+    """Counts over the true appearances whose found slide spans the same time (80% both ways):
+    where the detector merged or split slides the text cannot be the page's, whatever OCR does."""
+    counts = Counter()
+    texts = texts_before_after(manifest, folder)
+    if use_text:  # aligned: "after" is the manifest's text (the page's text layer where aligned)
+        texts = {i: (before, s.text) for (i, (before, _)), s in zip(texts.items(), manifest.distinct())}
+    for appearance in truth["appearances"]:
+        page = appearance.get("deck_page")
+        if not page:
+            continue
+        span = (appearance["start"], appearance["end"])
+        slide = max(manifest.slides, key=lambda s: overlap(span, (s.start, s.end)))
+        counts["appearances"] += 1
+        right = int(getattr(slide, "deck_page", None) == page)
+        counts["page_right"] += right
+        shared = overlap(span, (slide.start, slide.end))
+        if shared < 0.8 * (span[1] - span[0]) or shared < 0.8 * (slide.end - slide.start):
+            continue
+        counts["scored"] += 1
+        counts["scored_page_right"] += right
+        whole, body = tokens(pages[page - 1]), tokens(body_text(pages, page))
+        for name, text in zip(("before", "after"), texts[slide.same_as or slide.index]):
+            found = tokens(text)
+            counts[f"{name}_found"] += sum(found.values())
+            counts[f"{name}_hit_whole"] += sum((found & whole).values())
+            counts[f"{name}_hit_body"] += sum((found & body).values())
+        counts["whole"] += sum(whole.values())
+        counts["body"] += sum(body.values())
+    return dict(counts)
+
+
+def rates(c: dict) -> dict:
+    out = {}
+    for name in ("before", "after"):
+        out[f"{name}_precision_whole"] = c.get(f"{name}_hit_whole", 0) / max(1, c.get(f"{name}_found", 0))
+        out[f"{name}_precision_body"] = c.get(f"{name}_hit_body", 0) / max(1, c.get(f"{name}_found", 0))
+        out[f"{name}_recall_whole"] = c.get(f"{name}_hit_whole", 0) / max(1, c.get("whole", 0))
+        out[f"{name}_recall_body"] = c.get(f"{name}_hit_body", 0) / max(1, c.get("body", 0))
+    out["deck_page_accuracy"] = c.get("page_right", 0) / max(1, c["appearances"])
+    out["deck_page_accuracy_scored"] = c.get("scored_page_right", 0) / max(1, c.get("scored", 0))
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dir", type=Path, required=True, help="folder of NAME.mp4 + NAME.mp4.truth.json")
+    parser.add_argument("--out", type=Path, default=Path("/tmp/deck-text-bench"))
+    parser.add_argument("--deck", action="store_true", help="give each video its deck PDF")
+    parser.add_argument("--fresh", action="store_true", help="extract again even if OUT/NAME exists")
+    parser.add_argument("--json", type=Path, help="also write the per-video counts here")
+    args = parser.parse_args()
+    total, rows = Counter(), {}
+    for truth_path in sorted(args.dir.glob("*.mp4.truth.json")):
+        video = truth_path.with_name(truth_path.name[:-len(".truth.json")])
+        truth = json.loads(truth_path.read_text())
+        pdf = Path(truth["deck"]["file"])
+        out = args.out / "plain" / video.stem
+        if args.fresh or not (out / "manifest.json").exists():
+            extract(video, out, {"pdf": False, "notes": False, "subtitles": False})
+        manifest = Manifest.load(out / "manifest.json")
+        started = time.perf_counter()
+        if args.deck:
+            # What content.run does with --deck after OCR, on the pictures of the same run.
+            align_slides(manifest, out, open_deck(pdf))
+        seconds = time.perf_counter() - started
+        counts = score_video(manifest, out, truth, pdf_pages(pdf), use_text=args.deck)
+        counts["align_seconds"] = round(seconds, 1)
+        rows[video.stem] = counts
+        total.update(counts)
+        print(video.stem, json.dumps(rates(counts)), f"scored {counts.get('scored', 0)}/{counts['appearances']}", flush=True)
+    print("ALL", json.dumps(rates(total)), f"appearances={total['appearances']} scored={total['scored']}")
+    if args.json:
+        args.json.write_text(json.dumps({"videos": rows, "total": dict(total)}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

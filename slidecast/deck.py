@@ -1,0 +1,314 @@
+"""The talk's own deck (a PDF): which page each slide of the video shows, and that page's text.
+
+Matching is done on the slide pictures the engine wrote, so whatever surrounds the slide in
+the frame (speaker view, pillarbox, a webcam over a corner) and however it was filmed (scale,
+crop, camera perspective) is handled by the same geometry: SIFT features of the picture are
+matched to each page's, a homography is fitted with RANSAC, and the page must explain enough of
+them. Candidates that explain about as many (the steps of a beamer overlay are separate pages
+that share most of their content) are told apart by warping each page onto the picture and
+comparing pixels there: the build step on screen is the one with the least left over.
+
+pypdfium2 (PDFium, the PDF engine of Chromium) renders pages and reads their text layer;
+OpenCV does the features and geometry (docs/dependencies.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+from PIL import Image
+import numpy as np
+import pypdfium2 as pdfium
+
+from .errors import SlidecastError
+
+MAX_DECK_PAGES = 2000
+# Pages are matched at this width (pixels); slide pictures are scaled to the same width.
+MATCH_WIDTH = 640
+# A page must explain at least this many feature matches to be the one on screen.
+MIN_INLIERS = 14
+# Lowe's ratio test; lenient because slide text repeats glyphs (many near-equal features).
+RATIO = 0.85
+SHORTLIST = 12
+# Difference (in standard deviations of the page's grey levels) that counts as unexplained.
+LEFTOVER_LEVEL = 0.8
+# A page scaled onto the whole picture is taken when it leaves no more than this unexplained.
+FIT_LEFTOVER = 0.06
+_SIFT_FEATURES = 600
+
+
+class DeckError(SlidecastError):
+    """The deck file is not a PDF this library can use (the message says why)."""
+
+    exit_code = 2
+
+
+@dataclass
+class DeckPage:
+    number: int  # 1-based
+    png: bytes  # the page in grey, MATCH_WIDTH wide, PNG-compressed (a 1000-page deck fits)
+    shape: tuple[int, int]  # of the grey picture: (height, width)
+    keypoints: np.ndarray  # (n, 2) float32, in `grey` pixels
+    descriptors: np.ndarray | None
+    text: str
+
+    @property
+    def grey(self) -> np.ndarray:
+        return cv2.imdecode(np.frombuffer(self.png, np.uint8), cv2.IMREAD_GRAYSCALE)
+
+
+@dataclass
+class Deck:
+    path: Path
+    pages: list[DeckPage]
+    outline: list[tuple[int, str]] = field(default_factory=list)  # top-level (page, title)
+
+    def render(self, number: int, width: int) -> np.ndarray:
+        """Page `number` (1-based) as an RGB picture `width` pixels wide."""
+        pdf = pdfium.PdfDocument(self.path)
+        try:
+            page = pdf[number - 1]
+            return np.asarray(page.render(scale=width / page.get_width()).to_pil().convert("RGB"))
+        finally:
+            pdf.close()
+
+
+def open_deck(path: str | Path, max_pages: int = MAX_DECK_PAGES) -> Deck:
+    """Read the deck: every page's features and text, and its outline's top level.
+
+    Raises DeckError when the file is missing, is not a PDF, cannot be opened (damaged,
+    encrypted) or has no pages or more than `max_pages`.
+    """
+    path = Path(path)
+    check_pdf(path, max_pages)
+    pdf = pdfium.PdfDocument(path)
+    try:
+        sift = cv2.SIFT_create(nfeatures=_SIFT_FEATURES)
+        texts = [_page_text(pdf[i]) for i in range(len(pdf))]
+        pages = []
+        for i, text in enumerate(_without_running_lines(texts)):
+            grey = _render_grey(pdf[i])
+            points, descriptors = _features(sift, grey)
+            png = cv2.imencode(".png", grey, [cv2.IMWRITE_PNG_COMPRESSION, 1])[1].tobytes()
+            pages.append(DeckPage(i + 1, png, grey.shape, points, descriptors, text))
+        outline = _outline(pdf)
+    finally:
+        pdf.close()
+    return Deck(path, pages, outline)
+
+
+def _outline(pdf) -> list[tuple[int, str]]:
+    """The outline's top-level entries (beamer's sections) as (1-based page, title)."""
+    out = []
+    for item in pdf.get_toc():
+        dest = item.get_dest()
+        index = dest.get_index() if dest is not None else None
+        if item.level == 0 and index is not None:
+            out.append((index + 1, " ".join(item.get_title().split())))
+    return out
+
+
+def check_pdf(path: Path, max_pages: int = MAX_DECK_PAGES) -> int:
+    """The page count of the PDF at `path`; DeckError with the reason when it cannot be a deck."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1024)
+    except OSError as exc:
+        raise DeckError(f"cannot read deck {path}: {exc.strerror or exc}") from None
+    if b"%PDF-" not in head:
+        raise DeckError(f"deck {path.name} is not a PDF (it does not start with %PDF-)")
+    try:
+        pdf = pdfium.PdfDocument(path)
+    except pdfium.PdfiumError as exc:
+        raise DeckError(f"deck {path.name} cannot be opened as a PDF: {exc}") from None
+    try:
+        count = len(pdf)
+    finally:
+        pdf.close()
+    if count == 0 or count > max_pages:
+        raise DeckError(f"deck {path.name} has {count} pages; a deck must have 1 to {max_pages}")
+    return count
+
+
+def _page_text(page) -> str:
+    textpage = page.get_textpage()
+    try:
+        text = textpage.get_text_bounded()
+    finally:
+        textpage.close()
+    return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
+
+
+def _without_running_lines(texts: list[str]) -> list[str]:
+    """Each page's text without lines found on half or more of the pages (navigation bars,
+    running headers and footers; numbers count as equal so "3 / 20" matches "4 / 20")."""
+    def key(line: str) -> str:
+        return re.sub(r"\d+", "#", line.lower())
+
+    if len(texts) < 3:
+        return texts
+    seen = Counter(k for text in texts for k in {key(line) for line in text.splitlines()})
+    running = {k for k, n in seen.items() if n >= len(texts) / 2}
+    return ["\n".join(line for line in text.splitlines() if key(line) not in running) for text in texts]
+
+
+def _render_grey(page) -> np.ndarray:
+    picture = page.render(scale=MATCH_WIDTH / page.get_width(), grayscale=True).to_numpy()
+    return picture if picture.ndim == 2 else cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY)
+
+
+def _features(sift, grey: np.ndarray):
+    keypoints, descriptors = sift.detectAndCompute(grey, None)
+    points = np.float32([k.pt for k in keypoints]).reshape(-1, 2)
+    return points, descriptors
+
+
+class DeckMatcher:
+    """Finds the deck page shown on a slide picture (see the module docstring)."""
+
+    def __init__(self, deck: Deck):
+        self.deck = deck
+        self.sift = cv2.SIFT_create(nfeatures=_SIFT_FEATURES * 3)
+        self.bf = cv2.BFMatcher(cv2.NORM_L2)
+        with_features = [p for p in deck.pages if p.descriptors is not None and len(p.descriptors) >= 4]
+        # FLANN numbers descriptors per added page (imgIdx, trainIdx): owner maps them back.
+        self.owner = [np.full(len(p.descriptors), p.number) for p in with_features]
+        self.index = None
+        if with_features:
+            self.index = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64})
+            self.index.add([p.descriptors for p in with_features])
+            self.index.train()
+        self.by_number = {p.number: p for p in deck.pages}
+
+    def match(self, rgb: np.ndarray) -> int | None:
+        """The 1-based page shown on `rgb` (a slide picture), or None when no page is."""
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        # The slide may fill only part of the picture (speaker view, filmed): the picture is read
+        # at up to twice the pages' width so that its slide is not smaller than the pages.
+        width = min(grey.shape[1], 2 * MATCH_WIDTH)
+        if width != grey.shape[1]:
+            height = max(1, round(grey.shape[0] * width / grey.shape[1]))
+            grey = cv2.resize(grey, (width, height), interpolation=cv2.INTER_AREA)
+        points, descriptors = _features(self.sift, grey)
+        if descriptors is None or len(descriptors) < 4 or self.index is None:
+            return None
+        shortlist = [self.by_number[n] for n in self._shortlist(descriptors)]
+        # Every page of a deck has the same size, so where the slide sits in the picture is one
+        # homography, found from the page whose features agree best; which page is shown is then
+        # told by pixels (the steps of an overlay share most features, not their pixels).
+        fits = [f for f in (self._verify(page, points, descriptors) for page in shortlist) if f is not None]
+        geometry = [max(fits, key=lambda f: f[0])[1]] if fits else []
+        candidates = []
+        for page in shortlist:
+            page_grey = page.grey
+            for homography in geometry:
+                candidates.append((_leftover(page_grey, homography, grey), page.number))
+            # A sparse page gives too few distinct features for a homography; when the picture
+            # is the slide itself, the page scaled onto it is the geometry to check.
+            fitted = _leftover(page_grey, _fit(page_grey.shape, grey.shape), grey)
+            if fitted <= FIT_LEFTOVER:
+                candidates.append((fitted, page.number))
+        return min(candidates)[1] if candidates else None
+
+    def _shortlist(self, descriptors: np.ndarray) -> list[int]:
+        """Pages holding the most near neighbours of the picture's features."""
+        votes: Counter = Counter()
+        for neighbours in self.index.knnMatch(descriptors, k=8):
+            if not neighbours:
+                continue
+            limit = neighbours[0].distance * 1.25 + 1e-6
+            pages = {int(self.owner[m.imgIdx][m.trainIdx]) for m in neighbours if m.distance <= limit}
+            # A feature of the template (logo, sidebar) is near on every page and says little.
+            for page in pages:
+                votes[page] += 1.0 / len(pages)
+        return [page for page, _ in votes.most_common(SHORTLIST)]
+
+    def _verify(self, page: DeckPage, points: np.ndarray, descriptors: np.ndarray):
+        """(inliers, page -> picture homography) when enough feature matches agree, else None."""
+        pairs = self.bf.knnMatch(descriptors, page.descriptors, k=2)
+        good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+        if len(good) < MIN_INLIERS:
+            return None
+        source = page.keypoints[[m.trainIdx for m in good]]
+        target = points[[m.queryIdx for m in good]]
+        homography, mask = cv2.findHomography(source, target, cv2.RANSAC, 5.0)
+        if homography is None or int(mask.sum()) < MIN_INLIERS or not _plausible(homography, page.shape):
+            return None
+        return int(mask.sum()), homography
+
+
+def _plausible(homography: np.ndarray, shape) -> bool:
+    """The page maps to a convex quadrilateral of sensible size (not a fold or a speck)."""
+    h, w = shape
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]]).reshape(-1, 1, 2)
+    quad = cv2.perspectiveTransform(corners, homography).reshape(-1, 2)
+    area = cv2.contourArea(quad)
+    return cv2.isContourConvex(quad.astype(np.float32)) and area > 0.02 * w * h
+
+
+def _fit(page_shape, picture_shape) -> np.ndarray:
+    """The homography that scales the page onto the picture (the picture is the slide)."""
+    return np.diag([picture_shape[1] / page_shape[1], picture_shape[0] / page_shape[0], 1.0])
+
+
+def _leftover(page: np.ndarray, homography: np.ndarray, grey: np.ndarray) -> float:
+    """How much of the picture the warped page leaves unexplained: the share of pixels, where
+    the page lands, whose contrast-normalised, slightly blurred grey levels differ clearly."""
+    size = (grey.shape[1], grey.shape[0])
+    warped = cv2.warpPerspective(page, homography, size, flags=cv2.INTER_AREA)
+    mask = cv2.warpPerspective(np.full(page.shape, 255, np.uint8), homography, size) > 0
+    if mask.sum() < 100:
+        return float("inf")
+    a = _normalised(cv2.GaussianBlur(warped, (5, 5), 0), mask)
+    b = _normalised(cv2.GaussianBlur(grey, (5, 5), 0), mask)
+    # Share of clearly different pixels, not the mean difference: a build step adds a line of
+    # text, which the mean over the whole page would dilute into the camera's noise.
+    return float((np.abs(a - b)[mask] > LEFTOVER_LEVEL).mean())
+
+
+def _normalised(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    values = grey.astype(np.float32)
+    inside = values[mask]
+    return (values - inside.mean()) / (inside.std() + 1e-3)
+
+
+def align_slides(manifest, out_dir: Path, deck: Deck, progress=None) -> dict[int, Path]:
+    """Set `deck_page` on every appearance (matched on its own picture; None when no page of the
+    deck is on screen); give each aligned distinct slide the page's text (and, if OCR found
+    none, its first line as title); render the aligned pages into OUT/deck/page-NNN.png at the
+    slide picture's size, twice over. Returns {slide index: rendered page} for the documents.
+    """
+    matcher = DeckMatcher(deck)
+    slides = manifest.slides
+    for done, slide in enumerate(slides, start=1):
+        with Image.open(Path(out_dir) / slide.image) as picture:
+            slide.deck_page = matcher.match(np.asarray(picture.convert("RGB")))
+        if progress:
+            progress(done / len(slides))
+    pictures: dict[int, Path] = {}
+    texts = {p.number: p.text for p in deck.pages}
+    for slide in manifest.distinct():
+        if slide.deck_page is None:
+            continue
+        slide.text = texts[slide.deck_page]
+        slide.title = slide.title or next(iter(slide.text.splitlines()), "")
+        pictures[slide.index] = _rendered(deck, slide.deck_page, Path(out_dir), Path(out_dir) / slide.image)
+    for slide in slides:
+        if slide.same_as in pictures:
+            source = next(s for s in slides if s.index == slide.same_as)
+            slide.text, slide.title = source.text, source.title
+    return pictures
+
+
+def _rendered(deck: Deck, number: int, out_dir: Path, like: Path) -> Path:
+    target = out_dir / "deck" / f"page-{number:03d}.png"
+    if not target.exists():
+        with Image.open(like) as picture:
+            width = picture.size[0] * 2
+        target.parent.mkdir(exist_ok=True)
+        Image.fromarray(deck.render(number, width)).save(target)
+    return target

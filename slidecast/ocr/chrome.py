@@ -1,0 +1,140 @@
+"""Slide chrome: text repeated at the same place on most slides of a video.
+
+Navigation bars, running headers and footers, page numbers, a logo's text and beamer's
+navigation symbols (which OCR reads as "0000") are part of the slide template, not of what a
+slide says. They are found by comparing the distinct slides of one video with each other: a word
+is template when a word like it sits at the same place on most of the other slides. A line made
+mostly of such words (or such a column of a line: a sidebar read beside the body) is chrome as a whole; its words stay in `words` (marked) so the picture's
+text layer is complete, and are left out of the slide's text, title, keywords and notes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import PageText, Word
+
+# Fewer distinct slides than this and "on most slides" cannot be told from chance.
+MIN_SLIDES = 3
+# Share of the other slides that must carry the word at the same place.
+MOST = 0.5
+# A line is chrome when this share of its characters is in template words.
+LINE_SHARE = 0.6
+# How far (in fractions of the picture) the same word may sit on two slides: camera drift and
+# bold/regular highlighting of the current section move a word a little.
+PLACE_TOLERANCE = 0.02
+# A gap this many line heights wide splits a line into columns, judged apart.
+COLUMN_GAP = 2.5
+# OCR reads the same small template word slightly differently from slide to slide.
+SIMILAR = 0.75
+
+_NUMBER = re.compile(r"^[\d\s/.:,\-–()|]+$|^(p\.?|page|slide|seite|s\.)?\s*\d+(\s*(/|of|von)\s*\d+)?$", re.I)
+# Beamer's navigation symbols and mini-frame circles, as OCR reads them.
+_SYMBOLS = re.compile(r"^(?:[0oO○●◦°•·]{2,}|[○●◦])$")
+
+
+@dataclass(frozen=True)
+class _Spot:
+    """A word placed in fractions of its picture, with the text used to compare it."""
+
+    key: str
+    number: bool
+    x0: float
+    x1: float
+    cy: float
+    height: float
+
+
+def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[list[list[bool]]]:
+    """For each page, line and word: is it chrome? `sizes` are the pictures' (width, height).
+
+    Pages are the distinct slides of one video, in any order. With fewer than MIN_SLIDES pages
+    nothing is chrome.
+    """
+    spots = [[[_spot(w, size) for w in line] for line in page.lines] for page, size in zip(pages, sizes)]
+    flags = [[[False] * len(line) for line in page.lines] for page in pages]
+    if len(pages) < MIN_SLIDES:
+        return flags
+    needed = max(2, MOST * (len(pages) - 1))
+    placed = [_Placed(_flat(page_spots)) for page_spots in spots]
+    for p, page in enumerate(pages):
+        others = placed[:p] + placed[p + 1:]
+        for l, line in enumerate(page.lines):
+            repeated = [sum(other.has(spot) for other in others) >= needed for spot in spots[p][l]]
+            for first, last in _columns(line):
+                if _mostly(line[first:last], repeated[first:last]):
+                    flags[p][l][first:last] = [True] * (last - first)
+    return flags
+
+
+def body_page(page: PageText, flags: list[list[bool]]) -> PageText:
+    """The page without its chrome: what the slide says."""
+    lines = [[w for w, chrome in zip(line, marks) if not chrome] for line, marks in zip(page.lines, flags)]
+    return PageText(lines=[line for line in lines if line])
+
+
+def _columns(line: list[Word]) -> list[tuple[int, int]]:
+    """[first, last) word ranges of a line split where the gap is wider than COLUMN_GAP line
+    heights: a sidebar or a corner's page number read on the same line as the body text."""
+    height = max(1, sorted(w.height for w in line)[len(line) // 2])
+    cuts = [i for i in range(1, len(line)) if line[i].box[0] - line[i - 1].box[2] > COLUMN_GAP * height]
+    bounds = [0] + cuts + [len(line)]
+    return list(zip(bounds, bounds[1:]))
+
+
+def _spot(word: Word, size: tuple[int, int]) -> _Spot:
+    width, height = max(1, size[0]), max(1, size[1])
+    x0, y0, x1, y1 = word.box
+    key = re.sub(r"[^\w]", "", word.text.lower())
+    text = word.text.strip()
+    number = (bool(_NUMBER.match(text)) and any(c.isdigit() for c in text)) or bool(_SYMBOLS.match(text))
+    return _Spot(key or word.text, number, x0 / width, x1 / width, (y0 + y1) / 2 / height, (y1 - y0) / height)
+
+
+def _flat(page_spots: list[list[_Spot]]) -> list[_Spot]:
+    return [s for line in page_spots for s in line]
+
+
+class _Placed:
+    """One slide's words, indexed by position so that a lookup looks only at its neighbours."""
+
+    def __init__(self, spots: list[_Spot]):
+        self.spots = spots
+        self.x0 = np.array([s.x0 for s in spots])
+        self.x1 = np.array([s.x1 for s in spots])
+        self.cy = np.array([s.cy for s in spots])
+
+    def has(self, spot: _Spot) -> bool:
+        """Does a word like `spot` sit at the same place on this slide?"""
+        if not self.spots:
+            return False
+        dy = max(PLACE_TOLERANCE, spot.height) * 0.75
+        # Horizontal overlap (with a little slack for drift), not equal centres: OCR splits a
+        # row of navigation circles into words differently from slide to slide.
+        overlap = np.minimum(self.x1, spot.x1 + PLACE_TOLERANCE) - np.maximum(self.x0, spot.x0 - PLACE_TOLERANCE)
+        near = np.flatnonzero((overlap > 0) & (np.abs(self.cy - spot.cy) <= dy))
+        for other in (self.spots[i] for i in near):
+            # Page numbers and navigation symbols change from slide to slide but stay in place.
+            if spot.number and other.number:
+                return True
+            if _same_text(spot.key, other.key) and abs(other.x0 - spot.x0) <= 2 * PLACE_TOLERANCE:
+                return True
+        return False
+
+
+def _same_text(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 3:
+        return False
+    return difflib.SequenceMatcher(None, a, b).ratio() >= SIMILAR
+
+
+def _mostly(line: list[Word], repeated: list[bool]) -> bool:
+    total = sum(len(w.text) for w in line)
+    template = sum(len(w.text) for w, r in zip(line, repeated) if r)
+    return total > 0 and template >= LINE_SHARE * total

@@ -1,0 +1,122 @@
+"""Chapters as video sites read them, and slides.pptx as PowerPoint (python-pptx) opens it."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from pptx import Presentation
+
+from slidecast import content
+from slidecast.options import ExtractOptions
+from slidecast.output.chapters import make_chapters, to_chapters_txt
+from slidecast.output.manifest import Manifest, SlideEntry, VideoInfo
+
+# (start, end, title, same_as, transcript): a talk of four sections; the second is a build
+# (two appearances, one title), the third a continued frame, "Demo" is too short for a chapter,
+# and the talk returns to its outline at the end.
+TALK = [
+    (0.0, 6.0, "Fast Fourier Transforms", None, "welcome to this talk"),
+    (6.0, 40.0, "Outline", None, "here is the plan"),
+    (40.0, 70.0, "Divide and conquer", None, "we split the input"),
+    (70.0, 95.0, "Divide and conquer", None, "and then merge the halves"),
+    (95.0, 99.0, "Demo", None, ""),
+    (99.0, 150.0, "Complexity", None, "n log n operations"),
+    (150.0, 190.5, "Outline", 2, "so to sum up"),
+]
+LINE = re.compile(r"^(?:(\d+):)?(\d{2}):(\d{2}) (\S.*)$")
+
+
+def talk_manifest(out: Path) -> Manifest:
+    (out / "slides").mkdir(parents=True, exist_ok=True)
+    slides = []
+    for index, (start, end, title, same_as, said) in enumerate(TALK, start=1):
+        image = f"slides/{(same_as or index):03d}.png"
+        if same_as is None:
+            shade = np.full((360, 640, 3), 40 * (index % 6), np.uint8)
+            Image.fromarray(shade).save(out / image)
+        slides.append(SlideEntry(index, start, end, image, f"thumbs/{index:03d}.jpg", same_as=same_as,
+                                 title=title, text=f"{title}\nsome words of slide {same_as or index}",
+                                 transcript=said))
+    video = VideoInfo(duration=190.5, fps=25.0, width=640, height=360, sha256="0" * 64)
+    return Manifest(video=video, slides=slides)
+
+
+def parse_chapters(text: str) -> list[tuple[int, str]]:
+    """chapters.txt read as a video site reads a description's chapter list."""
+    out = []
+    for line in text.splitlines():
+        match = LINE.match(line)
+        assert match, f"not a chapter line: {line!r}"
+        hours, minutes, seconds, title = match.groups()
+        out.append((int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds), title))
+    return out
+
+
+def test_chapters_txt_follows_the_video_site_rules(tmp_path):
+    manifest = talk_manifest(tmp_path)
+    content.run(manifest, tmp_path, tmp_path / "none.mp4", ExtractOptions(ocr=False, pdf=False, notes=False))
+    chapters = parse_chapters((tmp_path / "chapters.txt").read_text(encoding="utf-8"))
+    times = [t for t, _ in chapters]
+    assert times[0] == 0 and len(chapters) >= 3
+    assert all(b - a >= 10 for a, b in zip(times, times[1:])), times
+    # One per section, not one per slide: the continued frame and the short demo fold in.
+    assert chapters == [(0, "Fast Fourier Transforms"), (40, "Divide and conquer"),
+                        (99, "Complexity"), (150, "Outline")]
+    assert manifest.artifacts["chapters"] == "chapters.txt"
+
+
+def test_chapters_vtt_has_one_cue_per_chapter_up_to_the_end(tmp_path):
+    manifest = talk_manifest(tmp_path)
+    content.run(manifest, tmp_path, tmp_path / "none.mp4", ExtractOptions(ocr=False, pdf=False, notes=False))
+    vtt = (tmp_path / "chapters.vtt").read_text(encoding="utf-8")
+    assert vtt.startswith("WEBVTT\n\n")
+    cues = re.findall(r"(\d\d:\d\d:\d\d\.\d{3}) --> (\d\d:\d\d:\d\d\.\d{3})\n(.+)\n", vtt)
+    assert cues == [("00:00:00.000", "00:00:40.000", "Fast Fourier Transforms"),
+                    ("00:00:40.000", "00:01:39.000", "Divide and conquer"),
+                    ("00:01:39.000", "00:02:30.000", "Complexity"),
+                    ("00:02:30.000", "00:03:10.500", "Outline")]
+    assert manifest.artifacts["chapters_vtt"] == "chapters.vtt"
+
+
+def test_past_an_hour_chapter_times_carry_hours(tmp_path):
+    manifest = talk_manifest(tmp_path)
+    manifest.slides[-1].start, manifest.slides[-1].end = 3725.0, 3800.0
+    manifest.video.duration = 3800.0
+    assert [c.start for c in make_chapters(manifest)][-1] == 3725
+    assert to_chapters_txt(make_chapters(manifest)).splitlines()[-1] == "1:02:05 Outline"
+
+
+def test_no_chapters_option_removes_them(tmp_path):
+    manifest = talk_manifest(tmp_path)
+    (tmp_path / "chapters.txt").write_text("stale")
+    content.run(manifest, tmp_path, tmp_path / "none.mp4",
+                ExtractOptions(ocr=False, pdf=False, notes=False, chapters=False))
+    assert "chapters" not in manifest.artifacts and not (tmp_path / "chapters.txt").exists()
+
+
+def test_pptx_has_one_full_bleed_slide_per_distinct_slide_with_text_and_narration_in_notes(tmp_path):
+    manifest = talk_manifest(tmp_path)
+    content.run(manifest, tmp_path, tmp_path / "none.mp4",
+                ExtractOptions(ocr=False, pdf=False, notes=False, pptx=True))
+    assert manifest.artifacts["pptx"] == "slides.pptx"
+    deck = Presentation(tmp_path / "slides.pptx")
+    distinct = manifest.distinct()
+    assert len(deck.slides) == len(distinct) == 6
+    assert deck.slide_width * 360 == deck.slide_height * 640  # the pictures' 16:9
+    for page, slide in zip(deck.slides, distinct):
+        (picture,) = [s for s in page.shapes if s.shape_type == 13]  # MSO_SHAPE_TYPE.PICTURE
+        assert (picture.left, picture.top, picture.width, picture.height) == (
+            0, 0, deck.slide_width, deck.slide_height)
+        notes = page.notes_slide.notes_text_frame.text
+        assert f"some words of slide {slide.index}" in notes
+        assert slide.transcript in notes
+    # The outline was shown twice: both narrations are in its notes.
+    outline_notes = deck.slides[1].notes_slide.notes_text_frame.text
+    assert "here is the plan" in outline_notes and "so to sum up" in outline_notes
+
+
+def test_no_pptx_unless_asked(tmp_path):
+    manifest = talk_manifest(tmp_path)
+    content.run(manifest, tmp_path, tmp_path / "none.mp4", ExtractOptions(ocr=False, pdf=False, notes=False))
+    assert "pptx" not in manifest.artifacts and not (tmp_path / "slides.pptx").exists()

@@ -1,0 +1,94 @@
+"""Slide chrome on a real beamer talk: the navigation bar stays in `words` but out of the text.
+
+The pages of tests/data/beamer/conference-talk.pdf (see SOURCE.md there) are rendered as a
+video shows them: scaled to 960x720 and JPEG-compressed, then read by the real OCR engine.
+"""
+
+import io
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+from PIL import Image
+
+from slidecast import content
+from slidecast.options import ExtractOptions
+from slidecast.output.manifest import Manifest, SlideEntry, VideoInfo, validate
+
+DECK = Path(__file__).resolve().parents[1] / "data" / "beamer" / "conference-talk.pdf"
+# Content pages whose own text names no section: any section name in `text` is the nav bar.
+PAGES = (4, 6, 10, 12, 13, 24)
+NAV_WORDS = ("Introduction", "Hardness", "Tractability", "Summary")
+
+
+def video_frame(page, width: int = 960) -> Image.Image:
+    """The page as a compressed video frame shows it (scaled, JPEG artefacts)."""
+    picture = page.render(scale=width / page.get_width()).to_pil().convert("RGB")
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=70)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def beamer_manifest(out: Path, pages=PAGES) -> Manifest:
+    (out / "slides").mkdir(parents=True)
+    pdf = pdfium.PdfDocument(DECK)
+    slides = []
+    for index, number in enumerate(pages, start=1):
+        video_frame(pdf[number - 1]).save(out / f"slides/{index:03d}.png")
+        slides.append(SlideEntry(index, 20.0 * (index - 1), 20.0 * index, f"slides/{index:03d}.png",
+                                 f"thumbs/{index:03d}.jpg"))
+    video = VideoInfo(duration=20.0 * len(pages), fps=25.0, width=960, height=720, sha256="0" * 64)
+    return Manifest(video=video, slides=slides)
+
+
+@pytest.fixture(scope="module")
+def read_deck(tmp_path_factory):
+    out = tmp_path_factory.mktemp("beamer")
+    manifest = beamer_manifest(out)
+    content.run(manifest, out, out / "none.mp4", ExtractOptions(pdf=False, subtitles=False, workers=2))
+    return out, manifest
+
+
+def test_the_navigation_bar_is_not_in_any_slides_text_title_or_keywords(read_deck):
+    _, manifest = read_deck
+    for slide in manifest.slides:
+        for word in NAV_WORDS:
+            assert word not in slide.text, (slide.index, slide.text)
+            assert word not in slide.title
+            assert not any(word.lower() in k.lower() for k in slide.keywords), slide.keywords
+    assert not any(w.lower() in k.lower() for k in manifest.keywords for w in NAV_WORDS)
+
+
+def test_the_navigation_bar_stays_in_words_marked_as_chrome(read_deck):
+    _, manifest = read_deck
+    for slide in manifest.slides:
+        chrome = " ".join(w["text"] for w in slide.words if w["chrome"])
+        assert "Introduction" in chrome and "Tractability" in chrome, chrome
+        body = " ".join(w["text"] for w in slide.words if not w["chrome"])
+        assert body.split() == slide.text.split()
+    validate(manifest.to_dict())
+
+
+def test_what_the_slide_says_is_kept(read_deck):
+    _, manifest = read_deck
+    formalization = manifest.slides[0]
+    assert formalization.title == "General formalization of haplotyping."
+    for word in ("genotype", "haplotype", "biologically", "plausible"):
+        assert word in formalization.text
+    # Every slide keeps its title and body: chrome is the template, not the content.
+    assert all(len(slide.text.split()) >= 8 and slide.title for slide in manifest.slides)
+
+
+def test_notes_carry_no_navigation_line(read_deck):
+    out, _ = read_deck
+    notes = (out / "notes.md").read_text(encoding="utf-8")
+    assert "General formalization of haplotyping." in notes
+    for word in ("Hardness", "Tractability"):
+        assert word not in notes
+
+
+def test_a_handful_of_slides_is_too_few_to_call_anything_chrome(tmp_path):
+    manifest = beamer_manifest(tmp_path, pages=(4, 6))
+    content.run(manifest, tmp_path, tmp_path / "none.mp4", ExtractOptions(pdf=False, notes=False, workers=2))
+    assert all(not w["chrome"] for s in manifest.slides for w in s.words)
+    assert "Introduction" in manifest.slides[0].text

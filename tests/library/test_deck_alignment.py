@@ -1,0 +1,151 @@
+"""Deck alignment on a real beamer talk: each picture of the video gets the page it shows.
+
+Pictures are made from tests/data/beamer/conference-talk.pdf the way lecture videos show a
+slide: pillarboxed in a 16:9 frame, cropped, filmed at an angle, beside the speaker, with a
+webcam tile over a corner, JPEG-compressed. Builds (beamer overlays are separate pages) must map
+to their own page, and a picture of no page of the deck to none.
+"""
+
+import io
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pypdfium2 as pdfium
+import pytest
+from PIL import Image
+from pptx import Presentation
+
+from slidecast import content
+from slidecast.deck import DeckError, check_pdf
+from slidecast.options import ExtractOptions
+from slidecast.output.manifest import Manifest, SlideEntry, VideoInfo, validate
+from slidecast.synthetic.slides import deck_style, render_slide, slide_content
+
+DECK = Path(__file__).resolve().parents[1] / "data" / "beamer" / "conference-talk.pdf"
+FRAME = (1280, 720)
+
+
+def page_picture(number: int, width: int) -> np.ndarray:
+    pdf = pdfium.PdfDocument(DECK)
+    page = pdf[number - 1]
+    return np.asarray(page.render(scale=width / page.get_width()).to_pil().convert("RGB"))
+
+
+def pillarbox(page: np.ndarray) -> np.ndarray:
+    frame = np.zeros((FRAME[1], FRAME[0], 3), np.uint8)
+    h = FRAME[1]
+    w = round(page.shape[1] * h / page.shape[0])
+    x = (FRAME[0] - w) // 2
+    frame[:, x:x + w] = cv2.resize(page, (w, h), interpolation=cv2.INTER_AREA)
+    return frame
+
+
+def speaker_view(page: np.ndarray) -> np.ndarray:
+    frame = np.full((FRAME[1], FRAME[0], 3), 30, np.uint8)
+    w = 820
+    h = round(page.shape[0] * w / page.shape[1])
+    frame[40:40 + h, 20:20 + w] = cv2.resize(page, (w, h), interpolation=cv2.INTER_AREA)
+    frame[100:500, 900:1240] = np.random.default_rng(3).integers(0, 255, (400, 340, 3), np.uint8)
+    return frame
+
+
+def with_webcam(page: np.ndarray) -> np.ndarray:
+    frame = pillarbox(page).copy()
+    # Over the slide's bottom-right corner (not over what a build step adds: no method can see
+    # through a webcam).
+    frame[540:710, 990:1270] = np.random.default_rng(4).integers(0, 255, (170, 280, 3), np.uint8)
+    return frame
+
+
+def filmed(page: np.ndarray) -> np.ndarray:
+    """A camera at an angle to the projection: a perspective warp on a grey wall, dimmer."""
+    h, w = page.shape[:2]
+    source = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    target = np.float32([[180, 60], [1110, 110], [1080, 650], [210, 690]])
+    warp = cv2.getPerspectiveTransform(source, target)
+    wall = np.full((FRAME[1], FRAME[0], 3), 90, np.uint8)
+    shown = cv2.warpPerspective(page, warp, FRAME, dst=wall, borderMode=cv2.BORDER_TRANSPARENT)
+    return (shown * 0.8 + 20).astype(np.uint8)
+
+
+def cropped(page: np.ndarray) -> np.ndarray:
+    h, w = page.shape[:2]
+    return cv2.resize(page[int(0.06 * h):int(0.94 * h), int(0.05 * w):int(0.97 * w)], (960, 700))
+
+
+def not_in_the_deck() -> np.ndarray:
+    style = deck_style(2)
+    image, _ = render_slide(slide_content(2, 1, style), style, FRAME)
+    return image
+
+
+# (picture maker, page shown); pages 7-10 are the four steps of one overlay.
+SHOWN = [(pillarbox, 4), (cropped, 7), (pillarbox, 8), (with_webcam, 9), (speaker_view, 10),
+         (filmed, 16), (pillarbox, 24), (None, None), (with_webcam, 25)]
+
+
+def compressed(rgb: np.ndarray) -> Image.Image:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=75)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+@pytest.fixture(scope="module")
+def aligned(tmp_path_factory):
+    out = tmp_path_factory.mktemp("aligned")
+    (out / "slides").mkdir()
+    slides = []
+    for index, (make, page) in enumerate(SHOWN, start=1):
+        rgb = not_in_the_deck() if make is None else make(page_picture(page, 1280))
+        compressed(rgb).save(out / f"slides/{index:03d}.png")
+        slides.append(SlideEntry(index, 15.0 * (index - 1), 15.0 * index, f"slides/{index:03d}.png",
+                                 f"thumbs/{index:03d}.jpg", transcript=f"narration {index}"))
+    manifest = Manifest(VideoInfo(15.0 * len(SHOWN), 25.0, *FRAME, "0" * 64), slides)
+    content.run(manifest, out, out / "none.mp4", ExtractOptions(ocr=False, deck=str(DECK), pptx=True))
+    return out, manifest
+
+
+def test_every_picture_gets_the_page_it_shows_builds_included(aligned):
+    _, manifest = aligned
+    assert [s.deck_page for s in manifest.slides] == [page for _, page in SHOWN]
+    validate(manifest.to_dict())
+
+
+def test_aligned_slides_take_the_pages_own_text_without_the_navigation_bar(aligned):
+    _, manifest = aligned
+    formalization = manifest.slides[0]
+    assert "A haplotype matrix H." in formalization.text
+    assert "General formalization of haplotyping." in formalization.text
+    for slide in manifest.slides:
+        assert "Tractability Results" not in slide.text
+    assert manifest.slides[7].text == ""  # the picture of no page: OCR was off, nothing to say
+
+
+def test_documents_use_the_rendered_deck_page_and_chapters_follow_the_outline(aligned):
+    out, manifest = aligned
+    assert (out / "deck" / "page-004.png").exists()
+    notes = (out / "notes.md").read_text(encoding="utf-8")
+    assert "(deck/page-004.png)" in notes
+    deck = Presentation(out / "slides.pptx")
+    assert len(deck.slides) == len(SHOWN)
+    assert "A haplotype matrix H." in deck.slides[0].notes_slide.notes_text_frame.text
+    chapters = (out / "chapters.txt").read_text(encoding="utf-8").splitlines()
+    assert chapters[0] == "00:00 Introduction"
+    # Pages 16 and 24-25 are in the outline's second and third sections.
+    assert chapters == ["00:00 Introduction", "01:15 Bad News: Hardness Results",
+                        "01:30 Good News: Tractability Results"]
+
+
+@pytest.mark.parametrize("data, reason", [(b"GIF89a not a pdf", "not a PDF"),
+                                          (b"%PDF-1.4\nbroken", "cannot be opened")])
+def test_a_file_that_is_no_usable_pdf_is_refused_with_the_reason(tmp_path, data, reason):
+    path = tmp_path / "deck.pdf"
+    path.write_bytes(data)
+    with pytest.raises(DeckError, match=reason):
+        check_pdf(path)
+
+
+def test_a_deck_with_too_many_pages_is_refused():
+    with pytest.raises(DeckError, match="31 pages; a deck must have 1 to 30"):
+        check_pdf(DECK, max_pages=30)
