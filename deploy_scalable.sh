@@ -344,7 +344,7 @@ demo() {
     "$work/sample-lecture.mp4"
   mkdir -p "$out"
   "$PY" - "http://127.0.0.1:$port" "$work/sample-lecture.mp4" "$out" <<'PYEOF' || { tail -20 "$work/server.log" >&2; exit 1; }
-import sys, time
+import io, sys, time, zipfile
 from pathlib import Path
 import requests
 
@@ -372,12 +372,13 @@ while job["status"] in ("queued", "running"):
 if job["status"] != "succeeded":
     sys.exit(f"the job ended {job['status']}: {job.get('error')}")
 print(f"    succeeded: {job['slide_count']} slides from {job['video']['duration']:.0f} s of video")
-for path, name in (("pdf", "slides.pdf"), ("notes", "notes.md"), ("manifest", "manifest.json")):
-    got = requests.get(f"{base}/api/jobs/{job['id']}/{path}", timeout=60)
-    if got.status_code != 200:
-        sys.exit(f"GET /api/jobs/{job['id']}/{path}: HTTP {got.status_code}: {got.text[:300]}")
-    (out / name).write_bytes(got.content)
-print(f"==> done. In {out}:")
+# The archive, not the single files: notes.md links its slide pictures as slides/NNN.png.
+got = requests.get(f"{base}/api/jobs/{job['id']}/archive.zip", timeout=120)
+if got.status_code != 200:
+    sys.exit(f"GET /api/jobs/{job['id']}/archive.zip: HTTP {got.status_code}: {got.text[:300]}")
+with zipfile.ZipFile(io.BytesIO(got.content)) as archive:
+    archive.extractall(out)
+print(f"==> done. In {out} (with the slide pictures under slides/):")
 for name in ("slides.pdf", "notes.md", "manifest.json"):
     print(f"    {out / name}  ({(out / name).stat().st_size} bytes)")
 PYEOF
@@ -433,5 +434,5 @@ case "${1:-}" in
   docker) shift; docker_stack "$@" ;;
   render) render_check ;;
   -h|--help|help) usage ;;
-  *) usage >&2; exit 2 ;;
+  *) echo "deploy_scalable.sh: unknown command '$1'" >&2; usage >&2; exit 2 ;;
 esac
