@@ -67,8 +67,9 @@ def _ensure_sqlite_folder(uri: str) -> None:
 
 def _retry_after_only_when_refused(response):
     """flask-limiter sends Retry-After with every limited answer; on an accepted job or a
-    refused file it would tell a well-behaved client to wait for nothing."""
-    if response.status_code != 429:
+    refused file it would tell a well-behaved client to wait for nothing. A 503 keeps its own
+    (too many open event streams, api/events.py)."""
+    if response.status_code not in (429, 503):
         response.headers.pop("Retry-After", None)
     return response
 

@@ -163,6 +163,7 @@ def load_settings(environ=None, overrides: dict | None = None) -> dict:
         # video_url may name localhost or the private ranges (an intranet); off: only public hosts.
         "ALLOW_PRIVATE_VIDEO_URLS": _flag(env, "ALLOW_PRIVATE_VIDEO_URLS", False),
         "RECOVER_JOBS_ON_START": _flag(env, "RECOVER_JOBS_ON_START", _owns_a_pool()),
+        **user_settings(env),
         **distributed_settings(env),
         "LOG_LEVEL": _choice(env, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         "LOG_FORMAT": _choice(env, "LOG_FORMAT", ("JSON", "TEXT"), "JSON"),
@@ -198,6 +199,18 @@ def distributed_settings(env) -> dict:
         "WORKER_MAX_TASKS_PER_CHILD": _positive_int(env, "WORKER_MAX_TASKS_PER_CHILD", 50),
         "WORKER_MAX_MEMORY_MB": _positive_int(env, "WORKER_MAX_MEMORY_MB", 1500),
         "TASK_MAX_RETRIES": _positive_int(env, "TASK_MAX_RETRIES", 5, maximum=50),
+    }
+
+
+def user_settings(env) -> dict:
+    """Live progress streams (GET /api/jobs/ID/events, docs/service.md)."""
+    return {
+        # A comment line this often keeps proxies from closing a quiet stream.
+        "SSE_HEARTBEAT_SECONDS": _positive_float(env, "SSE_HEARTBEAT_SECONDS", 15.0),
+        # Open streams per web process; each holds one gunicorn thread, so the default leaves
+        # at least one of WEB_THREADS for every other request. Beyond it: 503 + Retry-After.
+        "SSE_MAX_STREAMS": _positive_int(env, "SSE_MAX_STREAMS",
+                                         max(1, _positive_int(env, "WEB_THREADS", 4) - 1)),
     }
 
 
