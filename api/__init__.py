@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_smorest import Api
 
-from api import events, files, jobs, ops, queues, system
+from api import events, files, jobs, ops, queues, system, web
 from api.errors import SlidecastApi, database_unavailable
 
 
@@ -31,4 +31,5 @@ def register_api(app: Flask) -> Api:
     app.register_error_handler(sa.exc.InterfaceError, database_unavailable)
     app.add_url_rule("/api/docs", "api_docs", system.docs_page)
     events.init_streams(app)
+    app.register_blueprint(web.bp)  # the page at /, outside the OpenAPI document
     return api
