@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_smorest import Api
 
-from api import events, files, jobs, ops, queues, system, web
+from api import events, files, jobs, ops, queues, search, system, web
 from api.errors import SlidecastApi, database_unavailable
 
 
@@ -24,7 +24,7 @@ def register_api(app: Flask) -> Api:
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = SlidecastApi(app, spec_kwargs={"info": {"description": "Lecture videos in, slide decks out."}})
-    for blueprint in (jobs.blp, events.blp, files.blp, system.blp, queues.blp):
+    for blueprint in (jobs.blp, events.blp, files.blp, search.blp, system.blp, queues.blp):
         api.register_blueprint(blueprint, url_prefix="/api")
     api.register_blueprint(ops.blp)  # /metrics and /api/cache/stats: its routes carry their paths
     app.register_error_handler(sa.exc.OperationalError, database_unavailable)
