@@ -21,6 +21,7 @@ from infra.extensions import executor, job_store, limiter, storage, submit_rate_
 from jobs.executor import BrokerUnavailable
 from jobs.inputs import BadVideo, check_video_url, probe_video
 from jobs.keys import job_prefix, upload_key, work_prefix
+from jobs.repeats import find_repeat
 from models import ACTIVE_STATES, Artifact, Job, new_id
 from slidecast import ExtractOptions
 from slidecast.pipeline import FileHasher
@@ -188,7 +189,9 @@ def _accept(fields: dict, upload):
     job = Job(id=new_id(), options=options, executor=kind, owner=executor().owner_for(kind),
               priority=fields.get("priority", DEFAULT_PRIORITY))
     if has_file:
-        _store_upload(job, upload)
+        earlier = _store_upload(job, upload)
+        if earlier is not None:
+            return _repeat(earlier)
     else:
         if (why := check_video_url(url)) is not None:
             problem(422, why, invalid_fields=["video_url"])
@@ -205,22 +208,37 @@ def _accept(fields: dict, upload):
     return response
 
 
-def _store_upload(job: Job, upload) -> None:
-    """Probe the upload with PyAV and put it in storage; refuse it (422) if it is no usable video."""
+def _store_upload(job: Job, upload) -> str | None:
+    """Probe the upload with PyAV and put it in storage; refuse it (422) if it is no usable video.
+    The same video with the same options as a job that succeeded or is still running is not
+    stored again: that job's id is returned instead (jobs/repeats.py)."""
     name = secure_filename(upload.filename or "") or "video"
     with tempfile.TemporaryDirectory(prefix="slidecast-upload-") as tmp:
         path = Path(tmp) / ("upload" + Path(name).suffix.lower()[:10])
         upload.save(path)
+        job.video_sha256 = FileHasher(path).result()
+        if (earlier := find_repeat(job.video_sha256, job.options)) is not None:
+            return earlier
         try:
             info = probe_video(path, current_app.config["MAX_VIDEO_SECONDS"])
         except BadVideo as exc:
             problem(422, f"{name}: {exc}", invalid_fields=["file"])
         key = upload_key(job.id, name)
         size = storage().put_file(key, path)
-        job.video_sha256 = FileHasher(path).result()
     job.source_filename, job.upload_key, job.duration = upload.filename[:255], key, round(info["duration"], 3)
     job.artifacts.append(Artifact(kind="upload", key=key, size=size,
                                   content_type=upload.mimetype or "application/octet-stream"))
+    return None
+
+
+def _repeat(job_id: str):
+    """The earlier job of the same upload: 200 with `cached: true` when its slides are ready,
+    else 202 with the job still under way (`cached: false`); nothing new is created."""
+    doc = job_store().get(job_id)
+    response = jsonify(dict(job_document(doc), cached=doc["status"] == "succeeded"))
+    response.status_code = 200 if doc["status"] == "succeeded" else 202
+    response.headers["Location"] = url_for("jobs.get_job", job_id=job_id)
+    return response
 
 
 def _enqueue(job_id: str, kind: str) -> dict:
