@@ -1,0 +1,112 @@
+"""The web page in a real browser (Debian's chromium, driven by Selenium through
+/usr/bin/chromedriver): a person uploads a recording, watches it progress, opens a slide,
+downloads the PDF and finds a phrase through the search box.
+
+Needs `apt-get install -y chromium chromium-driver`; without them the test is skipped (it fails
+under CI=true). SLIDECAST_SCREENSHOT=PATH saves the finished gallery there (docs/ holds one).
+"""
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from support.services import unavailable
+
+NARRATED = Path(__file__).resolve().parents[1] / "data" / "narrated.mp4"  # 3 slides, 12 s, spoken
+CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+                "--window-size=1280,900")
+
+
+@pytest.fixture
+def browser(tmp_path):
+    if not (shutil.which("chromium") and os.path.exists("/usr/bin/chromedriver")):
+        unavailable("the browser test needs Debian's chromium and chromedriver: apt-get install -y chromium chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    options.binary_location = shutil.which("chromium")
+    options.add_experimental_option("prefs", {"download.default_directory": str(tmp_path / "downloads"),
+                                              "download.prompt_for_download": False})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.downloads = tmp_path / "downloads"
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def live_server(embedded_app):
+    """The embedded app served over HTTP on a free port (threaded: event streams stay open)."""
+    server = make_server("127.0.0.1", 0, embedded_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def wait_until(condition, seconds=120, every=0.05):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"not reached within {seconds} s: {condition.__doc__ or condition}")
+
+
+def test_upload_watch_progress_open_a_slide_download_the_pdf_and_search(browser, live_server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    find = browser.find_element
+    browser.get(live_server + "/")
+    find(By.ID, "files").send_keys(str(NARRATED))
+    find(By.ID, "start").click()
+
+    row = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-job]"), 30)[0]
+    seen = []
+    while row.get_attribute("data-status") not in ("succeeded", "failed"):
+        seen.append((row.find_element(By.CSS_SELECTOR, ".job-state").text,
+                     float(row.find_element(By.TAG_NAME, "progress").get_attribute("value"))))
+        time.sleep(0.05)
+    assert row.get_attribute("data-status") == "succeeded", row.text
+    percents = [p for _, p in seen]
+    assert percents == sorted(percents) and len(set(percents)) >= 3, seen  # it moved, never back
+    assert any(state.startswith(("decoding", "detecting", "ocr", "transcribing")) for state, _ in seen), seen
+
+    row.find_element(By.CSS_SELECTOR, ".open-job").click()
+    slides = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#slides li"), 10)
+    assert len(slides) == 3
+    wait_until(lambda: all(i.get_attribute("src").startswith("blob:")
+                           for i in browser.find_elements(By.CSS_SELECTOR, "#slides img")), 10)
+    assert "00:00" in slides[0].text and "gradient" in slides[0].text.lower()
+    if os.environ.get("SLIDECAST_SCREENSHOT"):
+        find(By.ID, "gallery").screenshot(os.environ["SLIDECAST_SCREENSHOT"])
+
+    slides[1].click()
+    viewer = find(By.ID, "viewer")
+    wait_until(lambda: viewer.is_displayed() and viewer.get_attribute("data-slide") == "2", 5)
+    assert "learning rate" in find(By.ID, "viewer-text").text.lower()
+    find(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
+    wait_until(lambda: viewer.get_attribute("data-slide") == "3", 5)
+    find(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
+    wait_until(lambda: viewer.get_attribute("data-slide") == "2", 5)
+    find(By.ID, "viewer-close").click()
+
+    find(By.CSS_SELECTOR, "#downloads button[data-kind=pdf]").click()
+    pdf = browser.downloads / "slides.pdf"
+    wait_until(lambda: pdf.exists() and pdf.stat().st_size > 0, 20)
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+
+    find(By.ID, "search-q").send_keys("learning rate", Keys.ENTER)
+    hits = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#results li[data-slide]"), 10)
+    assert hits[0].get_attribute("data-slide") == "2" and "<mark>" in hits[0].get_attribute("innerHTML").lower()
+    hits[0].click()
+    wait_until(lambda: viewer.is_displayed() and viewer.get_attribute("data-slide") == "2", 10)
