@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from support.services import unavailable
+from support.services import unavailable, wait_until
 
 NARRATED = Path(__file__).resolve().parents[1] / "data" / "narrated.mp4"  # 3 slides, 12 s, spoken
 CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
@@ -51,16 +51,6 @@ def live_server(embedded_app):
     server.shutdown()
 
 
-def wait_until(condition, seconds=120, every=0.05):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"not reached within {seconds} s: {condition.__doc__ or condition}")
-
-
 def test_upload_watch_progress_open_a_slide_download_the_pdf_and_search(browser, live_server):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -70,7 +60,9 @@ def test_upload_watch_progress_open_a_slide_download_the_pdf_and_search(browser,
     find(By.ID, "files").send_keys(str(NARRATED))
     find(By.ID, "start").click()
 
-    row = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-job]"), 30)[0]
+    rows = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-job]"), "the job on the page",
+                      30, 0.05)
+    row = rows[0]
     seen = []
     while row.get_attribute("data-status") not in ("succeeded", "failed"):
         seen.append((row.find_element(By.CSS_SELECTOR, ".job-state").text,
@@ -82,31 +74,31 @@ def test_upload_watch_progress_open_a_slide_download_the_pdf_and_search(browser,
     assert any(state.startswith(("decoding", "detecting", "ocr", "transcribing")) for state, _ in seen), seen
 
     row.find_element(By.CSS_SELECTOR, ".open-job").click()
-    slides = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#slides li"), 10)
+    slides = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#slides li"), "the gallery", 10)
     assert len(slides) == 3
     wait_until(lambda: all(i.get_attribute("src").startswith("blob:")
-                           for i in browser.find_elements(By.CSS_SELECTOR, "#slides img")), 10)
+                           for i in browser.find_elements(By.CSS_SELECTOR, "#slides img")), "the thumbnails", 10)
     assert "00:00" in slides[0].text and "gradient" in slides[0].text.lower()
     if os.environ.get("SLIDECAST_SCREENSHOT"):
         find(By.ID, "gallery").screenshot(os.environ["SLIDECAST_SCREENSHOT"])
 
     slides[1].click()
     viewer = find(By.ID, "viewer")
-    wait_until(lambda: viewer.is_displayed() and viewer.get_attribute("data-slide") == "2", 5)
+    wait_until(lambda: viewer.is_displayed() and viewer.get_attribute("data-slide") == "2", "slide 2 opened", 5)
     assert "learning rate" in find(By.ID, "viewer-text").text.lower()
     find(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
-    wait_until(lambda: viewer.get_attribute("data-slide") == "3", 5)
+    wait_until(lambda: viewer.get_attribute("data-slide") == "3", "the next slide", 5)
     find(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
-    wait_until(lambda: viewer.get_attribute("data-slide") == "2", 5)
+    wait_until(lambda: viewer.get_attribute("data-slide") == "2", "the previous slide", 5)
     find(By.ID, "viewer-close").click()
 
     find(By.CSS_SELECTOR, "#downloads button[data-kind=pdf]").click()
     pdf = browser.downloads / "slides.pdf"
-    wait_until(lambda: pdf.exists() and pdf.stat().st_size > 0, 20)
+    wait_until(lambda: pdf.exists() and pdf.stat().st_size > 0, "the PDF download", 20)
     assert pdf.read_bytes()[:5] == b"%PDF-"
 
     find(By.ID, "search-q").send_keys("learning rate", Keys.ENTER)
-    hits = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#results li[data-slide]"), 10)
+    hits = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#results li[data-slide]"), "search results")
     assert hits[0].get_attribute("data-slide") == "2" and "<mark>" in hits[0].get_attribute("innerHTML").lower()
     hits[0].click()
-    wait_until(lambda: viewer.is_displayed() and viewer.get_attribute("data-slide") == "2", 10)
+    wait_until(lambda: viewer.is_displayed() and viewer.get_attribute("data-slide") == "2", "the found slide", 10)
