@@ -15,8 +15,8 @@ from werkzeug.utils import secure_filename
 
 from api.errors import problem
 from api.legacy import legacy_submission
-from api.schemas import (JobListQuerySchema, JobListSchema, JobSchema, ProblemSchema, SubmitFormSchema,
-                         SubmitJsonSchema)
+from api.schemas import (JobListQuerySchema, JobListSchema, JobSchema, ProblemSchema, RepeatJsonSchema,
+                         SubmitFormSchema, SubmitJsonSchema)
 from infra.extensions import executor, job_store, limiter, storage, submit_rate_limit, submit_rate_limit_off
 from jobs.executor import BrokerUnavailable
 from jobs.inputs import BadVideo, check_video_url, probe_video
@@ -72,6 +72,24 @@ def submit_extract():
         upload = request.files.get("file") or request.files.get("video")
         return _accept(_load(SubmitFormSchema(), data, "form"), upload)
     return _accept(_load(SubmitJsonSchema(), legacy_submission(_json_body()), "json"), None)
+
+
+@blp.route("/jobs/repeat", methods=["POST"])
+@blp.doc(responses={200: {"description": "a finished job of this video and options (cached: true)"},
+                    202: {"description": "a job of this video and options still under way"},
+                    404: {"description": "no such job: upload the file",
+                          "content": {"application/problem+json": {"schema": ProblemSchema}}}})
+def repeat_job():
+    """Ask by content hash before uploading: JSON {"video_sha256", options}. The job that made
+    (or is making) the slides of that video with those options, as a repeated upload would
+    answer; 404 when there is none, and then the file has to be sent to POST /api/jobs."""
+    fields = _load(RepeatJsonSchema(), _json_body(), "json")
+    digest = fields.pop("video_sha256")
+    earlier = find_repeat(digest, _options(fields))
+    if earlier is None:
+        problem(404, "no finished or running job has a video with this SHA-256 and these options; "
+                     "upload the file to POST /api/jobs")
+    return _repeat(earlier)
 
 
 @blp.route("/jobs", methods=["GET"])

@@ -3,9 +3,13 @@
 
 Starts the app under gunicorn.conf.py in embedded mode (SQLite, files in a temp folder, thread
 pool), uploads VIDEO, waits for its job to succeed, then times ROUNDS re-uploads of the same
-file (each a full multipart POST over loopback: send, save, SHA-256, look-up) and, side by
-side in alternating order, ROUNDS uploads of the same bytes with other options (ocr=false),
-which are accepted as new jobs (probe, store, create; those jobs are cancelled at once).
+file, in alternating order:
+- ask by hash: SHA-256 of the file computed by the client (as the web page does), then
+  POST /api/jobs/repeat {"video_sha256"} -> 200 cached; timed with and without the hashing;
+- re-upload: a full multipart POST of the file over loopback (send, save, SHA-256, look-up)
+  -> 200 cached;
+- new job: the same bytes with other options (ocr=false) -> 202 (probe, store, create; the job
+  is cancelled at once).
 
     python bench/repeat_upload_bench.py bench/videos/long20u.mp4 [--rounds 15]
 
@@ -15,6 +19,7 @@ which are accepted as new jobs (probe, store, create; those jobs are cancelled a
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import signal
 import socket
@@ -65,6 +70,19 @@ def post(base: str, video: Path, **fields) -> tuple[float, requests.Response]:
         return (time.perf_counter() - started) * 1000, response
 
 
+def ask_by_hash(base: str, video: Path) -> tuple[float, float, requests.Response]:
+    """(ms with the client's hashing, ms of the request alone, answer)."""
+    started = time.perf_counter()
+    digest = hashlib.sha256()
+    with video.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    asked = time.perf_counter()
+    response = requests.post(f"{base}/api/jobs/repeat", json={"video_sha256": digest.hexdigest()}, timeout=60)
+    done = time.perf_counter()
+    return (done - started) * 1000, (done - asked) * 1000, response
+
+
 def wait_done(base: str, job_id: str) -> dict:
     while True:
         job = requests.get(f"{base}/api/jobs/{job_id}", timeout=10).json()
@@ -89,25 +107,36 @@ def main() -> None:
               f"{job['slide_count']} slides, video {job['video']['duration']:.0f} s, "
               f"{args.video.stat().st_size / 1e6:.1f} MB", flush=True)
         slides = requests.get(f"{base}/api/jobs/{job['id']}/slides", timeout=30).json()["slides"]
-        cached, fresh = [], []
+        times: dict[str, list[float]] = {"hash": [], "ask": [], "reupload": [], "new": []}
         for round_ in range(args.rounds):
-            order = (True, False) if round_ % 2 == 0 else (False, True)
-            for repeat in order:
-                ms, answer = post(base, args.video) if repeat else post(base, args.video, ocr="false")
-                if repeat:
-                    body = answer.json()
-                    assert answer.status_code == 200 and body["cached"] and body["id"] == job["id"], body
-                    cached.append(ms)
+            order = ["ask", "reupload", "new"]
+            for what in order[round_ % 3:] + order[:round_ % 3]:
+                if what == "ask":
+                    with_hash, request_only, answer = ask_by_hash(base, args.video)
+                    times["hash"].append(with_hash)
+                    times["ask"].append(request_only)
+                elif what == "reupload":
+                    ms, answer = post(base, args.video)
+                    times["reupload"].append(ms)
                 else:
+                    ms, answer = post(base, args.video, ocr="false")
                     assert answer.status_code == 202, answer.text
-                    fresh.append(ms)
+                    times["new"].append(ms)
                     requests.post(f"{base}/api/jobs/{answer.json()['id']}/cancel", timeout=30)
+                    continue
+                body = answer.json()
+                assert answer.status_code == 200 and body["cached"] and body["id"] == job["id"], body
         again = requests.get(f"{base}/api/jobs/{job['id']}/slides", timeout=30).json()["slides"]
         assert again == slides
-        c, f = statistics.median(cached), statistics.median(fresh)
-        print(f"| re-upload, cached (200) | {c:.1f} ms | {min(cached):.1f} | {max(cached):.1f} |")
-        print(f"| same bytes, other options: new job (202) | {f:.1f} ms | {min(fresh):.1f} | {max(fresh):.1f} |")
-        print(f"ratio cached/new: {c / f:.2f}; the cached answer's slides equal the first job's: yes")
+        labels = {"ask": "ask by hash: POST /api/jobs/repeat alone (200 cached)",
+                  "hash": "ask by hash, with the client hashing the file first",
+                  "reupload": "re-upload of the whole file (200 cached)",
+                  "new": "same bytes, other options: a new job (202)"}
+        print("| what | median ms | min | max |\n|---|---|---|---|")
+        for key, label in labels.items():
+            got = times[key]
+            print(f"| {label} | {statistics.median(got):.1f} | {min(got):.1f} | {max(got):.1f} |")
+        print("the slides of the cached answers' job are the first job's: yes")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)

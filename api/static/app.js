@@ -50,7 +50,21 @@ function submitOptions() {
   return {transcribe: $("transcribe").checked};
 }
 
+// A video this server has already turned into slides is not sent again: its SHA-256 is asked
+// for first (POST /api/jobs/repeat). crypto.subtle exists on https and localhost pages only.
+const HASH_FIRST_LIMIT = 512 * 1024 * 1024;
+
+async function sha256Hex(file) {
+  const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 async function submitFile(file) {
+  if (window.crypto && crypto.subtle && file.size <= HASH_FIRST_LIMIT) {
+    const body = JSON.stringify(Object.assign({video_sha256: await sha256Hex(file)}, submitOptions()));
+    const known = await api("/api/jobs/repeat", {method: "POST", body, headers: {"Content-Type": "application/json"}});
+    if (known.status === 200 || known.status === 202) return accepted(known, file.name);
+  }
   const form = new FormData();
   form.append("file", file, file.name);
   for (const [name, value] of Object.entries(submitOptions())) form.append(name, String(value));

@@ -45,3 +45,15 @@ def test_a_failed_job_is_not_reused(client, service_clip, add_job):
     failed = add_job(client.application, video_sha256=digest, options=ExtractOptions().to_dict(), status="failed")
     again = upload(client, service_clip)
     assert again.status_code == 202 and again.get_json()["id"] != failed
+
+
+def test_asking_by_content_hash_first_finds_the_finished_job_without_sending_the_file(embedded_client, service_clip,
+                                                                                       wait_job):
+    job = wait_job(embedded_client, upload(embedded_client, service_clip).get_json()["id"])
+    digest = hashlib.sha256(service_clip.read_bytes()).hexdigest()
+    known = embedded_client.post("/api/jobs/repeat", json={"video_sha256": digest})
+    assert known.status_code == 200 and known.get_json()["id"] == job["id"] and known.get_json()["cached"] is True
+    other_options = embedded_client.post("/api/jobs/repeat", json={"video_sha256": digest, "ocr": False})
+    assert other_options.status_code == 404 and "upload the file" in other_options.get_json()["detail"]
+    malformed = embedded_client.post("/api/jobs/repeat", json={"video_sha256": "abc"})
+    assert malformed.status_code == 422 and malformed.get_json()["invalid_fields"] == ["video_sha256"]
