@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from datetime import datetime, timedelta
@@ -239,6 +240,15 @@ def make_cache(redis_url: str | None, ttl: int):
     return RedisJobCache(redis_url, ttl) if redis_url else LocalJobCache(ttl)
 
 
+# Two or more /-separated parts: /tmp/slidecast-job-x/video.mp4, not "50/50" or "a/b" words.
+_PATH = re.compile(r"(?<![\w.:/])(?:/[\w.@+-]+){2,}/?")
+
+
+def without_paths(text: str) -> str:
+    """`text` with each absolute path replaced by its last part."""
+    return _PATH.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1], text)
+
+
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
@@ -269,6 +279,8 @@ def job_record(job: Job, artifact_kinds) -> dict:
         "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at),
         "updated_at": iso(job.updated_at),
+        # Who may see the job (api/auth.py); JobSchema does not send it.
+        "api_key_id": job.api_key_id,
     }
 
 
@@ -313,12 +325,15 @@ class JobStorageService:
         kinds = db.session.scalars(sa.select(Artifact.kind).where(Artifact.job_id == job_id).distinct())
         return job_record(job, kinds)
 
-    def list(self, status: str | None, page: int, per_page: int) -> tuple[list[dict], int]:
-        """One page of jobs, newest first, and the total count matching `status`."""
+    def list(self, status: str | None, page: int, per_page: int, owner=True) -> tuple[list[dict], int]:
+        """One page of jobs, newest first, and the total count matching `status`; `owner` is an
+        API key id (only its jobs) or True (every job)."""
         query = sa.select(Job)
         count = sa.select(sa.func.count()).select_from(Job)
         if status:
             query, count = query.where(Job.status == status), count.where(Job.status == status)
+        if owner is not True:
+            query, count = query.where(Job.api_key_id == owner), count.where(Job.api_key_id == owner)
         total = db.session.scalar(count)
         jobs = db.session.scalars(query.order_by(Job.created_at.desc(), Job.id)
                                   .offset((page - 1) * per_page).limit(per_page)).all()
@@ -394,8 +409,10 @@ class JobStorageService:
         return True
 
     def fail(self, job_id: str, error: str, owner_is=_ANY) -> bool:
-        """queued/running -> failed with a one-line `error` for the user."""
-        return self.transition(job_id, FAILED, ACTIVE_STATES, owner_is=owner_is, error=error[:2000], stage=None)
+        """queued/running -> failed with a one-line `error` for the user; any server path in it
+        is cut to its file name (a client must not learn the server's folders)."""
+        error = without_paths(error)[:2000]
+        return self.transition(job_id, FAILED, ACTIVE_STATES, owner_is=owner_is, error=error, stage=None)
 
     def requeue(self, job_id: str, old_owner: str | None, new_owner: str, message: str) -> bool:
         """queued/running -> queued under `new_owner`, only if `old_owner` still holds it: of

@@ -65,6 +65,10 @@ class Job(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(_TS)
     updated_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
     heartbeat_at: Mapped[datetime | None] = mapped_column(_TS)
+    # The API key that submitted the job (None: submitted without authentication); only that
+    # key and admin keys see it. Not `owner`, which names the process running a thread job.
+    # No foreign key (migration 0003 says why); keys are revoked, never deleted.
+    api_key_id: Mapped[int | None] = mapped_column(sa.Integer)
 
     slides: Mapped[list["Slide"]] = relationship(
         back_populates="job", cascade="all, delete-orphan", passive_deletes=True,
@@ -79,6 +83,8 @@ class Job(db.Model):
         # Maintenance sweeps: stale heartbeats of running jobs, finished jobs past retention.
         sa.Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),
         sa.Index("ix_jobs_finished", "finished_at"),
+        # A key's own listing, newest first.
+        sa.Index("ix_jobs_api_key_created", "api_key_id", "created_at"),
         sa.CheckConstraint(f"status IN {ALL_STATES!r}", name="ck_jobs_status"),
         sa.CheckConstraint("progress >= 0 AND progress <= 100", name="ck_jobs_progress"),
     )
@@ -144,3 +150,19 @@ class JobPart(db.Model):
     job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+
+
+class ApiKey(db.Model):
+    """A client's API key (api/auth.py). Only the SHA-256 of the key is stored: the key is
+    32 random bytes, so a fast hash is enough; a leaked table gives no usable key."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The key's first characters, so an operator can tell keys apart in `flask keys list`.
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    admin: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(_TS)

@@ -12,7 +12,9 @@ from flask import Flask
 from flask_smorest import Api
 
 from api import events, files, jobs, ops, queues, search, system, web
+from api.auth import init_auth
 from api.errors import SlidecastApi, database_unavailable
+from api.openapi import document_truthfully
 
 
 def register_api(app: Flask) -> Api:
@@ -32,4 +34,6 @@ def register_api(app: Flask) -> Api:
     app.add_url_rule("/api/docs", "api_docs", system.docs_page)
     events.init_streams(app)
     app.register_blueprint(web.bp)  # the page at /, outside the OpenAPI document
+    init_auth(app)
+    document_truthfully(api)
     return api

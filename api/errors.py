@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import jsonify
+from flask import current_app, jsonify
 from flask_smorest import Api, abort
 from werkzeug.exceptions import HTTPException
 
@@ -17,17 +17,33 @@ log = logging.getLogger("slidecast.api")
 PROBLEM = "application/problem+json"
 
 
-def problem(status: int, detail: str, **extra):
-    """Stop the request with a problem+json answer; `extra` members are added to the document."""
-    abort(status, message=detail, extra=extra)
+# Seconds a 503 asks the client to wait (Retry-After header and `retry_after` member).
+RETRY_AFTER_SECONDS = 5
+
+
+def problem(status: int, detail: str, headers: dict | None = None, **extra):
+    """Stop the request with a problem+json answer; `extra` members are added to the document,
+    `headers` to the response."""
+    abort(status, message=detail, extra=extra, headers=headers or {})
 
 
 def problem_response(status: int, title: str, detail: str, **extra):
+    """A problem+json response; a 503 also says when to try again (Retry-After, RFC 9110)."""
+    if status == 503:
+        extra.setdefault("retry_after", RETRY_AFTER_SECONDS)
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM
+    if status == 503:
+        response.headers["Retry-After"] = str(body["retry_after"])
     return response
+
+
+def _too_large_detail() -> str:
+    limit = current_app.config["MAX_UPLOAD_MB"]
+    return (f"the request is larger than the {limit} MB allowed (MAX_UPLOAD_MB); "
+            "send a smaller file, or ask the operator to raise MAX_UPLOAD_MB")
 
 
 def _invalid_fields(messages) -> list[str]:
@@ -51,6 +67,8 @@ class SlidecastApi(Api):
         messages = data.get("errors") or data.get("messages") or extra.get("errors")
         if code >= 500 and not data.get("message"):
             detail = "the server failed to handle this request; the server log has the details"
+        elif code == 413 and not data.get("message"):
+            detail = _too_large_detail()
         else:
             detail = data.get("message") or error.description
         if code == 422 and messages:
@@ -60,6 +78,10 @@ class SlidecastApi(Api):
             if not data.get("message"):
                 detail = f"invalid or unknown field(s): {', '.join(fields)}"
         response = problem_response(code, error.name, detail, **extra)
+        # werkzeug's own headers (Allow on a 405, WWW-Authenticate), not its HTML content type
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
         for name, value in (data.get("headers") or {}).items():
             response.headers[name] = value
         return response
@@ -71,5 +93,4 @@ def database_unavailable(error):
         db.session.rollback()
     except sa.exc.SQLAlchemyError:
         pass
-    return problem_response(503, "Service Unavailable",
-                            "the database is unavailable; try again in a moment", retry_after=5)
+    return problem_response(503, "Service Unavailable", "the database is unavailable; try again in a moment")

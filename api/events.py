@@ -58,9 +58,11 @@ def init_streams(app: Flask) -> None:
 
 
 @blp.route("/jobs/<job_id>/events", methods=["GET"])
-@blp.doc(responses={200: {"description": "text/event-stream of the job's events, ending with its final state"},
+@blp.doc(responses={200: {"description": "the job's events, ending with its final state",
+                          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
                     404: {"description": "no such job", "content": {"application/problem+json": {"schema": ProblemSchema}}},
-                    503: {"description": "too many open streams; see Retry-After"}})
+                    503: {"description": "too many open streams (SSE_MAX_STREAMS) or the database is down; "
+                                         "see Retry-After"}})
 def job_events(job_id):
     """The job's stage and progress changes as Server-Sent Events, then its final state; send
     Last-Event-ID (or ?last_event_id=) to resume after an event already seen."""

@@ -7,7 +7,7 @@ from flask import jsonify, send_file
 from flask_smorest import Blueprint
 
 from api.errors import problem
-from api.jobs import find_job
+from api.jobs import find_job, read_limit
 from api.schemas import MetricsSchema, ProblemSchema, SlideListSchema
 from infra.extensions import db, storage
 from models import ACTIVE_STATES, Artifact, JobMetrics, Slide
@@ -23,6 +23,7 @@ DOCUMENTS = {
     "transcript.vtt": ("vtt", "VTT transcript", "transcript.vtt"),
     "archive.zip": ("archive", "archive", "slidecast.zip"),
 }
+MAX_SLIDE_INDEX = 1_000_000
 _NOT_FOUND = {404: {"description": "no such job or artifact", "content": {
     "application/problem+json": {"schema": ProblemSchema}}}, 409: {"description": "job not finished"}}
 
@@ -44,6 +45,7 @@ def _succeeded_job(job_id: str, what: str) -> dict:
 
 
 @blp.route("/jobs/<job_id>/slides", methods=["GET"])
+@read_limit
 @blp.response(200, SlideListSchema)
 @blp.doc(responses=_NOT_FOUND)
 def list_slides(job_id):
@@ -58,7 +60,10 @@ def list_slides(job_id):
     return jsonify({"job_id": doc["id"], "count": len(slides), "slides": slides})
 
 
-@blp.route("/jobs/<job_id>/slides/<int:index>/<any(image, thumbnail):variant>", methods=["GET"])
+# max: a larger number is no slide (404), and would overflow the database's integer column.
+@blp.route(f"/jobs/<job_id>/slides/<int(max={MAX_SLIDE_INDEX}):index>/<any(image, thumbnail):variant>",
+           methods=["GET"])
+@read_limit
 @blp.doc(responses={200: {"description": "PNG image or JPEG thumbnail", "content": {
     "image/png": {}, "image/jpeg": {}}}, **_NOT_FOUND})
 def slide_image(job_id, index, variant):
@@ -90,10 +95,12 @@ def _document_view(path: str):
 
 
 for _path in DOCUMENTS:
-    blp.route(f"/jobs/<job_id>/{_path}", methods=["GET"])(blp.doc(responses=_NOT_FOUND)(_document_view(_path)))
+    _view = read_limit(blp.doc(responses=_NOT_FOUND)(_document_view(_path)))
+    blp.route(f"/jobs/<job_id>/{_path}", methods=["GET"])(_view)
 
 
 @blp.route("/jobs/<job_id>/metrics", methods=["GET"])
+@read_limit
 @blp.response(200, MetricsSchema)
 @blp.doc(responses=_NOT_FOUND)
 def job_metrics(job_id):

@@ -11,15 +11,17 @@ from pathlib import Path
 from flask import current_app, jsonify, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
-from werkzeug.utils import secure_filename
 
+from api.auth import may_see, owner_filter, rate_limit_key, submitter_id
 from api.errors import problem
+from api.guards import display_name, json_object, refuse_nul, stored_name
 from api.legacy import legacy_submission
 from api.schemas import (JobListQuerySchema, JobListSchema, JobSchema, ProblemSchema, RepeatJsonSchema,
                          SubmitFormSchema, SubmitJsonSchema)
-from infra.extensions import executor, job_store, limiter, storage, submit_rate_limit, submit_rate_limit_off
+from infra.extensions import (executor, job_store, limiter, read_rate_limit, read_rate_limit_off, storage,
+                              submit_rate_limit, submit_rate_limit_off)
 from jobs.executor import BrokerUnavailable
-from jobs.inputs import BadVideo, check_video_url, probe_video
+from jobs.inputs import BadVideo, check_video_url, probe_video, video_limits
 from jobs.keys import job_prefix, upload_key, work_prefix
 from jobs.repeats import find_repeat
 from models import ACTIVE_STATES, Artifact, Job, new_id
@@ -28,64 +30,62 @@ from slidecast.pipeline import FileHasher
 
 blp = Blueprint("jobs", __name__, description="Submit and follow extraction jobs")
 DEFAULT_PRIORITY = 5
-TOO_MANY = ("too many job submissions from this address (RATE_LIMIT_SUBMIT); "
-            "wait the number of seconds in the Retry-After header, then try again")
-
-_SUBMIT_BODY = {
-    "required": True,
-    "content": {
-        "multipart/form-data": {"schema": {"allOf": [{"$ref": "#/components/schemas/SubmitForm"}], "properties": {
-            "file": {"type": "string", "format": "binary", "description": "the video"}}}},
-        "application/json": {"schema": {"$ref": "#/components/schemas/SubmitJson"}},
-    },
-}
-_ERRORS = {code: {"description": text, "content": {"application/problem+json": {"schema": ProblemSchema}}}
-           for code, text in ((400, "no video sent"), (422, "invalid options or not a usable video"),
-                              (413, "upload larger than MAX_UPLOAD_MB"), (429, "too many submissions; see Retry-After"),
-                              (503, "broker required but down"))}
+TOO_MANY = ("too many job submissions from this API key or address (RATE_LIMIT_SUBMIT, one count for "
+            "/api/jobs and /api/extract); wait the number of seconds in the Retry-After header, then try again")
+TOO_MANY_READS = ("too many reads from this API key or address (RATE_LIMIT_READ); "
+                  "wait the number of seconds in the Retry-After header, then try again")
+# One counter for every submit route (scope "submit"), per key or address, in Redis when set.
+submit_limit = limiter.shared_limit(submit_rate_limit, scope="submit", key_func=rate_limit_key,
+                                    exempt_when=submit_rate_limit_off, error_message=TOO_MANY)
+read_limit = limiter.shared_limit(read_rate_limit, scope="read", key_func=rate_limit_key,
+                                  exempt_when=read_rate_limit_off, error_message=TOO_MANY_READS)
 
 
 @blp.route("/jobs", methods=["POST"])
-@limiter.limit(submit_rate_limit, exempt_when=submit_rate_limit_off, error_message=TOO_MANY)
-@blp.doc(requestBody=_SUBMIT_BODY, responses={202: {"description": "job accepted", "content": {
-    "application/json": {"schema": JobSchema}}}, **_ERRORS})
+@submit_limit
+@blp.doc(responses={202: {"description": "job accepted", "content": {"application/json": {"schema": JobSchema}}}})
 def submit_job():
     """Submit a video: multipart `file` (plus option fields) or JSON {"video_url", options}.
 
     Answers 202 with the job and a Location header; poll GET /api/jobs/{id}. Nothing is
     created when the request is refused."""
     if request.mimetype == "multipart/form-data":
-        fields = _load(SubmitFormSchema(), request.form.to_dict(), "form")
+        fields = _load(SubmitFormSchema(), _form("file"), "form")
         return _accept(fields, request.files.get("file"))
-    return _accept(_load(SubmitJsonSchema(), _json_body(), "json"), None)
+    return _accept(_load(SubmitJsonSchema(), json_object(), "json"), None)
 
 
 @blp.route("/extract", methods=["POST"])
-@limiter.limit(submit_rate_limit, exempt_when=submit_rate_limit_off, error_message=TOO_MANY)
-@blp.doc(responses={202: {"description": "job accepted", "content": {
-    "application/json": {"schema": JobSchema}}}, **_ERRORS})
+@submit_limit
+@blp.doc(responses={202: {"description": "job accepted", "content": {"application/json": {"schema": JobSchema}}}})
 def submit_extract():
     """Alias of POST /api/jobs accepting the original service's fields (see docs/service.md):
     "url" or "video_url", "options": {...}, "threshold", "min_duration", "enable_ocr", ..."""
     if request.mimetype == "multipart/form-data":
-        data = legacy_submission(request.form.to_dict())
+        data = legacy_submission(_form("file", "video"))
         upload = request.files.get("file") or request.files.get("video")
         return _accept(_load(SubmitFormSchema(), data, "form"), upload)
-    return _accept(_load(SubmitJsonSchema(), legacy_submission(_json_body()), "json"), None)
+    return _accept(_load(SubmitJsonSchema(), legacy_submission(json_object()), "json"), None)
 
 
 @blp.route("/jobs/repeat", methods=["POST"])
-@blp.doc(responses={200: {"description": "a finished job of this video and options (cached: true)"},
-                    202: {"description": "a job of this video and options still under way"},
-                    404: {"description": "no such job: upload the file",
-                          "content": {"application/problem+json": {"schema": ProblemSchema}}}})
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": RepeatJsonSchema}}},
+         responses={200: {"description": "a finished job of this video and options (cached: true)",
+                          "content": {"application/json": {"schema": JobSchema}}},
+                    202: {"description": "a job of this video and options still under way",
+                          "content": {"application/json": {"schema": JobSchema}}},
+                    **{code: {"description": text, "content": {"application/problem+json": {"schema": ProblemSchema}}}
+                       for code, text in ((400, "the body is not a JSON object"),
+                                          (404, "no such job: upload the file"),
+                                          (413, "the JSON body is too large"),
+                                          (422, "invalid video_sha256 or options"))}})
 def repeat_job():
     """Ask by content hash before uploading: JSON {"video_sha256", options}. The job that made
     (or is making) the slides of that video with those options, as a repeated upload would
     answer; 404 when there is none, and then the file has to be sent to POST /api/jobs."""
-    fields = _load(RepeatJsonSchema(), _json_body(), "json")
+    fields = _load(RepeatJsonSchema(), json_object(), "json")
     digest = fields.pop("video_sha256")
-    earlier = find_repeat(digest, _options(fields))
+    earlier = find_repeat(digest, _options(fields), submitter_id())
     if earlier is None:
         problem(404, "no finished or running job has a video with this SHA-256 and these options; "
                      "upload the file to POST /api/jobs")
@@ -93,12 +93,13 @@ def repeat_job():
 
 
 @blp.route("/jobs", methods=["GET"])
+@read_limit
 @blp.arguments(JobListQuerySchema, location="query")
 @blp.response(200, JobListSchema)
 def list_jobs(query):
     """Jobs newest first, optionally of one status; `per_page` at most 100."""
     page, per_page = query["page"], query["per_page"]
-    items, total = job_store().list(query.get("status"), page, per_page)
+    items, total = job_store().list(query.get("status"), page, per_page, owner=owner_filter())
     pages = max(1, -(-total // per_page))
     if page > pages:
         problem(404, f"page {page} is past the last page ({pages}) of {total} job(s) at per_page={per_page}")
@@ -107,6 +108,7 @@ def list_jobs(query):
 
 
 @blp.route("/jobs/<job_id>", methods=["GET"])
+@read_limit
 @blp.response(200, JobSchema)
 @blp.alt_response(404, schema=ProblemSchema, description="no such job")
 def get_job(job_id):
@@ -154,13 +156,14 @@ def find_job(job_id: str) -> dict:
         except ValueError:
             problem(404, f"no job with id {job_id!r}: job ids are UUIDs such as 0b8f6c2e-3f1a-4c55-9f0e-2a7d5b1c9e44")
     doc = job_store().get(canonical)
-    if doc is None:
+    if doc is None or not may_see(doc):  # another key's job is "no job": existence is not disclosed
         problem(404, f"no job with id {job_id!r}")
     return doc
 
 
 def job_document(record: dict) -> dict:
-    """What the API sends for a job: JobSchema's serialization of the store's record."""
+    """What the API sends for a job: JobSchema's serialization of the store's record (which
+    fields it declares: the owning key's id stays inside)."""
     return _JOB.dump(record)
 
 
@@ -168,12 +171,16 @@ _JOB = JobSchema()
 
 
 # ---- submission ------------------------------------------------------------------------------
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        problem(400, "send the video as multipart/form-data with a `file` field, "
-                     "or a JSON object {\"video_url\": \"https://...\"}")
-    return body
+def _form(*file_fields: str) -> dict:
+    """The form fields; a file part that arrived as a plain field had no usable file name."""
+    for name in file_fields:
+        if name in request.form and name not in request.files:
+            problem(422, f"the `{name}` part has no usable file name: send it as a file "
+                         f"(curl -F {name}=@lecture.mp4) with a file name such as lecture.mp4",
+                    invalid_fields=[name])
+    fields = request.form.to_dict()
+    refuse_nul(fields, "form")
+    return fields
 
 
 def _load(schema, data: dict, location: str) -> dict:
@@ -205,18 +212,18 @@ def _accept(fields: dict, upload):
     except BrokerUnavailable as exc:
         problem(503, str(exc))
     job = Job(id=new_id(), options=options, executor=kind, owner=executor().owner_for(kind),
-              priority=fields.get("priority", DEFAULT_PRIORITY))
-    if has_file:
-        earlier = _store_upload(job, upload)
-        if earlier is not None:
-            return _repeat(earlier)
-    else:
-        if (why := check_video_url(url)) is not None:
-            problem(422, why, invalid_fields=["video_url"])
-        job.source_url = url
-    try:
+              priority=fields.get("priority", DEFAULT_PRIORITY), api_key_id=submitter_id())
+    try:  # a refused or failed submission leaves nothing behind in storage
+        if has_file:
+            earlier = _store_upload(job, upload)
+            if earlier is not None:
+                return _repeat(earlier)
+        else:
+            if (why := check_video_url(url)) is not None:
+                problem(422, why, invalid_fields=["video_url"])
+            job.source_url = url
         job_store().create(job)
-    except Exception:
+    except BaseException:
         storage().delete_prefix(job_prefix(job.id))
         raise
     doc = _enqueue(job.id, kind)
@@ -228,22 +235,22 @@ def _accept(fields: dict, upload):
 
 def _store_upload(job: Job, upload) -> str | None:
     """Probe the upload with PyAV and put it in storage; refuse it (422) if it is no usable video.
-    The same video with the same options as a job that succeeded or is still running is not
-    stored again: that job's id is returned instead (jobs/repeats.py)."""
-    name = secure_filename(upload.filename or "") or "video"
+    The same video with the same options as a job of the same key that succeeded or is still
+    running is not stored again: that job's id is returned instead (jobs/repeats.py)."""
+    name = stored_name(upload.filename or "")
     with tempfile.TemporaryDirectory(prefix="slidecast-upload-") as tmp:
         path = Path(tmp) / ("upload" + Path(name).suffix.lower()[:10])
         upload.save(path)
         job.video_sha256 = FileHasher(path).result()
-        if (earlier := find_repeat(job.video_sha256, job.options)) is not None:
+        if (earlier := find_repeat(job.video_sha256, job.options, job.api_key_id)) is not None:
             return earlier
         try:
-            info = probe_video(path, current_app.config["MAX_VIDEO_SECONDS"])
+            info = probe_video(path, video_limits(current_app.config))
         except BadVideo as exc:
             problem(422, f"{name}: {exc}", invalid_fields=["file"])
         key = upload_key(job.id, name)
         size = storage().put_file(key, path)
-    job.source_filename, job.upload_key, job.duration = upload.filename[:255], key, round(info["duration"], 3)
+    job.source_filename, job.upload_key, job.duration = display_name(upload.filename), key, round(info["duration"], 3)
     job.artifacts.append(Artifact(kind="upload", key=key, size=size,
                                   content_type=upload.mimetype or "application/octet-stream"))
     return None

@@ -132,9 +132,13 @@ class JobSchema(Schema):
                     video={"duration": record["duration"], "sha256": record["video_sha256"]})
 
 
+MAX_PAGE = 1_000_000
+
+
 class JobListQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(ALL_STATES))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    # Bounded: a larger page would overflow the database's OFFSET (SQLite: 64-bit integers).
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

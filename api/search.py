@@ -1,4 +1,5 @@
-"""GET /api/search?q=: find slides by their text and narration, across the finished jobs.
+"""GET /api/search?q=: find slides by their text and narration, across the caller's finished jobs
+(every job for an admin key, or when AUTH_REQUIRED is off).
 
 PostgreSQL: the weighted `slides.search_vector` (title A, text B, narration C) with its GIN
 index, websearch syntax (`"exact phrase"`, `-word`, `or`). SQLite (embedded mode): the FTS5
@@ -17,11 +18,34 @@ from flask import jsonify
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.auth import owner_filter
 from api.errors import problem
 from infra.extensions import db
 
 blp = Blueprint("search", __name__, description="Search slide text and narration")
 MARK_START, MARK_END = "\x02", "\x03"  # chosen by us, never in stored text: escaped, then marked
+
+
+class SearchHitSchema(Schema):
+    job_id = fields.String()
+    job_name = fields.String(allow_none=True, metadata={"description": "the file name or URL of the job's video"})
+    slide = fields.Integer(metadata={"description": "the slide's index in the job"})
+    start = fields.Float()
+    end = fields.Float()
+    title = fields.String()
+    exact = fields.Boolean(metadata={"description": "the words appear as the phrase"})
+    matched_in = fields.List(fields.String(), metadata={"description": "text, narration"})
+    snippet = fields.String()
+    snippet_html = fields.String(metadata={"description": "escaped text, matches in <mark>"})
+    slide_url = fields.String()
+    image_url = fields.String()
+    thumbnail_url = fields.String()
+
+
+class SearchResultsSchema(Schema):
+    query = fields.String()
+    count = fields.Integer()
+    results = fields.List(fields.Nested(SearchHitSchema))
 
 
 class SearchQuerySchema(Schema):
@@ -36,7 +60,7 @@ SELECT s.job_id, s."index", s.start, s."end", s.title, j.source_filename, j.sour
        ts_headline('english', coalesce(s.text, ''), q.words, :options) AS text_snippet,
        ts_headline('english', coalesce(s.transcript, ''), q.words, :options) AS narration_snippet
 FROM slides s JOIN jobs j ON j.id = s.job_id, q
-WHERE s.search_vector @@ q.words
+WHERE s.search_vector @@ q.words AND (:everyone OR j.api_key_id = :key)
 ORDER BY exact DESC, rank DESC, j.created_at DESC, s."index"
 LIMIT :limit
 """)
@@ -49,7 +73,7 @@ SELECT s.job_id, s."index", s.start, s."end", s.title, j.source_filename, j.sour
        snippet(slide_search, 1, '{MARK_START}', '{MARK_END}', ' … ', 16) AS text_snippet,
        snippet(slide_search, 2, '{MARK_START}', '{MARK_END}', ' … ', 16) AS narration_snippet
 FROM slide_search JOIN slides s ON s.id = slide_search.rowid JOIN jobs j ON j.id = s.job_id
-WHERE slide_search MATCH :words
+WHERE slide_search MATCH :words AND (:everyone OR j.api_key_id = :key)
 ORDER BY exact DESC, rank, j.created_at DESC, s."index"
 LIMIT :limit
 """)
@@ -57,6 +81,8 @@ LIMIT :limit
 
 @blp.route("/search", methods=["GET"])
 @blp.arguments(SearchQuerySchema, location="query")
+@blp.response(200, SearchResultsSchema)
+@blp.alt_response(400, description="no words given in q")
 def search(query):
     """Slides whose text or narration holds the words of `q`, best first: the job, the slide,
     its time, where it matched and a snippet with the matches marked (`snippet_html` holds
@@ -69,14 +95,15 @@ def search(query):
 
 
 def _find(words: str, limit: int):
+    allowed = owner_filter()  # the caller's own jobs; every job for an admin key or without auth
+    whose = {"everyone": allowed is True, "key": None if allowed is True else allowed, "limit": limit}
     if db.engine.dialect.name == "postgresql":
-        return db.session.execute(_POSTGRES, {"q": words, "options": _HEADLINE, "limit": limit}).all()
+        return db.session.execute(_POSTGRES, {"q": words, "options": _HEADLINE, **whose}).all()
     tokens = re.findall(r"\w+", words)
     if not tokens:
         return []
     every_word = " ".join(f'"{t}"' for t in tokens)
-    return db.session.execute(_SQLITE, {"words": every_word, "phrase": f'"{" ".join(tokens)}"',
-                                        "limit": limit}).all()
+    return db.session.execute(_SQLITE, {"words": every_word, "phrase": f'"{" ".join(tokens)}"', **whose}).all()
 
 
 def _result(row) -> dict:

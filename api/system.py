@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import current_app, jsonify
 from flask_smorest import Blueprint
 
+from api.auth import is_operator
 from api.schemas import HealthSchema, StatsSchema
 from infra.extensions import db, executor, job_store, storage
 from infra.storage import StorageError
@@ -31,12 +32,19 @@ def _storage() -> dict:
         return {"status": "down", "detail": str(exc)}
 
 
+# A component's state as the public sees it with AUTH_REQUIRED (an operator sees the detail).
+_PUBLIC_STATES = {"ok": "up", "not configured": "up", "degraded": "degraded", "unknown": "degraded",
+                  "down": "down", "none": "down"}
+
+
 @blp.route("/health", methods=["GET"])
 @blp.response(200, HealthSchema)
 @blp.alt_response(503, schema=HealthSchema, description="the database is down")
 def health():
     """Each component: database, cache, broker, workers, storage. 503 when the database is down;
-    "degraded" when the service works with less (Redis down: answers come from the database)."""
+    "degraded" when the service works with less (Redis down: answers come from the database).
+    With AUTH_REQUIRED only an admin key or METRICS_TOKEN sees each component's detail; anyone
+    else sees its state: up, degraded or down."""
     components = {"database": _database(), "cache": job_store().cache.status(),
                   "broker": executor().describe(), "workers": executor().workers(), "storage": _storage()}
     states = {c["status"] for c in components.values()}
@@ -46,6 +54,9 @@ def health():
         overall = "degraded"
     else:
         overall = "ok"
+    if not is_operator():  # the public sees states only: no paths, addresses or versions
+        components = {name: {"status": _PUBLIC_STATES.get(c["status"], "degraded")}
+                      for name, c in components.items()}
     response = jsonify({"status": overall, "components": components})
     response.status_code = 503 if overall == "down" else 200
     return response

@@ -35,10 +35,10 @@ limiter = Limiter(key_func=get_remote_address, headers_enabled=True, swallow_err
 
 
 @limiter.request_filter
-def _not_a_submission() -> bool:
-    """Only POSTs are limited; reads skip the limiter's per-request work (the poll endpoint is
+def _unlimited_read() -> bool:
+    """With RATE_LIMIT_READ off, reads skip the limiter's per-request work (the poll endpoint is
     the hottest path of the service)."""
-    return request.method != "POST"
+    return request.method != "POST" and current_app.config.get("RATE_LIMIT_READ") is None
 
 
 def init_extensions(app: Flask) -> None:
@@ -67,8 +67,7 @@ def _ensure_sqlite_folder(uri: str) -> None:
 
 def _retry_after_only_when_refused(response):
     """flask-limiter sends Retry-After with every limited answer; on an accepted job or a
-    refused file it would tell a well-behaved client to wait for nothing. A 503 keeps its own
-    (too many open event streams, api/events.py)."""
+    refused file it would tell a well-behaved client to wait for nothing (a 503 keeps its own)."""
     if response.status_code not in (429, 503):
         response.headers.pop("Retry-After", None)
     return response
@@ -81,6 +80,15 @@ def submit_rate_limit() -> str:
 
 def submit_rate_limit_off() -> bool:
     return current_app.config["RATE_LIMIT_SUBMIT"] is None
+
+
+def read_rate_limit() -> str:
+    """The limit on reads (GET) per client (RATE_LIMIT_READ), read per request."""
+    return current_app.config["RATE_LIMIT_READ"]
+
+
+def read_rate_limit_off() -> bool:
+    return current_app.config["RATE_LIMIT_READ"] is None
 
 
 def job_store():

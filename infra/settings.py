@@ -98,6 +98,33 @@ def _rate_limit(env, name, default):
     return raw
 
 
+def _pixels(env, name, default):
+    """A frame size limit given as WIDTHxHEIGHT ("3840x2160") or a number of pixels."""
+    raw = (env.get(name) or default).strip().lower()
+    width, _, height = raw.partition("x")
+    try:
+        value = int(width) * int(height) if height else int(raw)
+    except ValueError:
+        raise ConfigError(name, 'must be WIDTHxHEIGHT such as "3840x2160" or a number of pixels', raw) from None
+    if value < 1:
+        raise ConfigError(name, "must be positive", raw)
+    return value
+
+
+def security_settings(env) -> dict:
+    """API keys, operations token, resource and request limits (docs/security.md)."""
+    return {
+        # API keys (`flask keys create NAME`) on every /api route but /api/health and the docs.
+        "AUTH_REQUIRED": _flag(env, "AUTH_REQUIRED", False),
+        # Bearer token that opens the operations endpoints (/metrics, ...) beside an admin key.
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        "MAX_VIDEO_PIXELS": _pixels(env, "MAX_VIDEO_PIXELS", "3840x2160"),
+        # Off by default: a counter costs every poll a Redis round trip (docs/benchmarks.md);
+        # render.yaml and compose turn it on.
+        "RATE_LIMIT_READ": _rate_limit(env, "RATE_LIMIT_READ", "off"),
+    }
+
+
 def database_url(env) -> str:
     """DATABASE_URL with Heroku/Render-style `postgres://` accepted (rewritten to
     `postgresql+psycopg2://`); default: SQLite under instance/."""
@@ -165,6 +192,7 @@ def load_settings(environ=None, overrides: dict | None = None) -> dict:
         "RECOVER_JOBS_ON_START": _flag(env, "RECOVER_JOBS_ON_START", _owns_a_pool()),
         **user_settings(env),
         **distributed_settings(env),
+        **security_settings(env),
         "LOG_LEVEL": _choice(env, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         "LOG_FORMAT": _choice(env, "LOG_FORMAT", ("JSON", "TEXT"), "JSON"),
         "METRICS_ENABLED": _flag(env, "METRICS_ENABLED", True),

@@ -33,9 +33,15 @@ class DownloadUnavailable(DownloadFailed):
 RETRY_STATUSES = (429, 502, 503, 504)
 
 
-def probe_video(path: Path, max_seconds: float) -> dict:
-    """Read `path`'s header with the library's probe (slidecast.video), then check it is a whole,
-    decodable video of sane length: its first frame and its end decode.
+def video_limits(config) -> dict:
+    """The resource limits every video is held to, from the app config: {"seconds", "pixels"}."""
+    return {"seconds": config["MAX_VIDEO_SECONDS"], "pixels": config["MAX_VIDEO_PIXELS"]}
+
+
+def probe_video(path: Path, limits: dict) -> dict:
+    """Read `path`'s header with the library's probe (slidecast.video), check it is within
+    `limits` (video_limits) before any frame is decoded, then that it is a whole, decodable
+    video: its first frame and its end decode.
 
     Returns {"duration", "width", "height"}; raises BadVideo with a one-line reason.
     """
@@ -43,10 +49,12 @@ def probe_video(path: Path, max_seconds: float) -> dict:
         raise BadVideo("the file is empty")
     try:
         meta = probe(path)
+        _check_size(meta.width, meta.height, limits["pixels"])
         if meta.duration <= 0:
             raise BadVideo("the video has no duration; it may be truncated or a still image")
-        if meta.duration > max_seconds:
-            raise BadVideo(f"the video lasts {meta.duration:.0f} s, more than the {max_seconds:.0f} s allowed")
+        if meta.duration > limits["seconds"]:
+            raise BadVideo(f"the video lasts {meta.duration:.0f} s, more than the {limits['seconds']:.0f} s "
+                           "allowed (MAX_VIDEO_SECONDS)")
         with open_video(path) as container:
             stream = container.streams.video[0]
             if _first_frame(container, stream) is None:
@@ -57,6 +65,12 @@ def probe_video(path: Path, max_seconds: float) -> dict:
         raise BadVideo("the file has no video stream") from None
     except (SlidecastError, av.FFmpegError, OSError) as exc:
         raise BadVideo(f"the file is not a readable video, or it is truncated ({_reason(exc)})") from None
+
+
+def _check_size(width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise BadVideo(f"the video's frames are {width}x{height} ({width * height / 1e6:.1f} megapixels), "
+                       f"more than the {max_pixels / 1e6:.1f} megapixels allowed (MAX_VIDEO_PIXELS)")
 
 
 def _first_frame(container, stream):
@@ -122,7 +136,7 @@ def _download(url: str, work: Path, report) -> Path:
         raise DownloadUnavailable(f"downloading video_url failed: {type(exc).__name__}") from None
     except requests.RequestException as exc:
         raise DownloadFailed(f"downloading video_url failed: {type(exc).__name__}") from None
-    probe_video(target, current_app.config["MAX_VIDEO_SECONDS"])
+    probe_video(target, video_limits(current_app.config))
     return target
 
 

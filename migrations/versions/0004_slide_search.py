@@ -3,13 +3,13 @@ GIN index on PostgreSQL, an FTS5 table kept by triggers on SQLite; and an index 
 job by its video's content hash (repeated uploads).
 
 Revision ID: 0004_slide_search
-Revises: 0002_job_parts (0003_api_keys on the security branch: put this one after it at merge)
+Revises: 0003_api_keys
 Create Date: 2026-11-27
 """
 from alembic import op
 
 revision = "0004_slide_search"
-down_revision = "0002_job_parts"
+down_revision = "0003_api_keys"
 branch_labels = None
 depends_on = None
 

@@ -4,12 +4,7 @@ import io
 
 import pytest
 
-from support.api_checks import assert_nothing_created, assert_problem
-
-
-def upload(client, content: bytes, name="talk.mp4", **fields):
-    return client.post("/api/jobs", data={"file": (io.BytesIO(content), name), **fields},
-                       content_type="multipart/form-data")
+from support.api_checks import assert_nothing_created, assert_problem, upload
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,13 @@ import os
 import shutil
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
+from support.security import make_key
 from support.services import unavailable, wait_until
 
 NARRATED = Path(__file__).resolve().parents[1] / "data" / "narrated.mp4"  # 3 slides, 12 s, spoken
@@ -41,14 +43,22 @@ def browser(tmp_path):
     driver.quit()
 
 
-@pytest.fixture
-def live_server(embedded_app):
-    """The embedded app served over HTTP on a free port (threaded: event streams stay open)."""
-    server = make_server("127.0.0.1", 0, embedded_app, threaded=True)
+@contextmanager
+def serving(app):
+    """`app` served over HTTP on a free port (threaded: event streams stay open); yields its URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def live_server(embedded_app):
+    with serving(embedded_app) as url:
+        yield url
 
 
 def test_upload_watch_progress_open_a_slide_download_the_pdf_and_search(browser, live_server):
@@ -102,3 +112,40 @@ def test_upload_watch_progress_open_a_slide_download_the_pdf_and_search(browser,
     assert hits[0].get_attribute("data-slide") == "2" and "<mark>" in hits[0].get_attribute("innerHTML").lower()
     hits[0].click()
     wait_until(lambda: viewer.is_displayed() and viewer.get_attribute("data-slide") == "2", "the found slide", 10)
+
+
+def test_with_auth_required_the_page_asks_for_the_key_once_and_keeps_it(browser, make_app, tmp_path, sqlite_template,
+                                                                        service_clip):
+    from selenium.webdriver.common.by import By
+
+    shutil.copyfile(sqlite_template, tmp_path / "secured.db")
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'secured.db'}", REDIS_URL=None, AUTH_REQUIRED=True)
+    key = make_key(app, "browser")
+    with serving(app) as url:
+        browser.get(url + "/")
+        prompt = wait_until(lambda: _alert(browser), "the page to ask for the API key", 10)
+        assert "API key" in prompt.text
+        prompt.send_keys(key)
+        prompt.accept()
+        assert browser.execute_script("return localStorage.getItem('slidecast.apiKey')") == key
+
+        browser.find_element(By.ID, "transcribe").click()  # off: this clip has no sound
+        browser.find_element(By.ID, "files").send_keys(str(service_clip))
+        browser.find_element(By.ID, "start").click()
+        wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-status=succeeded]"),
+                   "the job to succeed, followed with the key", 120)
+
+        browser.refresh()  # the key is kept: no second question, the job is listed again
+        rows = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-status=succeeded]"),
+                          "the job listed after a reload", 10)
+        assert _alert(browser) is None and "cuts.mp4" in rows[0].text
+
+
+def _alert(browser):
+    from selenium.common.exceptions import NoAlertPresentException
+    try:
+        alert = browser.switch_to.alert
+        alert.text  # raises when there is none
+        return alert
+    except NoAlertPresentException:
+        return None

@@ -2,7 +2,12 @@
 
 import hashlib
 
+import sqlalchemy as sa
+
+from infra.extensions import db
+from models import ApiKey
 from slidecast import ExtractOptions
+from support.security import bearer, make_key
 
 
 def upload(client, clip, **options):
@@ -57,3 +62,20 @@ def test_asking_by_content_hash_first_finds_the_finished_job_without_sending_the
     assert other_options.status_code == 404 and "upload the file" in other_options.get_json()["detail"]
     malformed = embedded_client.post("/api/jobs/repeat", json={"video_sha256": "abc"})
     assert malformed.status_code == 422 and malformed.get_json()["invalid_fields"] == ["video_sha256"]
+
+
+def test_another_keys_job_of_the_same_video_is_never_returned(make_app, migrated_pg, redis_url, app, service_clip,
+                                                              add_job):
+    secured = make_app(SQLALCHEMY_DATABASE_URI=migrated_pg, REDIS_URL=redis_url, AUTH_REQUIRED=True)
+    alice, bob = make_key(secured, "alice"), make_key(secured, "bob")
+    with secured.app_context():
+        alice_id = db.session.scalar(sa.select(ApiKey.id).where(ApiKey.name == "alice"))
+    digest = hashlib.sha256(service_clip.read_bytes()).hexdigest()
+    alices = add_job(secured, video_sha256=digest, options=ExtractOptions().to_dict(), api_key_id=alice_id)
+    client = secured.test_client()
+
+    assert client.post("/api/jobs/repeat", json={"video_sha256": digest}, headers=bearer(bob)).status_code == 404
+    bobs = client.post("/api/jobs", data={"file": (service_clip.open("rb"), "again.mp4")}, headers=bearer(bob))
+    assert bobs.status_code == 202 and bobs.get_json()["id"] != alices
+    again = client.post("/api/jobs", data={"file": (service_clip.open("rb"), "again.mp4")}, headers=bearer(alice))
+    assert again.get_json()["id"] == alices

@@ -3,17 +3,20 @@
 import re
 
 import pytest
+import sqlalchemy as sa
 
 from infra.extensions import db, job_store
-from models import Job, Slide, new_id
+from models import ApiKey, Job, Slide, new_id
+from support.security import bearer, make_key
 
 MODES = ["client", "embedded_client"]
 
 
-def finished_job(app, name: str, slides: list[tuple[str, str]]) -> str:
+def finished_job(app, name: str, slides: list[tuple[str, str]], api_key_id: int | None = None) -> str:
     """A job with these (slide text, narration) pairs as its slides, 30 s each."""
     with app.app_context():
-        job_id = job_store().create(Job(id=new_id(), source_filename=name, executor="celery"))["id"]
+        job = Job(id=new_id(), source_filename=name, executor="celery", api_key_id=api_key_id)
+        job_id = job_store().create(job)["id"]
         db.session.add_all(Slide(job_id=job_id, index=n, start=30.0 * (n - 1), end=30.0 * n, title=text.split(".")[0],
                                  text=text, transcript=said, keywords=[], image_key=f"k/{n}.png",
                                  thumbnail_key=f"k/{n}.jpg")
@@ -82,3 +85,20 @@ def test_a_deleted_job_is_no_longer_found(lectures):
     client, _, rnn = lectures
     assert client.delete(f"/api/jobs/{rnn}").status_code == 204
     assert client.get("/api/search?q=backpropagation").get_json()["count"] == 0
+
+
+def test_search_never_returns_another_keys_jobs(make_app, migrated_pg, redis_url, app):
+    secured = make_app(SQLALCHEMY_DATABASE_URI=migrated_pg, REDIS_URL=redis_url, AUTH_REQUIRED=True)
+    keys = {name: make_key(secured, name, admin=name == "root") for name in ("alice", "bob", "root")}
+    with secured.app_context():
+        ids = dict(db.session.execute(sa.select(ApiKey.name, ApiKey.id)).all())
+    jobs = {name: finished_job(secured, f"{name}.mp4", [("Entropy", f"{name} explains entropy")], ids[name])
+            for name in ("alice", "bob")}
+    client = secured.test_client()
+
+    for name in ("alice", "bob"):
+        found = client.get("/api/search?q=entropy", headers=bearer(keys[name])).get_json()["results"]
+        assert [hit["job_id"] for hit in found] == [jobs[name]]
+    everyone = client.get("/api/search?q=entropy", headers=bearer(keys["root"])).get_json()["results"]
+    assert {hit["job_id"] for hit in everyone} == set(jobs.values())  # an admin key sees every job
+    assert client.get("/api/search?q=entropy").status_code == 401

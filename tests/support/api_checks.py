@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -25,3 +26,9 @@ def assert_nothing_created(app):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
     data = Path(app.config["STORAGE_URL"])
     assert not [p for p in data.rglob("*") if p.is_file()] if data.exists() else True
+
+
+def upload(client, content: bytes, name="talk.mp4", headers=None, **fields):
+    """POST /api/jobs with `content` as the multipart `file` named `name`, and `fields`."""
+    return client.post("/api/jobs", data={"file": (io.BytesIO(content), name), **fields},
+                       content_type="multipart/form-data", headers=headers)

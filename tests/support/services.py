@@ -32,7 +32,7 @@ from infra.extensions import db
 
 ROOT = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() == "true"
-TABLES = ("slides", "artifacts", "job_metrics", "jobs")
+TABLES = ("slides", "artifacts", "job_metrics", "jobs", "api_keys")
 
 
 def unavailable(what: str):
@@ -112,7 +112,7 @@ def make_app(tmp_path):
     def build(**config):
         defaults = {"STORAGE_URL": str(tmp_path / "data"), "RECOVER_JOBS_ON_START": False,
                     "CELERY_BROKER_URL": None, "REQUIRE_BROKER": False, "THREAD_POOL_SIZE": 2,
-                    "RATE_LIMIT_SUBMIT": None}
+                    "RATE_LIMIT_SUBMIT": None, "RATE_LIMIT_READ": None}
         app = create_app({**defaults, **config})
         app.config["TESTING"] = True
         built.append(app)
