@@ -487,7 +487,7 @@ class JobStorageService:
                 self.refresh(job_id, event="progress")
                 return True
         self._publish({"event": "progress", "id": job_id, "status": RUNNING, "stage": stage,
-                            "progress": round(percent, 1)})
+                       "progress": round(percent, 1)})
         return True
 
     def delete(self, job_id: str) -> bool:
@@ -512,7 +512,7 @@ class JobStorageService:
             return None
         self.cache.put(doc)
         self._publish({"event": event, "id": job_id, "status": doc["status"], "stage": doc["stage"],
-                            "progress": doc["progress"]})
+                       "progress": doc["progress"]})
         return doc
 
     # ---- helpers -----------------------------------------------------------------------------

@@ -260,6 +260,8 @@ def _repeat(job_id: str):
     """The earlier job of the same upload: 200 with `cached: true` when its slides are ready,
     else 202 with the job still under way (`cached: false`); nothing new is created."""
     doc = job_store().get(job_id)
+    if doc is None:  # deleted since it was found
+        problem(409, "the earlier job of this video was deleted just now; send the request again")
     response = jsonify(dict(job_document(doc), cached=doc["status"] == "succeeded"))
     response.status_code = 200 if doc["status"] == "succeeded" else 202
     response.headers["Location"] = url_for("jobs.get_job", job_id=job_id)

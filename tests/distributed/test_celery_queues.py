@@ -10,7 +10,8 @@ from support.celery_workers import submit
 def test_queues_report_depth_and_workers(make_app, app, tmp_path, service_clip, throwaway_redis):
     client = web_app(make_app, app, throwaway_redis.url).test_client()
     for priority in (0, 5, 9):  # three priorities: three Redis lists behind one queue
-        submit(client, service_clip, ocr=False, priority=priority)
+        # Options differ: an identical upload would be answered with the first, queued job.
+        submit(client, service_clip, ocr=False, priority=priority, sensitivity=0.4 + priority / 100)
     body = client.get("/api/queues").get_json()
     assert body["mode"] == "celery" and body["queues"]["extraction"] == 3 and body["online"] == 0
     assert body["queues"]["analysis"] == 0 and body["waiting"] == 3
