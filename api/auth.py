@@ -98,7 +98,7 @@ def caller() -> Caller | None:
     return g.slidecast_caller
 
 
-def owner_filter() -> int | None | bool:
+def owner_filter() -> int | bool:
     """Whose jobs the caller may see: a key id, or True for every job (admin, or no auth)."""
     who = caller()
     if who is None or who.admin:

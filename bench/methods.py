@@ -3,7 +3,8 @@
     python bench/methods.py METHOD VIDEO     # prints one JSON line
 
 METHOD: ours, ours-builds (keep_builds), decode (PyAV, thread_type AUTO), decode1 (PyAV, one
-thread), pyscenedetect (ContentDetector at its defaults), ffmpeg (scene filter, gt(scene,0.4)).
+thread), pyscenedetect (ContentDetector at its defaults), ffmpeg (scene filter, gt(scene,0.4)),
+ffmpeg@T (the same filter at threshold T, e.g. ffmpeg@0.05).
 The JSON has "transitions" (seconds), "seconds" (wall time of the work itself, imports excluded),
 "peak_rss_mb" (the whole process, or the ffmpeg child for "ffmpeg"), or "skipped" with a reason.
 """
@@ -79,11 +80,11 @@ def pyscenedetect(video: str) -> dict:
     return clock.result(transitions=[start.get_seconds() for start, _ in scenes[1:]])
 
 
-def ffmpeg_scene(video: str) -> dict:
+def ffmpeg_scene(video: str, threshold: float = 0.4) -> dict:
     import imageio_ffmpeg
 
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-i", video, "-an",
-               "-vf", "select='gt(scene,0.4)',showinfo", "-f", "null", "-"]
+               "-vf", f"select='gt(scene,{threshold:g})',showinfo", "-f", "null", "-"]
     with Clock() as clock:
         run = subprocess.run(command, capture_output=True, text=True, check=True)
     times = [float(t) for t in re.findall(r"pts_time:\s*([0-9.]+)", run.stderr)]
@@ -103,7 +104,10 @@ METHODS = {
 
 def main() -> int:
     method, video = sys.argv[1], sys.argv[2]
-    result = METHODS[method](video)
+    if method.startswith("ffmpeg@"):
+        result = ffmpeg_scene(video, float(method.split("@", 1)[1]))
+    else:
+        result = METHODS[method](video)
     usage = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     result.setdefault("peak_rss_mb", usage / 1024)
     print(json.dumps(result))

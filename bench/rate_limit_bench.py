@@ -99,7 +99,7 @@ def run(mode: str, db_url: str, args) -> dict:
     conf = Path(tempfile.mkstemp(suffix=".py")[1])
     conf.write_text(GUNICORN_CONF.format(workers=args.workers))
     port = free_port()
-    server = start_server("app:app", ROOT, port, conf, env)
+    server = start_server("app:create_app()", ROOT, port, conf, env)
     try:
         base = f"http://127.0.0.1:{port}"
         started = time.perf_counter()

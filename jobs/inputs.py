@@ -47,6 +47,7 @@ def probe_video(path: Path, limits: dict) -> dict:
     """
     if Path(path).stat().st_size == 0:
         raise BadVideo("the file is empty")
+    _check_size(*_frame_size(path), limits["pixels"])
     try:
         meta = probe(path)
         _check_size(meta.width, meta.height, limits["pixels"])
@@ -65,6 +66,24 @@ def probe_video(path: Path, limits: dict) -> dict:
         raise BadVideo("the file has no video stream") from None
     except (SlidecastError, av.FFmpegError, OSError) as exc:
         raise BadVideo(f"the file is not a readable video, or it is truncated ({_reason(exc)})") from None
+
+
+# Up to this many streams are told to skip decoding while FFmpeg reads their parameters.
+_SKIP_DECODING = [{"skip_frame": "all"}] * 16
+
+
+def _frame_size(path: Path) -> tuple[int, int]:
+    """Width and height from the header, no frame decoded: FFmpeg's open decodes a frame to learn
+    the stream's parameters unless told to skip (a 16000x16000 frame: 1.4 s and ~600 MB).
+    (0, 0) when they cannot be read this way; the library's probe then decides."""
+    try:
+        with av.open(str(path), stream_options=_SKIP_DECODING) as container:
+            if container.streams.video:
+                context = container.streams.video[0].codec_context
+                return context.width or 0, context.height or 0
+    except (av.FFmpegError, OSError):
+        pass
+    return 0, 0
 
 
 def _check_size(width: int, height: int, max_pixels: int) -> None:

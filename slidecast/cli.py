@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--transcribe-engine", default="auto",
                     help="auto, pocketsphinx or whisper:/path/to/local/model (default auto)")
     ex.add_argument("--workers", type=int, default=0, help="OCR threads (default 0: one per core)")
+    ex.add_argument("--explain", action="store_true",
+                    help="also write explain.json: every candidate change and why it was kept or not")
     ex.add_argument("--quiet", action="store_true", help="print nothing but errors")
     ex.add_argument("--json", action="store_true", help="print the manifest (or error) as JSON on stdout")
     return parser
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="slidecast: warning: %(message)s")
     bar = _Bar() if sys.stderr.isatty() and not (args.quiet or args.json) else None
     try:
-        manifest = extract(args.video, args.out, options_from_args(args), progress=bar)
+        manifest = extract(args.video, args.out, options_from_args(args), progress=bar, explain=args.explain)
     except SlidecastError as exc:
         if args.json:
             print(json.dumps({"error": {"type": type(exc).__name__, "message": str(exc),

@@ -91,13 +91,16 @@ def sharpness(gray: np.ndarray) -> float:
     return float(cv2.Laplacian(gray, cv2.CV_32F).var())
 
 
-def encode_small(gray: np.ndarray) -> bytes:
-    """Compress a small frame for cheap keeping (zlib level 1: a slide shrinks ~5x, and
-    unpacking costs tens of microseconds)."""
-    h, w = gray.shape
-    return h.to_bytes(4, "little") + w.to_bytes(4, "little") + zlib.compress(gray.tobytes(), 1)
+def encode_small(image: np.ndarray) -> bytes:
+    """Compress a small frame (grey, or RGB) for cheap keeping (zlib level 1: a slide shrinks
+    ~5x, and unpacking costs tens of microseconds)."""
+    h, w = image.shape[:2]
+    c = image.shape[2] if image.ndim == 3 else 1
+    head = h.to_bytes(4, "little") + w.to_bytes(4, "little") + c.to_bytes(4, "little")
+    return head + zlib.compress(np.ascontiguousarray(image).tobytes(), 1)
 
 
 def decode_small(data: bytes) -> np.ndarray:
-    h, w = int.from_bytes(data[:4], "little"), int.from_bytes(data[4:8], "little")
-    return np.frombuffer(zlib.decompress(data[8:]), np.uint8).reshape(h, w)
+    h, w, c = (int.from_bytes(data[k:k + 4], "little") for k in (0, 4, 8))
+    pixels = np.frombuffer(zlib.decompress(data[12:]), np.uint8)
+    return pixels.reshape(h, w) if c == 1 else pixels.reshape(h, w, c)

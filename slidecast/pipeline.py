@@ -15,20 +15,18 @@ import threading
 import time
 from pathlib import Path
 
-from .detect.transitions import ScreenState, TransitionDetector
-from .detection import SecondPass
-from .errors import InvalidOptions
+from .detect import ScreenState, Slide, find_slides
+from .errors import InvalidOptions, OutputNotWritable
 from .frames import analysis_size
 from .output.manifest import Manifest, SlideEntry, VideoInfo
 from .options import ExtractOptions
 from .output import OutputDir
-from .screening import screen
-from .timeline import Slide, build_timeline
 from .video import FrameGrabber, VideoMeta, probe, scan
 
 
 def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, progress=None,
-            window: tuple[float, float | None] | None = None, sha256: str | None = None) -> Manifest:
+            window: tuple[float, float | None] | None = None, sha256: str | None = None,
+            explain: bool = False) -> Manifest:
     """Find every slide of `video_path` and write OUT (see output.py); return the manifest.
 
     `window=(start, end)` finds the slides of that stretch only (end None: to the end), for a
@@ -36,6 +34,8 @@ def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, p
     before `start` and stops at the first keyframe at or after `end`; slide times stay
     whole-video times, and `video` describes the whole file. `sha256`, when the caller already
     knows the file's hash (every piece of a split video), saves reading the whole file again.
+    `explain` also writes OUT/explain.json: every candidate change with its time, measures and
+    the rule that kept or rejected it (docs/engine.md).
 
     Raises a slidecast.errors.SlidecastError subclass for bad input or output (nothing is left
     that looks like a finished result), or Cancelled if `progress` raised it.
@@ -46,7 +46,7 @@ def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, p
     out.prepare()  # first: a stale manifest must not survive any failure below
     try:
         meta = probe(Path(video_path))
-        return _run(meta, out, opts, Progress(progress), window, sha256)
+        return _run(meta, out, opts, Progress(progress), window, sha256, explain)
     finally:
         out.cleanup()
 
@@ -109,33 +109,32 @@ class FileHasher(threading.Thread):
 
 
 def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progress, window=None,
-         sha256: str | None = None) -> Manifest:
+         sha256: str | None = None, explain: bool = False) -> Manifest:
     hasher = None if sha256 else FileHasher(meta.path)
     timings: dict[str, float] = {}
     began = time.perf_counter()
     progress("decoding", 0.0, "reading keyframes")
     size = analysis_size(meta.width, meta.height)
     first = scan(meta, size, progress.stage("decoding", "reading keyframes"), window)
-    plan = screen(first, meta, opts, size)
     progress("decoding", 1.0, "keyframes read")
     timings["scan"] = time.perf_counter() - began
 
     progress("detecting", 0.0, "finding slides")
-    states: list[ScreenState] = []
-    pictures = _PictureKeeper(meta, out, plan.crop, size, states)
-    detector = TransitionDetector(plan.meter, pictures.keep, start=first.start)
+    pictures = _PictureKeeper(meta, out, size)
     began = time.perf_counter()
     try:
-        stats = SecondPass(meta, first, plan, detector, size, progress.stage("detecting", "finding slides")).run()
+        found = find_slides(meta, first, opts, size, pictures, progress.stage("detecting", "finding slides"))
         out.flush()
     finally:
         pictures.close()
     second = time.perf_counter() - began
+    stats, slides = found.stats, found.slides
+    timings["screen"] = stats.screen_seconds
     timings["decode"] = stats.decode_seconds
     timings["detect"] = stats.detect_seconds
     timings["write"] = pictures.seconds
-    timings["other"] = max(0.0, second - stats.decode_seconds - stats.detect_seconds - pictures.seconds)
-    slides = build_timeline(states, plan.meter, opts.min_slide_duration, opts.keep_builds)
+    timings["other"] = max(0.0, second - stats.screen_seconds - stats.decode_seconds - stats.detect_seconds
+                           - pictures.seconds)
     progress("detecting", 1.0, f"{len(slides)} slides")
 
     video = VideoInfo(round(first.video_end, 3), round(meta.fps, 3), meta.width, meta.height,
@@ -143,6 +142,11 @@ def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progre
     manifest = Manifest(video, _entries(slides, out), options=opts.to_dict())
     manifest.timings.update({k: round(v, 3) for k, v in timings.items()})
     _run_content(manifest, out.root, meta.path, opts, progress)
+    if explain:
+        try:
+            found.explanation.write(out.root / "explain.json")
+        except OSError as exc:
+            raise OutputNotWritable(f"cannot write explain.json to {out.root}: {exc.strerror or exc}") from exc
     out.write_manifest(manifest)
     return manifest
 
@@ -170,10 +174,14 @@ class _PictureKeeper:
     Pictures are cropped to the content area (letterbox bars removed).
     """
 
-    def __init__(self, meta: VideoMeta, out: OutputDir, crop, size, states: list):
-        self.out, self.states, self.seconds = out, states, 0.0
+    def __init__(self, meta: VideoMeta, out: OutputDir, size):
+        self.meta, self.out, self.size = meta, out, size
+        self.keys, self.seconds = 0, 0.0
         self.grabber = FrameGrabber(meta)
-        sx, sy = meta.width / size[0], meta.height / size[1]
+        self.box = (0, 0, meta.width, meta.height)
+
+    def set_crop(self, crop) -> None:
+        sx, sy = self.meta.width / self.size[0], self.meta.height / self.size[1]
         x0, y0, x1, y1 = crop
         self.box = (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy))
 
@@ -182,10 +190,11 @@ class _PictureKeeper:
         best = state.best
         rgb = best.source.to_ndarray(format="rgb24") if best.source is not None else self.grabber.grab_rgb(best.t)
         x0, y0, x1, y1 = self.box
-        state.key = len(self.states)
+        state.key = self.keys
+        self.keys += 1
         self.out.save_picture(state.key, rgb[y0:y1, x0:x1])
+        state.keep_fine(rgb[y0:y1, x0:x1])
         state.pack()  # drops the decoded frame too: memory stays flat
-        self.states.append(state)
         self.seconds += time.perf_counter() - began
 
     def close(self):

@@ -301,26 +301,39 @@ def check_damage(bad_times: list, decoded: int, end: float, path) -> None:
         log.warning("%s: %d damaged packet(s) skipped", path, len(bad_times))
 
 
-def sample_start(meta: VideoMeta, size: tuple[int, int], seconds: float, step: float):
-    """Yield small grey frames every `step` seconds from the first `seconds` of the video."""
+def sample_runs(meta: VideoMeta, size: tuple[int, int], starts: list[float], seconds: float,
+                step: float):
+    """For each keyframe time in `starts`, a list of small grey frames `step` seconds apart over
+    the `seconds` after it (fewer if the video ends or a packet is damaged)."""
     container = open_video(meta.path)
     stream = container.streams.video[0]
-    stream.thread_type = "AUTO"
     stream.codec_context.skip_frame = "NONREF"
     stream.codec_context.options = {"skip_loop_filter": "all"}
-    next_t = 0.0
+    runs = []
+    try:
+        for start in starts:
+            container.seek(int((start + meta.start) / stream.time_base), stream=stream,
+                           backward=True, any_frame=False)
+            stream.codec_context.flush_buffers()
+            runs.append(_run_from(container, stream, meta, size, start, seconds, step))
+    finally:
+        container.close()
+    return runs
+
+
+def _run_from(container, stream, meta, size, start, seconds, step) -> list:
+    frames, next_t = [], start - 0.5 / max(meta.fps, 1.0)
     try:
         for frame in container.decode(stream):
             t = float(frame.time) - meta.start
-            if t > seconds:
+            if t > start + seconds:
                 break
             if t >= next_t:
                 next_t = t + step
-                yield small_gray(frame, size)
+                frames.append(small_gray(frame, size))
     except _AV_ERRORS:
-        return  # damage is judged by the passes proper
-    finally:
-        container.close()
+        pass  # damage is judged by the passes proper
+    return frames
 
 
 class DenseDecoder:

@@ -1,31 +1,95 @@
 """Incremental builds: a new screen state that only adds content to the old one.
 
-The cells that changed must all have been background (no ink) in the old state, and hold ink in
-the new one; a change that touches the old content (a new title, a replaced figure) is a new
-slide. A pointer's worth of changed cells on old content is tolerated (10% for big builds): a
-new line drawn just below an old one can share a cell with it, and the edge of a webcam
-picture beside it moves now and then (seen on the 2-hour bench video).
+The cells that changed must have been background (no ink) in the old state, or kept their old
+ink pixels (new ink beside old in one cell), and hold ink in the new one. A pointer's worth of
+changed cells on old content is tolerated (10% for big builds): a new line drawn just below an
+old one can share a cell with it, and the edge of a webcam picture beside it moves now and then
+(seen on the 2-hour bench video). Two changes are never a build, whatever their size beside the
+added content: content taken away (a cell that held ink holds none: going back to an earlier
+overlay step) and a changed title (old ink touched in the top TITLE_ROWS of the grid).
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
-from ..frames import cell_detail
+from ..frames import cell_detail, cell_means
 from .cells import ChangeMeter
 
 BACKGROUND = 0.05  # cell detail (std, in units of ink contrast) below which a cell holds no ink
 TOUCHED_TOLERANCE = 0.1  # fraction of changed cells that may have held old ink
+TITLE_ROWS = 0.2  # the top fifth of the grid holds the title of most slide templates
+REMOVED_TOLERANCE = 1  # cells that lost their ink (one: a stroke at a cell's edge)
+# A pixel is ink when INK_LEVEL or more (ink contrast units) from the background; it changed
+# when it moved by more than PIXEL_CHANGE; a cell lost its ink when more than LOST_SHARE of its
+# ink pixels changed.
+INK_LEVEL = 0.25
+PIXEL_CHANGE = 0.25
+LOST_SHARE = 0.3
+# The colour check on the states' pictures (adds_only): a channel moving by FINE_INK (0-255)
+# is a change, and ink.
+FINE_INK = 40
+FINE_TOLERANCE = 0.005
+FINE_SLACK = 8
+POINTER_SPOT = 24  # px at FINE_REFERENCE width: a pointer, a laser dot, a webcam edge, blurred
+FINE_REFERENCE = 480
+SPOTS = 3  # compact spots forgiven: the pointer where it was and where it is, a webcam's edge
 
 
-def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter) -> bool:
-    """True if normalised frame `new` is `old` with content added and nothing removed."""
+def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter,
+             fine: tuple[np.ndarray, np.ndarray] | None = None) -> bool:
+    """True if normalised frame `new` is `old` with content added and nothing removed; with
+    `fine` (the two states' RGB pictures, see ScreenState.keep_fine) that must hold in colour,
+    pixel by pixel, too (`adds_only`)."""
+    if fine is not None and not adds_only(*fine, meter.mask):
+        return False
     changed = meter.content_cells(meter.changed(old, new))
     if not changed.any():
         return False
     old_detail, new_detail = cell_detail(old, meter.grid), cell_detail(new, meter.grid)
     floor = BACKGROUND + 2.0 * float(np.percentile(old_detail, 20))
-    touched = changed & (old_detail > floor)
-    inked = changed & (new_detail > floor)
+    had_ink, has_ink = old_detail > floor, new_detail > floor
+    touched = changed & had_ink & (_ink_lost(old, new, meter.grid) > LOST_SHARE)
+    if (changed & had_ink & ~has_ink).sum() > REMOVED_TOLERANCE:
+        return False
+    if touched[:max(1, int(round(TITLE_ROWS * touched.shape[0])))].any():
+        return False
     allowed = max(meter.pointer_cells, int(TOUCHED_TOLERANCE * changed.sum()))
-    return touched.sum() <= allowed and inked.sum() >= 0.5 * changed.sum()
+    return bool(touched.sum() <= allowed and (changed & has_ink).sum() >= 0.5 * changed.sum())
+
+
+def _ink_lost(old: np.ndarray, new: np.ndarray, grid) -> np.ndarray:
+    """Per cell, the share of the old picture's ink pixels that changed. A cell that held ink
+    and changed may just have received new ink beside the old (a new line right under the last
+    one shares cells with it, and more so at a high sensitivity); the old ink is then intact."""
+    ink = (np.abs(old) > INK_LEVEL).astype(np.float32)
+    lost = ink * (np.abs(new - old) > PIXEL_CHANGE)
+    return cell_means(lost, grid) / np.maximum(cell_means(ink, grid), 1e-6)
+
+
+def adds_only(old: np.ndarray, new: np.ndarray, mask: np.ndarray) -> bool:
+    """True if RGB picture `new` differs from `old` only where `old` showed background: no
+    stroke recoloured or taken away. Outside the masked cells (live regions). Tolerated on old
+    ink: up to SPOTS compact spots (the pointer where it was and where it is) and a few pixels
+    (FINE_TOLERANCE of the changed ones, FINE_SLACK at least: ringing beside new strokes)."""
+    if old.shape != new.shape:
+        return False
+    # One cell more than the live mask: the quieter edge of a webcam tile moves now and then.
+    live = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8))
+    free = cv2.resize(1 - live, old.shape[1::-1], interpolation=cv2.INTER_NEAREST) > 0
+    changed = (np.abs(new.astype(np.int16) - old.astype(np.int16)).max(axis=2) > FINE_INK) & free
+    removed = (changed & _fine_ink(old)).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(removed, np.ones((3, 3), np.uint8)))
+    spot = POINTER_SPOT * old.shape[1] / FINE_REFERENCE
+    spots = sorted((int(a) for w, h, a in stats[1:, 2:5] if w <= spot and h <= spot), reverse=True)
+    pointer = sum(spots[:SPOTS]) * removed.sum() / max(int(stats[1:, 4].sum()), 1)  # back to undilated
+    allowed = max(FINE_SLACK, FINE_TOLERANCE * int(changed.sum()))
+    return removed.sum() - pointer <= allowed
+
+
+def _fine_ink(image: np.ndarray) -> np.ndarray:
+    """Pixels that differ from their local background (a wide median) by more than FINE_INK in
+    some channel. (Not "from the picture's commonest colour": in a speaker view that is the
+    backdrop, and the whole slide would be ink.)"""
+    return np.abs(image.astype(np.int16) - cv2.medianBlur(image, 31)).max(axis=2) > FINE_INK

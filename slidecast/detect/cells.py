@@ -1,8 +1,9 @@
 """Which grid cells changed between two normalised frames.
 
 A cell changed if its mean absolute difference exceeds a threshold that adapts to the noise of
-this very pair of frames (the median cell difference: most cells of a slide do not change, so the
-median is the noise floor). Masked cells (live regions, user ignore regions) never count.
+this very pair of frames (a low percentile of the cell differences: some cells of a slide do not
+change even when the slide does, while noise moves every cell). Masked cells (live regions, user
+ignore regions) never count.
 Small isolated blobs of changed cells (a mouse pointer, a laser dot, a speck of noise) are not a
 slide change, unless there are many of them at once (small edits all over the slide).
 """
@@ -17,8 +18,17 @@ from ..frames import GRID, cell_diff, normalise
 # Threshold in normalised units (fractions of the ink contrast, frames.normalise) at sensitivity 0.5; each 0.25 of sensitivity halves/doubles it.
 BASE_THRESHOLD = 0.07
 NOISE_FACTOR = 3.0
+# The noise floor of a pair is this percentile of its cell differences. Not the median: when a
+# slide change or an exposure step moves more than half of the cells (a new sidebar picture, a
+# new section banner), the median is the change itself, and the change then hid below its own
+# "noise" (issue #10: nine slides of one template taken for one).
+NOISE_QUANTILE = 20
+# ... and never more than CAP_MIN + CAP_FACTOR x the video's typical floor (learn_noise).
+CAP_MIN = 0.05
+CAP_FACTOR = 3.0
 # A blob of at most this many cells is a pointer, not content (at sensitivity 0.5).
 POINTER_CELLS = 4
+LINE_GAP = 2  # cells: see content_cells
 # A filmed screen drifts as the camera settles or the tripod creeps (the bench's camera clips:
 # up to 1.2 px over tens of seconds). Over a long slide that moves every edge far enough from
 # the state's first frame to count as a change, so before a new state is declared the new
@@ -27,6 +37,8 @@ POINTER_CELLS = 4
 # screen. Only the one measured shift is tried: trying many would let misaligned edges raise
 # the noise-adaptive threshold until a real change passed too.
 DRIFT_PIXELS = 1.5
+TONE_SPREAD = 0.25  # see tone_only
+TONE_PEAK = 2.0
 
 
 class ChangeMeter:
@@ -40,6 +52,8 @@ class ChangeMeter:
         self.pointer_cells = max(1, int(round(POINTER_CELLS * 2.0 ** ((0.5 - s) * 2))))
         self.mask = np.zeros((grid[1], grid[0]), bool) if mask is None else mask
         self._pixel_mask: np.ndarray | None = None
+        self._line_kernel = np.ones((1, 2 * LINE_GAP + 1), np.uint8)
+        self.noise_cap = float("inf")
 
     def set_mask(self, mask: np.ndarray) -> None:
         """Cells to ignore from now on (live regions, user regions)."""
@@ -65,24 +79,51 @@ class ChangeMeter:
 
     def changed_cells(self, d: np.ndarray, scale: float = 1.0) -> np.ndarray:
         """Like `changed`, from a per-cell difference grid computed earlier."""
-        free = d[~self.mask]
-        noise = float(np.median(free)) if free.size else 0.0
+        noise = self.noise_floor(d)
         return (d > scale * (self.threshold + NOISE_FACTOR * noise)) & ~self.mask
+
+    def noise_floor(self, d: np.ndarray) -> float:
+        """The noise level of a per-cell difference grid: NOISE_QUANTILE of the unmasked cells,
+        at most `noise_cap`."""
+        free = d[~self.mask]
+        return min(float(np.percentile(free, NOISE_QUANTILE)), self.noise_cap) if free.size else 0.0
+
+    def learn_noise(self, still_floors: list[float]) -> None:
+        """Cap the noise floor from the floors of pairs of frames a moment apart (the video's
+        own noise): a slide change that moves more than 80% of the cells (a coloured block
+        moved, a dark slide after a light one) must not pass for noise."""
+        if still_floors:
+            self.noise_cap = CAP_MIN + CAP_FACTOR * float(np.median(still_floors))
 
     def content_cells(self, changed: np.ndarray) -> np.ndarray:
         """`changed` without pointer-sized blobs, unless there are many of them (text edits)."""
         if not changed.any():
             return changed
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8), connectivity=8)
+        # Cells up to LINE_GAP apart in a row belong to one blob: a new line of small text
+        # changes cells along a row with gaps between words, a pointer is one compact spot.
+        joined = cv2.dilate(changed.astype(np.uint8), self._line_kernel)
+        count, labels = cv2.connectedComponents(joined, connectivity=8)
+        area = np.bincount(labels[changed], minlength=count)
         small = np.zeros(count, bool)
-        small[1:] = stats[1:, cv2.CC_STAT_AREA] <= self.pointer_cells
-        if stats[1:, cv2.CC_STAT_AREA][small[1:]].sum() > 2 * self.pointer_cells:
+        small[1:] = area[1:] <= self.pointer_cells
+        if area[1:][small[1:]].sum() > 2 * self.pointer_cells:
             return changed  # many small blobs at once: a real edit, not a pointer
         return changed & ~small[labels]
 
     def significant(self, a: np.ndarray, b: np.ndarray, scale: float = 1.0) -> bool:
         """True if `b` differs from `a` by more than noise, pointer and masked regions."""
         return bool(self.content_cells(self.changed(a, b, scale)).any())
+
+    def tone_only(self, a: np.ndarray, b: np.ndarray) -> bool:
+        """True if `b` differs from `a` faintly all over: at least TONE_SPREAD of the free
+        cells changed, none by more than TONE_PEAK times the threshold. A camera's exposure
+        step (gamma, clipped highlights: what normalising gain and offset leaves) looks like
+        that; a new slide, even one of the same template, changes some cells strongly."""
+        d = self.diff(a, b)
+        changed = self.changed_cells(d)
+        free = ~self.mask
+        limit = self.threshold + NOISE_FACTOR * self.noise_floor(d)
+        return bool(changed.sum() >= TONE_SPREAD * free.sum() and d[free].max() < TONE_PEAK * limit)
 
     def same_but_shifted(self, a: np.ndarray, b: np.ndarray) -> bool:
         """True if `b`, moved back by its measured drift (at most DRIFT_PIXELS), shows what `a`

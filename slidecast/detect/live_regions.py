@@ -1,10 +1,22 @@
 """Live regions: parts of the picture that keep moving while the slide stays the same.
 
-A webcam picture-in-picture or a video playing inside a slide changes between almost every pair
-of keyframes, also in pairs where the rest of the screen is still. Such cells are masked for all
-slide decisions: each live blob widened to its bounding box, then by one cell all round. A slide
-change moves many cells at once, so pairs with many changed cells are not counted: that keeps a
-deck of rapidly changing slides from being masked as "live".
+A webcam picture-in-picture, the camera tile of a speaker view or a video playing inside a
+slide keeps changing; a slide changes a few times a minute, and in one step (a cut) or one
+fade. Two views of the video must agree before a cell is called live:
+
+- *short runs*: about a second of frames decoded after keyframes spread over the whole video
+  (a face that moves to another corner midway is live in both places). A cell that changed in
+  the run and wandered (MONOTONE: not a cut or a fade caught in the act, which go one way) in at
+  least LIVE_FRACTION of the runs moves by itself.
+- *keyframe pairs*: the cell changed in at least LIVE_FRACTION of the pairs of neighbouring
+  keyframes in which most of the picture stood still.
+
+Either view alone is fooled: keyframe pairs seconds apart take the body of a deck that builds
+line by line for a live region, and a short run can catch a slow fade. Each live blob is widened
+to its bounding box, then by one cell all round, and masked for all slide decisions.
+
+Liveness is always judged at the default sensitivity: a more sensitive run must not mask more
+of the slide (that would find fewer changes, not more).
 """
 
 from __future__ import annotations
@@ -14,48 +26,97 @@ import numpy as np
 
 from .cells import ChangeMeter
 
-QUIET_PAIR = 0.15  # a pair with fewer changed cells than this fraction is "the slide stood still"
-LIVE_FRACTION = 0.3  # a cell changed in at least this fraction of quiet pairs is live
-MIN_QUIET_PAIRS = 3
+BUSY = 0.5  # a pair with at least this fraction of cells changed shows a slide change
+# A cut or a fade takes each pixel once from the old value to the new: the run's total change
+# (first frame to last) is about the sum of its steps. Moving things wander: the sum of the
+# steps is much larger. A moved cell is live only if its total is under this share of its steps.
+MONOTONE = 0.7
+LIVE_FRACTION = 0.2  # a cell changed in at least this fraction of counted runs/pairs is live
+MIN_COUNTED = 3
+
+
+class _Votes:
+    def __init__(self, shape):
+        self.counts, self.total = np.zeros(shape, np.int32), 0
+
+    def add(self, changed: np.ndarray) -> None:
+        self.total += 1
+        self.counts += changed
+
+    def live(self) -> np.ndarray | None:
+        """Cells changed often enough, or None when there were too few votes to tell."""
+        if self.total < MIN_COUNTED:
+            return None
+        return self.counts >= max(2, LIVE_FRACTION * self.total)
 
 
 class LiveRegionDetector:
-    """Feed consecutive normalised keyframes with `add`; `mask()` is the boolean cell mask."""
+    """Feed runs of normalised frames (`add_run`) and consecutive normalised keyframes
+    (`add_key`); `mask()` is the boolean cell mask."""
 
-    def __init__(self, meter: ChangeMeter):
-        self.meter = meter
-        self.previous: np.ndarray | None = None
-        grid = meter.grid
-        self.counts = np.zeros((grid[1], grid[0]), np.int32)
-        self.quiet_pairs = 0
+    def __init__(self, grid: tuple[int, int]):
+        self.meter = ChangeMeter(0.5, grid=grid)
+        shape = (grid[1], grid[0])
+        self.runs, self.keys = _Votes(shape), _Votes(shape)
+        self._previous_key: np.ndarray | None = None
+        self.still_floors: list[float] = []  # noise floors of neighbouring frames in runs
 
-    def add(self, norm: np.ndarray) -> np.ndarray | None:
-        """Add the next keyframe; return the changed-cell grid against the previous one."""
-        previous, self.previous = self.previous, norm
+    def add_run(self, norms: list[np.ndarray]) -> None:
+        if len(norms) < 3:
+            return
+        steps = [self.meter.diff(a, b) for a, b in zip(norms, norms[1:])]
+        self.still_floors += [self.meter.noise_floor(d) for d in steps]
+        moved = np.logical_or.reduce([self.meter.changed(norms[0], n) for n in norms[1:]])
+        if not moved.any() or moved.mean() >= BUSY:
+            return
+        path = sum(np.maximum(d - self.meter.noise_floor(d), 0.0) for d in steps)
+        direct = self._beyond_noise(norms[0], norms[-1])
+        self.runs.add(moved & (direct < MONOTONE * path))
+
+    def _beyond_noise(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        d = self.meter.diff(a, b)
+        return np.maximum(d - self.meter.noise_floor(d), 0.0)
+
+    def add_key(self, norm: np.ndarray) -> None:
+        previous, self._previous_key = self._previous_key, norm
         if previous is None:
-            return None
+            return
         changed = self.meter.changed(previous, norm)
-        if changed.mean() < QUIET_PAIR:
-            self.quiet_pairs += 1
-            self.counts += changed
-        return changed
+        if changed.mean() < BUSY:
+            self.keys.add(changed)
 
     def mask(self) -> np.ndarray:
-        if self.quiet_pairs < MIN_QUIET_PAIRS:
-            return np.zeros_like(self.counts, bool)
-        live = (self.counts >= LIVE_FRACTION * self.quiet_pairs).astype(np.uint8)
-        return cv2.dilate(_boxes(live), np.ones((3, 3), np.uint8)).astype(bool)
+        runs, keys = self.runs.live(), self.keys.live()
+        if runs is None:
+            return np.zeros_like(self.runs.counts, bool)
+        live = runs if keys is None else runs & keys
+        return cv2.dilate(_boxes(live.astype(np.uint8)), np.ones((3, 3), np.uint8)).astype(bool)
 
 
 def _boxes(live: np.ndarray) -> np.ndarray:
     """Each live blob widened to its bounding box: a webcam picture or an embedded video is a
     rectangle, and its quieter corners (a still background behind the speaker) move too, now
-    and then."""
+    and then. A picture-in-picture keeps its size when the speaker moves it to another corner,
+    but it was seen less often in the place it held for a shorter time: a box at least a third
+    of the largest one's size is grown about its centre to the largest one's size."""
     count, _, stats, _ = cv2.connectedComponentsWithStats(live, connectivity=8)
     out = np.zeros_like(live)
+    if count < 2:
+        return out
+    big_w, big_h = int(stats[1:, 2].max()), int(stats[1:, 3].max())
     for x, y, w, h, _area in stats[1:]:
+        if 3 * w >= big_w and 3 * h >= big_h:
+            x, w = _grow(x, w, big_w, live.shape[1])
+            y, h = _grow(y, h, big_h, live.shape[0])
         out[y:y + h, x:x + w] = 1
     return out
+
+
+def _grow(start: int, size: int, wanted: int, limit: int) -> tuple[int, int]:
+    if size >= wanted:
+        return start, size
+    start = int(np.clip(start - (wanted - size) // 2, 0, max(0, limit - wanted)))
+    return start, wanted
 
 
 def regions_mask(regions, grid: tuple[int, int]) -> np.ndarray:

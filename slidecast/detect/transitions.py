@@ -18,17 +18,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import cv2
 import numpy as np
 
 from ..frames import decode_small, encode_small
-from .base import AnalysisFrame, Detector
+from .analysis import AnalysisFrame
 from .cells import ChangeMeter
+from .explain import Explanation, pair_measures
 
 SETTLE_SECONDS = 0.4
+DEFAULT_SENSITIVITY = 0.5
 KEYFRAME_BONUS = 1.05  # an I-frame is the best-compressed picture of a still screen
 # A frame known only from the first pass must be decoded again (a seek) to be written out;
 # among the near-identical frames of a still slide, one in hand is worth more.
 REDECODE_PENALTY = 0.95
+FINE_WIDTH = 480
 CANDIDATE_EVERY = 0.25  # seconds between frames weighed as a still state's picture (keyframes always)
 
 
@@ -43,10 +47,22 @@ class ScreenState:
     best: AnalysisFrame
     key: int = -1  # set by whoever keeps the state's picture
     packed: bytes = b""
+    fine: bytes = b""  # see keep_fine
 
     def small(self) -> np.ndarray:
         """The small settled frame (unpacked if `pack` was called)."""
         return self.gray if self.gray is not None else decode_small(self.packed)
+
+    def keep_fine(self, rgb: np.ndarray) -> None:
+        """Keep the state's picture (RGB, content area) at FINE_WIDTH, packed: the build test
+        needs colour and more than the analysis size (a line recoloured from black to red is
+        invisible in a 320-px grey frame)."""
+        h, w = rgb.shape[:2]
+        size = (FINE_WIDTH, max(2, round(h * FINE_WIDTH / w)))
+        self.fine = encode_small(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+
+    def fine_rgb(self) -> np.ndarray | None:
+        return decode_small(self.fine) if self.fine else None
 
     def pack(self) -> None:
         """Shrink a finished state to what the timeline needs (~10 KB instead of ~600 KB):
@@ -61,12 +77,19 @@ def _score(frame: AnalysisFrame) -> float:
     return frame.sharpness * bonus * (1.0 if frame.source is not None else REDECODE_PENALTY)
 
 
-class TransitionDetector(Detector):
+class TransitionDetector:
     """See the module docstring. `finish(end)` returns nothing; states go to `on_state`."""
 
     def __init__(self, meter: ChangeMeter, on_state: Callable[[ScreenState], None],
-                 settle: float = SETTLE_SECONDS, start: float = 0.0):
+                 settle: float = SETTLE_SECONDS, start: float = 0.0,
+                 explanation: Explanation | None = None):
         self.meter = meter
+        # Whether the screen still moves is judged at the default sensitivity whatever the
+        # user's: a more sensitive run then cuts the video into the same still runs and can
+        # only find more changes between them, never fewer (--sensitivity is monotonic).
+        self.stillness = ChangeMeter(DEFAULT_SENSITIVITY, mask=meter.mask, grid=meter.grid)
+        self.stillness.noise_cap = meter.noise_cap
+        self.explanation = explanation or Explanation()
         self.start = start  # where the first state starts: 0, or a window's first keyframe
         self.on_state = on_state
         self.settle = settle
@@ -105,17 +128,24 @@ class TransitionDetector(Detector):
             self.current.best = frame
 
     def _moving(self, frame: AnalysisFrame) -> None:
-        if self.meter.significant(self.anchor.norm, frame.norm):
+        if self.stillness.significant(self.anchor.norm, frame.norm):
             self.anchor = frame
             return
         if frame.t - self.anchor.t < self.settle:
             return
         anchor, self.anchor = self.anchor, None
         if not self.meter.significant(self.current_norm, anchor.norm):
+            self._reject(anchor, "same screen")
             self._still(frame)  # back to the same screen: nothing happened
             return
         if self.meter.same_but_shifted(self.current_norm, anchor.norm):
+            self._reject(anchor, "camera drift")
             self.current_norm = anchor.norm  # the camera drifted: follow it, same screen
+            self._still(frame)
+            return
+        if self.meter.tone_only(self.current_norm, anchor.norm):
+            self._reject(anchor, "exposure")
+            self.current_norm = anchor.norm  # the camera's exposure stepped: same screen
             self._still(frame)
             return
         start = (self.last_still + anchor.t) / 2.0
@@ -125,6 +155,10 @@ class TransitionDetector(Detector):
         self._begin(frame, start=start)
         self.current.settled = anchor.t
         self.last_still = frame.t
+
+    def _reject(self, anchor: AnalysisFrame, rule: str) -> None:
+        diff = self.meter.diff(self.current_norm, anchor.norm)
+        self.explanation.add((self.last_still + anchor.t) / 2.0, rule, **pair_measures(self.meter, diff))
 
     def _begin(self, frame: AnalysisFrame, start: float) -> None:
         self.current = ScreenState(start, frame.t, frame.t, frame.gray, frame)
@@ -139,10 +173,12 @@ class TransitionDetector(Detector):
         if self.current is None:
             return
         anchor, self.anchor = self.anchor, None
-        if anchor is not None and end - anchor.t >= self.settle and \
-                self.meter.significant(self.current_norm, anchor.norm):
+        if anchor is not None and self.meter.significant(self.current_norm, anchor.norm):
             start = (self.last_still + anchor.t) / 2.0
-            self._end_current(start)
-            self._begin(anchor, start=start)
+            if end - anchor.t >= self.settle:
+                self._end_current(start)
+                self._begin(anchor, start=start)
+            else:
+                self.explanation.add(start, "too short", shown_seconds=end - anchor.t)
         self._end_current(max(end, self.current.start))
         self.current = None

@@ -44,6 +44,7 @@ class OutputDir:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             (self.root / "manifest.json").unlink(missing_ok=True)
+            (self.root / "explain.json").unlink(missing_ok=True)  # only this run's may be there
             for sub, pattern in (("slides", "[0-9]*.png"), ("thumbs", "[0-9]*.jpg")):
                 (self.root / sub).mkdir(exist_ok=True)
                 for stale in (self.root / sub).glob(pattern):

@@ -1,34 +1,48 @@
-"""Difficulty clips for the engine tests (slidecast.synthetic), made once per test session.
+"""Clips for the engine tests, made once per test session: difficulty clips drawn by
+slidecast.synthetic (`engine_clip`) and clips made of real published slide pages (`real_clip`,
+REAL_CLIPS).
 
-The `engine_clip` fixture reaches every test through pytest_plugins (tests/conftest.py); the
-clips are cached here, so every module shares the same files. Content stages (OCR, PDF, notes,
-subtitles) are off in `extract_fast`: these tests are about finding slides.
+The `engine_clip` and `real_clip` fixtures reach every test through pytest_plugins
+(tests/conftest.py); the clips are cached here, so every module shares the same files. Content
+stages (OCR, PDF, notes, subtitles) are off in `extract_fast`: these tests are about finding
+slides.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
 import pytest
 
 from slidecast.pipeline import extract
 from slidecast.synthetic import make_clip
 
-_CLIPS: dict[str, tuple] = {}
 ENGINE_ONLY = {"ocr": False, "pdf": False, "notes": False, "subtitles": False, "transcribe": False}
+
+
+def _made_once(tmp_path_factory, folder_name: str, make):
+    """get(name): make(name, path) the first time a name is asked for, its result after."""
+    made: dict[str, tuple] = {}
+
+    def get(name: str):
+        if name not in made:
+            folder = tmp_path_factory.getbasetemp() / folder_name
+            folder.mkdir(exist_ok=True)
+            made[name] = make(name, folder / f"{name}.mp4")
+        return made[name]
+
+    return get
 
 
 @pytest.fixture(scope="session")
 def engine_clip(tmp_path_factory):
     """engine_clip(name) -> (path, truth) of the named difficulty clip (see CLIP_NAMES)."""
-
-    def get(name: str):
-        if name not in _CLIPS:
-            folder = tmp_path_factory.getbasetemp() / "engine-clips"
-            folder.mkdir(exist_ok=True)
-            path = folder / f"{name}.mp4"
-            _CLIPS[name] = (path, make_clip(name, path))
-        return _CLIPS[name]
-
-    return get
+    return _made_once(tmp_path_factory, "engine-clips", lambda name, path: (path, make_clip(name, path)))
 
 
 def extract_fast(video, out, **options):
@@ -48,3 +62,172 @@ def unmatched(expected: list[float], found: list[float], tolerance: float = 1.0)
     missed = [e for i, e in enumerate(expected) if i not in used_e]
     extra = [round(f, 2) for j, f in enumerate(found) if j not in used_f]
     return missed, extra
+
+
+# ---- clips made of real pages ----------------------------------------------------------------
+# tests/data/real_pages holds a few pages of published beamer decks and a real photograph (see
+# the README there). The clips below put them on screen the way the failure classes of issue
+# #10 did: same-template decks, builds that go back, a moving face, speaker view, noise and
+# exposure steps, crossfades. Only PyAV, OpenCV and NumPy are needed at test time.
+PAGES = Path(__file__).resolve().parents[1] / "data" / "real_pages"
+
+
+def page(name: str) -> np.ndarray:
+    """An RGB page (or photo) of tests/data/real_pages, by file stem."""
+    return cv2.cvtColor(cv2.imread(str(PAGES / f"{name}.png"), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+@dataclass
+class Shot:
+    """`page` on screen for `seconds`, entered by a crossfade of `fade` seconds (0: a cut).
+    `build` marks a step that only adds content to the shot before (merged by default)."""
+
+    page: str
+    seconds: float
+    fade: float = 0.0
+    build: bool = False
+
+
+@dataclass
+class Face:
+    """The speaker's photo as a tile: `box` = (x, y, w, h) in pixels, swaying a few pixels all
+    the time, leaning in (growing by `lean`) now and then, and moving to `moves_to` (x, y)
+    at `move_at` seconds over one second."""
+
+    box: tuple[int, int, int, int]
+    lean: float = 0.12
+    move_at: float | None = None
+    moves_to: tuple[int, int] | None = None
+
+
+@dataclass
+class RealClip:
+    shots: list[Shot]
+    size: tuple[int, int] = (640, 360)
+    slide_box: tuple[int, int, int, int] | None = None  # where the page goes; None: centred, fit
+    face: Face | None = None
+    noise: float = 0.0  # sensor noise, grey levels (sigma)
+    flicker: float = 0.0  # gain amplitude of a 7 Hz-ish flicker
+    exposure_steps: list[tuple[float, float]] = field(default_factory=list)  # (time, gain) from then
+    fps: int = 25
+    gop_seconds: float = 2.0
+    seed: int = 1
+
+    def transitions(self, builds: bool = False) -> list[float]:
+        """True change times: each shot's start (a crossfade's middle); build steps only when
+        `builds`."""
+        out, t = [], 0.0
+        for k, shot in enumerate(self.shots):
+            if k and (builds or not shot.build):
+                out.append(round(t + shot.fade / 2, 3))
+            t += shot.seconds
+        return out
+
+
+def _fit(img: np.ndarray, box: tuple[int, int, int, int], canvas: np.ndarray) -> None:
+    x, y, w, h = box
+    ih, iw = img.shape[:2]
+    scale = min(w / iw, h / ih)
+    nw, nh = int(round(iw * scale)), int(round(ih * scale))
+    ox, oy = x + (w - nw) // 2, y + (h - nh) // 2
+    canvas[oy:oy + nh, ox:ox + nw] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
+
+
+def _face_frame(face: Face, photo: np.ndarray, t: float, canvas: np.ndarray) -> None:
+    x, y, w, h = face.box
+    if face.move_at is not None and t >= face.move_at:
+        k = min(1.0, t - face.move_at)
+        x, y = int(x + k * (face.moves_to[0] - x)), int(y + k * (face.moves_to[1] - y))
+    lean = 1.0 + face.lean * max(0.0, np.sin(2 * np.pi * t / 9.0)) ** 4  # leans in now and then
+    sway = (int(3 * np.sin(2 * np.pi * t / 2.3)), int(2 * np.sin(2 * np.pi * t / 3.1)))
+    ph, pw = photo.shape[:2]
+    cw, ch = int(pw / lean), int(ph / lean)
+    cx0 = int(np.clip((pw - cw) // 2 + sway[0], 0, pw - cw))
+    cy0 = int(np.clip((ph - ch) // 2 + sway[1], 0, ph - ch))
+    crop = photo[cy0:cy0 + ch, cx0:cx0 + cw]
+    canvas[y:y + h, x:x + w] = cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def render_real_clip(clip: RealClip, path: Path) -> Path:
+    """Write `clip` as H.264 (CRF 28, keyframe every gop_seconds, no scene-cut keyframes)."""
+    W, H = clip.size
+    box = clip.slide_box or (0, 0, W, H)
+    screens = []
+    for shot in clip.shots:
+        canvas = np.zeros((H, W, 3), np.uint8)
+        _fit(page(shot.page), box, canvas)
+        screens.append(canvas)
+    photo = page("astronaut-face") if clip.face else None
+    starts = np.cumsum([0.0] + [s.seconds for s in clip.shots])
+    rng = np.random.default_rng(clip.seed)
+    total = int(round(starts[-1] * clip.fps))
+    with av.open(str(path), "w") as container:
+        rate = Fraction(clip.fps)
+        gop = int(round(clip.gop_seconds * clip.fps))
+        stream = container.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        stream.codec_context.gop_size = gop
+        stream.options = {"preset": "veryfast", "crf": "28", "sc_threshold": "0",
+                          "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0"}
+        for i in range(total):
+            t = i / clip.fps
+            k = int(np.searchsorted(starts, t, side="right") - 1)
+            frame = screens[k].astype(np.float32)
+            into = t - starts[k]
+            if k and into < clip.shots[k].fade:
+                a = into / clip.shots[k].fade
+                frame = (1 - a) * screens[k - 1].astype(np.float32) + a * frame
+            if photo is not None:
+                canvas = frame.astype(np.uint8)
+                _face_frame(clip.face, photo, t, canvas)
+                frame = canvas.astype(np.float32)
+            gain = 1.0 + clip.flicker * np.sin(2 * np.pi * 7.3 * t)
+            for at, step in clip.exposure_steps:
+                if t >= at:
+                    gain = gain * step
+            if clip.noise:
+                frame = frame + rng.normal(0, clip.noise, frame.shape[:2])[..., None]
+            rgb = np.clip(frame * gain, 0, 255).astype(np.uint8)
+            out = av.VideoFrame.from_ndarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
+            out.pts = i
+            container.mux(stream.encode(out))
+        container.mux(stream.encode(None))
+    return path
+
+
+PILLARBOX = (80, 0, 480, 360)  # a 4:3 page in a 16:9 frame
+REAL_CLIPS = {
+    # One beamer template (sidebar table of contents, title rule): only the body differs,
+    # crossfades of 0.5-1 s and a cut; then a dark 16:9 theme whose slides share title rule and
+    # footer.
+    "template": RealClip([Shot("amurmaple-4", 5), Shot("amurmaple-9", 4, fade=0.6),
+                          Shot("amurmaple-10", 4, fade=1.0), Shot("amurmaple-9", 4),
+                          Shot("amurmaple-4", 4, fade=0.5), Shot("pure-12", 4), Shot("pure-13", 4, fade=0.8),
+                          Shot("pure-14", 4)], slide_box=PILLARBOX),
+    # A real face as picture-in-picture: sways, leans in now and then, moves to the other side.
+    "face": RealClip([Shot("pure-4", 4), Shot("pure-9", 4), Shot("pure-10", 4), Shot("pure-12", 4),
+                      Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-6", 4)],
+                     face=Face((480, 200, 144, 144), move_at=13.0, moves_to=(16, 200))),
+    # Sensor noise, flicker and three exposure steps.
+    "noisy": RealClip([Shot("amurmaple-4", 4), Shot("amurmaple-9", 4), Shot("amurmaple-10", 4),
+                       Shot("amurmaple-11", 4), Shot("pure-12", 4), Shot("pure-13", 4)], slide_box=PILLARBOX,
+                      noise=10.0, flicker=0.04, exposure_steps=[(5.3, 0.8), (11.1, 1.3), (17.3, 0.85)]),
+    # Beamer overlays: items revealed one by one, then back to the first step (content removed).
+    "builds": RealClip([Shot("amurmaple-4", 4), Shot("amurmaple-5", 3, build=True),
+                        Shot("amurmaple-6", 3, build=True), Shot("amurmaple-4", 4), Shot("amurmaple-12", 4),
+                        Shot("amurmaple-13", 4, build=True), Shot("amurmaple-11", 3), Shot("amurmaple-12", 4)],
+                       slide_box=PILLARBOX),
+    # Speaker view: portrait pages on the left, the camera tile on the right.
+    "speaker": RealClip([Shot("cuerna-1", 4), Shot("cuerna-2", 4), Shot("cuerna-3", 4), Shot("cuerna-5", 4),
+                         Shot("cuerna-1", 4)], slide_box=(20, 4, 272, 352), face=Face((330, 60, 288, 240))),
+    # Speaker view with 16:9 slides.
+    "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
+                           Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
+}
+
+
+@pytest.fixture(scope="session")
+def real_clip(tmp_path_factory):
+    """real_clip(name) -> (path, RealClip) of REAL_CLIPS[name], rendered once per session."""
+    return _made_once(tmp_path_factory, "real-clips",
+                      lambda name, path: (render_real_clip(REAL_CLIPS[name], path), REAL_CLIPS[name]))

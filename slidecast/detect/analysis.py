@@ -1,8 +1,7 @@
-"""The interface every detector follows, and the frame it is given."""
+"""The frame every detection step is given."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,15 +33,3 @@ class AnalysisFrame:
         if self._sharpness is None:
             self._sharpness = sharpness(self.gray)
         return self._sharpness
-
-
-class Detector(ABC):
-    """Frames go in, in time order (gaps allowed where nothing can change); results come out."""
-
-    @abstractmethod
-    def process(self, frame: AnalysisFrame) -> None:
-        """Look at the next frame."""
-
-    @abstractmethod
-    def finish(self, end: float):
-        """No more frames: the video ends at `end` seconds. Returns the detector's results."""

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .detect.builds import is_build
-from .detect.cells import ChangeMeter
-from .detect.transitions import ScreenState
-from .frames import cell_means
+from ..frames import cell_means
+from .builds import is_build
+from .cells import ChangeMeter
+from .explain import Explanation, pair_measures
+from .transitions import ScreenState
 
 
 @dataclass
@@ -35,13 +36,23 @@ class Slide:
 
 
 def build_timeline(states: list[ScreenState], meter: ChangeMeter, min_duration: float,
-                   keep_builds: bool) -> list[Slide]:
-    """Turn detected states (in time order) into slides; see the module docstring."""
-    kept = _drop_short(states, min_duration, meter)
+                   keep_builds: bool, explanation: Explanation | None = None) -> list[Slide]:
+    """Turn detected states (in time order) into slides; see the module docstring. Each state
+    after the first is entered in `explanation` with the rule that decided it."""
+    explanation = explanation or Explanation()
+    kept = _drop_short(states, min_duration, meter, explanation)
     slides: list[Slide] = []
     for state in kept:
         last = slides[-1] if slides else None
-        if last and not keep_builds and is_build(meter.normalise(last.shown.small()), meter.normalise(state.small()), meter):
+        if last is None:
+            slides.append(Slide(state.start, state.end, [state]))
+            continue
+        old, new = meter.normalise(last.shown.small()), meter.normalise(state.small())
+        fine = (last.shown.fine_rgb(), state.fine_rgb())
+        build = is_build(old, new, meter, fine if fine[0] is not None and fine[1] is not None else None)
+        rule = "slide change" if not build else "build kept" if keep_builds else "build"
+        explanation.add(state.start, rule, **pair_measures(meter, meter.diff(old, new)))
+        if build and not keep_builds:
             last.states.append(state)
             last.end = state.end
         else:
@@ -50,14 +61,18 @@ def build_timeline(states: list[ScreenState], meter: ChangeMeter, min_duration: 
     return slides
 
 
-def _drop_short(states: list[ScreenState], min_duration: float, meter: ChangeMeter) -> list[ScreenState]:
+def _drop_short(states: list[ScreenState], min_duration: float, meter: ChangeMeter,
+                explanation: Explanation) -> list[ScreenState]:
     kept: list[ScreenState] = []
     pending_start = None
     for i, state in enumerate(states):
         if pending_start is not None:
             state.start = pending_start
             pending_start = None
-        short = state.end - state.start < min_duration
+        shown = state.end - state.start
+        short = shown < min_duration
+        if short and (i + 1 < len(states) or kept):
+            explanation.add(state.start, "too short", shown_seconds=shown)
         if short and i + 1 < len(states):
             pending_start = state.start
             continue
@@ -65,6 +80,7 @@ def _drop_short(states: list[ScreenState], min_duration: float, meter: ChangeMet
             kept[-1].end = state.end
             continue
         if kept and not meter.significant(meter.normalise(kept[-1].small()), meter.normalise(state.small())):
+            explanation.add(state.start, "same screen")
             kept[-1].end = state.end  # the screen came back after a flash: one state
             continue
         kept.append(state)

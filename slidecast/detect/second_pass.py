@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .detect.base import AnalysisFrame
-from .detect.transitions import TransitionDetector
-from .frames import decode_small, small_gray
+from ..frames import decode_small, small_gray
+from ..video import DenseDecoder, GopGate, Scan, VideoMeta, check_damage
+from .analysis import AnalysisFrame
 from .screening import Screening, cropped
-from .video import DenseDecoder, GopGate, Scan, VideoMeta, check_damage
+from .transitions import TransitionDetector
 
 STILL_STEP = 0.12  # seconds between analysed frames while the screen stands still
 REPORT_EVERY = 2.0  # seconds of video between progress reports (each one may cancel)
@@ -25,6 +25,7 @@ REPORT_EVERY = 2.0  # seconds of video between progress reports (each one may ca
 
 @dataclass
 class PassStats:
+    screen_seconds: float = 0.0
     decode_seconds: float = 0.0
     detect_seconds: float = 0.0
     frames_decoded: int = 0

@@ -1,0 +1,90 @@
+"""The engine on clips made of real published slide pages (tests/data/real_pages), one clip per
+failure class of issue #10, at default settings: every page change is found once, nothing else.
+
+The clips (engine_clips.REAL_CLIPS) are rendered at test time with PyAV; their truth comes from
+which page is on screen when (a crossfade counts at its middle).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from support.engine_clips import extract_fast, unmatched
+from slidecast.cli import main as cli_main
+
+
+def changes(manifest) -> list[float]:
+    return [slide.start for slide in manifest.slides[1:]]
+
+
+@pytest.mark.parametrize("name", ["template", "face", "noisy", "builds", "speaker", "speaker16"])
+def test_every_page_change_is_found_once(name, real_clip, tmp_path):
+    video, clip = real_clip(name)
+    manifest = extract_fast(video, tmp_path / "out")
+    missed, extra = unmatched(clip.transitions(), changes(manifest))
+    assert (missed, extra) == ([], []), f"{name}: missed {missed}, extra {extra}"
+
+
+def test_slides_of_one_template_that_differ_only_in_their_body_are_different_slides(real_clip, tmp_path):
+    # Same title bar, sidebar picture and footer; the cut at 13 s and the fades between them.
+    video, clip = real_clip("template")
+    manifest = extract_fast(video, tmp_path / "out")
+    assert len(manifest.slides) == len(clip.shots)
+    assert [s.same_as for s in manifest.slides][:5] == [None, None, None, 2, 1]
+
+
+def test_going_back_to_fewer_items_is_a_new_slide_and_each_step_is_kept_on_request(real_clip, tmp_path):
+    video, clip = real_clip("builds")
+    merged = extract_fast(video, tmp_path / "merged")
+    # 0-10 s: one item, two, three (one slide); 10 s: back to one item, a slide of its own.
+    assert changes(merged)[0] == pytest.approx(10.0, abs=0.5)
+    every_step = extract_fast(video, tmp_path / "steps", keep_builds=True)
+    assert unmatched(clip.transitions(builds=True), changes(every_step)) == ([], [])
+
+
+def test_a_moving_face_gives_no_slide_of_its_own_at_any_sensitivity(real_clip, tmp_path):
+    video, clip = real_clip("face")
+    for sensitivity in (0.3, 0.7):
+        manifest = extract_fast(video, tmp_path / f"s{sensitivity}", sensitivity=sensitivity)
+        assert unmatched(clip.transitions(), changes(manifest)) == ([], []), sensitivity
+
+
+@pytest.mark.parametrize("name", ["template", "noisy", "builds", "speaker"])
+def test_a_higher_sensitivity_never_finds_fewer_changes(name, real_clip, tmp_path):
+    video, _ = real_clip(name)
+    counts = [len(extract_fast(video, tmp_path / f"s{s}", sensitivity=s).slides)
+              for s in (0.1, 0.3, 0.5, 0.7, 0.9)]
+    assert counts == sorted(counts), f"slides found at sensitivity 0.1..0.9: {counts}"
+
+
+def test_explain_lists_a_rejected_build_step_with_its_rule(real_clip, tmp_path):
+    video, clip = real_clip("builds")
+    out = tmp_path / "out"
+    code = cli_main(["extract", str(video), "--out", str(out), "--no-ocr", "--no-pdf", "--no-notes",
+                     "--no-subtitles", "--quiet", "--explain"])
+    assert code == 0
+    candidates = json.loads((out / "explain.json").read_text())["candidates"]
+    steps = [t for t in clip.transitions(builds=True) if t not in clip.transitions()]
+    for step in steps:
+        near = [c for c in candidates if abs(c["time"] - step) <= 0.5]
+        assert [(c["rule"], c["accepted"]) for c in near] == [("build", False)], step
+        assert near[0]["measures"]["content_cells"] > 0 and "--keep-builds" in near[0]["detail"]
+    accepted = [c["time"] for c in candidates if c["accepted"]]
+    assert unmatched(clip.transitions(), accepted) == ([], [])
+
+
+def test_explain_says_when_a_page_was_shown_too_briefly(real_clip, tmp_path):
+    # Pages change every 4 s; with --min-duration 5 a page alone is too short to be a slide.
+    video, clip = real_clip("speaker16")
+    out = tmp_path / "out"
+    code = cli_main(["extract", str(video), "--out", str(out), "--no-ocr", "--no-pdf", "--no-notes",
+                     "--no-subtitles", "--quiet", "--explain", "--min-duration", "5"])
+    assert code == 0
+    starts = [s["start"] for s in json.loads((out / "manifest.json").read_text())["slides"]]
+    candidates = json.loads((out / "explain.json").read_text())["candidates"]
+    short = [c for c in candidates if c["rule"] == "too short"]
+    assert short and len(starts) < len(clip.shots)
+    for c in short:
+        assert not c["accepted"] and 3.5 < c["measures"]["shown_seconds"] < 5
