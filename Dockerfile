@@ -13,16 +13,18 @@ RUN apt-get update \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Dependencies first, so a code change does not reinstall them.
+# Dependencies first, at the locked versions with their hashes (requirements/service.txt), so a
+# code change does not reinstall them; Slidecast itself goes in without dependencies.
+COPY requirements/service.txt requirements/service.txt
+RUN pip install --require-hashes --no-deps -r requirements/service.txt
 COPY pyproject.toml ./
-COPY slidecast/__init__.py slidecast/__init__.py
-RUN pip install --upgrade pip && pip install '.[service]' && pip uninstall -y slidecast
 COPY slidecast slidecast
 RUN pip install --no-deps .
 
 # ---- runtime: the virtualenv, the code, no compiler, not root --------------------------------
 FROM python:3.11-slim AS runtime
-# libgomp1: onnxruntime (OCR); libglib2.0-0: OpenCV; curl: the compose health checks.
+# libgomp1: onnxruntime (OCR); libglib2.0-0: OpenCV (headless: no libGL); curl: the compose
+# health checks.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libgomp1 libglib2.0-0 curl \
  && rm -rf /var/lib/apt/lists/*
@@ -38,6 +40,10 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /app
 COPY --chown=slidecast:slidecast . .
 RUN mkdir -p /srv/slidecast/data /app/instance && chown -R slidecast:slidecast /srv/slidecast /app/instance
+# Fail the build, not the first job: the native libraries load on this base image, OpenCV is
+# the headless build, and OCR reads the picture shipped in the package.
+RUN python -c "import cv2, onnxruntime, av, slidecast" \
+ && python -m slidecast.ocr.selfcheck
 USER slidecast
 EXPOSE 5000
 ENTRYPOINT ["./deploy_scalable.sh"]

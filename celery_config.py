@@ -62,6 +62,11 @@ def reliability_settings(settings: dict) -> dict:
         # Recycle worker children: decoders and OCR models leak a little per job.
         "worker_max_tasks_per_child": settings.get("WORKER_MAX_TASKS_PER_CHILD", 50),
         "worker_max_memory_per_child": settings.get("WORKER_MAX_MEMORY_MB", 1500) * 1024,
+        # With REMAP_SIGTERM=SIGQUIT (deploy_scalable.sh worker) SIGTERM is a cold shutdown:
+        # running steps get this many seconds, then go back to the broker unacknowledged (late
+        # acknowledgement), so another worker starts them at once instead of after the heartbeat
+        # check finds them stale or Render's SIGKILL at the end of maxShutdownDelaySeconds.
+        "worker_soft_shutdown_timeout": settings.get("WORKER_SOFT_SHUTDOWN_SECONDS", 20.0),
         # The job store is the truth; Celery results would only fill Redis (celery#7801).
         "task_ignore_result": True,
         "result_expires": 3600,

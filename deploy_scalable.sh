@@ -15,11 +15,17 @@ usage() {
 Usage: ./deploy_scalable.sh COMMAND
 
 Commands:
-  setup    create .venv and install Slidecast with its service and test dependencies
-           (idempotent: does nothing when pyproject.toml has not changed since the last run)
+  setup    create .venv and install Slidecast with the service and test dependencies at the
+           versions of requirements/dev.txt (hashes checked); packages the lock does not list
+           are removed (idempotent: does nothing when pyproject.toml and the lock are unchanged)
+  lock [ARGS]
+           remake the lock files requirements/{dev,service,slim}.txt from pyproject.toml with uv,
+           keeping the versions they have; ARGS go to `uv pip compile` (--upgrade,
+           --upgrade-package NAME). docs/dependencies.md says when and how.
   local    setup, migrate the database (flask db upgrade), then serve the API with gunicorn on
-           http://127.0.0.1:${PORT:-5000}; with CELERY_BROKER_URL or REDIS_URL set, also start a
-           Celery worker per queue group, Celery beat and Flower on ${FLOWER_PORT:-5555} (login
+           http://127.0.0.1:${PORT:-5000} (HOST=0.0.0.0: on every interface); with
+           CELERY_BROKER_URL or REDIS_URL set, also start a Celery worker per queue group,
+           Celery beat and Flower on ${FLOWER_PORT:-5555}, on the same HOST (login
            FLOWER_BASIC_AUTH, generated and printed when unset). Ctrl-C stops everything.
            Embedded defaults: SQLite under instance/, files under data/, an in-process cache
            and a thread pool run the jobs.
@@ -31,9 +37,12 @@ Commands:
            ./demo-output/, print where they are, stop the API.
   worker QUEUES
            one Celery worker for QUEUES (comma-separated, as Celery's -Q), e.g. `worker extraction`
-           or `worker analysis,transcription`; concurrency WORKER_CONCURRENCY (default 2), a
-           fresh child process every WORKER_MAX_TASKS_PER_CHILD tasks (default 50).
-  web      gunicorn with gunicorn.conf.py (PORT, WEB_CONCURRENCY, WEB_THREADS); no migration.
+           or `worker analysis,transcription`; concurrency WORKER_CONCURRENCY (default 2) or
+           WORKER_AUTOSCALE=max,min (Celery's autoscaler), a fresh child process every
+           WORKER_MAX_TASKS_PER_CHILD tasks (default 50). SIGTERM: running steps get
+           WORKER_SOFT_SHUTDOWN_SECONDS (default 20) to finish, then go back to the queue.
+  web      gunicorn with gunicorn.conf.py (PORT, WEB_CONCURRENCY, WEB_THREADS); migrates an embedded
+           SQLite database first, never PostgreSQL (/api/health is 503 until `migrate` has run).
   migrate  flask db upgrade (Render's preDeployCommand runs the same).
   beat     Celery beat, the periodic tasks (run exactly one).
   flower   Flower on PORT (default 5555), behind basic auth from FLOWER_BASIC_AUTH (user:password).
@@ -46,25 +55,75 @@ Environment (see README.md / docs/service.md): PORT, DATABASE_URL, REDIS_URL,
 CELERY_BROKER_URL, STORAGE_URL, THREAD_POOL_SIZE, MAX_UPLOAD_MB, WEB_CONCURRENCY, WEB_THREADS.
 Operations (docs/operations.md): STORAGE_URL=s3://bucket/prefix with S3_ENDPOINT_URL, AWS_REGION,
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; LOG_FORMAT (json|text), LOG_LEVEL, METRICS_ENABLED;
-WORKER_CONCURRENCY, WORKER_MAX_TASKS_PER_CHILD, FLOWER_BASIC_AUTH.
+WORKER_CONCURRENCY, WORKER_AUTOSCALE, WORKER_SOFT_SHUTDOWN_SECONDS, WORKER_MAX_TASKS_PER_CHILD,
+FLOWER_BASIC_AUTH.
 EOF
 }
 
 die() { echo "deploy_scalable.sh: $*" >&2; exit 1; }
 
 # ---- setup --------------------------------------------------------------------------------
+# Every install takes the exact versions of a lock file (requirements/*.txt, hashes checked)
+# and installs Slidecast itself without dependencies; pyproject.toml keeps the ranges.
+LOCK=requirements/dev.txt
+
 setup() {
   local want
-  want="$(sha256sum pyproject.toml | cut -d' ' -f1) $(${PYTHON:-python3} --version 2>&1)"
+  want="$(cat pyproject.toml "$LOCK" | sha256sum | cut -d' ' -f1) $(${PYTHON:-python3} --version 2>&1)"
   if [[ -x "$PY" && -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]]; then
     return 0
   fi
   command -v "${PYTHON:-python3}" >/dev/null || die "python3 not found (Python 3.10 or newer is needed)"
   [[ -x "$PY" ]] || "${PYTHON:-python3}" -m venv "$VENV"
-  echo "==> installing Slidecast and its dependencies into $VENV"
-  "$PY" -m pip install --quiet --upgrade pip
-  "$PY" -m pip install --quiet -e '.[service,test]'
+  echo "==> installing Slidecast and the versions in $LOCK into $VENV"
+  "$PY" -m pip install --quiet --require-hashes --no-deps -r "$LOCK"
+  if remove_unlocked "$LOCK"; then
+    # Packages can share files (both OpenCV builds install cv2/): put the locked ones back whole.
+    "$PY" -m pip install --quiet --require-hashes --no-deps --force-reinstall -r "$LOCK"
+  fi
+  "$PY" -m pip install --quiet --no-deps -e .
   echo "$want" > "$STAMP"
+}
+
+# A .venv made before the lock (or from an older one) may hold packages the lock leaves out,
+# such as the GUI OpenCV that shadows the headless one: uninstall whatever the lock does not list
+# (status 0 when something was removed).
+remove_unlocked() {
+  local extra
+  extra="$("$PY" - "$1" <<'PYEOF'
+import re, sys
+from importlib import metadata
+from packaging.markers import Marker
+
+def canonical(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+locked = {"pip", "setuptools", "wheel", "uv", "slidecast"}
+for line in open(sys.argv[1]):
+    pin = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)==[^ ;]+ *(?:; *([^\\]+))?", line)
+    if pin and (not pin.group(2) or Marker(pin.group(2).strip()).evaluate()):
+        locked.add(canonical(pin.group(1)))
+print(" ".join(sorted({canonical(d.metadata["Name"]) for d in metadata.distributions()} - locked)))
+PYEOF
+)"
+  [[ -n "$extra" ]] || return 1
+  echo "==> removing packages the lock does not list: $extra"
+  # shellcheck disable=SC2086
+  "$PY" -m pip uninstall --quiet --yes $extra
+}
+
+# Remake the lock files from pyproject.toml (and requirements/slim.in), keeping today's versions
+# unless asked: `./deploy_scalable.sh lock --upgrade` or `lock --upgrade-package celery`.
+UV_VERSION=0.13.9
+lock() {
+  [[ -x "$PY" ]] || "${PYTHON:-python3}" -m venv "$VENV"
+  [[ -x "$VENV/bin/uv" ]] || "$PY" -m pip install --quiet "uv==$UV_VERSION"
+  local compile=("$VENV/bin/uv" pip compile --quiet --generate-hashes --universal --python-version 3.10
+                 --override requirements/overrides.txt "$@")
+  "${compile[@]}" pyproject.toml --extra service --extra test -o requirements/dev.txt
+  "${compile[@]}" pyproject.toml --extra service -c requirements/dev.txt -o requirements/service.txt
+  "${compile[@]}" requirements/slim.in -o requirements/slim.txt
+  echo "==> requirements/dev.txt, service.txt and slim.txt are made; ./deploy_scalable.sh setup installs dev.txt"
 }
 
 # ---- local --------------------------------------------------------------------------------
@@ -85,6 +144,9 @@ stop_children() {
 
 local_stack() {
   setup
+  # A developer machine: listen on loopback only unless HOST says otherwise (the web and
+  # flower roles on their own keep 0.0.0.0, which containers and Render need).
+  export HOST="${HOST:-127.0.0.1}"
   export FLASK_APP=app
   echo "==> migrating the database"
   "$VENV/bin/flask" db upgrade
@@ -104,11 +166,11 @@ local_stack() {
       FLOWER_BASIC_AUTH="admin:$("$PY" -c 'import secrets; print(secrets.token_urlsafe(12))')"
       echo "==> FLOWER_BASIC_AUTH was not set; Flower's login for this run: $FLOWER_BASIC_AUTH"
     fi
-    echo "==> starting Flower on http://127.0.0.1:${FLOWER_PORT:-5555}"
+    echo "==> starting Flower on http://$HOST:${FLOWER_PORT:-5555}"
     FLOWER_BASIC_AUTH="$FLOWER_BASIC_AUTH" PORT="${FLOWER_PORT:-5555}" setsid "$0" flower &
     CHILDREN+=($!)
   fi
-  echo "==> serving http://127.0.0.1:${PORT:-5000} (Ctrl-C stops)"
+  echo "==> serving http://$HOST:${PORT:-5000} (Ctrl-C stops)"
   # gunicorn.conf.py: PORT, WEB_CONCURRENCY, WEB_THREADS; metrics across workers; JSON logs.
   WEB_CONCURRENCY="${WEB_CONCURRENCY:-1}" setsid "$VENV/bin/gunicorn" -c gunicorn.conf.py 'app:create_app()' &
   CHILDREN+=($!)
@@ -222,16 +284,31 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 # Outside a developer checkout (Docker image, Render) there is no .venv: use the tools on PATH.
 tool() { if [[ -x "$VENV/bin/$1" ]]; then echo "$VENV/bin/$1"; else echo "$1"; fi; }
 
-serve_web() { exec "$(tool gunicorn)" -c gunicorn.conf.py 'app:create_app()'; }
+serve_web() {
+  # Embedded SQLite (`docker run slidecast`) is one machine's own database: nothing else would
+  # migrate it. PostgreSQL is migrated by `migrate` (Render's preDeployCommand, compose's migrate
+  # service); until then /api/health answers 503 and says to run it.
+  if [[ "${DATABASE_URL:-sqlite}" == sqlite* ]]; then
+    migrate || die "flask db upgrade failed on ${DATABASE_URL:-the embedded SQLite database}"
+  fi
+  exec "$(tool gunicorn)" -c gunicorn.conf.py 'app:create_app()'
+}
 
 migrate() { "$(tool flask)" --app app db upgrade; }
 
 worker() {
   local queues="${1:-}"
   [[ -n "$queues" && $# -eq 1 ]] || die "usage: ./deploy_scalable.sh worker QUEUES   (comma-separated, e.g. analysis,transcription)"
+  # WORKER_AUTOSCALE=max,min (checked by settings.py when Celery loads the app): Celery adds
+  # processes up to max while tasks wait and stops them down to min; else a fixed count.
+  local processes=(-c "${WORKER_CONCURRENCY:-2}")
+  [[ -n "${WORKER_AUTOSCALE:-}" ]] && processes=(--autoscale "$WORKER_AUTOSCALE")
+  # SIGTERM (deploy, scale-down, docker stop) becomes Celery's soft-then-cold shutdown: running
+  # steps get WORKER_SOFT_SHUTDOWN_SECONDS, then return to the queue for another worker.
+  export REMAP_SIGTERM=SIGQUIT
   # -O fair: with prefetch 1 a long extraction never holds back short tasks behind it.
   exec "$(tool celery)" -A worker worker -Q "$queues" -n "${queues//,/-}@%h" \
-    -c "${WORKER_CONCURRENCY:-2}" --max-tasks-per-child "${WORKER_MAX_TASKS_PER_CHILD:-50}" -O fair -E -l INFO
+    "${processes[@]}" --max-tasks-per-child "${WORKER_MAX_TASKS_PER_CHILD:-50}" -O fair -E -l INFO
 }
 
 beat() {
@@ -241,7 +318,7 @@ beat() {
 
 flower() {
   [[ -n "${FLOWER_BASIC_AUTH:-}" ]] || die "FLOWER_BASIC_AUTH is not set (user:password): Flower is not started without authentication"
-  exec "$(tool celery)" -A worker flower --address=0.0.0.0 --port="${PORT:-5555}" \
+  exec "$(tool celery)" -A worker flower --address="${HOST:-0.0.0.0}" --port="${PORT:-5555}" \
     --basic-auth="$FLOWER_BASIC_AUTH"
 }
 
@@ -355,6 +432,7 @@ STEPS
 
 case "${1:-}" in
   setup) setup; echo "==> ready: $VENV" ;;
+  lock) shift; lock "$@" ;;
   local) local_stack ;;
   test) shift; run_tests "$@" ;;
   demo) demo ;;

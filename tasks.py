@@ -50,8 +50,8 @@ def generate(self, job_id: str, attempt: int) -> str:
 
 @shared_task(name=RECOVER_STALE, ignore_result=True)
 def recover_stale() -> dict:
-    """Re-queue or fail jobs whose worker stopped (beat schedule)."""
-    return recovery.recover_stale()
+    """Re-queue or fail jobs whose worker stopped (beat schedule); skipped while a worker sweeps."""
+    return recovery.sweep_once() or {"requeued": [], "failed": [], "skipped": "another process is sweeping"}
 
 
 @shared_task(name=EXPIRE_JOBS, ignore_result=True)

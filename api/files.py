@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import jsonify, send_file
+from flask import current_app, jsonify, request
 from flask_smorest import Blueprint
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.wsgi import wrap_file
 
-from api.errors import problem
+from api.errors import problem, problem_response
 from api.jobs import find_job, read_limit
 from api.schemas import MetricsSchema, ProblemSchema, SlideListSchema
 from infra.extensions import db, storage
@@ -114,12 +116,28 @@ def job_metrics(job_id):
 
 
 def _send(key: str, mimetype: str, filename: str, label: str, as_attachment: bool = False):
+    """The stored file, from any backend, with what a browser or download tool relies on: an
+    ETag and Last-Modified (304 on a match), byte ranges (206; 416 outside the file), the
+    content type exactly as stored (one charset), and `private, no-cache`: a job's files are
+    its owner's and can be deleted, so no shared cache keeps them and each use revalidates."""
     store = storage()
-    path = store.local_path(key)
     try:
-        if path is not None:
-            return send_file(path, mimetype=mimetype, download_name=filename, as_attachment=as_attachment,
-                             conditional=True, max_age=3600)
-        return send_file(store.open(key), mimetype=mimetype, download_name=filename, as_attachment=as_attachment)
+        info = store.stat(key)
+        reader = store.open(key)
     except FileNotFoundError:
         problem(404, f"the {label} file is missing from storage ({key}); the job may have been deleted")
+    response = current_app.response_class(wrap_file(request.environ, reader), direct_passthrough=True)
+    response.content_type = mimetype
+    response.content_length = info.size
+    response.set_etag(info.etag)
+    response.last_modified = info.modified
+    response.headers.set("Content-Disposition", "attachment" if as_attachment else "inline", filename=filename)
+    response.headers["Cache-Control"] = "private, no-cache"
+    try:
+        return response.make_conditional(request, accept_ranges=True, complete_length=info.size)
+    except RequestedRangeNotSatisfiable:
+        reader.close()
+        answer = problem_response(416, "Range Not Satisfiable",
+                                  f"the {label} has {info.size} bytes; the range asked for lies outside it")
+        answer.headers["Content-Range"] = f"bytes */{info.size}"
+        return answer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from flask_smorest import Blueprint
 from api.auth import is_operator
 from api.schemas import HealthSchema, StatsSchema
 from infra.extensions import db, executor, job_store, storage
+from infra.settings import ROOT
 from infra.storage import StorageError
 
 blp = Blueprint("system", __name__, description="Health and statistics")
@@ -19,10 +21,38 @@ blp = Blueprint("system", __name__, description="Health and statistics")
 def _database() -> dict:
     try:
         db.session.execute(sa.text("SELECT 1"))
-        return {"status": "ok", "backend": db.engine.dialect.name}
     except sa.exc.SQLAlchemyError as exc:
         db.session.rollback()
         return {"status": "down", "detail": f"database unreachable: {str(exc).splitlines()[0][:200]}"}
+    problem = _schema_problem()
+    if problem:
+        return {"status": "down", "backend": db.engine.dialect.name,
+                "detail": f"{problem}: run `flask db upgrade` (./deploy_scalable.sh migrate)"}
+    return {"status": "ok", "backend": db.engine.dialect.name}
+
+
+def _schema_problem() -> str | None:
+    """Why the database's schema is not the one this code's migrations end at; None if it is."""
+    try:
+        found = set(db.session.scalars(sa.text("SELECT version_num FROM alembic_version")))
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        return "the database has not been migrated"
+    wanted = _migration_heads()
+    if found != wanted:
+        return (f"the database schema is at {', '.join(sorted(found)) or 'no revision'}, "
+                f"this code needs {', '.join(sorted(wanted))}")
+    return None
+
+
+@functools.cache
+def _migration_heads() -> frozenset[str]:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    return frozenset(ScriptDirectory.from_config(config).get_heads())
 
 
 def _storage() -> dict:
@@ -39,9 +69,10 @@ _PUBLIC_STATES = {"ok": "up", "not configured": "up", "degraded": "degraded", "u
 
 @blp.route("/health", methods=["GET"])
 @blp.response(200, HealthSchema)
-@blp.alt_response(503, schema=HealthSchema, description="the database is down")
+@blp.alt_response(503, schema=HealthSchema, description="the database is down or not migrated")
 def health():
-    """Each component: database, cache, broker, workers, storage. 503 when the database is down;
+    """Each component: database, cache, broker, workers, storage. 503 when the database is down
+    or its schema is not the one this code's migrations end at (the detail says which);
     "degraded" when the service works with less (Redis down: answers come from the database).
     With AUTH_REQUIRED only an admin key or METRICS_TOKEN sees each component's detail; anyone
     else sees its state: up, degraded or down."""

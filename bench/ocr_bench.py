@@ -4,6 +4,7 @@
     python bench/ocr_bench.py --size 640x360      # the unit tests' 30-s clips at 360p instead
     python bench/ocr_bench.py --analysis bench/videos/long20.mp4   # OCR time vs extraction time
     python bench/ocr_bench.py --engines rapid,rapid-stock   # ours vs rapidocr's own sizes, side by side
+    python bench/ocr_bench.py --engines rapid,rapid-stock,rapidocr3   # with `rapidocr` 3.x installed beside
 
 Each variant is the bench video bench/videos/NAME.mp4 (python bench/make_videos.py, 1280x720)
 when it exists, else a synthetic clip of that name rendered at --size; the frame showing each
@@ -94,6 +95,29 @@ def source_video(variant: str, size: tuple[int, int] | None, tmp: Path) -> tuple
     return video, make_clip(variant, video, width=width, height=height)
 
 
+class RapidOcr3:
+    """`rapidocr` 3.x (the successor of rapidocr-onnxruntime) as it comes: its default models
+    (PP-OCRv6 small, inside the wheel), no angle classifier, one onnxruntime thread. Only for
+    deciding whether to move to it (docs/dependencies.md); words are its lines split evenly."""
+
+    name = "rapidocr3"
+
+    def __init__(self):
+        from rapidocr import RapidOCR
+
+        self._ocr = RapidOCR(params={"Global.use_cls": False, "Global.log_level": "warning",
+                                     "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+                                     "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+
+    def read(self, image_path: Path) -> list:
+        from slidecast.ocr.rapid import _split_evenly
+
+        result = self._ocr(str(image_path))
+        return [word for quad, text, score in zip(result.boxes if result.boxes is not None else [],
+                                                  result.txts or (), result.scores or ())
+                for word in _split_evenly(quad, text, float(score))]
+
+
 def bench_engine(name: str):
     """An engine by name; "rapid-stock" is rapid with rapidocr's own detection size (short side
     736 px), recognition batches (6 lines padded to the widest), its models as exported and no
@@ -101,6 +125,8 @@ def bench_engine(name: str):
     new can be compared in one run; "rapid-full" is rapid reading every line at the model's full
     height (no quick first read); "rapid-unfused" is rapid-full on the models as exported
     (fuse.py off), arena still on."""
+    if name == "rapidocr3":
+        return RapidOcr3()
     if name not in ("rapid-stock", "rapid-unfused", "rapid-full"):
         return get_engine(name, threads=1)
     from slidecast.ocr.rapid import reopen_sessions

@@ -222,11 +222,19 @@ def distributed_settings(env) -> dict:
         "JOB_TIME_LIMIT": _positive_int(env, "JOB_TIME_LIMIT", 3 * 3600),
         "HEARTBEAT_SECONDS": _positive_int(env, "HEARTBEAT_SECONDS", 15),
         "HEARTBEAT_STALE_SECONDS": _positive_int(env, "HEARTBEAT_STALE_SECONDS", 180),
+        # How often each worker looks for jobs whose worker died (jobs/recovery.start_sweeper).
+        "RECOVERY_SWEEP_SECONDS": _positive_float(env, "RECOVERY_SWEEP_SECONDS", 60.0),
         "JOB_RETENTION_DAYS": _positive_int(env, "JOB_RETENTION_DAYS", 30),
         "CHUNK_SECONDS": _positive_int(env, "CHUNK_SECONDS", 600),
         "WORKER_MAX_TASKS_PER_CHILD": _positive_int(env, "WORKER_MAX_TASKS_PER_CHILD", 50),
         "WORKER_MAX_MEMORY_MB": _positive_int(env, "WORKER_MAX_MEMORY_MB", 1500),
         "TASK_MAX_RETRIES": _positive_int(env, "TASK_MAX_RETRIES", 5, maximum=50),
+        # Celery's --autoscale=max,min for `deploy_scalable.sh worker`; None: a fixed
+        # WORKER_CONCURRENCY.
+        "WORKER_AUTOSCALE": _autoscale(env, "WORKER_AUTOSCALE"),
+        # On SIGTERM (a deploy, a scale-down) a worker lets running steps finish for this long,
+        # then hands the rest back to the broker at once; below Render's maxShutdownDelaySeconds.
+        "WORKER_SOFT_SHUTDOWN_SECONDS": _positive_float(env, "WORKER_SOFT_SHUTDOWN_SECONDS", 20.0, allow_zero=True),
     }
 
 
@@ -240,6 +248,20 @@ def user_settings(env) -> dict:
         "SSE_MAX_STREAMS": _positive_int(env, "SSE_MAX_STREAMS",
                                          max(1, _positive_int(env, "WEB_THREADS", 4) - 1)),
     }
+
+
+def _autoscale(env, name) -> tuple[int, int] | None:
+    """"max,min" worker processes (Celery's --autoscale), max >= min >= 0 and max >= 1."""
+    raw = env.get(name)
+    if not raw:
+        return None
+    try:
+        most, least = (int(part) for part in raw.split(","))
+    except ValueError:
+        raise ConfigError(name, 'must be "max,min" process counts such as "4,1"', raw) from None
+    if not 0 <= least <= most or most < 1 or most > 64:
+        raise ConfigError(name, "must be max,min with 1 <= max <= 64 and 0 <= min <= max", raw)
+    return most, least
 
 
 def _owns_a_pool() -> bool:

@@ -1,10 +1,12 @@
 """Bringing back jobs whose process stopped, and removing old ones.
 
 - A Celery job `running` whose worker stopped (heartbeat older than HEARTBEAT_STALE_SECONDS, or
-  its process gone on this host) is re-queued from the start as a new attempt (recover_stale, on
-  the beat schedule; take_over, when its message is redelivered), or failed with a clear message
-  once it used JOB_MAX_ATTEMPTS. This is what brings a job back after kill -9 on Redis, where the
-  broker would only redeliver the message after its (long) visibility timeout.
+  its process gone on this host) is re-queued from the start as a new attempt (recover_stale:
+  each worker sweeps when it starts and every RECOVERY_SWEEP_SECONDS, and beat's schedule too,
+  one sweep at a time under a Redis lock; take_over, when its message is redelivered), or failed
+  with a clear message once it used JOB_MAX_ATTEMPTS. This is what brings a job back after kill -9
+  on Redis, where the broker would only redeliver the message after its (long) visibility
+  timeout, with or without beat running.
 - Thread-pool jobs of a dead web process are run again by the next web process to start
   (recover_thread_jobs), or failed the same way.
 - expire_jobs: finished jobs older than JOB_RETENTION_DAYS are deleted with their files.
@@ -14,8 +16,11 @@ Each job is taken with a guarded update: several processes may recover at once.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from datetime import timedelta
 
+import redis
 import sqlalchemy as sa
 from flask import current_app
 
@@ -82,6 +87,49 @@ def recover_stale() -> dict:
         if result["requeued"] or result["failed"]:
             log.warning("stale jobs recovered: %s", result)
     return result
+
+
+SWEEP_LOCK = "slidecast:lock:recover-stale"
+
+
+def sweep_once() -> dict | None:
+    """recover_stale, by one process at a time: None when another holds the Redis lock (beat
+    and every worker ask). Without Redis, or with it down, it sweeps unlocked: each job is taken
+    with a guarded update, so two sweeps at once are wasted work, never a job run twice."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return recover_stale()
+    lock = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=5).lock(SWEEP_LOCK, timeout=300)
+    try:
+        if not lock.acquire(blocking=False):
+            return None
+    except redis.RedisError:
+        return recover_stale()
+    try:
+        return recover_stale()
+    finally:
+        try:
+            lock.release()
+        except (redis.RedisError, redis.exceptions.LockError):
+            pass  # expired or Redis gone: the lock times out by itself
+
+
+def start_sweeper(app, every: float) -> threading.Thread:
+    """A daemon thread sweeping for stale jobs now and then every `every` seconds, in `app`'s
+    context, so a worker that starts takes over the jobs of one that died, with no beat."""
+    def sweep_forever():
+        while True:
+            try:
+                with app.app_context():
+                    sweep_once()
+                    db.session.remove()
+            except Exception:  # a sweep that failed (database down) is tried again next time
+                log.exception("stale-job sweep failed")
+            time.sleep(every)
+
+    thread = threading.Thread(target=sweep_forever, name="slidecast-stale-sweep", daemon=True)
+    thread.start()
+    return thread
 
 
 def recover_thread_jobs(app) -> dict:

@@ -7,10 +7,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from infra.settings import load_settings
-from infra.storage.local import LocalStorage, Storage, StorageError, clean_key
+from infra.storage.local import LocalStorage, ObjectInfo, Storage, StorageError, clean_key
 from infra.storage.s3 import S3Storage
 
-__all__ = ["Storage", "StorageError", "LocalStorage", "S3Storage", "clean_key", "open_storage"]
+__all__ = ["Storage", "StorageError", "ObjectInfo", "LocalStorage", "S3Storage", "clean_key", "open_storage"]
 
 
 def open_storage(url: str, config: dict | None = None) -> Storage:

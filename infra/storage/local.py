@@ -12,11 +12,21 @@ import shutil
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 
 class StorageError(Exception):
     """The storage backend could not read or write; the message says which key and why."""
+
+
+class ObjectInfo(NamedTuple):
+    """What a reader needs to answer conditional and range requests for one stored object."""
+
+    size: int
+    etag: str  # changes whenever the content may have changed; without quotes
+    modified: datetime
 
 
 class Storage(ABC):
@@ -32,7 +42,12 @@ class Storage(ABC):
 
     @abstractmethod
     def open(self, key: str):
-        """A binary file object for reading `key`; FileNotFoundError when it does not exist."""
+        """A seekable binary file object for reading `key`; FileNotFoundError when it does not
+        exist."""
+
+    @abstractmethod
+    def stat(self, key: str) -> ObjectInfo:
+        """Size, ETag and modification time of `key`; FileNotFoundError when it does not exist."""
 
     @abstractmethod
     def exists(self, key: str) -> bool: ...
@@ -44,10 +59,6 @@ class Storage(ABC):
     @abstractmethod
     def check(self) -> str:
         """Health probe: "ok", or raises StorageError saying what is wrong."""
-
-    def local_path(self, key: str) -> Path | None:
-        """A path on this machine serving `key` directly (lets the web server send files), or None."""
-        return None
 
     def describe(self) -> str:
         return type(self).__name__
@@ -90,6 +101,12 @@ class LocalStorage(Storage):
     def open(self, key: str):
         return open(self._path(key), "rb")
 
+    def stat(self, key: str) -> ObjectInfo:
+        info = os.stat(self._path(key))
+        # Files are replaced whole (put_file), never written in place: time and size tell them apart.
+        return ObjectInfo(info.st_size, f"{info.st_mtime_ns:x}-{info.st_size:x}",
+                          datetime.fromtimestamp(info.st_mtime, timezone.utc))
+
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
@@ -109,9 +126,6 @@ class LocalStorage(Storage):
         except OSError as exc:
             raise StorageError(f"folder {self.root} is not writable: {exc.strerror or exc}") from exc
         return "ok"
-
-    def local_path(self, key: str) -> Path | None:
-        return self._path(key)
 
     def describe(self) -> str:
         return f"local folder {self.root}"

@@ -8,6 +8,7 @@ a local path: the API streams `open(key)`.
 
 from __future__ import annotations
 
+import io
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.storage.local import Storage, StorageError, clean_key
+from infra.storage.local import ObjectInfo, Storage, StorageError, clean_key
 
 # Short connect timeout: the health check and a request must not hang on a dead endpoint.
 _CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"},
@@ -86,10 +87,27 @@ class S3Storage(Storage):
         with self._errors("read", key):
             self.client.download_file(self.bucket, self._key(key), str(dest))
 
-    def open(self, key: str):
-        """The object's streaming body (read(n), close()); FileNotFoundError when absent."""
+    def open(self, key: str) -> "ObjectReader":
+        """A seekable reader of the object; FileNotFoundError when absent."""
+        reader = ObjectReader(self, key)
+        reader.seek(0)  # asks for the object now, so a missing one fails here
+        return reader
+
+    def stat(self, key: str) -> ObjectInfo:
+        with self._errors("check", key):
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        return ObjectInfo(head["ContentLength"], head["ETag"].strip('"'), head["LastModified"])
+
+    def _body_from(self, key: str, offset: int):
+        """The object's bytes from `offset` on, as a stream (a ranged GET: nothing before it is sent)."""
+        extra = {"Range": f"bytes={offset}-"} if offset else {}
         with self._errors("read", key):
-            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+            try:
+                return self.client.get_object(Bucket=self.bucket, Key=self._key(key), **extra)["Body"]
+            except ClientError as exc:
+                if offset and exc.response.get("Error", {}).get("Code") == "InvalidRange":
+                    return io.BytesIO(b"")  # at or past the end: nothing more to read
+                raise
 
     def exists(self, key: str) -> bool:
         try:
@@ -121,3 +139,48 @@ class S3Storage(Storage):
     def describe(self) -> str:
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""
         return f"s3://{self.bucket}/{self.prefix}{where}"
+
+
+class ObjectReader(io.RawIOBase):
+    """An S3 object read as a file: seek() starts a ranged GET there, so a Range request for the
+    end of a large file does not download its beginning."""
+
+    def __init__(self, storage: S3Storage, key: str):
+        super().__init__()
+        self.storage, self.key = storage, key
+        self.position, self.body = 0, None
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence != io.SEEK_SET:
+            raise io.UnsupportedOperation("ObjectReader seeks from the start only")
+        if self.body is None or offset != self.position:
+            self._close_body()
+            self.body = self.storage._body_from(self.key, offset)
+            self.position = offset
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
+
+    def readinto(self, buffer) -> int:
+        if self.body is None:
+            self.seek(self.position)
+        data = self.body.read(len(buffer))
+        buffer[:len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._close_body()
+        super().close()
+
+    def _close_body(self) -> None:
+        if self.body is not None:
+            self.body.close()
+            self.body = None

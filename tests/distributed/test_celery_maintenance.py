@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import redis
+
 from support.services import free_port
 from infra.extensions import db, job_store, storage
-from jobs.recovery import expire_jobs, recover_stale
+from jobs.recovery import SWEEP_LOCK, expire_jobs, recover_stale, sweep_once
 from models import Job, utcnow
 
 DEAD_OWNER = "another-host:1234:99"  # on another host: only the heartbeat's age tells
@@ -40,6 +42,24 @@ def test_a_stale_job_is_requeued_then_failed_when_out_of_attempts(app, add_job):
     assert status(app, requeue) == ("queued", None)
     assert status(app, give_up)[0] == "failed" and "worker running this job stopped" in status(app, give_up)[1]
     assert status(app, between_steps)[0] == status(app, beating)[0] == "running"
+
+
+def test_one_sweep_at_a_time_whoever_asks(app, add_job):
+    """Every worker and beat (two of them during a deploy) sweep; while one holds the lock the
+    others skip, and the job is re-queued once."""
+    stale = running_job(app, add_job, app.config["HEARTBEAT_STALE_SECONDS"] + 60)
+    lock = redis.Redis.from_url(app.config["REDIS_URL"]).lock(SWEEP_LOCK, timeout=30)
+    assert lock.acquire(blocking=False)
+    try:
+        with app.app_context():
+            assert sweep_once() is None  # another process is sweeping
+        assert status(app, stale)[0] == "running"
+    finally:
+        lock.release()
+    with app.app_context():
+        assert sweep_once() == {"requeued": [stale], "failed": []}
+        assert sweep_once() == {"requeued": [], "failed": []}
+    assert status(app, stale) == ("queued", None)
 
 
 def test_expired_jobs_go_with_their_files(app, add_job, tmp_path):

@@ -1,10 +1,16 @@
-"""GET /api/queues: depth per queue (all priorities counted), workers online, broker down."""
+"""GET /api/queues: depth per queue (all priorities counted), workers online, broker down; a
+more urgent job overtakes the jobs waiting in its queue."""
 
 from __future__ import annotations
 
-from support.celery_workers import web_app, workers
+import http.server
+import threading
+from contextlib import contextmanager
+
+import pytest
+
+from support.celery_workers import broker, submit, web_app, workers
 from support.services import wait_until
-from support.celery_workers import submit
 
 
 def test_queues_report_depth_and_workers(make_app, app, tmp_path, service_clip, throwaway_redis):
@@ -27,3 +33,49 @@ def test_queues_report_depth_and_workers(make_app, app, tmp_path, service_clip, 
 
 def test_queues_without_a_broker(client):
     assert client.get("/api/queues").get_json()["mode"] == "thread pool"
+
+
+@contextmanager
+def held_video(clip):
+    """A URL serving `clip` only once the yielded event is set: a job downloading it keeps its
+    worker busy for exactly as long as the test wants."""
+    release = threading.Event()
+
+    class Held(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            release.wait(60)
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp4")
+            self.send_header("Content-Length", str(clip.stat().st_size))
+            self.end_headers()
+            self.wfile.write(clip.read_bytes())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Held)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/lecture.mp4", release
+    finally:
+        release.set()
+        server.shutdown()
+
+
+@pytest.mark.parametrize("kind", ["redis", "rabbitmq"])
+def test_a_priority_9_job_starts_before_priority_0_jobs_waiting_in_its_queue(make_app, app, tmp_path, service_clip,
+                                                                              wait_job, kind, request):
+    with broker(kind, request) as url, held_video(service_clip) as (video_url, release):
+        client = web_app(make_app, app, url, ALLOW_PRIVATE_VIDEO_URLS=True).test_client()
+        with workers(app, tmp_path, url, ALLOW_PRIVATE_VIDEO_URLS="true"):
+            busy = client.post("/api/jobs", json={"video_url": video_url, "ocr": False}).get_json()["id"]
+            wait_until(lambda: client.get(f"/api/jobs/{busy}").get_json()["stage"] == "downloading",
+                       what="the only worker to be busy with the first job")
+            waiting = [submit(client, service_clip, ocr=False, priority=0)["id"] for _ in range(3)]
+            urgent = submit(client, service_clip, ocr=False, priority=9)["id"]
+            assert client.get("/api/queues").get_json()["queues"]["extraction"] == 4
+            release.set()
+            done = {job: wait_job(client, job, limit=240) for job in [busy, *waiting, urgent]}
+    assert all(doc["status"] == "succeeded" for doc in done.values()), done
+    assert done[urgent]["started_at"] < min(done[job]["started_at"] for job in waiting)
+    assert done[busy]["started_at"] < done[urgent]["started_at"]  # the running job was not interrupted

@@ -87,6 +87,31 @@ def test_health_is_503_when_the_database_is_down(make_app, redis_url, tmp_path):
     assert_problem(client.get("/api/jobs"), 503, "database")
 
 
+def test_health_is_503_and_says_to_migrate_an_unmigrated_database(make_app, tmp_path):
+    """A web process started before `flask db upgrade` must not pass its platform's health check."""
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'fresh.db'}", REDIS_URL=None)
+    response = app.test_client().get("/api/health")
+    assert response.status_code == 503 and response.get_json()["status"] == "down"
+    database = response.get_json()["components"]["database"]
+    assert database["status"] == "down"
+    assert "not been migrated" in database["detail"] and "flask db upgrade" in database["detail"]
+
+
+def test_health_is_503_on_a_database_an_older_migration_left(make_app, tmp_path):
+    from flask_migrate import upgrade
+
+    from infra.settings import ROOT
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'old.db'}", REDIS_URL=None)
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"), revision="0001_jobs")
+    database = app.test_client().get("/api/health").get_json()["components"]["database"]
+    assert database["status"] == "down"
+    assert "at 0001_jobs, this code needs 0003_api_keys" in database["detail"]
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+    assert app.test_client().get("/api/health").status_code == 200
+
+
 def test_stats_count_jobs(client, app, add_job):
     for _ in range(2):
         add_job(app)

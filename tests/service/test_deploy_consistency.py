@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,9 @@ DATABASE_FIELDS = {"name", "databaseName", "user", "region", "plan", "diskSizeGB
                    "connectionPool", "previewPlan", "previewDiskSizeGB", "postgresMajorVersion", "highAvailability",
                    "ipAllowList", "readReplicas"}
 # What each role needs from its environment in production (values must come from the deployment).
-NEEDS = {"web": {"DATABASE_URL", "REDIS_URL", "STORAGE_URL"}, "worker": {"DATABASE_URL", "REDIS_URL", "STORAGE_URL"},
-         "beat": {"REDIS_URL"}, "flower": {"REDIS_URL", "FLOWER_BASIC_AUTH"}, "migrate": {"DATABASE_URL"}}
+NEEDS = {"web": {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "STORAGE_URL"},
+         "worker": {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "STORAGE_URL"},
+         "beat": {"CELERY_BROKER_URL"}, "flower": {"CELERY_BROKER_URL", "FLOWER_BASIC_AUTH"}, "migrate": {"DATABASE_URL"}}
 
 
 # ---- what the code offers -------------------------------------------------------------------
@@ -210,7 +212,8 @@ def test_render_yaml_has_the_fields_render_requires():
         if "maxShutdownDelaySeconds" in service:
             assert 1 <= service["maxShutdownDelaySeconds"] <= 300, service["name"]
     for kv in render_services("keyvalue", "redis"):
-        assert kv["maxmemoryPolicy"] == "noeviction", "queues must never be evicted"
+        assert kv["maxmemoryPolicy"] in {"noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru",
+                                         "volatile-lfu", "volatile-random", "volatile-ttl"}, kv["name"]
         assert isinstance(kv["ipAllowList"], list), "ipAllowList is required for Key Value"
         assert all("source" in entry for entry in kv["ipAllowList"]), "ipAllowList entries are {source: CIDR}"
     for database in RENDER["databases"]:
@@ -225,7 +228,9 @@ def test_render_references_resolve():
     groups = {g["name"] for g in RENDER["envVarGroups"]}
     for group in RENDER["envVarGroups"]:
         for entry in group["envVars"]:
-            assert set(entry) <= {"key", "value", "generateValue", "sync", "previewValue"}, f"group {group['name']}: {entry}"
+            # Render rejects `sync: false` inside a group: a secret asked for in the Dashboard
+            # belongs to each service that needs it.
+            assert set(entry) <= {"key", "value", "generateValue", "previewValue"}, f"group {group['name']}: {entry}"
     for service in render_services():
         for entry in service.get("envVars", []):
             if "fromGroup" in entry:
@@ -253,3 +258,70 @@ def test_render_web_services_and_their_health_checks(embedded_app):
         if sub == "flower":
             auth = [e for e in service["envVars"] if e.get("key") == "FLOWER_BASIC_AUTH"]
             assert auth and auth[0].get("sync") is False, "Flower's password must come from the Dashboard"
+
+
+# ---- Key Values, scaling, shutdown, builds --------------------------------------------------
+def kv_of(service: dict, key: str) -> dict | None:
+    """The Key Value service whose connection string `service` gets as `key`."""
+    kvs = {kv["name"]: kv for kv in render_services("keyvalue", "redis")}
+    for entry in service.get("envVars", []):
+        if entry.get("key") == key and "fromService" in entry:
+            return kvs[entry["fromService"]["name"]]
+    return None
+
+
+def test_the_broker_never_evicts_and_the_cache_is_a_separate_key_value():
+    """A full cache must not refuse the broker's writes (every submit would be 503)."""
+    for service in render_services("web", "worker"):
+        broker = kv_of(service, "CELERY_BROKER_URL")
+        assert broker and broker["maxmemoryPolicy"] == "noeviction", f"{service['name']}: queues must never be evicted"
+        cache = kv_of(service, "REDIS_URL")
+        if cache is not None:
+            assert cache["name"] != broker["name"], f"{service['name']}: cache and broker share a Key Value"
+            assert cache["maxmemoryPolicy"] == "allkeys-lru", f"{service['name']}: the cache must evict when full"
+    compose = COMPOSE["services"]
+    broker_host = COMPOSE["x-app"]["environment"]["CELERY_BROKER_URL"].split("//")[1].split(":")[0]
+    cache_host = COMPOSE["x-app"]["environment"]["REDIS_URL"].split("//")[1].split(":")[0]
+    assert broker_host != cache_host
+    assert "noeviction" in compose[broker_host]["command"] and "allkeys-lru" in compose[cache_host]["command"]
+
+
+def test_the_api_and_every_worker_scale_on_cpu_and_memory():
+    for service, sub, args in render_roles():
+        if sub not in ("web", "worker"):
+            continue
+        scaling = service.get("scaling")
+        assert scaling, f"{service['name']}: no scaling block"
+        assert 1 <= scaling["minInstances"] <= scaling["maxInstances"], service["name"]
+        assert 1 <= scaling["targetCPUPercent"] <= 90 and 1 <= scaling["targetMemoryPercent"] <= 90, service["name"]
+        assert "numInstances" not in service, f"{service['name']}: numInstances and scaling contradict each other"
+        if sub == "worker":
+            autoscale = load_settings(render_env(service))["WORKER_AUTOSCALE"]
+            assert autoscale and autoscale[0] >= autoscale[1], f"{service['name']}: WORKER_AUTOSCALE=max,min"
+
+
+def test_a_deploy_hands_running_steps_back_before_the_platform_kills_the_worker():
+    """The soft shutdown must end before Render's SIGKILL (maxShutdownDelaySeconds, default 30)
+    and docker's (stop_grace_period, default 10 s), leaving time to cancel and re-queue."""
+    for service, sub, _ in render_roles():
+        if sub == "worker":
+            soft = load_settings(render_env(service))["WORKER_SOFT_SHUTDOWN_SECONDS"]
+            assert soft + 10 <= service.get("maxShutdownDelaySeconds", 30), service["name"]
+    for name, sub, _ in compose_roles():
+        if sub == "worker":
+            env = {k: str(v) for k, v in compose_app_services()[name].get("environment", {}).items()}
+            grace = int(str(compose_app_services()[name].get("stop_grace_period", "10s")).rstrip("s"))
+            assert load_settings(env)["WORKER_SOFT_SHUTDOWN_SECONDS"] + 10 <= grace, name
+    assert re.search(r"export REMAP_SIGTERM=SIGQUIT\n(.*\n)*?\s+exec .*celery.* worker ", SCRIPT), \
+        "the worker command must turn SIGTERM into Celery's soft-then-cold shutdown"
+
+
+def test_every_service_builds_only_when_its_files_change():
+    for service in render_services("web", "worker"):
+        build_filter = service.get("buildFilter")
+        assert build_filter, f"{service['name']}: no buildFilter, every commit would rebuild it"
+        for pattern in build_filter.get("paths", []):
+            assert list(ROOT.glob(pattern)), f"{service['name']}: buildFilter path {pattern!r} matches no file"
+        ignored = build_filter.get("ignoredPaths", [])
+        assert not any(fnmatch(p, g) for g in ignored for p in ("app.py", "slidecast/pipeline.py", "requirements/service.txt")), \
+            f"{service['name']}: ignores code it runs"
