@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import register_api
 from celery_config import celery_init_app
+from infra.events import make_event_log
 from infra.extensions import init_extensions
 from infra.logging import configure_logging
 from infra.metrics import init_metrics
@@ -36,7 +37,9 @@ def create_app(config: dict | None = None, *, with_api: bool = True) -> Flask:
     app.extensions["slidecast.storage"] = open_storage(app.config["STORAGE_URL"], app.config)
     app.extensions["slidecast.jobs"] = JobStorageService(
         make_cache(app.config["REDIS_URL"], app.config["JOB_CACHE_TTL"]),
-        progress_interval=app.config["PROGRESS_DB_INTERVAL"], near_seconds=app.config["JOB_NEAR_CACHE_SECONDS"])
+        progress_interval=app.config["PROGRESS_DB_INTERVAL"], near_seconds=app.config["JOB_NEAR_CACHE_SECONDS"],
+        events=make_event_log(app.config["REDIS_URL"], app.config["SSE_HEARTBEAT_SECONDS"],
+                              app.config["SSE_MAX_STREAMS"]))
     celery_init_app(app)
     app.extensions["slidecast.executor"] = JobExecutor(app)
     if with_api:

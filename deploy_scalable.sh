@@ -252,6 +252,16 @@ ensure_redis() {
   die "the throwaway redis-server did not start"
 }
 
+ensure_browser() {
+  command -v chromium >/dev/null && [[ -x /usr/bin/chromedriver ]] && return 0
+  if [[ "${CI:-}" == "true" && $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "==> installing chromium and chromedriver for the browser test (tests/service/test_browser.py)"
+    apt-get install -y -q chromium chromium-driver >/dev/null || die "apt-get install -y chromium chromium-driver failed"
+  else
+    echo "deploy_scalable.sh: warning: chromium or /usr/bin/chromedriver is missing (apt-get install -y chromium chromium-driver); the browser test will be skipped" >&2
+  fi
+}
+
 run_tests() {
   setup
   SCRATCH="$(mktemp -d /tmp/slidecast-test-services.XXXXXX)"
@@ -259,6 +269,7 @@ run_tests() {
   trap cleanup_services EXIT
   ensure_postgres
   ensure_redis
+  ensure_browser
   echo "==> checking the import layers (lint-imports, pyproject.toml)"
   "$VENV/bin/lint-imports" --no-cache >/dev/null || "$VENV/bin/lint-imports" --no-cache
   "$PY" -m pytest -q "$@"

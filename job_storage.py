@@ -10,7 +10,8 @@
 - Redis failures are logged and swallowed: reads and writes go on from the database, and
   `cache.status()` says "degraded" for the health check.
 - Every change is published on the Redis channel `slidecast:jobs` as JSON
-  {"event", "id", "status", "stage", "progress"} for listeners (issues 5/6).
+  {"event", "id", "status", "stage", "progress"} for listeners (issues 5/6), and appended to the
+  job's event log (infra/events.py) that GET /api/jobs/ID/events streams.
 """
 
 from __future__ import annotations
@@ -286,8 +287,9 @@ def job_record(job: Job, artifact_kinds) -> dict:
 class JobStorageService:
     """Reads and writes of job state. Call inside an app context (it uses db.session)."""
 
-    def __init__(self, cache, progress_interval: float = 2.0, near_seconds: float = 0.0):
+    def __init__(self, cache, progress_interval: float = 2.0, near_seconds: float = 0.0, events=None):
         self.cache = cache
+        self.events = events  # infra/events.py: each job's ordered event log (SSE), or None
         # The in-process cache expires within seconds and other processes cannot see it, so a
         # throttled database would let a poll that falls back to it see progress go backwards.
         # Embedded mode's database is local: write every reported step through.
@@ -484,8 +486,8 @@ class JobStorageService:
             if cached != "ok":
                 self.refresh(job_id, event="progress")
                 return True
-        self.cache.publish({"event": "progress", "id": job_id, "status": RUNNING, "stage": stage,
-                            "progress": round(percent, 1)})
+        self._publish({"event": "progress", "id": job_id, "status": RUNNING, "stage": stage,
+                       "progress": round(percent, 1)})
         return True
 
     def delete(self, job_id: str) -> bool:
@@ -498,7 +500,7 @@ class JobStorageService:
         self._forget(job_id)
         self.near.drop(job_id)
         self.cache.delete(job_id)
-        self.cache.publish({"event": "deleted", "id": job_id, "status": None, "stage": None, "progress": None})
+        self._publish({"event": "deleted", "id": job_id, "status": None, "stage": None, "progress": None})
         return True
 
     def refresh(self, job_id: str, event: str = "updated") -> dict | None:
@@ -509,11 +511,16 @@ class JobStorageService:
             self.cache.delete(job_id)
             return None
         self.cache.put(doc)
-        self.cache.publish({"event": event, "id": job_id, "status": doc["status"], "stage": doc["stage"],
-                            "progress": doc["progress"]})
+        self._publish({"event": event, "id": job_id, "status": doc["status"], "stage": doc["stage"],
+                       "progress": doc["progress"]})
         return doc
 
     # ---- helpers -----------------------------------------------------------------------------
+    def _publish(self, event: dict) -> None:
+        self.cache.publish(event)
+        if self.events is not None:
+            self.events.append(event["id"], event)
+
     def _guarded_update(self, job_id: str, allowed_from, values: dict, owner_is=_ANY) -> bool:
         stmt = sa.update(Job).where(Job.id == job_id, Job.status.in_(tuple(allowed_from)))
         if owner_is is not _ANY:

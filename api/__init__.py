@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_smorest import Api
 
-from api import files, jobs, ops, queues, system
+from api import events, files, jobs, ops, queues, search, system, web
 from api.auth import init_auth
 from api.errors import SlidecastApi, database_unavailable
 from api.openapi import document_truthfully
@@ -26,12 +26,14 @@ def register_api(app: Flask) -> Api:
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = SlidecastApi(app, spec_kwargs={"info": {"description": "Lecture videos in, slide decks out."}})
-    for blueprint in (jobs.blp, files.blp, system.blp, queues.blp):
+    for blueprint in (jobs.blp, events.blp, files.blp, search.blp, system.blp, queues.blp):
         api.register_blueprint(blueprint, url_prefix="/api")
     api.register_blueprint(ops.blp)  # /metrics and /api/cache/stats: its routes carry their paths
     app.register_error_handler(sa.exc.OperationalError, database_unavailable)
     app.register_error_handler(sa.exc.InterfaceError, database_unavailable)
     app.add_url_rule("/api/docs", "api_docs", system.docs_page)
+    events.init_streams(app)
+    app.register_blueprint(web.bp)  # the page at /, outside the OpenAPI document
     init_auth(app)
     document_truthfully(api)
     return api

@@ -16,13 +16,14 @@ from api.auth import may_see, owner_filter, rate_limit_key, submitter_id
 from api.errors import problem
 from api.guards import display_name, json_object, refuse_nul, stored_name
 from api.legacy import legacy_submission
-from api.schemas import (JobListQuerySchema, JobListSchema, JobSchema, ProblemSchema, SubmitFormSchema,
-                         SubmitJsonSchema)
+from api.schemas import (JobListQuerySchema, JobListSchema, JobSchema, ProblemSchema, RepeatJsonSchema,
+                         SubmitFormSchema, SubmitJsonSchema)
 from infra.extensions import (executor, job_store, limiter, read_rate_limit, read_rate_limit_off, storage,
                               submit_rate_limit, submit_rate_limit_off)
 from jobs.executor import BrokerUnavailable
 from jobs.inputs import BadVideo, check_video_url, probe_video, video_limits
 from jobs.keys import job_prefix, upload_key, work_prefix
+from jobs.repeats import find_repeat
 from models import ACTIVE_STATES, Artifact, Job, new_id
 from slidecast import ExtractOptions
 from slidecast.pipeline import FileHasher
@@ -70,6 +71,30 @@ def submit_extract():
         upload = request.files.get("file") or request.files.get("video")
         return _accept(_load(SubmitFormSchema(), data, "form"), upload)
     return _accept(_load(SubmitJsonSchema(), legacy_submission(json_object()), "json"), None)
+
+
+@blp.route("/jobs/repeat", methods=["POST"])
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": RepeatJsonSchema}}},
+         responses={200: {"description": "a finished job of this video and options (cached: true)",
+                          "content": {"application/json": {"schema": JobSchema}}},
+                    202: {"description": "a job of this video and options still under way",
+                          "content": {"application/json": {"schema": JobSchema}}},
+                    **{code: {"description": text, "content": {"application/problem+json": {"schema": ProblemSchema}}}
+                       for code, text in ((400, "the body is not a JSON object"),
+                                          (404, "no such job: upload the file"),
+                                          (413, "the JSON body is too large"),
+                                          (422, "invalid video_sha256 or options"))}})
+def repeat_job():
+    """Ask by content hash before uploading: JSON {"video_sha256", options}. The job that made
+    (or is making) the slides of that video with those options, as a repeated upload would
+    answer; 404 when there is none, and then the file has to be sent to POST /api/jobs."""
+    fields = _load(RepeatJsonSchema(), json_object(), "json")
+    digest = fields.pop("video_sha256")
+    earlier = find_repeat(digest, _options(fields), submitter_id())
+    if earlier is None:
+        problem(404, "no finished or running job has a video with this SHA-256 and these options; "
+                     "upload the file to POST /api/jobs")
+    return _repeat(earlier)
 
 
 @blp.route("/jobs", methods=["GET"])
@@ -195,7 +220,9 @@ def _accept(fields: dict, upload):
               priority=fields.get("priority", DEFAULT_PRIORITY), api_key_id=submitter_id())
     try:  # a refused or failed submission leaves nothing behind in storage
         if has_file:
-            _store_upload(job, upload)
+            earlier = _store_upload(job, upload)
+            if earlier is not None:
+                return _repeat(earlier)
         else:
             if (why := check_video_url(url)) is not None:
                 problem(422, why, invalid_fields=["video_url"])
@@ -211,22 +238,39 @@ def _accept(fields: dict, upload):
     return response
 
 
-def _store_upload(job: Job, upload) -> None:
-    """Probe the upload with PyAV and put it in storage; refuse it (422) if it is no usable video."""
+def _store_upload(job: Job, upload) -> str | None:
+    """Probe the upload with PyAV and put it in storage; refuse it (422) if it is no usable video.
+    The same video with the same options as a job of the same key that succeeded or is still
+    running is not stored again: that job's id is returned instead (jobs/repeats.py)."""
     name = stored_name(upload.filename or "")
     with tempfile.TemporaryDirectory(prefix="slidecast-upload-") as tmp:
         path = Path(tmp) / ("upload" + Path(name).suffix.lower()[:10])
         upload.save(path)
+        job.video_sha256 = FileHasher(path).result()
+        if (earlier := find_repeat(job.video_sha256, job.options, job.api_key_id)) is not None:
+            return earlier
         try:
             info = probe_video(path, video_limits(current_app.config))
         except BadVideo as exc:
             problem(422, f"{name}: {exc}", invalid_fields=["file"])
         key = upload_key(job.id, name)
         size = storage().put_file(key, path)
-        job.video_sha256 = FileHasher(path).result()
     job.source_filename, job.upload_key, job.duration = display_name(upload.filename), key, round(info["duration"], 3)
     job.artifacts.append(Artifact(kind="upload", key=key, size=size,
                                   content_type=upload.mimetype or "application/octet-stream"))
+    return None
+
+
+def _repeat(job_id: str):
+    """The earlier job of the same upload: 200 with `cached: true` when its slides are ready,
+    else 202 with the job still under way (`cached: false`); nothing new is created."""
+    doc = job_store().get(job_id)
+    if doc is None:  # deleted since it was found
+        problem(409, "the earlier job of this video was deleted just now; send the request again")
+    response = jsonify(dict(job_document(doc), cached=doc["status"] == "succeeded"))
+    response.status_code = 200 if doc["status"] == "succeeded" else 202
+    response.headers["Location"] = url_for("jobs.get_job", job_id=job_id)
+    return response
 
 
 def _enqueue(job_id: str, kind: str) -> dict:

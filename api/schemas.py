@@ -76,6 +76,17 @@ class SubmitJsonSchema(Schema.from_dict(_options(StrictBoolean))):
                                  metadata={"description": "rectangles to ignore, fractions of the frame"})
 
 
+class RepeatJsonSchema(Schema.from_dict(_options(StrictBoolean))):
+    """POST /api/jobs/repeat: {"video_sha256": "<64 hex digits>", options as for a submission}."""
+
+    class Meta:
+        unknown = RAISE
+
+    video_sha256 = fields.String(required=True, validate=validate.Regexp(
+        r"^[0-9a-f]{64}$", error="must be the SHA-256 of the video file as 64 lowercase hex digits"))
+    ignore_regions = fields.List(fields.Nested(RegionSchema), load_default=None)
+
+
 class SourceSchema(Schema):
     filename = fields.String(allow_none=True)
     url = fields.String(allow_none=True)

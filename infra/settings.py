@@ -190,6 +190,7 @@ def load_settings(environ=None, overrides: dict | None = None) -> dict:
         # video_url may name localhost or the private ranges (an intranet); off: only public hosts.
         "ALLOW_PRIVATE_VIDEO_URLS": _flag(env, "ALLOW_PRIVATE_VIDEO_URLS", False),
         "RECOVER_JOBS_ON_START": _flag(env, "RECOVER_JOBS_ON_START", _owns_a_pool()),
+        **user_settings(env),
         **distributed_settings(env),
         **security_settings(env),
         "LOG_LEVEL": _choice(env, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
@@ -234,6 +235,18 @@ def distributed_settings(env) -> dict:
         # On SIGTERM (a deploy, a scale-down) a worker lets running steps finish for this long,
         # then hands the rest back to the broker at once; below Render's maxShutdownDelaySeconds.
         "WORKER_SOFT_SHUTDOWN_SECONDS": _positive_float(env, "WORKER_SOFT_SHUTDOWN_SECONDS", 20.0, allow_zero=True),
+    }
+
+
+def user_settings(env) -> dict:
+    """Live progress streams (GET /api/jobs/ID/events, docs/service.md)."""
+    return {
+        # A comment line this often keeps proxies from closing a quiet stream.
+        "SSE_HEARTBEAT_SECONDS": _positive_float(env, "SSE_HEARTBEAT_SECONDS", 15.0),
+        # Open streams per web process; each holds one gunicorn thread, so the default leaves
+        # at least one of WEB_THREADS for every other request. Beyond it: 503 + Retry-After.
+        "SSE_MAX_STREAMS": _positive_int(env, "SSE_MAX_STREAMS",
+                                         max(1, _positive_int(env, "WEB_THREADS", 4) - 1)),
     }
 
 

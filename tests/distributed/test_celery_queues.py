@@ -16,7 +16,8 @@ from support.services import wait_until
 def test_queues_report_depth_and_workers(make_app, app, tmp_path, service_clip, throwaway_redis):
     client = web_app(make_app, app, throwaway_redis.url).test_client()
     for priority in (0, 5, 9):  # three priorities: three Redis lists behind one queue
-        submit(client, service_clip, ocr=False, priority=priority)
+        # Options differ: an identical upload would be answered with the first, queued job.
+        submit(client, service_clip, ocr=False, priority=priority, sensitivity=0.4 + priority / 100)
     body = client.get("/api/queues").get_json()
     assert body["mode"] == "celery" and body["queues"]["extraction"] == 3 and body["online"] == 0
     assert body["queues"]["analysis"] == 0 and body["waiting"] == 3
@@ -70,8 +71,10 @@ def test_a_priority_9_job_starts_before_priority_0_jobs_waiting_in_its_queue(mak
             busy = client.post("/api/jobs", json={"video_url": video_url, "ocr": False}).get_json()["id"]
             wait_until(lambda: client.get(f"/api/jobs/{busy}").get_json()["stage"] == "downloading",
                        what="the only worker to be busy with the first job")
-            waiting = [submit(client, service_clip, ocr=False, priority=0)["id"] for _ in range(3)]
-            urgent = submit(client, service_clip, ocr=False, priority=9)["id"]
+            # Options differ: an identical upload would be answered with the first, queued job.
+            waiting = [submit(client, service_clip, ocr=False, priority=0, sensitivity=0.4 + n / 100)["id"]
+                       for n in range(3)]
+            urgent = submit(client, service_clip, ocr=False, priority=9, sensitivity=0.6)["id"]
             assert client.get("/api/queues").get_json()["queues"]["extraction"] == 4
             release.set()
             done = {job: wait_job(client, job, limit=240) for job in [busy, *waiting, urgent]}

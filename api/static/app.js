@@ -1,0 +1,378 @@
+// Slidecast's page: plain JavaScript on the JSON API (docs/service.md, "The web page").
+// Every request goes through api(), which adds the API key (asked for once when the server
+// answers 401, kept in localStorage) as a Bearer header. That is also why images, downloads
+// and the event stream are fetched rather than linked: a link cannot carry the header.
+"use strict";
+
+const FINAL = new Set(["succeeded", "failed", "cancelled"]);
+const KEY_NAME = "slidecast.apiKey";
+const jobs = new Map();          // job id -> {doc, row}
+const view = {jobId: null, slides: [], at: 0};
+const $ = (id) => document.getElementById(id);
+
+// ---- talking to the API --------------------------------------------------------------------
+function authHeaders(extra) {
+  const headers = Object.assign({}, extra || {});
+  const key = localStorage.getItem(KEY_NAME);
+  if (key) headers.Authorization = "Bearer " + key;
+  return headers;
+}
+
+async function api(path, options) {
+  options = options || {};
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const response = await fetch(path, Object.assign({}, options, {headers: authHeaders(options.headers)}));
+    if (response.status !== 401) return response;
+    const key = window.prompt("This Slidecast server needs an API key (ask its operator):");
+    if (!key) return response;
+    localStorage.setItem(KEY_NAME, key.trim());
+  }
+  return fetch(path, Object.assign({}, options, {headers: authHeaders(options.headers)}));
+}
+
+async function problemText(response) {
+  try {
+    const body = await response.json();
+    return body.detail || body.title || ("HTTP " + response.status);
+  } catch (e) {
+    return "HTTP " + response.status;
+  }
+}
+
+async function blobUrl(path) {
+  const response = await api(path);
+  if (!response.ok) throw new Error(await problemText(response));
+  return URL.createObjectURL(await response.blob());
+}
+
+// ---- submitting ------------------------------------------------------------------------------
+function submitOptions() {
+  return {transcribe: $("transcribe").checked};
+}
+
+// A video this server has already turned into slides is not sent again: its SHA-256 is asked
+// for first (POST /api/jobs/repeat). crypto.subtle exists on https and localhost pages only.
+const HASH_FIRST_LIMIT = 512 * 1024 * 1024;
+
+async function sha256Hex(file) {
+  const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function submitFile(file) {
+  if (window.crypto && crypto.subtle && file.size <= HASH_FIRST_LIMIT) {
+    const body = JSON.stringify(Object.assign({video_sha256: await sha256Hex(file)}, submitOptions()));
+    const known = await api("/api/jobs/repeat", {method: "POST", body, headers: {"Content-Type": "application/json"}});
+    if (known.status === 200 || known.status === 202) return accepted(known, file.name);
+  }
+  const form = new FormData();
+  form.append("file", file, file.name);
+  for (const [name, value] of Object.entries(submitOptions())) form.append(name, String(value));
+  return accepted(await api("/api/jobs", {method: "POST", body: form}), file.name);
+}
+
+async function submitUrl(url) {
+  const body = JSON.stringify(Object.assign({video_url: url}, submitOptions()));
+  const response = await api("/api/jobs", {method: "POST", body, headers: {"Content-Type": "application/json"}});
+  return accepted(response, url);
+}
+
+async function accepted(response, name) {
+  if (response.status !== 200 && response.status !== 202) {
+    showError(name + ": " + await problemText(response));
+    return;
+  }
+  const doc = await response.json();
+  showJob(doc);
+  if (!FINAL.has(doc.status)) follow(doc.id);
+}
+
+function showError(text) {
+  const box = $("submit-error");
+  box.textContent = text;
+  box.hidden = false;
+}
+
+async function submitAll(event) {
+  event.preventDefault();
+  $("submit-error").hidden = true;
+  const files = Array.from($("files").files);
+  const urls = $("urls").value.split("\n").map((u) => u.trim()).filter(Boolean);
+  if (!files.length && !urls.length) {
+    showError("Pick or drop a video, or paste its URL.");
+    return;
+  }
+  $("start").disabled = true;
+  try {
+    await Promise.all(files.map(submitFile).concat(urls.map(submitUrl)));
+    $("files").value = "";
+    $("urls").value = "";
+  } finally {
+    $("start").disabled = false;
+  }
+}
+
+// ---- jobs and their live progress ----------------------------------------------------------
+function jobName(doc) {
+  const source = doc.source || {};
+  return source.filename || source.url || doc.id;
+}
+
+function showJob(doc) {
+  let entry = jobs.get(doc.id);
+  if (!entry) {
+    const row = document.createElement("li");
+    row.dataset.job = doc.id;
+    row.innerHTML = '<div class="job-head"><span class="job-name"></span><span class="job-state"></span></div>' +
+      '<progress max="100" value="0"></progress><div class="job-actions"></div>';
+    $("jobs").prepend(row);
+    entry = {doc, row};
+    jobs.set(doc.id, entry);
+  }
+  entry.doc = Object.assign(entry.doc, doc);
+  renderJob(entry);
+}
+
+function renderJob(entry) {
+  const doc = entry.doc, row = entry.row;
+  row.querySelector(".job-name").textContent = jobName(doc);
+  const state = doc.status === "running" && doc.stage ? doc.stage : doc.status;
+  const percent = Math.round(doc.progress || 0);
+  row.querySelector(".job-state").textContent = state + (FINAL.has(doc.status) ? "" : " " + percent + "%");
+  row.dataset.status = doc.status;
+  row.querySelector("progress").value = doc.progress || 0;
+  const actions = row.querySelector(".job-actions");
+  actions.textContent = "";
+  if (doc.status === "succeeded") {
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "open-job";
+    open.textContent = (doc.slide_count || 0) + " slides: show";
+    open.onclick = () => openJob(doc.id);
+    actions.append(open);
+  } else if (doc.status === "failed") {
+    actions.textContent = doc.error || "failed";
+    actions.className = "job-actions error";
+  }
+}
+
+function parseFrame(raw) {
+  const frame = {};
+  for (const line of raw.split("\n")) {
+    const at = line.indexOf(":");
+    if (at <= 0) continue;
+    frame[line.slice(0, at)] = line.slice(at + 1).replace(/^ /, "");
+  }
+  return frame;
+}
+
+// Server-Sent Events through fetch (an EventSource cannot send the API key). Resumes with
+// Last-Event-ID after a dropped connection; falls back to polling when the server has no
+// stream to spare (503) or streaming keeps failing.
+async function follow(jobId) {
+  let last = null;
+  for (let failures = 0; failures < 5;) {
+    try {
+      const response = await api("/api/jobs/" + jobId + "/events", {headers: last ? {"Last-Event-ID": last} : {}});
+      if (!response.ok || !response.body) break;
+      if (await readEvents(jobId, response.body.getReader(), (id) => { last = id; })) return;
+    } catch (e) {
+      failures++;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+  poll(jobId);
+}
+
+async function readEvents(jobId, reader, remember) {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const {value, done} = await reader.read();
+    if (done) return false;
+    buffer += decoder.decode(value, {stream: true});
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const frame = parseFrame(buffer.slice(0, end));
+      buffer = buffer.slice(end + 2);
+      if (frame.id) remember(frame.id);
+      if (!frame.event || !frame.data) continue;
+      const data = JSON.parse(frame.data);
+      if (frame.event === "deleted") return true;
+      showJob(Object.assign({}, data, {id: jobId}));
+      if (FINAL.has(data.status)) return true;
+    }
+  }
+}
+
+async function poll(jobId) {
+  for (;;) {
+    const response = await api("/api/jobs/" + jobId);
+    if (response.status === 404) return;
+    if (response.ok) {
+      const doc = await response.json();
+      showJob(doc);
+      if (FINAL.has(doc.status)) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+async function loadJobs() {
+  const response = await api("/api/jobs?per_page=20");
+  if (!response.ok) return;
+  const page = await response.json();
+  for (const doc of page.items.reverse()) {
+    showJob(doc);
+    if (!FINAL.has(doc.status)) follow(doc.id);
+  }
+}
+
+// ---- the gallery and the slide viewer ------------------------------------------------------
+function clock(seconds) {
+  const s = Math.floor(seconds || 0);
+  const hms = [Math.floor(s / 3600), Math.floor(s / 60) % 60, s % 60];
+  const text = hms.map((n) => String(n).padStart(2, "0")).join(":");
+  return hms[0] ? text : text.slice(3);
+}
+
+const DOWNLOADS = [["pdf", "PDF", "slides.pdf"], ["notes", "Notes", "notes.md"], ["srt", "Subtitles (SRT)", "transcript.srt"],
+  ["vtt", "Subtitles (VTT)", "transcript.vtt"], ["archive", "Everything (ZIP)", "slidecast.zip"]];
+
+async function openJob(jobId, slideIndex) {
+  const response = await api("/api/jobs/" + jobId + "/slides");
+  if (!response.ok) return showError(await problemText(response));
+  const listing = await response.json();
+  const doc = (jobs.get(jobId) || {}).doc || (await (await api("/api/jobs/" + jobId)).json());
+  view.jobId = jobId;
+  view.slides = listing.slides;
+  for (const entry of jobs.values()) entry.row.classList.toggle("open", entry.doc.id === jobId);
+  $("gallery-title").textContent = "Slides of " + jobName(doc);
+  renderDownloads(doc);
+  renderSlides();
+  $("gallery").hidden = false;
+  if (slideIndex) {
+    showSlide(view.slides.findIndex((s) => s.index === slideIndex));
+  } else {
+    $("gallery").scrollIntoView({behavior: "smooth"});
+  }
+}
+
+function renderDownloads(doc) {
+  const box = $("downloads");
+  box.textContent = "";
+  for (const [kind, label, filename] of DOWNLOADS) {
+    if (!doc.links || !doc.links[kind]) continue;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "download";
+    button.dataset.kind = kind;
+    button.textContent = label;
+    button.onclick = () => download(doc.links[kind], filename);
+    box.append(button);
+  }
+}
+
+async function download(path, filename) {
+  const link = document.createElement("a");
+  link.href = await blobUrl(path);
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+function renderSlides() {
+  const list = $("slides");
+  list.textContent = "";
+  view.slides.forEach((slide, at) => {
+    const item = document.createElement("li");
+    item.dataset.slide = slide.index;
+    item.tabIndex = 0;
+    item.innerHTML = '<img alt=""><div class="meta"><span class="time"></span> <strong></strong><p class="text"></p><p class="narration"></p></div>';
+    item.querySelector(".time").textContent = clock(slide.start) + "–" + clock(slide.end);
+    item.querySelector("strong").textContent = "#" + slide.index + (slide.same_as ? " (as #" + slide.same_as + ")" : "");
+    item.querySelector(".text").textContent = slide.text || "";
+    item.querySelector(".narration").textContent = slide.transcript ? "“" + slide.transcript + "”" : "";
+    item.querySelector("img").alt = slide.title || "slide " + slide.index;
+    blobUrl(slide.thumbnail_url).then((url) => { item.querySelector("img").src = url; }).catch(() => {});
+    item.onclick = () => showSlide(at);
+    item.onkeydown = (event) => { if (event.key === "Enter") showSlide(at); };
+    list.append(item);
+  });
+}
+
+async function showSlide(at) {
+  if (at < 0 || at >= view.slides.length) return;
+  view.at = at;
+  const slide = view.slides[at];
+  const dialog = $("viewer");
+  dialog.dataset.slide = slide.index;
+  $("viewer-title").textContent = "Slide " + slide.index + " of " + view.slides.length + (slide.title ? ": " + slide.title : "");
+  $("viewer-time").textContent = clock(slide.start) + "–" + clock(slide.end);
+  $("viewer-text").textContent = slide.text || "(no text found on this slide)";
+  $("viewer-transcript").textContent = slide.transcript || "(no narration)";
+  $("viewer-prev").disabled = at === 0;
+  $("viewer-next").disabled = at === view.slides.length - 1;
+  if (!dialog.open) dialog.showModal();
+  const image = $("viewer-image");
+  image.alt = "slide " + slide.index;
+  image.src = await blobUrl(slide.image_url);
+}
+
+function viewerKeys(event) {
+  if (!$("viewer").open) return;
+  if (event.key === "ArrowRight") showSlide(view.at + 1);
+  if (event.key === "ArrowLeft") showSlide(view.at - 1);
+}
+
+// ---- search ----------------------------------------------------------------------------------
+async function search(event) {
+  event.preventDefault();
+  const q = $("search-q").value.trim();
+  const list = $("results");
+  list.textContent = "";
+  $("search-results").hidden = false;
+  if (!q) return;
+  const response = await api("/api/search?q=" + encodeURIComponent(q));
+  if (!response.ok) {
+    list.textContent = await problemText(response);
+    return;
+  }
+  const found = await response.json();
+  if (!found.results.length) list.textContent = "Nothing found for “" + q + "”.";
+  for (const hit of found.results) {
+    const item = document.createElement("li");
+    item.dataset.job = hit.job_id;
+    item.dataset.slide = hit.slide;
+    item.innerHTML = '<div><strong class="where"></strong> <span class="time"></span></div><div class="snippet"></div>';
+    item.querySelector(".where").textContent = (hit.job_name || hit.job_id) + ", slide " + hit.slide;
+    item.querySelector(".time").textContent = clock(hit.start) + "–" + clock(hit.end);
+    item.querySelector(".snippet").innerHTML = hit.snippet_html;  // escaped by the server, <mark> only
+    item.onclick = () => openJob(hit.job_id, hit.slide);
+    list.append(item);
+  }
+}
+
+// ---- wiring ----------------------------------------------------------------------------------
+function wireDrop() {
+  const drop = $("drop");
+  drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    $("files").files = event.dataTransfer.files;
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  wireDrop();
+  $("upload-form").addEventListener("submit", submitAll);
+  $("search-form").addEventListener("submit", search);
+  $("viewer-prev").onclick = () => showSlide(view.at - 1);
+  $("viewer-next").onclick = () => showSlide(view.at + 1);
+  $("viewer-close").onclick = () => $("viewer").close();
+  document.addEventListener("keydown", viewerKeys);
+  loadJobs();
+});

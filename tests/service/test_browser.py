@@ -1,0 +1,151 @@
+"""The web page in a real browser (Debian's chromium, driven by Selenium through
+/usr/bin/chromedriver): a person uploads a recording, watches it progress, opens a slide,
+downloads the PDF and finds a phrase through the search box.
+
+Needs `apt-get install -y chromium chromium-driver`; without them the test is skipped (it fails
+under CI=true). SLIDECAST_SCREENSHOT=PATH saves the finished gallery there (docs/ holds one).
+"""
+
+import os
+import shutil
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from support.security import make_key
+from support.services import unavailable, wait_until
+
+NARRATED = Path(__file__).resolve().parents[1] / "data" / "narrated.mp4"  # 3 slides, 12 s, spoken
+CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+                "--window-size=1280,900")
+
+
+@pytest.fixture
+def browser(tmp_path):
+    if not (shutil.which("chromium") and os.path.exists("/usr/bin/chromedriver")):
+        unavailable("the browser test needs Debian's chromium and chromedriver: apt-get install -y chromium chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    options.binary_location = shutil.which("chromium")
+    options.add_experimental_option("prefs", {"download.default_directory": str(tmp_path / "downloads"),
+                                              "download.prompt_for_download": False})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.downloads = tmp_path / "downloads"
+    yield driver
+    driver.quit()
+
+
+@contextmanager
+def serving(app):
+    """`app` served over HTTP on a free port (threaded: event streams stay open); yields its URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def live_server(embedded_app):
+    with serving(embedded_app) as url:
+        yield url
+
+
+def test_upload_watch_progress_open_a_slide_download_the_pdf_and_search(browser, live_server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    find = browser.find_element
+    browser.get(live_server + "/")
+    find(By.ID, "files").send_keys(str(NARRATED))
+    find(By.ID, "start").click()
+
+    rows = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-job]"), "the job on the page",
+                      30, 0.05)
+    row = rows[0]
+    seen = []
+    while row.get_attribute("data-status") not in ("succeeded", "failed"):
+        seen.append((row.find_element(By.CSS_SELECTOR, ".job-state").text,
+                     float(row.find_element(By.TAG_NAME, "progress").get_attribute("value"))))
+        time.sleep(0.05)
+    assert row.get_attribute("data-status") == "succeeded", row.text
+    percents = [p for _, p in seen]
+    assert percents == sorted(percents) and len(set(percents)) >= 3, seen  # it moved, never back
+    assert any(state.startswith(("decoding", "detecting", "ocr", "transcribing")) for state, _ in seen), seen
+
+    row.find_element(By.CSS_SELECTOR, ".open-job").click()
+    slides = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#slides li"), "the gallery", 10)
+    assert len(slides) == 3
+    wait_until(lambda: all(i.get_attribute("src").startswith("blob:")
+                           for i in browser.find_elements(By.CSS_SELECTOR, "#slides img")), "the thumbnails", 10)
+    assert "00:00" in slides[0].text and "gradient" in slides[0].text.lower()
+    if os.environ.get("SLIDECAST_SCREENSHOT"):
+        find(By.ID, "gallery").screenshot(os.environ["SLIDECAST_SCREENSHOT"])
+
+    slides[1].click()
+    viewer = find(By.ID, "viewer")
+    wait_until(lambda: viewer.is_displayed() and viewer.get_attribute("data-slide") == "2", "slide 2 opened", 5)
+    assert "learning rate" in find(By.ID, "viewer-text").text.lower()
+    find(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
+    wait_until(lambda: viewer.get_attribute("data-slide") == "3", "the next slide", 5)
+    find(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
+    wait_until(lambda: viewer.get_attribute("data-slide") == "2", "the previous slide", 5)
+    find(By.ID, "viewer-close").click()
+
+    find(By.CSS_SELECTOR, "#downloads button[data-kind=pdf]").click()
+    pdf = browser.downloads / "slides.pdf"
+    wait_until(lambda: pdf.exists() and pdf.stat().st_size > 0, "the PDF download", 20)
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+
+    find(By.ID, "search-q").send_keys("learning rate", Keys.ENTER)
+    hits = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#results li[data-slide]"), "search results")
+    assert hits[0].get_attribute("data-slide") == "2" and "<mark>" in hits[0].get_attribute("innerHTML").lower()
+    hits[0].click()
+    wait_until(lambda: viewer.is_displayed() and viewer.get_attribute("data-slide") == "2", "the found slide", 10)
+
+
+def test_with_auth_required_the_page_asks_for_the_key_once_and_keeps_it(browser, make_app, tmp_path, sqlite_template,
+                                                                        service_clip):
+    from selenium.webdriver.common.by import By
+
+    shutil.copyfile(sqlite_template, tmp_path / "secured.db")
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'secured.db'}", REDIS_URL=None, AUTH_REQUIRED=True)
+    key = make_key(app, "browser")
+    with serving(app) as url:
+        browser.get(url + "/")
+        prompt = wait_until(lambda: _alert(browser), "the page to ask for the API key", 10)
+        assert "API key" in prompt.text
+        prompt.send_keys(key)
+        prompt.accept()
+        assert browser.execute_script("return localStorage.getItem('slidecast.apiKey')") == key
+
+        browser.find_element(By.ID, "transcribe").click()  # off: this clip has no sound
+        browser.find_element(By.ID, "files").send_keys(str(service_clip))
+        browser.find_element(By.ID, "start").click()
+        wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-status=succeeded]"),
+                   "the job to succeed, followed with the key", 120)
+
+        browser.refresh()  # the key is kept: no second question, the job is listed again
+        rows = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-status=succeeded]"),
+                          "the job listed after a reload", 10)
+        assert _alert(browser) is None and "cuts.mp4" in rows[0].text
+
+
+def _alert(browser):
+    from selenium.common.exceptions import NoAlertPresentException
+    try:
+        alert = browser.switch_to.alert
+        alert.text  # raises when there is none
+        return alert
+    except NoAlertPresentException:
+        return None

@@ -1,0 +1,77 @@
+"""GET /api/jobs/ID/events: live progress as Server-Sent Events, on Redis streams and in
+embedded mode (the in-process executor's own log)."""
+
+import pytest
+
+from support.sse import EventReader, events_only
+
+MODES = ["client", "embedded_client"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_client_that_reconnects_with_last_event_id_gets_every_missed_event_in_order(
+        request, mode, service_clip, wait_job):
+    client = request.getfixturevalue(mode)
+    job_id = client.post("/api/jobs", data={"file": (service_clip.open("rb"), "cuts.mp4")}).get_json()["id"]
+    path = f"/api/jobs/{job_id}/events"
+
+    first = EventReader(client, path)
+    assert first.response.status_code == 200 and first.response.mimetype == "text/event-stream"
+    seen = []
+    while len(seen) < 2:  # disconnect mid-job, after two events
+        frame = first.next()
+        if frame["event"]:
+            seen.append(frame)
+    first.close()
+    assert wait_job(client, job_id)["status"] == "succeeded"
+
+    resumed = events_only(EventReader(client, path, last_event_id=seen[-1]["id"]).rest())
+    everything = events_only(EventReader(client, path).rest())
+
+    assert [f["id"] for f in seen + resumed] == [f["id"] for f in everything]
+    assert seen + resumed == everything
+    assert everything[0]["event"] == "created" and everything[0]["data"]["status"] == "queued"
+    stages = [f["data"]["stage"] for f in everything if f["event"] == "progress"]
+    assert {"decoding", "detecting", "ocr"} <= set(stages)
+    progress = [f["data"]["progress"] for f in everything if f["data"].get("progress") is not None]
+    assert progress == sorted(progress), "progress went backwards"
+    final = everything[-1]
+    assert final["event"] == "succeeded" and final["data"]["progress"] == 100.0
+    assert final["data"]["slide_count"] == 5 and "pdf" in final["data"]["artifacts"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_quiet_stream_sends_heartbeats_and_ends_with_the_final_state(request, mode, add_job):
+    client = request.getfixturevalue(mode)
+    client.application.config["SSE_HEARTBEAT_SECONDS"] = 0.2
+    job_id = add_job(client.application)  # stays queued: nothing runs it
+    stream = EventReader(client, f"/api/jobs/{job_id}/events")
+    assert stream.next()["retry"] == "2000"
+    assert stream.next()["event"] == "created"
+    heartbeat = stream.next()
+    assert heartbeat["comment"] == "heartbeat" and heartbeat["event"] is None
+
+    assert client.post(f"/api/jobs/{job_id}/cancel").status_code == 200
+    rest = stream.rest()
+    assert [f["event"] for f in events_only(rest)] == ["cancelled"]
+    assert rest[-1]["data"]["status"] == "cancelled"  # then the stream ended
+
+
+def test_events_of_an_unknown_job_are_a_404_problem(client):
+    response = client.get("/api/jobs/0b8f6c2e-3f1a-4c55-9f0e-2a7d5b1c9e44/events")
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+
+
+def test_streams_beyond_the_per_process_limit_are_refused_with_retry_after(client, add_job):
+    client.application.config["SSE_HEARTBEAT_SECONDS"] = 0.2
+    client.application.extensions["slidecast.streams"].limit = 1
+    job_id = add_job(client.application)
+    held = EventReader(client, f"/api/jobs/{job_id}/events")
+    held.next()
+    refused = client.get(f"/api/jobs/{job_id}/events")
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+    assert "SSE_MAX_STREAMS" in refused.get_json()["detail"]
+    held.close()
+    again = EventReader(client, f"/api/jobs/{job_id}/events")
+    assert again.response.status_code == 200
+    again.close()

@@ -1,0 +1,81 @@
+"""Uploading a video again: the finished result at once, or the job already making it."""
+
+import hashlib
+
+import sqlalchemy as sa
+
+from infra.extensions import db
+from models import ApiKey
+from slidecast import ExtractOptions
+from support.security import bearer, make_key
+
+
+def upload(client, clip, **options):
+    return client.post("/api/jobs", data={"file": (clip.open("rb"), "again.mp4"), **options})
+
+
+def test_a_processed_video_uploaded_again_answers_200_cached_with_the_same_slides(embedded_client, service_clip,
+                                                                                     wait_job):
+    first = upload(embedded_client, service_clip)
+    job = wait_job(embedded_client, first.get_json()["id"])
+    assert job["status"] == "succeeded"
+
+    again = upload(embedded_client, service_clip)
+    assert again.status_code == 200
+    body = again.get_json()
+    assert body["cached"] is True and body["id"] == job["id"] and body["status"] == "succeeded"
+    assert again.headers["Location"] == f"/api/jobs/{job['id']}"
+    assert embedded_client.get("/api/jobs").get_json()["total"] == 1  # nothing new was made
+    assert embedded_client.get(body["links"]["slides"]).get_json()["count"] == job["slide_count"] == 5
+
+
+def test_the_same_video_with_other_options_is_a_new_job(embedded_client, service_clip, wait_job):
+    job = wait_job(embedded_client, upload(embedded_client, service_clip, ocr="false").get_json()["id"])
+    assert job["status"] == "succeeded"
+    other = upload(embedded_client, service_clip, ocr="true")
+    assert other.status_code == 202 and other.get_json()["id"] != job["id"] and "cached" not in other.get_json()
+
+
+def test_an_upload_matching_a_job_still_under_way_returns_that_job(client, service_clip, add_job):
+    digest = hashlib.sha256(service_clip.read_bytes()).hexdigest()
+    running = add_job(client.application, video_sha256=digest, options=ExtractOptions().to_dict())
+    again = upload(client, service_clip)
+    assert again.status_code == 202
+    assert again.get_json()["id"] == running and again.get_json()["cached"] is False
+    assert client.get("/api/jobs").get_json()["total"] == 1
+
+
+def test_a_failed_job_is_not_reused(client, service_clip, add_job):
+    digest = hashlib.sha256(service_clip.read_bytes()).hexdigest()
+    failed = add_job(client.application, video_sha256=digest, options=ExtractOptions().to_dict(), status="failed")
+    again = upload(client, service_clip)
+    assert again.status_code == 202 and again.get_json()["id"] != failed
+
+
+def test_asking_by_content_hash_first_finds_the_finished_job_without_sending_the_file(embedded_client, service_clip,
+                                                                                       wait_job):
+    job = wait_job(embedded_client, upload(embedded_client, service_clip).get_json()["id"])
+    digest = hashlib.sha256(service_clip.read_bytes()).hexdigest()
+    known = embedded_client.post("/api/jobs/repeat", json={"video_sha256": digest})
+    assert known.status_code == 200 and known.get_json()["id"] == job["id"] and known.get_json()["cached"] is True
+    other_options = embedded_client.post("/api/jobs/repeat", json={"video_sha256": digest, "ocr": False})
+    assert other_options.status_code == 404 and "upload the file" in other_options.get_json()["detail"]
+    malformed = embedded_client.post("/api/jobs/repeat", json={"video_sha256": "abc"})
+    assert malformed.status_code == 422 and malformed.get_json()["invalid_fields"] == ["video_sha256"]
+
+
+def test_another_keys_job_of_the_same_video_is_never_returned(make_app, migrated_pg, redis_url, app, service_clip,
+                                                              add_job):
+    secured = make_app(SQLALCHEMY_DATABASE_URI=migrated_pg, REDIS_URL=redis_url, AUTH_REQUIRED=True)
+    alice, bob = make_key(secured, "alice"), make_key(secured, "bob")
+    with secured.app_context():
+        alice_id = db.session.scalar(sa.select(ApiKey.id).where(ApiKey.name == "alice"))
+    digest = hashlib.sha256(service_clip.read_bytes()).hexdigest()
+    alices = add_job(secured, video_sha256=digest, options=ExtractOptions().to_dict(), api_key_id=alice_id)
+    client = secured.test_client()
+
+    assert client.post("/api/jobs/repeat", json={"video_sha256": digest}, headers=bearer(bob)).status_code == 404
+    bobs = client.post("/api/jobs", data={"file": (service_clip.open("rb"), "again.mp4")}, headers=bearer(bob))
+    assert bobs.status_code == 202 and bobs.get_json()["id"] != alices
+    again = client.post("/api/jobs", data={"file": (service_clip.open("rb"), "again.mp4")}, headers=bearer(alice))
+    assert again.get_json()["id"] == alices
