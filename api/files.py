@@ -83,6 +83,18 @@ def slide_image(job_id, index, variant):
     return _send(key, mimetype, f"slide-{index:03d}{'.png' if variant == 'image' else '.jpg'}", variant)
 
 
+def _missing_reason(doc: dict, kind: str) -> str:
+    """Why a finished job has no such document, in words that say what to change."""
+    if doc["status"] != "succeeded":
+        return f"it {doc['status']}"
+    options = doc.get("options") or {}
+    if kind in ("srt", "vtt") and options.get("transcribe"):
+        return "no narration was heard (the video has no audio track, or nothing in it was recognised as speech)"
+    if kind in ("chapters", "chapters_vtt") and options.get("chapters", True):
+        return "no slide titles were read to make chapters from"
+    return "it was not requested"
+
+
 def _document_view(path: str):
     kind, label, filename = DOCUMENTS[path]
 
@@ -90,8 +102,7 @@ def _document_view(path: str):
         doc = finished_job(job_id, label)
         row = db.session.scalar(sa.select(Artifact).where(Artifact.job_id == doc["id"], Artifact.kind == kind))
         if row is None:
-            reason = "it was not requested" if doc["status"] == "succeeded" else f"it {doc['status']}"
-            problem(404, f"job {doc['id']} has no {label}: {reason}", artifact=kind)
+            problem(404, f"job {doc['id']} has no {label}: {_missing_reason(doc, kind)}", artifact=kind)
         return _send(row.key, row.content_type, filename, label, as_attachment=kind in ("pdf", "pptx", "archive"))
 
     view.__name__ = f"get_{kind}"

@@ -108,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.ERROR if args.quiet or args.json else logging.WARNING,
                         format="slidecast: warning: %(message)s")
+    # fpdf2 names each character the PDF's text font lacks (OCR misreads, CJK); the picture on the
+    # page is whole and the user can do nothing about it.
+    logging.getLogger("fpdf").setLevel(logging.ERROR)
     bar = _Bar() if sys.stderr.isatty() and not (args.quiet or args.json) else None
     try:
         manifest = extract(args.video, args.out, options_from_args(args), progress=bar, explain=args.explain)

@@ -37,6 +37,17 @@ def test_no_pptx_unless_asked_and_the_404_says_so(embedded_client, service_clip,
     assert missing.status_code == 404 and "not requested" in missing.get_json()["detail"]
 
 
+def test_subtitles_asked_for_a_silent_video_say_no_narration_was_heard(embedded_client, service_clip, wait_job):
+    client = embedded_client
+    response = client.post("/api/jobs", data={"file": (service_clip.open("rb"), "cuts.mp4"), "ocr": "false",
+                                              "transcribe": "true"})
+    job = wait_job(client, response.get_json()["id"])
+    assert job["status"] == "succeeded", job["error"]
+    missing = client.get(f"/api/jobs/{job['id']}/transcript.srt")
+    assert missing.status_code == 404
+    assert "no narration was heard" in missing.get_json()["detail"]  # not "it was not requested": it was
+
+
 def test_a_deck_sent_to_the_api_is_refused_not_silently_ignored(embedded_client, embedded_app, service_clip):
     response = embedded_client.post("/api/jobs", data={"file": (service_clip.open("rb"), "cuts.mp4"),
                                                        "deck": (io.BytesIO(b"%PDF-1.4"), "deck.pdf")})
