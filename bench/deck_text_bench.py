@@ -1,6 +1,6 @@
 """Slide text against the deck page's own text, and deck alignment, on the realism bench.
 
-    python bench/deck_text_bench.py --dir /work/realbench-data/dev [--out /tmp/deck-bench] [--deck]
+    python bench/deck_text_bench.py --dir bench/real/videos/dev [--out /tmp/deck-bench] [--deck]
 
 Each video is extracted once into OUT/NAME (kept: a re-run only re-scores; --fresh re-extracts).
 Every true appearance with a deck page is matched to the found appearance it overlaps most in

@@ -1,6 +1,6 @@
 """Score slide detection on the realism bench, per video, for dev and held-out.
 
-    python bench/real/run.py --dir /work/realbench-data                 # dev and heldout found there
+    python bench/real/run.py --dir bench/real/videos                 # dev and heldout found there
     python bench/real/run.py --dir bench/real/videos --splits dev --methods ours
     python bench/real/run.py --from-json runs.json                      # re-score saved runs
 
