@@ -256,7 +256,10 @@ ensure_browser() {
   command -v chromium >/dev/null && [[ -x /usr/bin/chromedriver ]] && return 0
   if [[ "${CI:-}" == "true" && $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
     echo "==> installing chromium and chromedriver for the browser test (tests/service/test_browser.py)"
-    apt-get install -y -q chromium chromium-driver >/dev/null || die "apt-get install -y chromium chromium-driver failed"
+    # A new machine may have no package lists yet: update once, only when the install fails.
+    apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; } ||
+      die "apt-get install -y chromium chromium-driver failed"
   else
     echo "deploy_scalable.sh: warning: chromium or /usr/bin/chromedriver is missing (apt-get install -y chromium chromium-driver); the browser test will be skipped" >&2
   fi
