@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-import av
 import cv2
 import numpy as np
 
@@ -33,7 +32,7 @@ import decks as dk  # noqa: E402
 import pages as pg  # noqa: E402
 import scene  # noqa: E402
 import timeline as tl  # noqa: E402
-from slidecast.synthetic import _video_stream  # noqa: E402
+from slidecast.synthetic import encode_frames  # noqa: E402
 
 VIDEO_DIR = HERE / "videos"
 MIX = {"cut": 0.4, "fade": 0.4, "wipe": 0.1, "push": 0.1}
@@ -177,14 +176,7 @@ def render(name: str, recipe: dict, out_dir: Path, seed: int, cache: Path) -> di
     encoding = SimpleNamespace(fps=recipe["fps"], gop_seconds=recipe["gop"], width=recipe["size"][0],
                                height=recipe["size"][1], preset="veryfast", crf=28)
     partial = path.with_suffix(".part.mp4")
-    with av.open(str(partial), "w") as container:
-        stream = _video_stream(container, encoding)
-        for i in range(total):
-            yuv = cv2.cvtColor(frames.frame(i), cv2.COLOR_RGB2YUV_I420)
-            frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-            frame.pts = i
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+    encode_frames(partial, encoding, frames.frame, total)
     truth["spec"]["encoding"] = vars(encoding)
     partial.rename(path)
     Path(str(path) + ".truth.json").write_text(json.dumps(truth, indent=1))

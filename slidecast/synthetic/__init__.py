@@ -233,6 +233,22 @@ class _Renderer:
                 for sid, (title, lines) in sorted(self.texts.items())}
 
 
+def encode_frames(path, encoding, frame_at, total: int, progress=None) -> None:
+    """Encode `frame_at(i)` (RGB uint8) for i in range(total) as H.264 into `path`, with the
+    fps, size, GOP and quality of `encoding` (a LectureSpec or anything with those fields)."""
+    with av.open(str(path), "w") as container:
+        stream = _video_stream(container, encoding)
+        for i in range(total):
+            # cv2's BT.601 limited-range I420 equals swscale's default and is 5x faster.
+            yuv = cv2.cvtColor(frame_at(i), cv2.COLOR_RGB2YUV_I420)
+            frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+            if progress and (i % 250 == 0 or i == total - 1):
+                progress(i + 1, total)
+        container.mux(stream.encode(None))
+
+
 def render_lecture(spec: LectureSpec, path, progress=None) -> dict:
     """Write `spec` as an H.264 MP4 (yuv420p, keyframe exactly every gop_seconds, no scene-cut
     keyframes) and return its ground truth, also written to `path` + ".truth.json".
@@ -244,17 +260,7 @@ def render_lecture(spec: LectureSpec, path, progress=None) -> dict:
     total = _frame_count(spec)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as container:
-        stream = _video_stream(container, spec)
-        for i in range(total):
-            # cv2's BT.601 limited-range I420 equals swscale's default and is 5x faster.
-            yuv = cv2.cvtColor(renderer.frame(i), cv2.COLOR_RGB2YUV_I420)
-            frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-            frame.pts = i
-            container.mux(stream.encode(frame))
-            if progress and (i % 250 == 0 or i == total - 1):
-                progress(i + 1, total)
-        container.mux(stream.encode(None))
+    encode_frames(path, spec, renderer.frame, total, progress)
     truth["slides"] = renderer.slide_texts()
     Path(str(path) + ".truth.json").write_text(json.dumps(truth, indent=1))
     return truth
