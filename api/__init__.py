@@ -11,14 +11,16 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_smorest import Api
 
-from api import events, files, jobs, ops, queues, search, system, web
+from api import batch, events, files, jobs, ops, queues, search, system, web
 from api.auth import init_auth
 from api.errors import SlidecastApi, database_unavailable
 from api.openapi import document_truthfully
+from api.uploads import UploadRequest
 
 
 def register_api(app: Flask) -> Api:
     """Attach the API blueprints, the OpenAPI document and the error handlers to `app`."""
+    app.request_class = UploadRequest
 
     app.config.setdefault("API_TITLE", "Slidecast")
     app.config.setdefault("API_VERSION", "1")
@@ -26,7 +28,7 @@ def register_api(app: Flask) -> Api:
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = SlidecastApi(app, spec_kwargs={"info": {"description": "Lecture videos in, slide decks out."}})
-    for blueprint in (jobs.blp, events.blp, files.blp, search.blp, system.blp, queues.blp):
+    for blueprint in (jobs.blp, batch.blp, events.blp, files.blp, search.blp, system.blp, queues.blp):
         api.register_blueprint(blueprint, url_prefix="/api")
     api.register_blueprint(ops.blp)  # /metrics and /api/cache/stats: its routes carry their paths
     app.register_error_handler(sa.exc.OperationalError, database_unavailable)

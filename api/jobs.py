@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 import uuid
-from pathlib import Path
 
 from flask import current_app, jsonify, request, url_for
 from flask_smorest import Blueprint
@@ -26,7 +24,6 @@ from jobs.keys import job_prefix, upload_key, work_prefix
 from jobs.repeats import find_repeat
 from models import ACTIVE_STATES, Artifact, Job, new_id
 from slidecast import ExtractOptions
-from slidecast.pipeline import FileHasher
 
 blp = Blueprint("jobs", __name__, description="Submit and follow extraction jobs")
 DEFAULT_PRIORITY = 5
@@ -55,9 +52,9 @@ def submit_job():
             problem(422, "the `deck` field is not taken by the API yet; align a video to its deck "
                          "with the command line: slidecast extract VIDEO --deck DECK.pdf",
                     invalid_fields=["deck"])
-        fields = _load(SubmitFormSchema(), _form("file"), "form")
-        return _accept(fields, request.files.get("file"))
-    return _accept(_load(SubmitJsonSchema(), json_object(), "json"), None)
+        fields = load_fields(SubmitFormSchema(), form_fields("file"), "form")
+        return accept(fields, request.files.get("file"))
+    return accept(load_fields(SubmitJsonSchema(), json_object(), "json"), None)
 
 
 @blp.route("/extract", methods=["POST"])
@@ -67,10 +64,10 @@ def submit_extract():
     """Alias of POST /api/jobs accepting the original service's fields (see docs/service.md):
     "url" or "video_url", "options": {...}, "threshold", "min_duration", "enable_ocr", ..."""
     if request.mimetype == "multipart/form-data":
-        data = legacy_submission(_form("file", "video"))
+        data = legacy_submission(form_fields("file", "video"))
         upload = request.files.get("file") or request.files.get("video")
-        return _accept(_load(SubmitFormSchema(), data, "form"), upload)
-    return _accept(_load(SubmitJsonSchema(), legacy_submission(json_object()), "json"), None)
+        return accept(load_fields(SubmitFormSchema(), data, "form"), upload)
+    return accept(load_fields(SubmitJsonSchema(), legacy_submission(json_object()), "json"), None)
 
 
 @blp.route("/jobs/repeat", methods=["POST"])
@@ -88,7 +85,7 @@ def repeat_job():
     """Ask by content hash before uploading: JSON {"video_sha256", options}. The job that made
     (or is making) the slides of that video with those options, as a repeated upload would
     answer; 404 when there is none, and then the file has to be sent to POST /api/jobs."""
-    fields = _load(RepeatJsonSchema(), json_object(), "json")
+    fields = load_fields(RepeatJsonSchema(), json_object(), "json")
     digest = fields.pop("video_sha256")
     earlier = find_repeat(digest, _options(fields), submitter_id())
     if earlier is None:
@@ -176,7 +173,7 @@ _JOB = JobSchema()
 
 
 # ---- submission ------------------------------------------------------------------------------
-def _form(*file_fields: str) -> dict:
+def form_fields(*file_fields: str) -> dict:
     """The form fields; a file part that arrived as a plain field had no usable file name."""
     for name in file_fields:
         if name in request.form and name not in request.files:
@@ -188,7 +185,7 @@ def _form(*file_fields: str) -> dict:
     return fields
 
 
-def _load(schema, data: dict, location: str) -> dict:
+def load_fields(schema, data: dict, location: str) -> dict:
     try:
         loaded = schema.load(data)
     except ValidationError as err:
@@ -204,7 +201,10 @@ def _options(fields: dict) -> dict:
         problem(422, f"invalid options: {exc}")
 
 
-def _accept(fields: dict, upload):
+def accept(fields: dict, upload):
+    """The single-submit path (also each item of a batch): check the video (an upload of
+    api/uploads.py or fields["video_url"]) and its options, create the job and hand it to its
+    executor. Returns the 202 (or a repeat's 200/202) response; refusals raise problem()."""
     options = _options(fields)
     url = fields.get("video_url")
     has_file = upload is not None and upload.filename != ""
@@ -241,20 +241,19 @@ def _accept(fields: dict, upload):
 def _store_upload(job: Job, upload) -> str | None:
     """Probe the upload with PyAV and put it in storage; refuse it (422) if it is no usable video.
     The same video with the same options as a job of the same key that succeeded or is still
-    running is not stored again: that job's id is returned instead (jobs/repeats.py)."""
+    running is not stored again: that job's id is returned instead (jobs/repeats.py). The file
+    and its SHA-256 are the ones written while the request streamed in (api/uploads.py)."""
     name = stored_name(upload.filename or "")
-    with tempfile.TemporaryDirectory(prefix="slidecast-upload-") as tmp:
-        path = Path(tmp) / ("upload" + Path(name).suffix.lower()[:10])
-        upload.save(path)
-        job.video_sha256 = FileHasher(path).result()
-        if (earlier := find_repeat(job.video_sha256, job.options, job.api_key_id)) is not None:
-            return earlier
-        try:
-            info = probe_video(path, video_limits(current_app.config))
-        except BadVideo as exc:
-            problem(422, f"{name}: {exc}", invalid_fields=["file"])
-        key = upload_key(job.id, name)
-        size = storage().put_file(key, path)
+    received = upload.stream
+    job.video_sha256 = received.sha256
+    if (earlier := find_repeat(job.video_sha256, job.options, job.api_key_id)) is not None:
+        return earlier
+    try:
+        info = probe_video(received.path, video_limits(current_app.config))
+    except BadVideo as exc:
+        problem(422, f"{name}: {exc}", invalid_fields=["file"])
+    key = upload_key(job.id, name)
+    size = storage().put_file(key, received.path)
     job.source_filename, job.upload_key, job.duration = display_name(upload.filename), key, round(info["duration"], 3)
     job.artifacts.append(Artifact(kind="upload", key=key, size=size,
                                   content_type=upload.mimetype or "application/octet-stream"))
