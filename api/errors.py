@@ -57,34 +57,40 @@ def _invalid_fields(messages) -> list[str]:
     return sorted(set(names))
 
 
+def http_problem(error: HTTPException):
+    """The problem+json response for an HTTP error (a problem() call, a werkzeug or limiter
+    error): its status, detail, extra members and headers."""
+    data = getattr(error, "data", None) or {}
+    code = error.code or 500
+    extra = dict(data.get("extra") or {})
+    messages = data.get("errors") or data.get("messages") or extra.get("errors")
+    if code >= 500 and not data.get("message"):
+        detail = "the server failed to handle this request; the server log has the details"
+    elif code == 413 and not data.get("message"):
+        detail = _too_large_detail()
+    else:
+        detail = data.get("message") or error.description
+    if code == 422 and messages:
+        fields = _invalid_fields(messages)
+        extra.setdefault("invalid_fields", fields)
+        extra.setdefault("errors", messages)
+        if not data.get("message"):
+            detail = f"invalid or unknown field(s): {', '.join(fields)}"
+    response = problem_response(code, error.name, detail, **extra)
+    # werkzeug's own headers (Allow on a 405, WWW-Authenticate), not its HTML content type
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    for name, value in (data.get("headers") or {}).items():
+        response.headers[name] = value
+    return response
+
+
 class SlidecastApi(Api):
     """flask-smorest's Api with problem+json errors instead of its default error body."""
 
     def handle_http_exception(self, error: HTTPException):
-        data = getattr(error, "data", None) or {}
-        code = error.code or 500
-        extra = dict(data.get("extra") or {})
-        messages = data.get("errors") or data.get("messages") or extra.get("errors")
-        if code >= 500 and not data.get("message"):
-            detail = "the server failed to handle this request; the server log has the details"
-        elif code == 413 and not data.get("message"):
-            detail = _too_large_detail()
-        else:
-            detail = data.get("message") or error.description
-        if code == 422 and messages:
-            fields = _invalid_fields(messages)
-            extra.setdefault("invalid_fields", fields)
-            extra.setdefault("errors", messages)
-            if not data.get("message"):
-                detail = f"invalid or unknown field(s): {', '.join(fields)}"
-        response = problem_response(code, error.name, detail, **extra)
-        # werkzeug's own headers (Allow on a 405, WWW-Authenticate), not its HTML content type
-        for name, value in error.get_headers():
-            if name.lower() != "content-type":
-                response.headers[name] = value
-        for name, value in (data.get("headers") or {}).items():
-            response.headers[name] = value
-        return response
+        return http_problem(error)
 
 
 def database_unavailable(error):

@@ -10,7 +10,7 @@ the 202 its Location header. tests/service/test_openapi_conformance.py holds the
 from __future__ import annotations
 
 from api.auth import OPERATIONS_PATHS, PUBLIC_PATHS
-from api.schemas import SubmitFormSchema, SubmitJsonSchema
+from api.schemas import BatchFormSchema, BatchJsonSchema, SubmitFormSchema, SubmitJsonSchema
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {
@@ -42,6 +42,9 @@ _WHY = {
     503: "the database or a required broker is unavailable; see Retry-After",
 }
 SUBMIT_ERRORS = (400, 401, 413, 422, 429, 503)
+BATCH_PATH = "/api/jobs/batch"
+# A batch's own refusals; a video's 429 (and any other refusal of one video) is in its item.
+BATCH_ERRORS = (400, 401, 413, 422, 503)
 READ_ERRORS = (401, 404, 429, 503)
 FILE_TYPES = {
     "manifest": {"application/json": {"schema": {"type": "object"}}},
@@ -56,6 +59,14 @@ SUBMIT_BODY = {
     "content": {
         "multipart/form-data": {"schema": {"$ref": "#/components/schemas/SubmitForm"}},
         "application/json": {"schema": {"$ref": "#/components/schemas/SubmitJson"}},
+    },
+}
+
+BATCH_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {"schema": {"$ref": "#/components/schemas/BatchForm"}},
+        "application/json": {"schema": {"$ref": "#/components/schemas/BatchJson"}},
     },
 }
 
@@ -80,6 +91,8 @@ def _errors_of(path: str, method: str) -> tuple[int, ...]:
         codes.add(403)
     if method == "post" and path in ("/api/jobs", "/api/extract"):
         codes.update(SUBMIT_ERRORS)
+    elif path == BATCH_PATH:
+        codes.update(BATCH_ERRORS)
     elif path.startswith("/api/jobs"):
         codes.update(READ_ERRORS if method == "get" else (401, 404, 503))
     if "{job_id}" in path and path.count("/") > 3:
@@ -109,6 +122,8 @@ def _fix_operation(path: str, method: str, operation: dict) -> None:
         operation["requestBody"] = SUBMIT_BODY
         responses["202"]["headers"] = {"Location": {"description": "the job's URL: poll it",
                                                     "schema": {"type": "string"}}}
+    if path == BATCH_PATH:
+        operation["requestBody"] = BATCH_BODY
     if (kind := _file_route(path)) is not None:
         responses["200"] = {"description": f"the {kind} file", "content": FILE_TYPES[kind]}
 
@@ -119,12 +134,25 @@ def _submit_form_schema() -> dict:
             "properties": {"file": {"type": "string", "format": "binary", "description": "the video"}}}
 
 
+def _batch_form_schema() -> dict:
+    return {"allOf": [{"$ref": "#/components/schemas/BatchFormFields"}],
+            "type": "object",
+            "properties": {
+                "file": {"type": "array", "items": {"type": "string", "format": "binary"},
+                         "description": "the videos, one part each"},
+                "video_url": {"type": "array", "items": {"type": "string"},
+                              "description": "videos to download, one field each"}}}
+
+
 def document_truthfully(api) -> None:
     """Rewrite the registered operations of `api` (a flask-smorest Api) in place."""
     spec = api.spec
     spec.components.schema("SubmitFormFields", schema=SubmitFormSchema)
     spec.components.schema("SubmitForm", _submit_form_schema())
     spec.components.schema("SubmitJson", schema=SubmitJsonSchema)
+    spec.components.schema("BatchFormFields", schema=BatchFormSchema)
+    spec.components.schema("BatchForm", _batch_form_schema())
+    spec.components.schema("BatchJson", schema=BatchJsonSchema)
     spec.components.schemas["Problem"] = PROBLEM_SCHEMA
     for name in list(spec.components.responses):
         spec.components.responses[name] = dict(problem_response(422 if "UNPROCESSABLE" in name else 500),

@@ -87,6 +87,28 @@ class RepeatJsonSchema(Schema.from_dict(_options(StrictBoolean))):
     ignore_regions = fields.List(fields.Nested(RegionSchema), load_default=None)
 
 
+class BatchFormSchema(Schema.from_dict(_options(fields.Boolean))):
+    """POST /api/jobs/batch as multipart: the option fields for every video (beside the `file`
+    parts and `video_url` fields)."""
+
+    class Meta:
+        unknown = RAISE
+
+    priority = PRIORITY
+
+
+class BatchJsonSchema(Schema.from_dict(_options(StrictBoolean))):
+    """POST /api/jobs/batch as JSON: {"video_urls": ["https://...", ...], options for every video}."""
+
+    class Meta:
+        unknown = RAISE
+
+    video_urls = fields.List(fields.String(), required=True,
+                             metadata={"description": "the videos' URLs, at most BATCH_MAX (default 20)"})
+    priority = PRIORITY
+    ignore_regions = fields.List(fields.Nested(RegionSchema), load_default=None)
+
+
 class SourceSchema(Schema):
     filename = fields.String(allow_none=True)
     url = fields.String(allow_none=True)
@@ -136,6 +158,20 @@ class JobSchema(Schema):
 
 
 MAX_PAGE = 1_000_000
+
+
+class BatchItemSchema(Schema):
+    file = fields.String(metadata={"description": "the file part's name, for an uploaded video"})
+    video_url = fields.Raw(metadata={"description": "the URL as sent, for a video_url"})
+    status = fields.Integer(metadata={"description": "what POST /api/jobs would have answered: 202, 200, 4xx, 503"})
+    job = fields.Dict(metadata={"description": "the job (a Job document; `cached` on a repeat)"})
+    problem = fields.Dict(metadata={"description": "why this video was refused (a Problem document)"})
+
+
+class BatchResultSchema(Schema):
+    items = fields.List(fields.Nested(BatchItemSchema), metadata={"description": "files first, then URLs, as sent"})
+    accepted = fields.Integer()
+    refused = fields.Integer()
 
 
 class JobListQuerySchema(Schema):

@@ -239,8 +239,10 @@ def distributed_settings(env) -> dict:
 
 
 def user_settings(env) -> dict:
-    """Live progress streams (GET /api/jobs/ID/events, docs/service.md)."""
+    """Live progress streams (GET /api/jobs/ID/events) and batches (docs/service.md)."""
     return {
+        # Videos one POST /api/jobs/batch may hold; each is one submission (rate limit included).
+        "BATCH_MAX": _positive_int(env, "BATCH_MAX", 20, maximum=200),
         # A comment line this often keeps proxies from closing a quiet stream.
         "SSE_HEARTBEAT_SECONDS": _positive_float(env, "SSE_HEARTBEAT_SECONDS", 15.0),
         # Open streams per web process; each holds one gunicorn thread, so the default leaves

@@ -59,12 +59,51 @@ async function sha256Hex(file) {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function submitFile(file) {
-  if (window.crypto && crypto.subtle && file.size <= HASH_FIRST_LIMIT) {
-    const body = JSON.stringify(Object.assign({video_sha256: await sha256Hex(file)}, submitOptions()));
-    const known = await api("/api/jobs/repeat", {method: "POST", body, headers: {"Content-Type": "application/json"}});
-    if (known.status === 200 || known.status === 202) return accepted(known, file.name);
+// A file already processed comes back from its hash alone; null when it has to be sent.
+async function knownByHash(file) {
+  if (!(window.crypto && crypto.subtle && file.size <= HASH_FIRST_LIMIT)) return null;
+  const body = JSON.stringify(Object.assign({video_sha256: await sha256Hex(file)}, submitOptions()));
+  const known = await api("/api/jobs/repeat", {method: "POST", body, headers: {"Content-Type": "application/json"}});
+  return known.status === 200 || known.status === 202 ? known : null;
+}
+
+// Several videos go in one POST /api/jobs/batch (at most BATCH_SIZE each, the server's default
+// BATCH_MAX); a single one in POST /api/jobs.
+const BATCH_SIZE = 20;
+
+async function sendBatch(files, urls) {
+  const form = new FormData();
+  for (const file of files) form.append("file", file, file.name);
+  for (const url of urls) form.append("video_url", url);
+  for (const [name, value] of Object.entries(submitOptions())) form.append(name, String(value));
+  const response = await api("/api/jobs/batch", {method: "POST", body: form});
+  if (response.status !== 202 && response.status !== 207) {
+    showError(await problemText(response));
+    return;
   }
+  for (const item of (await response.json()).items) {
+    if (item.job) showAccepted(item.job);
+    else showError((item.file || item.video_url) + ": " + item.problem.detail);
+  }
+}
+
+async function submitVideos(files, urls) {
+  const known = await Promise.all(files.map(knownByHash));
+  known.forEach((response, i) => response && accepted(response, files[i].name));
+  const unknown = files.filter((_, i) => !known[i]);
+  const items = unknown.map((file) => ["file", file]).concat(urls.map((url) => ["url", url]));
+  if (items.length === 1) {
+    const [kind, value] = items[0];
+    return kind === "file" ? submitFile(value) : submitUrl(value);
+  }
+  for (let start = 0; start < items.length; start += BATCH_SIZE) {
+    const part = items.slice(start, start + BATCH_SIZE);
+    await sendBatch(part.filter(([kind]) => kind === "file").map(([, v]) => v),
+                    part.filter(([kind]) => kind === "url").map(([, v]) => v));
+  }
+}
+
+async function submitFile(file) {
   const form = new FormData();
   form.append("file", file, file.name);
   for (const [name, value] of Object.entries(submitOptions())) form.append(name, String(value));
@@ -82,14 +121,18 @@ async function accepted(response, name) {
     showError(name + ": " + await problemText(response));
     return;
   }
-  const doc = await response.json();
+  showAccepted(await response.json());
+}
+
+function showAccepted(doc) {
   showJob(doc);
   if (!FINAL.has(doc.status)) follow(doc.id);
 }
 
+// Errors of one submission (a batch's refused videos) are listed one per line.
 function showError(text) {
   const box = $("submit-error");
-  box.textContent = text;
+  box.textContent = box.hidden ? text : box.textContent + "\n" + text;
   box.hidden = false;
 }
 
@@ -104,7 +147,7 @@ async function submitAll(event) {
   }
   $("start").disabled = true;
   try {
-    await Promise.all(files.map(submitFile).concat(urls.map(submitUrl)));
+    await submitVideos(files, urls);
     $("files").value = "";
     $("urls").value = "";
   } finally {

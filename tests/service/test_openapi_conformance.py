@@ -42,6 +42,8 @@ def admin_key(secured_embedded_app):
 def _pin_video_url(body) -> None:
     if isinstance(body, dict) and "video_url" in body:
         body["video_url"] = REFUSED_URL
+    if isinstance(body, dict) and isinstance(body.get("video_urls"), list):
+        body["video_urls"] = [REFUSED_URL for _ in body["video_urls"]]
 
 
 def _failures_of(operation, key: str) -> list[str]:

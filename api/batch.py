@@ -1,0 +1,103 @@
+"""POST /api/jobs/batch: several videos in one request. Each is submitted exactly as POST
+/api/jobs would submit it alone (api.jobs.accept: the same checks, limits, repeats and a count
+of RATE_LIMIT_SUBMIT each) and answered in its place in the list; one refused video does not
+stop the others."""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app, jsonify, request
+from flask_smorest import Blueprint
+from werkzeug.exceptions import HTTPException
+
+from api.errors import http_problem, problem
+from api.guards import json_object
+from api.jobs import accept, form_fields, load_fields, submit_limit
+from infra.extensions import limiter
+from api.schemas import BatchFormSchema, BatchJsonSchema, BatchResultSchema, SubmitFormSchema, SubmitJsonSchema
+
+blp = Blueprint("batch", __name__, description="Submit several videos at once")
+
+
+@blp.route("/jobs/batch", methods=["POST"])
+@blp.doc(responses={
+    202: {"description": "every video accepted (each a new job, or a repeat's earlier job)",
+          "content": {"application/json": {"schema": BatchResultSchema}}},
+    207: {"description": "some videos refused: each item holds its job or its problem",
+          "content": {"application/json": {"schema": BatchResultSchema}}}})
+def submit_batch():
+    """Submit up to BATCH_MAX videos: multipart with several `file` parts and/or `video_url`
+    fields, or JSON {"video_urls": [...]}; the other fields are options for every video.
+
+    The answer lists one item per video, files first then URLs, each in the order sent: its
+    `status` (202 a new job, 200 a finished repeat, or the 4xx/503 that a single submission
+    would get), and its `job` or its `problem`. 202 when every video was accepted, else 207."""
+    limit = current_app.config["BATCH_MAX"]
+    request.max_content_length = limit * current_app.config["MAX_CONTENT_LENGTH"]
+    if request.mimetype == "multipart/form-data":
+        shared, items, schema, location = _multipart_items()
+    else:
+        shared, items, schema, location = _json_items()
+    if not items:
+        problem(400, "no video: attach files as multipart `file` parts, or give video_url fields "
+                     "(JSON: {\"video_urls\": [\"https://...\"]})")
+    if len(items) > limit:
+        problem(422, f"a batch holds at most {limit} videos (BATCH_MAX) and this one has {len(items)}: "
+                     "send the rest in another batch", invalid_fields=["batch"], maximum=limit)
+    results = [_submit_one(schema, location, shared, kind, value) for kind, value in items]
+    accepted = sum(item["status"] < 400 for item in results)
+    response = jsonify({"items": results, "accepted": accepted, "refused": len(results) - accepted})
+    response.status_code = 202 if accepted == len(results) else 207
+    return response
+
+
+def _multipart_items():
+    fields = form_fields("file")
+    fields.pop("video_url", None)
+    load_fields(BatchFormSchema(), fields, "form")  # options shared by every video: checked once
+    items = [("file", upload) for upload in request.files.getlist("file")]
+    items += [("video_url", url) for url in request.form.getlist("video_url")]
+    return fields, items, SubmitFormSchema, "form"
+
+
+def _json_items():
+    body = json_object()
+    urls = body.pop("video_urls", None)
+    if not isinstance(urls, list):
+        problem(422, "video_urls must be a list of URLs: {\"video_urls\": [\"https://...\"]}",
+                invalid_fields=["video_urls"])
+    load_fields(BatchJsonSchema(partial=("video_urls",)), body, "json")  # options shared by every video: checked once
+    return body, [("video_url", url) for url in urls], SubmitJsonSchema, "json"
+
+
+def _submit_one(schema, location: str, shared: dict, kind: str, value) -> dict:
+    """One video through the single-submit path; its answer as a batch item."""
+    named = {"file": value.filename} if kind == "file" else {"video_url": value}
+    try:
+        with submit_limit:
+            if kind == "file":
+                _check_size(value)
+                response = accept(load_fields(schema(), shared, location), value)
+            else:
+                response = accept(load_fields(schema(), dict(shared, video_url=value), location), None)
+    except HTTPException as error:
+        response = http_problem(error)
+    outcome = "job" if response.status_code < 400 else "problem"
+    item = dict(named, status=response.status_code, **{outcome: response.get_json()})
+    if response.status_code == 429:  # the batch's own headers cannot say when for each video
+        item["problem"]["retry_after"] = _seconds_to_reset()
+    return item
+
+
+def _seconds_to_reset() -> int:
+    limit = limiter.current_limit
+    return max(1, int(limit.reset_at - time.time()) + 1) if limit is not None else 60
+
+
+def _check_size(upload) -> None:
+    """A single submission's size limit, per file (the batch's body may hold BATCH_MAX of them)."""
+    limit = current_app.config["MAX_UPLOAD_MB"]
+    if upload.stream.size > limit * 1024 * 1024:
+        problem(413, f"{upload.filename} is larger than the {limit} MB allowed for one video (MAX_UPLOAD_MB); "
+                     "send a smaller file, or ask the operator to raise MAX_UPLOAD_MB", invalid_fields=["file"])
