@@ -412,7 +412,9 @@ class JobStorageService:
         """queued/running -> failed with a one-line `error` for the user; any server path in it
         is cut to its file name (a client must not learn the server's folders)."""
         error = without_paths(error)[:2000]
-        return self.transition(job_id, FAILED, ACTIVE_STATES, owner_is=owner_is, error=error, stage=None)
+        # The message said what was under way ("downloading ..."); it now says the job stopped.
+        return self.transition(job_id, FAILED, ACTIVE_STATES, owner_is=owner_is, error=error, stage=None,
+                               message=f"failed: {error}"[:300])
 
     def requeue(self, job_id: str, old_owner: str | None, new_owner: str, message: str) -> bool:
         """queued/running -> queued under `new_owner`, only if `old_owner` still holds it: of

@@ -10,7 +10,8 @@ can redirect:
 - `url_problem(url)` resolves the URL's host and refuses it when any address is not public
   (at submit time, for a 422, and again just before the download);
 - `guarded_session()` checks the address of every TCP connection it actually opens, redirects
-  included, before a byte of the request is sent, and refuses a non-public one (`BlockedAddress`).
+  included, before a byte of the request is sent, and refuses a non-public one (`BlockedAddress`);
+  `guard_pool_manager()` does the same for any urllib3 pool manager (yt-dlp's).
 Through an HTTP(S)_PROXY the proxy opens the connections: only the name check applies then.
 """
 
@@ -122,7 +123,13 @@ class _GuardedAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
+        guard_pool_manager(self.poolmanager)
+
+
+def guard_pool_manager(manager) -> None:
+    """Make every direct connection a urllib3 PoolManager opens from now on keep to public
+    addresses (BlockedAddress otherwise); also used for yt-dlp's connections (jobs/video_sites.py)."""
+    manager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
 
 
 def guarded_session(allow_private: bool = False) -> requests.Session:

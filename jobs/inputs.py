@@ -13,6 +13,7 @@ from infra.extensions import storage
 from slidecast.errors import NoVideoStream, SlidecastError
 from slidecast.video import open_video, probe
 from infra.url_guard import BlockedAddress, guarded_session, url_problem
+from jobs.video_sites import SiteDownloadFailed, fetch_with_ytdlp, wants_ytdlp
 
 
 class BadVideo(Exception):
@@ -145,10 +146,15 @@ def _download(url: str, work: Path, report) -> Path:
                 raise DownloadUnavailable(f"downloading video_url failed: HTTP {response.status_code}")
             if response.status_code != 200:
                 raise DownloadFailed(f"downloading video_url failed: HTTP {response.status_code}")
-            total = int(response.headers.get("Content-Length") or 0)
-            if total > limit:
-                raise DownloadFailed(f"video_url is {total // 2**20} MB, more than MAX_UPLOAD_MB allows")
-            _stream_to(response, target, limit, total, report)
+            if wants_ytdlp(response.url, response.headers.get("Content-Type")):
+                target = None  # a page or a playlist: yt-dlp reads it, below
+            else:
+                total = int(response.headers.get("Content-Length") or 0)
+                if total > limit:
+                    raise DownloadFailed(f"video_url is {total // 2**20} MB, more than MAX_UPLOAD_MB allows")
+                _stream_to(response, target, limit, total, report)
+        if target is None:
+            target = _fetch_site(url, work, report)
     except BlockedAddress as exc:
         raise DownloadFailed(str(exc)) from None
     except (requests.ConnectionError, requests.Timeout) as exc:
@@ -157,6 +163,17 @@ def _download(url: str, work: Path, report) -> Path:
         raise DownloadFailed(f"downloading video_url failed: {type(exc).__name__}") from None
     probe_video(target, video_limits(current_app.config))
     return target
+
+
+def _fetch_site(url: str, work: Path, report) -> Path:
+    """The video of a page or stream at `url`, by yt-dlp under the same limits and address rule."""
+    config = current_app.config
+    try:
+        return fetch_with_ytdlp(url, work, report, allow_private=config["ALLOW_PRIVATE_VIDEO_URLS"],
+                                max_bytes=config["MAX_UPLOAD_MB"] * 1024 * 1024,
+                                max_seconds=config["MAX_VIDEO_SECONDS"], timeout=config["DOWNLOAD_TIMEOUT"])
+    except SiteDownloadFailed as exc:
+        raise DownloadFailed(str(exc)) from None
 
 
 def _stream_to(response, target: Path, limit: int, total: int, report) -> None:

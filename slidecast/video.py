@@ -434,3 +434,16 @@ class FrameGrabber:
         if last is None:
             raise CorruptVideo(f"no picture can be decoded near {t:.1f} s: {self.meta.path}")
         return last.to_ndarray(format="rgb24")
+
+
+def remux(source: Path, target: Path, format: str, options: dict | None = None) -> None:
+    """Copy the video and audio packets of `source` into a new `format` container at `target`
+    (FFmpeg muxer options in `options`), without re-encoding: MPEG-TS to MP4, MP4 to HLS."""
+    with av.open(str(source)) as src, av.open(str(target), "w", format=format, options=options or {}) as out:
+        inputs = [s for s in src.streams if s.type in ("video", "audio")]
+        outputs = {s.index: out.add_stream_from_template(s) for s in inputs}
+        for packet in src.demux(*inputs):
+            if packet.dts is None:  # the demuxer's flush packets
+                continue
+            packet.stream = outputs[packet.stream.index]
+            out.mux(packet)

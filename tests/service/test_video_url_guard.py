@@ -13,6 +13,7 @@ from infra.extensions import job_store
 from infra.settings import ConfigError, load_settings
 from support.api_checks import assert_nothing_created, assert_problem
 from infra.url_guard import BlockedAddress, address_kind, guarded_session, url_problem
+from support.hls import serve_folder
 
 # (url, what the refusal says about where it leads)
 NOT_PUBLIC = [
@@ -68,29 +69,11 @@ def test_the_setting_is_off_by_default_and_validated():
 @contextmanager
 def local_site(tmp_path, service_clip):
     """An HTTP server on 127.0.0.1 serving the clip as /talk.mp4; yields (base URL, requests seen)."""
-    seen: list[str] = []
     folder = tmp_path / "site"
     folder.mkdir()
     (folder / "talk.mp4").write_bytes(service_clip.read_bytes())
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(folder), **kwargs)
-
-        def do_GET(self):
-            seen.append(self.path)
-            super().do_GET()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_folder(folder) as site:
+        yield site
 
 
 def test_an_intranet_server_is_fetched_only_when_allowed(app, client, tmp_path, service_clip, wait_job):
