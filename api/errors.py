@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 from flask_smorest import Api, abort
 from werkzeug.exceptions import HTTPException
 
@@ -46,6 +46,35 @@ def _too_large_detail() -> str:
             "send a smaller file, or ask the operator to raise MAX_UPLOAD_MB")
 
 
+def _no_route_detail() -> str:
+    detail = f"there is nothing at {request.path}; every route of the API is listed at /api/docs"
+    if "/slides/" in request.path:
+        detail += " (a slide is /api/jobs/ID/slides/N/image or /thumbnail, N its number from 1)"
+    return detail
+
+
+def _field_reasons(messages) -> str:
+    """"name (why), ..." from webargs/marshmallow messages: what each field should be."""
+    reasons = []
+    for location, value in (messages or {}).items():
+        per_field = value if location in ("json", "form", "query", "files", "view_args") and isinstance(value, dict) \
+            else {location: value}
+        for name, why in sorted(per_field.items(), key=lambda item: str(item[0])):
+            reasons.append(f"{name} ({_first_message(why).rstrip('.')})")
+    return ", ".join(reasons)
+
+
+def _first_message(value) -> str:
+    """The first text of a message tree (lists of texts, nested per item or field)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return f"{next(iter(value))}: {_first_message(next(iter(value.values())))}" if value else "invalid"
+    if isinstance(value, list) and value:
+        return _first_message(value[0])
+    return "invalid"
+
+
 def _invalid_fields(messages) -> list[str]:
     """Field names from webargs/marshmallow messages ({"json": {"field": [...]}} or {"field": [...]})."""
     names = []
@@ -68,6 +97,8 @@ def http_problem(error: HTTPException):
         detail = "the server failed to handle this request; the server log has the details"
     elif code == 413 and not data.get("message"):
         detail = _too_large_detail()
+    elif code == 404 and not data.get("message"):
+        detail = _no_route_detail()
     else:
         detail = data.get("message") or error.description
     if code == 422 and messages:
@@ -75,7 +106,7 @@ def http_problem(error: HTTPException):
         extra.setdefault("invalid_fields", fields)
         extra.setdefault("errors", messages)
         if not data.get("message"):
-            detail = f"invalid or unknown field(s): {', '.join(fields)}"
+            detail = f"invalid or unknown field(s): {_field_reasons(messages)}"
     response = problem_response(code, error.name, detail, **extra)
     # werkzeug's own headers (Allow on a 405, WWW-Authenticate), not its HTML content type
     for name, value in error.get_headers():

@@ -43,15 +43,26 @@ def json_object() -> dict:
     if len(raw) > MAX_JSON_BYTES:
         problem(413, f"the JSON body is larger than the {MAX_JSON_BYTES} bytes allowed; "
                      "a video goes as a multipart `file` or as video_url")
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        body = None
-    if not isinstance(body, dict):
+    if not raw.strip():
         problem(400, "send the video as multipart/form-data with a `file` field, "
                      "or a JSON object {\"video_url\": \"https://...\"}")
+    try:
+        body = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        problem(400, f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}; "
+                     "send an object such as {\"video_url\": \"https://...\"}")
+    except (ValueError, RecursionError):  # not UTF-8 text
+        problem(400, "the body is not JSON text (UTF-8); send an object such as {\"video_url\": \"https://...\"}")
+    if not isinstance(body, dict):
+        problem(400, f"the JSON body is {_json_kind(body)}, not an object; send an object such as "
+                     "{\"video_url\": \"https://...\"}, or the video as multipart/form-data with a `file` field")
     refuse_nul(body, "json")
     return body
+
+
+def _json_kind(value) -> str:
+    names = {list: "a list", str: "a string", bool: "true or false", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), "not an object")
 
 
 def refuse_nul(values: dict, location: str) -> None:

@@ -71,6 +71,7 @@ def submit_extract():
 
 
 @blp.route("/jobs/repeat", methods=["POST"])
+@read_limit  # a look-up, counted with the reads: asking before each upload must not halve the submit budget
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": RepeatJsonSchema}}},
          responses={200: {"description": "a finished job of this video and options (cached: true)",
                           "content": {"application/json": {"schema": JobSchema}}},
@@ -80,6 +81,7 @@ def submit_extract():
                        for code, text in ((400, "the body is not a JSON object"),
                                           (404, "no such job: upload the file"),
                                           (413, "the JSON body is too large"),
+                                          (429, "rate limit (RATE_LIMIT_READ) reached; see Retry-After"),
                                           (422, "invalid video_sha256 or options"))}})
 def repeat_job():
     """Ask by content hash before uploading: JSON {"video_sha256", options}. The job that made

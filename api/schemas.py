@@ -13,6 +13,10 @@ DOWNLOADS = {"manifest": "manifest", "pdf": "pdf", "notes": "notes", "srt": "tra
              "pptx": "pptx", "archive": "archive.zip"}
 
 
+# A value out of range says the range (a 422's detail shows it).
+_RANGE = "must be from {min} to {max}, got {input}"
+
+
 class StrictBoolean(fields.Boolean):
     """JSON booleans only: "yes" or 1 is a type error in a JSON body."""
 
@@ -24,10 +28,10 @@ class RegionSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    x = fields.Float(required=True, validate=validate.Range(0, 1))
-    y = fields.Float(required=True, validate=validate.Range(0, 1))
-    w = fields.Float(required=True, validate=validate.Range(0, 1))
-    h = fields.Float(required=True, validate=validate.Range(0, 1))
+    x = fields.Float(required=True, validate=validate.Range(0, 1, error=_RANGE))
+    y = fields.Float(required=True, validate=validate.Range(0, 1, error=_RANGE))
+    w = fields.Float(required=True, validate=validate.Range(0, 1, error=_RANGE))
+    h = fields.Float(required=True, validate=validate.Range(0, 1, error=_RANGE))
 
 
 def _options(boolean: type[fields.Boolean]) -> dict:
@@ -42,15 +46,15 @@ def _options(boolean: type[fields.Boolean]) -> dict:
         "pptx": boolean(**flag, metadata={"description": "make slides.pptx, notes with text and narration (default false)"}),
         "keep_builds": boolean(**flag, metadata={"description": "keep each incremental build step"}),
         "pdf_all_appearances": boolean(**flag, metadata={"description": "PDF holds every appearance"}),
-        "sensitivity": fields.Float(validate=validate.Range(0, 1), load_default=None,
+        "sensitivity": fields.Float(validate=validate.Range(0, 1, error=_RANGE), load_default=None,
                                     metadata={"description": "0..1, higher finds smaller changes (0.5)"}),
-        "min_slide_duration": fields.Float(validate=validate.Range(0, 600), load_default=None,
+        "min_slide_duration": fields.Float(validate=validate.Range(0, 600, error=_RANGE), load_default=None,
                                            metadata={"description": "seconds a slide must stay (1.0)"}),
     }
 
 
 # Not an extraction option: where the job goes in the queue (docs/distributed.md).
-PRIORITY = fields.Integer(validate=validate.Range(0, 9), load_default=None,
+PRIORITY = fields.Integer(validate=validate.Range(0, 9, error=_RANGE), load_default=None,
                           metadata={"description": "0..9, 9 runs first (default 5)"})
 
 
@@ -177,8 +181,8 @@ class BatchResultSchema(Schema):
 class JobListQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(ALL_STATES))
     # Bounded: a larger page would overflow the database's OFFSET (SQLite: 64-bit integers).
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE, error=_RANGE))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100, error=_RANGE))
 
 
 class JobListSchema(Schema):

@@ -20,6 +20,28 @@ def test_no_file_and_no_url(client, app):
     assert_nothing_created(app)
 
 
+def test_a_body_that_is_not_a_json_object_says_what_is_wrong(client, app):
+    broken = client.post("/api/jobs", data='{"video_url": "https://example.org/a.mp4",}', content_type="application/json")
+    assert_problem(broken, 400, "not valid JSON", "line 1, column 43")
+    assert_problem(client.post("/api/jobs", json="https://example.org/a.mp4"), 400, "a string, not an object")
+    assert_problem(client.post("/api/jobs/repeat", data=b'{"video_sha256": "\xff"}', content_type="application/json"), 400, "not JSON")
+    assert_nothing_created(app)
+
+
+def test_a_value_out_of_range_is_answered_with_the_range(client, app):
+    body = assert_problem(client.post("/api/jobs", json={"video_url": "https://example.org/a.mp4", "sensitivity": 3,
+                                                         "priority": 12}), 422)
+    assert "priority (must be from 0 to 9, got 12)" in body["detail"]
+    assert "sensitivity (must be from 0 to 1, got 3.0)" in body["detail"]
+    assert_nothing_created(app)
+
+
+def test_a_path_outside_the_routes_is_a_problem_pointing_to_the_docs(client):
+    body = assert_problem(client.get("/api/jobs/0b8f6c2e-3f1a-4c55-9f0e-2a7d5b1c9e44/slides/first/image"), 404,
+                          "/api/docs", "slides/N/image")
+    assert "nothing at /api/jobs/" in body["detail"]
+
+
 def test_empty_file(client, app):
     assert_problem(upload(client, b""), 422, "empty")
     assert_nothing_created(app)

@@ -56,6 +56,18 @@ def test_reads_have_their_own_limit(limited):
     assert client.get("/api/health").status_code == 200  # health is never limited
 
 
+def test_asking_by_hash_counts_with_the_reads(limited):
+    first, _ = limited
+    key = make_key(first, "dave")
+    client = first.test_client()
+    for _ in range(5):
+        assert client.post("/api/jobs/repeat", json={"video_sha256": "0" * 64}, headers=bearer(key)).status_code == 404
+    response = client.post("/api/jobs/repeat", json={"video_sha256": "0" * 64}, headers=bearer(key))
+    assert_problem(response, 429, "RATE_LIMIT_READ")
+    assert int(response.headers["Retry-After"]) > 0
+    assert client.post("/api/jobs", headers=bearer(key), **NO_VIDEO).status_code == 400  # submissions still open
+
+
 def test_without_keys_the_limit_counts_per_address(make_app, migrated_pg, redis_url, app):
     limited = make_app(SQLALCHEMY_DATABASE_URI=migrated_pg, REDIS_URL=redis_url, RATE_LIMIT_SUBMIT="1 per minute")
     limiter.reset()
