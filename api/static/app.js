@@ -83,8 +83,13 @@ async function sendBatch(files, urls) {
   }
   for (const item of (await response.json()).items) {
     if (item.job) showAccepted(item.job);
-    else showError((item.file || item.video_url) + ": " + item.problem.detail);
+    else showError(named(item.file || item.video_url, item.problem.detail));
   }
+}
+
+// "name: why", unless the reason already starts with the name (a file the server could not read).
+function named(name, detail) {
+  return detail.startsWith(name) ? detail : name + ": " + detail;
 }
 
 async function submitVideos(files, urls) {

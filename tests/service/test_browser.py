@@ -114,6 +114,29 @@ def test_upload_watch_progress_open_a_slide_download_the_pdf_and_search(browser,
     wait_until(lambda: viewer.is_displayed() and viewer.get_attribute("data-slide") == "2", "the found slide", 10)
 
 
+def test_several_videos_go_in_one_batch_and_each_refusal_is_shown(browser, live_server, tmp_path, service_clip):
+    from selenium.webdriver.common.by import By
+
+    notes = tmp_path / "notes.mp4"
+    notes.write_bytes(b"%PDF-1.4 these are the lecture notes, not a video\n" * 100)
+    browser.get(live_server + "/")
+    browser.find_element(By.ID, "transcribe").click()  # off: this clip has no sound
+    browser.find_element(By.ID, "files").send_keys(f"{service_clip}\n{notes}")
+    browser.find_element(By.ID, "urls").send_keys("ftp://example.org/week3.mp4")
+    browser.find_element(By.ID, "start").click()
+
+    error = wait_until(lambda: browser.find_element(By.ID, "submit-error").text.count("\n") == 1
+                       and browser.find_element(By.ID, "submit-error"), "both refusals shown", 30)
+    assert error.text.count("notes.mp4") == 1 and "notes.mp4: the file is not a readable video" in error.text
+    assert "ftp://example.org/week3.mp4:" in error.text and "http:// or https://" in error.text
+    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-status=succeeded]"),
+               "the one good video to succeed", 120)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-job]")) == 1
+    sent = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert sum(name.endswith("/api/jobs/batch") for name in sent) == 1  # one request for all three
+    assert not any(name.endswith("/api/jobs") for name in sent)
+
+
 def test_with_auth_required_the_page_asks_for_the_key_once_and_keeps_it(browser, make_app, tmp_path, sqlite_template,
                                                                         service_clip):
     from selenium.webdriver.common.by import By
