@@ -22,7 +22,7 @@ import threading
 import kombu.exceptions
 import redis
 import sqlalchemy as sa
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Reject, SoftTimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
 from flask import current_app
 
@@ -31,6 +31,7 @@ from infra.extensions import db, job_store, storage
 from infra.logging import job_context
 from infra.metrics import stage_timer
 from infra.storage import StorageError
+from jobs.dispatch import patiently
 from jobs.identity import process_identity
 from jobs.inputs import BadVideo, DownloadFailed, DownloadUnavailable
 from jobs.keys import out_prefix, work_prefix
@@ -88,7 +89,7 @@ def finish_part(job_id: str, attempt: int, part: str, needed: list[str]) -> bool
 
 
 # ---- running -----------------------------------------------------------------------------------
-def claim_or_retry(task, claim):
+def claim_or_retry(task, job_id: str, claim):
     """`claim()`, or a later retry of the whole task when the database is unreachable now."""
     try:
         return claim()
@@ -96,7 +97,7 @@ def claim_or_retry(task, claim):
         db.session.rollback()
         countdown = backoff(task)
         log.warning("cannot claim the job now (%s); retry in %d s", exc, countdown)
-        raise task.retry(exc=exc, countdown=countdown, max_retries=current_app.config["TASK_MAX_RETRIES"])
+        retry_later(task, job_id, exc=exc, countdown=countdown, max_retries=current_app.config["TASK_MAX_RETRIES"])
 
 
 def backoff(task) -> int:
@@ -108,7 +109,7 @@ def run_step(task, job_id: str, attempt: int, body, *extra) -> str:
     """Run `body(job, *extra)` as step `task` of (job_id, attempt): only for a job running with
     that attempt, under run_guarded. What a task of tasks.py calls."""
     with job_context(job_id):
-        job = claim_or_retry(task, lambda: claim_step(job_id, attempt))
+        job = claim_or_retry(task, job_id, lambda: claim_step(job_id, attempt))
         return "skipped" if job is None else run_guarded(task, job, lambda: body(job, *extra))
 
 
@@ -116,7 +117,7 @@ def run_first_step(task, job_id: str, body) -> str:
     """Run `body(job)` as the job's first step: claim the queued job (or take over one whose
     worker died), under run_guarded."""
     with job_context(job_id), stage_timer():
-        job = claim_or_retry(task, lambda: claim_first_step(job_id))
+        job = claim_or_retry(task, job_id, lambda: claim_first_step(job_id))
         return "skipped" if job is None else run_guarded(task, job, lambda: body(job))
 
 
@@ -188,7 +189,20 @@ def retry_or_fail(task, job_id: str, exc: Exception) -> str:
         return fail(job_id, f"gave up after {limit} retries: {why}")
     countdown = backoff(task)
     log.warning("job %s: transient fault (%s); retry %d of %d in %d s", job_id, exc, retries + 1, limit, countdown)
-    raise task.retry(exc=exc, countdown=countdown, max_retries=limit)
+    retry_later(task, job_id, exc=exc, countdown=countdown, max_retries=limit)
+
+
+def retry_later(task, job_id: str, **options) -> None:
+    """Raise Celery's Retry for task.retry(**options) once the retry is published, waiting out a
+    broker outage as the next step's send does (dispatch.patiently)."""
+    def publish():
+        try:
+            return task.retry(throw=False, **options)
+        except Reject as rejected:  # what task.retry makes of a publish that failed
+            if isinstance(rejected.reason, kombu.exceptions.OperationalError):
+                raise rejected.reason from rejected
+            raise
+    raise patiently(job_id, publish)
 
 
 def fail(job_id: str, error: str) -> str:
