@@ -6,6 +6,10 @@ A private redis-server with an append-only file (as a production broker must hav
 restart empties the queues) serves as broker and cache. One worker and Celery beat run; while the
 first job is being extracted Redis is stopped for --down seconds and started again. The API is
 polled every 0.2 s the whole time; every answer's status code is counted.
+
+Exits 1 when a job did not succeed, a poll was not answered 200, a job ran more than once
+(attempts > 1), was generated twice, has doubled slide rows, or had its extraction step received
+twice (failed and retried, or redelivered, across the outage).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from common import ROOT, FINAL, Workers, make_web, outage, run_with_services, submit, wait_for
+from common import ROOT, FINAL, Workers, exit_status, make_web, outage, ran_more_than_once, run_with_services, submit, wait_for
 
 
 def long_clip(path):
@@ -66,14 +70,18 @@ def run(args, folder, server, db_url) -> int:
         beat.terminate()
         beat.wait(30)
         workers.stop()
-    generated = collections.Counter(workers.succeeded_steps("slidecast.generate"))
+    once = ran_more_than_once(db_url, ids, workers)
+    extracted = collections.Counter(workers.received_steps("slidecast.process_job"))
     report = {"jobs": len(ids), "redis_down_seconds": args.down, "seconds": round(time.monotonic() - began, 1),
               "statuses": dict(collections.Counter(d["status"] for d in docs)),
               "attempts": [d["attempts"] for d in docs], "errors": [d["error"] for d in docs if d["error"]],
-              "poll_answers": dict(codes), "generated_twice": sum(1 for n in generated.values() if n > 1)}
+              "poll_answers": dict(codes), **once,
+              "extraction_received_twice": sorted(j for j, n in extracted.items() if n > 1),
+              "sends_that_waited_for_the_broker": workers.log_text().count("the next message waits for it")}
     print(json.dumps(report, indent=2))
-    return 0 if report["statuses"] == {"succeeded": len(ids)} and set(codes) == {200} else 1
-
+    return exit_status({**once, "extraction_received_twice": report["extraction_received_twice"],
+                        "not every job succeeded": report["statuses"] != {"succeeded": len(ids)},
+                        "a poll was not answered 200": set(codes) != {200}})
 
 if __name__ == "__main__":
     raise SystemExit(main())
