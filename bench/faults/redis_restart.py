@@ -4,7 +4,8 @@
 
 A private redis-server with an append-only file (as a production broker must have: without it a
 restart empties the queues) serves as broker and cache. One worker and Celery beat run; while the
-first job is being extracted Redis is stopped for --down seconds and started again. The API is
+first job is being extracted (--at: from its detection pass on, by default) Redis is stopped for
+--down seconds and started again. The API is
 polled every 0.2 s the whole time; every answer's status code is counted.
 
 Exits 1 when a job did not succeed, a poll was not answered 200, a job ran more than once
@@ -17,9 +18,11 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import re
 import subprocess
 import sys
 import time
+from datetime import datetime
 
 from common import ROOT, FINAL, Workers, exit_status, make_web, outage, ran_more_than_once, run_with_services, submit, wait_for
 
@@ -30,10 +33,20 @@ def long_clip(path):
     return path
 
 
+def first_received_after(log: str, moment: float) -> float | None:
+    """Seconds from `moment` (time.time()) to the first step message a worker received after it."""
+    stamps = [datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+              for stamp in re.findall(r"^(\S+ \S+) INFO celery\.worker\.strategy: Task \S+ received", log, re.M)]
+    later = [stamp - moment for stamp in stamps if stamp >= moment]
+    return round(min(later), 2) if later else None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=3)
     parser.add_argument("--down", type=float, default=5.0)
+    parser.add_argument("--at", choices=("running", "detecting"), default="detecting",
+                        help="stop Redis once the first job is running, or once it is in its detection pass")
     args = parser.parse_args()
     return run_with_services("slidecast-redis-restart-",
                              lambda folder, server, db_url: run(args, folder, server, db_url))
@@ -62,8 +75,15 @@ def run(args, folder, server, db_url) -> int:
                 docs.append(response.get_json())
             return docs
 
-        wait_for(lambda: poll()[0]["status"] == "running", "the first job to start")
+        # From the first job's detection pass on, so the outage covers the end of its extraction
+        # (the send of its next step) more often than not.
+        def reached():
+            first = poll()[0]
+            return first["status"] != "queued" and (args.at == "running" or
+                                                    first["stage"] not in (None, "downloading", "decoding"))
+        wait_for(reached, f"the first job to be {args.at}")
         outage(server.stop, server.start, args.down, poll)
+        back = time.time()
         docs = wait_for(lambda: (lambda d: d if all(x["status"] in FINAL for x in d) else None)(poll()),
                         "every job to finish", limit=900)
     finally:
@@ -77,7 +97,8 @@ def run(args, folder, server, db_url) -> int:
               "attempts": [d["attempts"] for d in docs], "errors": [d["error"] for d in docs if d["error"]],
               "poll_answers": dict(codes), **once,
               "extraction_received_twice": sorted(j for j, n in extracted.items() if n > 1),
-              "sends_that_waited_for_the_broker": workers.log_text().count("the next message waits for it")}
+              "sends_that_waited_for_the_broker": workers.log_text().count("the next message waits for it"),
+              "first_step_received_after_redis_back_s": first_received_after(workers.log_text(), back)}
     print(json.dumps(report, indent=2))
     return exit_status({**once, "extraction_received_twice": report["extraction_received_twice"],
                         "not every job succeeded": report["statuses"] != {"succeeded": len(ids)},
