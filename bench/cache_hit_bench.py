@@ -3,16 +3,17 @@
     .venv/bin/python bench/cache_hit_bench.py [--polls 1000] [--jobs 10] [--clients 8]
 
 The service in its production shape: gunicorn (2 workers x 4 threads), jobs in a throwaway
-PostgreSQL database, a private redis-server as the job cache, no broker (the jobs run on the web
-processes' thread pools, so they move from queued to running to succeeded during the burst and
-their documents change under the polls). --jobs uploads of a short synthetic lecture are
+PostgreSQL database, a private redis-server as job cache and broker, one Celery worker (so the
+jobs move from queued to running to succeeded during the burst and their documents change under
+the polls). --jobs uploads of a short synthetic lecture are
 submitted, then --polls GET /api/jobs/ID are sent at once by --clients threads, round robin over
-the jobs.
+the jobs, once one of them runs.
 
 Measured from /metrics (slidecast_job_reads_total by source, summed over both workers): a hit is
 a read answered by a process's near cache or by Redis, a miss one that read the database. Also
 printed: Redis's own keyspace hits and misses over the burst from /api/cache/stats (the private
-server serves only this run; its counts include the jobs' progress writes). Exits 1 when the hit
+server serves only this run; its counts also include the broker's and the worker's own reads, so
+they are not the poll hit rate). Exits 1 when the hit
 rate is under 95 %, when the reads counted are not one per poll, or when a poll failed.
 """
 
@@ -32,7 +33,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench" / "faults"))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
-from common import RedisServer, exit_status, pg_database  # noqa: E402
+from common import RedisServer, Workers, exit_status, pg_database, wait_for  # noqa: E402
 from ops_helpers import free_port, scrape, start, stop, value, wait_http  # noqa: E402
 
 SOURCES = ("near", "cache", "database")
@@ -64,30 +65,39 @@ def burst(base: str, ids: list[str], polls: int, clients: int) -> tuple[dict, fl
     return {str(code): codes.count(code) for code in set(codes)}, time.perf_counter() - began
 
 
-def run(args, folder: Path, db_url: str, cache: RedisServer) -> dict:
-    env = {"DATABASE_URL": db_url, "REDIS_URL": cache.url, "CELERY_BROKER_URL": "", "STORAGE_URL": str(folder / "data"),
+def run(args, folder: Path, db_url: str, redis: RedisServer) -> dict:
+    storage = str(folder / "data")
+    env = {"DATABASE_URL": db_url, "REDIS_URL": redis.url, "CELERY_BROKER_URL": redis.url, "STORAGE_URL": storage,
            "RECOVER_JOBS_ON_START": "false", "RATE_LIMIT_SUBMIT": "off", "WEB_CONCURRENCY": "2", "WEB_THREADS": "4",
-           "THREAD_POOL_SIZE": "1", "HOST": "127.0.0.1", "PORT": str(free_port()), "LOG_LEVEL": "WARNING",
+           "HOST": "127.0.0.1", "PORT": str(free_port()), "LOG_LEVEL": "WARNING",
            "PROMETHEUS_MULTIPROC_DIR": str(folder / "prom")}
     (folder / "prom").mkdir()
     server = start([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"], env)
+    worker = Workers(1, folder, db_url, redis.url, redis.url, storage)
     base = f"http://127.0.0.1:{env['PORT']}"
     try:
         wait_http(base + "/api/health", server, "gunicorn")
         clip = lecture(folder / "lecture.mp4")
         ids = []
-        for _ in range(args.jobs):
+        for i in range(args.jobs):  # each its own sensitivity: a repeated upload is answered with the first job
             with clip.open("rb") as video:
                 answer = requests.post(base + "/api/jobs", files={"file": ("lecture.mp4", video)},
-                                       data={"ocr": "false", "transcribe": "false"}, timeout=60)
+                                       data={"ocr": "false", "transcribe": "false",
+                                             "sensitivity": str(round(0.3 + 0.4 * i / args.jobs, 4))}, timeout=60)
             assert answer.status_code == 202, answer.text
             ids.append(answer.json()["id"])
+        assert len(set(ids)) == len(ids), "a repeated upload was answered with an earlier job"
+        statuses = lambda: [requests.get(f"{base}/api/jobs/{job_id}", timeout=10).json()["status"]  # noqa: E731
+                            for job_id in ids]
+        wait_for(lambda: "running" in statuses(), "a job to start", limit=120, step=0.2)
+        statuses_before = statuses()  # before the counts: these reads are not the burst's
         before, redis_before = reads(base), redis_counts(base)
         codes, seconds = burst(base, ids, args.polls, args.clients)
         after, redis_after = reads(base), redis_counts(base)
-        statuses = [requests.get(f"{base}/api/jobs/{job_id}", timeout=10).json()["status"] for job_id in ids]
+        statuses_after = statuses()
     finally:
         stop(server)
+        worker.stop()
     counted = {source: int(after[source] - before[source]) for source in SOURCES}
     total = sum(counted.values())
     hits = counted["near"] + counted["cache"]
@@ -95,7 +105,8 @@ def run(args, folder: Path, db_url: str, cache: RedisServer) -> dict:
             "polls_per_second": round(args.polls / seconds), "reads": counted,
             "hit_rate": round(hits / total, 4) if total else None,
             "redis_keyspace": {"hits": redis_after[0] - redis_before[0], "misses": redis_after[1] - redis_before[1]},
-            "job_statuses_after": {s: statuses.count(s) for s in set(statuses)}}
+            "job_statuses_before": {s: statuses_before.count(s) for s in set(statuses_before)},
+            "job_statuses_after": {s: statuses_after.count(s) for s in set(statuses_after)}}
 
 
 def main() -> int:
@@ -106,12 +117,12 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="slidecast-cache-hits-") as tmp:
         folder = Path(tmp)
-        cache = RedisServer(folder)
+        server = RedisServer(folder)
         try:
             with pg_database() as db_url:
-                report = run(args, folder, db_url, cache)
+                report = run(args, folder, db_url, server)
         finally:
-            cache.stop()
+            server.stop()
     print(json.dumps(report, indent=2))
     return exit_status({f"hit rate under {TARGET:.0%}": (report["hit_rate"] or 0) < TARGET,
                         "reads counted are not one per poll": sum(report["reads"].values()) != args.polls,

@@ -187,6 +187,14 @@ def submit(client, clip: Path, **fields) -> str:
     return response.get_json()["id"]
 
 
+def submit_distinct(client, clip: Path, count: int, **fields) -> list[str]:
+    """`count` jobs of one clip, each a job of its own: the same upload with the same options is
+    answered with the first job (jobs/repeats.py), so each gets its own detection sensitivity."""
+    ids = [submit(client, clip, sensitivity=round(0.3 + 0.4 * i / max(1, count), 4), **fields) for i in range(count)]
+    assert len(set(ids)) == count, "a repeated upload was answered with an earlier job"
+    return ids
+
+
 def scratch(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
 

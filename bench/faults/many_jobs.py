@@ -14,7 +14,8 @@ import collections
 import json
 import time
 
-from common import FINAL, Workers, exit_status, make_web, ran_more_than_once, run_with_services, submit, wait_for
+from common import (FINAL, Workers, exit_status, make_web, ran_more_than_once, run_with_services, submit_distinct,
+                    wait_for)
 
 
 def tiny_clip(path):
@@ -42,7 +43,7 @@ def run(args, folder, server, db_url) -> int:
     workers = Workers(args.workers, folder, db_url, server.url, server.url, storage_url)
     try:
         began = time.monotonic()
-        ids = [submit(client, clip, ocr=False, priority=i % 10) for i in range(args.jobs)]
+        ids = submit_distinct(client, clip, args.jobs, ocr=False)
         submitted = time.monotonic() - began
         with web.app_context():
             def all_final():
