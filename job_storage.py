@@ -27,6 +27,7 @@ import redis
 import sqlalchemy as sa
 
 from infra.extensions import db
+from infra.metrics import JOB_READS
 from models import (ACTIVE_STATES, CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Artifact, Job,
                     JobMetrics, as_utc, utcnow)
 
@@ -210,29 +211,50 @@ class NearCache:
 
     It spares the poll endpoint a Redis round trip when the same job is polled often (several
     clients, a dashboard). What another process changed shows up here at most `seconds` late;
-    this process's own writes drop its copy at once. Never written except from a read."""
+    this process's own writes drop its copy at once. Never written except from a read. Each
+    entry also keeps what the API rendered from its document (`rendered`), so a repeated poll
+    skips serialization too; it goes when the entry goes."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
-        self._docs: dict[str, tuple[float, dict]] = {}
+        self._docs: dict[str, _NearEntry] = {}
         self._lock = threading.Lock()
 
-    def get(self, job_id: str) -> dict | None:
+    def _entry(self, job_id: str):
         entry = self._docs.get(job_id)
-        if entry is None or entry[0] < time.monotonic():
+        return None if entry is None or entry.expires < time.monotonic() else entry
+
+    def get(self, job_id: str) -> dict | None:
+        entry = self._entry(job_id)
+        return None if entry is None else dict(entry.doc)
+
+    def rendered(self, job_id: str, render) -> tuple[dict, str] | None:
+        """(a copy of the document, render(document)) while the entry lives, render called once
+        per entry (two threads may both call it; either result is the same); None if none."""
+        entry = self._entry(job_id)
+        if entry is None:
             return None
-        return dict(entry[1])
+        if entry.body is None:
+            entry.body = render(entry.doc)
+        return dict(entry.doc), entry.body
 
     def put(self, doc: dict) -> None:
         if self.seconds > 0:
             with self._lock:
                 if len(self._docs) > 10000:
                     self._docs.clear()
-                self._docs[doc["id"]] = (time.monotonic() + self.seconds, dict(doc))
+                self._docs[doc["id"]] = _NearEntry(time.monotonic() + self.seconds, dict(doc))
 
     def drop(self, job_id: str) -> None:
         with self._lock:
             self._docs.pop(job_id, None)
+
+
+class _NearEntry:
+    __slots__ = ("expires", "doc", "body")
+
+    def __init__(self, expires: float, doc: dict):
+        self.expires, self.doc, self.body = expires, doc, None
 
 
 def make_cache(redis_url: str | None, ttl: int):
@@ -307,15 +329,30 @@ class JobStorageService:
         With Redis it may come from this process's NearCache, at most JOB_NEAR_CACHE_SECONDS old."""
         doc = self.near.get(job_id)
         if doc is not None:
+            JOB_READS.labels("near").inc()
             return doc
-        doc = self.cache.get(job_id)
+        doc, source = self.cache.get(job_id), "cache"
         if doc is None:
-            doc = self.load(job_id)
+            doc, source = self.load(job_id), "database"
             if doc is not None:
                 self.cache.put(doc)
         if doc is not None:
             self.near.put(doc)
+        JOB_READS.labels(source).inc()
         return doc
+
+    def get_rendered(self, job_id: str, render) -> tuple[dict | None, str | None]:
+        """(get(job_id), render(that document)); while the document is in the near cache, its
+        rendering is kept with it, so repeated polls of a job serialize it once. (None, None)
+        if the job is unknown."""
+        hit = self.near.rendered(job_id, render)
+        if hit is not None:
+            JOB_READS.labels("near").inc()
+            return hit
+        doc = self.get(job_id)
+        if doc is None:
+            return None, None
+        return self.near.rendered(job_id, render) or (doc, render(doc))
 
     def load(self, job_id: str) -> dict | None:
         """The job record straight from the database (no cache)."""

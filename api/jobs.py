@@ -117,8 +117,15 @@ def list_jobs(query):
 @blp.alt_response(404, schema=ProblemSchema, description="no such job")
 def get_job(job_id):
     """The job's status, stage, progress (never decreasing) and, when done, its artifacts."""
-    # The poll endpoint: plain json.dumps (no key sorting) keeps it close to a bare route.
-    return current_app.response_class(json.dumps(job_document(find_job(job_id))), mimetype="application/json")
+    # The poll endpoint: plain json.dumps (no key sorting) keeps it close to a bare route, and the
+    # body is made once per near-cache entry (job_store().get_rendered).
+    doc, body = job_store().get_rendered(canonical_id(job_id), _poll_body)
+    visible(doc, job_id)
+    return current_app.response_class(body, mimetype="application/json")
+
+
+def _poll_body(record: dict) -> str:
+    return json.dumps(job_document(record))
 
 
 @blp.route("/jobs/<job_id>/cancel", methods=["POST"])
@@ -153,13 +160,22 @@ _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 def find_job(job_id: str) -> dict:
     """The job's record (job_storage.job_record), or a 404 problem naming the id (also for ids
     that are not UUIDs)."""
+    return visible(job_store().get(canonical_id(job_id)), job_id)
+
+
+def canonical_id(job_id: str) -> str:
+    """The job id in its canonical UUID form, or a 404 problem for an id that is not a UUID."""
     canonical = job_id.lower()
     if not _CANONICAL_UUID.fullmatch(canonical):  # the fast path is the common, canonical form
         try:
             canonical = str(uuid.UUID(job_id))
         except ValueError:
             problem(404, f"no job with id {job_id!r}: job ids are UUIDs such as 0b8f6c2e-3f1a-4c55-9f0e-2a7d5b1c9e44")
-    doc = job_store().get(canonical)
+    return canonical
+
+
+def visible(doc: dict | None, job_id: str) -> dict:
+    """`doc`, or a 404 problem when there is none or the caller's key may not see it."""
     if doc is None or not may_see(doc):  # another key's job is "no job": existence is not disclosed
         problem(404, f"no job with id {job_id!r}")
     return doc

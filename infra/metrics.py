@@ -42,6 +42,10 @@ HTTP_REQUESTS = Counter("slidecast_http_requests_total", "HTTP requests answered
                         ["method", "endpoint", "status"])
 HTTP_LATENCY = Histogram("slidecast_http_request_duration_seconds", "Time to answer an HTTP request",
                          ["method", "endpoint"], buckets=_LATENCY_BUCKETS)
+# Where each job read of the API (a status poll) was answered: this process's near cache, the
+# job cache (Redis, or the in-process cache of embedded mode), or the database (a miss).
+JOB_READS = Counter("slidecast_job_reads_total", "Job documents read, by where the answer came from",
+                    ["source"])
 # Not in the default registry: StageCollector decides where stage durations are read from.
 STAGE_SECONDS = Histogram("slidecast_job_stage_duration_seconds", "Time a job spent in one stage",
                           ["stage"], buckets=_STAGE_BUCKETS, registry=None)

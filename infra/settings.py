@@ -229,6 +229,9 @@ def distributed_settings(env) -> dict:
         "WORKER_MAX_TASKS_PER_CHILD": _positive_int(env, "WORKER_MAX_TASKS_PER_CHILD", 50),
         "WORKER_MAX_MEMORY_MB": _positive_int(env, "WORKER_MAX_MEMORY_MB", 1500),
         "TASK_MAX_RETRIES": _positive_int(env, "TASK_MAX_RETRIES", 5, maximum=50),
+        # How long a step keeps trying to send the next step while the broker does not answer
+        # (a Redis restart or failover); beyond it the stale-job sweep brings the job back.
+        "STEP_SEND_RETRY_SECONDS": _positive_int(env, "STEP_SEND_RETRY_SECONDS", 600),
         # Celery's --autoscale=max,min for `deploy_scalable.sh worker`; None: a fixed
         # WORKER_CONCURRENCY.
         "WORKER_AUTOSCALE": _autoscale(env, "WORKER_AUTOSCALE"),

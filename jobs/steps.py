@@ -10,19 +10,23 @@ Failure policy (reliability_settings in celery_config.py has the Celery side):
 - transient faults (database, broker, Redis or storage connections; a video_url server that
   does not answer now: DownloadUnavailable): the step is retried with
   exponential backoff and full jitter, up to TASK_MAX_RETRIES times, then the job fails;
-- SoftTimeLimitExceeded: the job fails with a message naming JOB_TIME_LIMIT;
+- SoftTimeLimitExceeded, wherever it strikes (claim, body, failure handling): the job fails with a
+  message naming JOB_TIME_LIMIT, recorded with the soft limit's signal ignored;
 - cancelled (seen at a progress checkpoint): the job's work and output files are removed.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
+from contextlib import contextmanager
 
 import kombu.exceptions
 import redis
 import sqlalchemy as sa
-from celery.exceptions import SoftTimeLimitExceeded
+from billiard.pool import SIG_SOFT_TIMEOUT
+from celery.exceptions import Reject, SoftTimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
 from flask import current_app
 
@@ -31,6 +35,7 @@ from infra.extensions import db, job_store, storage
 from infra.logging import job_context
 from infra.metrics import stage_timer
 from infra.storage import StorageError
+from jobs.dispatch import patiently
 from jobs.identity import process_identity
 from jobs.inputs import BadVideo, DownloadFailed, DownloadUnavailable
 from jobs.keys import out_prefix, work_prefix
@@ -88,7 +93,7 @@ def finish_part(job_id: str, attempt: int, part: str, needed: list[str]) -> bool
 
 
 # ---- running -----------------------------------------------------------------------------------
-def claim_or_retry(task, claim):
+def claim_or_retry(task, job_id: str, claim):
     """`claim()`, or a later retry of the whole task when the database is unreachable now."""
     try:
         return claim()
@@ -96,7 +101,7 @@ def claim_or_retry(task, claim):
         db.session.rollback()
         countdown = backoff(task)
         log.warning("cannot claim the job now (%s); retry in %d s", exc, countdown)
-        raise task.retry(exc=exc, countdown=countdown, max_retries=current_app.config["TASK_MAX_RETRIES"])
+        retry_later(task, job_id, exc=exc, countdown=countdown, max_retries=current_app.config["TASK_MAX_RETRIES"])
 
 
 def backoff(task) -> int:
@@ -107,17 +112,61 @@ def backoff(task) -> int:
 def run_step(task, job_id: str, attempt: int, body, *extra) -> str:
     """Run `body(job, *extra)` as step `task` of (job_id, attempt): only for a job running with
     that attempt, under run_guarded. What a task of tasks.py calls."""
-    with job_context(job_id):
-        job = claim_or_retry(task, lambda: claim_step(job_id, attempt))
+    def claim_and_run():
+        job = claim_or_retry(task, job_id, lambda: claim_step(job_id, attempt))
         return "skipped" if job is None else run_guarded(task, job, lambda: body(job, *extra))
+    with job_context(job_id):
+        return within_time_limit(job_id, claim_and_run)
 
 
 def run_first_step(task, job_id: str, body) -> str:
     """Run `body(job)` as the job's first step: claim the queued job (or take over one whose
     worker died), under run_guarded."""
-    with job_context(job_id), stage_timer():
-        job = claim_or_retry(task, lambda: claim_first_step(job_id))
+    def claim_and_run():
+        job = claim_or_retry(task, job_id, lambda: claim_first_step(job_id))
         return "skipped" if job is None else run_guarded(task, job, lambda: body(job))
+    with job_context(job_id), stage_timer():
+        return within_time_limit(job_id, claim_and_run)
+
+
+def within_time_limit(job_id: str, step) -> str:
+    """step(), or the job failed with a message naming JOB_TIME_LIMIT when the pool's soft time
+    limit strikes anywhere in it: while claiming (the job would stay `running` with no heartbeat,
+    which no sweep notices), in the body, or while another failure is being recorded."""
+    try:
+        return step()
+    except SoftTimeLimitExceeded:
+        return fail_over_time(job_id)
+
+
+def fail_over_time(job_id: str) -> str:
+    """Record the time-limit failure with the soft limit's signal ignored: under load the signal
+    can come again meanwhile (one meant for the child's previous task arrives late), and a second
+    SoftTimeLimitExceeded in the middle of recording the failure used to leave the job `running`.
+    One that lands before the signal is ignored starts the recording again (fail is idempotent)."""
+    limit = current_app.config["JOB_TIME_LIMIT"]
+    while True:
+        try:
+            with soft_limit_ignored():
+                db.session.rollback()
+                return fail(job_id, f"stopped: a processing step ran longer than JOB_TIME_LIMIT ({limit} s)")
+        except SoftTimeLimitExceeded:
+            log.warning("job %s: the soft time limit struck again while the failure was recorded", job_id)
+
+
+@contextmanager
+def soft_limit_ignored():
+    """The pool's soft-time-limit signal (SIGUSR1) is ignored meanwhile. Signal handlers run in the
+    main thread only, where a prefork child runs its task; elsewhere (tests calling a step from a
+    thread) there is nothing to ignore."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(SIG_SOFT_TIMEOUT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(SIG_SOFT_TIMEOUT, previous)
 
 
 class Heartbeat:
@@ -165,9 +214,7 @@ def run_guarded(task, job: Job, body) -> str:
         log.info("job %s stopped: cancelled", job_id)
         return "cancelled"
     except SoftTimeLimitExceeded:
-        db.session.rollback()
-        limit = current_app.config["JOB_TIME_LIMIT"]
-        return fail(job_id, f"stopped: a processing step ran longer than JOB_TIME_LIMIT ({limit} s)")
+        raise  # within_time_limit records it, with the soft limit's signal ignored
     except TRANSIENT as exc:
         db.session.rollback()
         return retry_or_fail(task, job_id, exc)
@@ -188,7 +235,20 @@ def retry_or_fail(task, job_id: str, exc: Exception) -> str:
         return fail(job_id, f"gave up after {limit} retries: {why}")
     countdown = backoff(task)
     log.warning("job %s: transient fault (%s); retry %d of %d in %d s", job_id, exc, retries + 1, limit, countdown)
-    raise task.retry(exc=exc, countdown=countdown, max_retries=limit)
+    retry_later(task, job_id, exc=exc, countdown=countdown, max_retries=limit)
+
+
+def retry_later(task, job_id: str, **options) -> None:
+    """Raise Celery's Retry for task.retry(**options) once the retry is published, waiting out a
+    broker outage as the next step's send does (dispatch.patiently)."""
+    def publish():
+        try:
+            return task.retry(throw=False, **options)
+        except Reject as rejected:  # what task.retry makes of a publish that failed
+            if isinstance(rejected.reason, kombu.exceptions.OperationalError):
+                raise rejected.reason from rejected
+            raise
+    raise patiently(job_id, publish)
 
 
 def fail(job_id: str, error: str) -> str:

@@ -7,7 +7,9 @@ real `celery worker` processes, and the Flask app in this process.
 
 from __future__ import annotations
 
+import collections
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -139,11 +141,43 @@ class Workers:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
+    def log_text(self) -> str:
+        return "".join(log.read_text(errors="replace") for log in self.logs)
+
+    def received_steps(self, name: str) -> list[str]:
+        """Job ids of every `name` message a worker received (a retry or a redelivery: again)."""
+        return re.findall(rf"Task {re.escape(name)}\[([0-9a-f-]{{36}}):[^\]]*\] received", self.log_text())
+
     def succeeded_steps(self, name: str) -> list[str]:
         """Job ids of every `name` task run that succeeded (one entry per run)."""
-        import re
-        text = "".join(log.read_text(errors="replace") for log in self.logs)
-        return re.findall(rf"Task {re.escape(name)}\[([0-9a-f-]{{36}}):[^\]]*\] succeeded in [0-9.]+s: '(?!skipped)", text)
+        return re.findall(rf"Task {re.escape(name)}\[([0-9a-f-]{{36}}):[^\]]*\] succeeded in [0-9.]+s: '(?!skipped)", self.log_text())
+
+
+def ran_more_than_once(db_url: str, ids, workers: Workers) -> dict:
+    """What a fault bench fails on, job ids per kind: ran more than once (attempts > 1),
+    generated twice (two successful generations in the workers' logs), doubled slide rows (one
+    slide index stored twice)."""
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            rerun = conn.execute(sa.text("SELECT id FROM jobs WHERE id = ANY(:ids) AND attempts > 1"),
+                                 {"ids": list(ids)}).scalars().all()
+            doubled = conn.execute(sa.text('SELECT DISTINCT job_id FROM slides WHERE job_id = ANY(:ids) '
+                                           'GROUP BY job_id, "index" HAVING count(*) > 1'),
+                                   {"ids": list(ids)}).scalars().all()
+    finally:
+        engine.dispose()
+    generated = collections.Counter(workers.succeeded_steps("slidecast.generate"))
+    return {"ran_more_than_once": sorted(rerun), "generated_twice": sorted(j for j, n in generated.items() if n > 1),
+            "doubled_slide_rows": sorted(doubled)}
+
+
+def exit_status(problems: dict) -> int:
+    """1 when any value in `problems` is truthy (each printed as FAIL: name value), else 0."""
+    failed = {name: value for name, value in problems.items() if value}
+    for name, value in failed.items():
+        print(f"FAIL: {name}: {value}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def submit(client, clip: Path, **fields) -> str:
@@ -151,6 +185,14 @@ def submit(client, clip: Path, **fields) -> str:
     response = client.post("/api/jobs", data=data)
     assert response.status_code == 202, response.get_json()
     return response.get_json()["id"]
+
+
+def submit_distinct(client, clip: Path, count: int, **fields) -> list[str]:
+    """`count` jobs of one clip, each a job of its own: the same upload with the same options is
+    answered with the first job (jobs/repeats.py), so each gets its own detection sensitivity."""
+    ids = [submit(client, clip, sensitivity=round(0.3 + 0.4 * i / max(1, count), 4), **fields) for i in range(count)]
+    assert len(set(ids)) == count, "a repeated upload was answered with an earlier job"
+    return ids
 
 
 def scratch(prefix: str) -> Path:

@@ -4,6 +4,7 @@
 
 "Twice" is checked three ways: the generation step (which publishes and succeeds) ran once per
 job in the workers' logs, every job has attempts == 1, and no job has doubled slide rows.
+Exits 1 when any of the three is seen, or a job did not succeed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import collections
 import json
 import time
 
-from common import FINAL, Workers, make_web, run_with_services, submit, wait_for
+from common import (FINAL, Workers, exit_status, make_web, ran_more_than_once, run_with_services, submit_distinct,
+                    wait_for)
 
 
 def tiny_clip(path):
@@ -41,7 +43,7 @@ def run(args, folder, server, db_url) -> int:
     workers = Workers(args.workers, folder, db_url, server.url, server.url, storage_url)
     try:
         began = time.monotonic()
-        ids = [submit(client, clip, ocr=False, priority=i % 10) for i in range(args.jobs)]
+        ids = submit_distinct(client, clip, args.jobs, ocr=False)
         submitted = time.monotonic() - began
         with web.app_context():
             def all_final():
@@ -54,15 +56,15 @@ def run(args, folder, server, db_url) -> int:
             slides = collections.Counter(db.session.scalars(sa.select(Slide.job_id)))
     finally:
         workers.stop()
+    once = ran_more_than_once(db_url, ids, workers)
     generated = collections.Counter(workers.succeeded_steps("slidecast.generate"))
     report = {"jobs": len(ids), "workers": args.workers, "submit_seconds": round(submitted, 1),
               "all_final_seconds": round(elapsed, 1), "jobs_per_minute": round(60 * len(ids) / elapsed, 1),
-              "statuses": dict(statuses), "attempts": dict(attempts),
-              "generated_twice": sum(1 for n in generated.values() if n > 1),
-              "generated_jobs": len(generated), "slide_rows_per_job": sorted(set(slides.values()))}
+              "statuses": dict(statuses), "attempts": dict(attempts), "generated_jobs": len(generated),
+              "slide_rows_per_job": sorted(set(slides.values())),
+              **{name: len(found) for name, found in once.items()}}
     print(json.dumps(report, indent=2))
-    ok = statuses.get("succeeded") == len(ids) and report["generated_twice"] == 0 and attempts == {1: len(ids)}
-    return 0 if ok else 1
+    return exit_status({**once, "not every job succeeded": statuses.get("succeeded") != len(ids)})
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ A throwaway PostgreSQL cluster (initdb into a temporary folder, run as the postg
 free port) holds the job store; a private redis-server is broker and cache; one worker and beat
 run. While the job is being extracted the cluster is stopped (fast shutdown) for --down seconds.
 GET /api/jobs/<id> and GET /api/jobs are polled every 0.2 s; their answers are counted.
+Exits 1 when the job did not succeed, an answer was 500, or the job ran more than once
+(attempts > 1), was generated twice or has doubled slide rows.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import subprocess
 import sys
 import time
 
-from common import ROOT, FINAL, RedisServer, Workers, free_port, make_web, migrate, outage, remove, scratch, submit, wait_for
+from common import (ROOT, FINAL, RedisServer, Workers, exit_status, free_port, make_web, migrate, outage,
+                    ran_more_than_once, remove, scratch, submit, wait_for)
 from redis_restart import long_clip
 
 
@@ -99,12 +102,13 @@ def run(args, folder, server, cluster) -> int:
         beat.terminate()
         beat.wait(30)
         workers.stop()
+    once = ran_more_than_once(cluster.url, [job_id], workers)
     report = {"postgres_down_seconds": args.down, "seconds": round(time.monotonic() - began, 1),
               "status": final["status"], "attempts": final["attempts"], "error": final["error"],
-              "answers": dict(answers), "slides": final["slide_count"]}
+              "answers": dict(answers), "slides": final["slide_count"], **once}
     print(json.dumps(report, indent=2))
-    no_500 = not any(" 500 " in key for key in answers)
-    return 0 if final["status"] == "succeeded" and no_500 else 1
+    return exit_status({**once, "the job did not succeed": final["status"] != "succeeded",
+                        "an answer was 500": any(" 500 " in key for key in answers)})
 
 
 if __name__ == "__main__":

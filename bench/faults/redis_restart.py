@@ -4,8 +4,13 @@
 
 A private redis-server with an append-only file (as a production broker must have: without it a
 restart empties the queues) serves as broker and cache. One worker and Celery beat run; while the
-first job is being extracted Redis is stopped for --down seconds and started again. The API is
+first job is being extracted (from --at-progress percent on: 40, near the end of its detection pass,
+by default) Redis is stopped for --down seconds and started again. The API is
 polled every 0.2 s the whole time; every answer's status code is counted.
+
+Exits 1 when a job did not succeed, a poll was not answered 200, a job ran more than once
+(attempts > 1), was generated twice, has doubled slide rows, or had its extraction step received
+twice (failed and retried, or redelivered, across the outage).
 """
 
 from __future__ import annotations
@@ -13,11 +18,14 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import re
 import subprocess
 import sys
 import time
+from datetime import datetime
 
-from common import ROOT, FINAL, Workers, make_web, outage, run_with_services, submit, wait_for
+from common import (ROOT, FINAL, Workers, exit_status, make_web, outage, ran_more_than_once, run_with_services,
+                    submit_distinct, wait_for)
 
 
 def long_clip(path):
@@ -26,10 +34,20 @@ def long_clip(path):
     return path
 
 
+def first_received_after(log: str, moment: float) -> float | None:
+    """Seconds from `moment` (time.time()) to the first step message a worker received after it."""
+    stamps = [datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+              for stamp in re.findall(r"^(\S+ \S+) INFO celery\.worker\.strategy: Task \S+ received", log, re.M)]
+    later = [stamp - moment for stamp in stamps if stamp >= moment]
+    return round(min(later), 2) if later else None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=3)
     parser.add_argument("--down", type=float, default=5.0)
+    parser.add_argument("--at-progress", type=float, default=40.0,
+                        help="stop Redis once the first job's progress reaches this percent (extraction ends at 45)")
     args = parser.parse_args()
     return run_with_services("slidecast-redis-restart-",
                              lambda folder, server, db_url: run(args, folder, server, db_url))
@@ -48,7 +66,7 @@ def run(args, folder, server, db_url) -> int:
                             stdout=open(folder / "beat.log", "ab"), stderr=subprocess.STDOUT)
     codes, began = collections.Counter(), time.monotonic()
     try:
-        ids = [submit(client, clip, ocr=False) for _ in range(args.jobs)]
+        ids = submit_distinct(client, clip, args.jobs, ocr=False)
 
         def poll():
             docs = []
@@ -58,22 +76,32 @@ def run(args, folder, server, db_url) -> int:
                 docs.append(response.get_json())
             return docs
 
-        wait_for(lambda: poll()[0]["status"] == "running", "the first job to start")
+        # Late in the first job's extraction by default, so that the outage covers the send of
+        # its next step (at 0 %, from its start, it mostly ends before that send).
+        wait_for(lambda: (lambda first: first["status"] != "queued" and first["progress"] >= args.at_progress)(
+            poll()[0]), f"the first job to reach {args.at_progress} %")
         outage(server.stop, server.start, args.down, poll)
+        back = time.time()
         docs = wait_for(lambda: (lambda d: d if all(x["status"] in FINAL for x in d) else None)(poll()),
                         "every job to finish", limit=900)
     finally:
         beat.terminate()
         beat.wait(30)
         workers.stop()
-    generated = collections.Counter(workers.succeeded_steps("slidecast.generate"))
+    once = ran_more_than_once(db_url, ids, workers)
+    extracted = collections.Counter(workers.received_steps("slidecast.process_job"))
     report = {"jobs": len(ids), "redis_down_seconds": args.down, "seconds": round(time.monotonic() - began, 1),
               "statuses": dict(collections.Counter(d["status"] for d in docs)),
               "attempts": [d["attempts"] for d in docs], "errors": [d["error"] for d in docs if d["error"]],
-              "poll_answers": dict(codes), "generated_twice": sum(1 for n in generated.values() if n > 1)}
+              "poll_answers": dict(codes), **once,
+              "extraction_received_twice": sorted(j for j, n in extracted.items() if n > 1),
+              "sends_that_waited_for_the_broker": workers.log_text().count("the next message waits for it"),
+              "first_step_received_after_redis_back_s": first_received_after(workers.log_text(), back)}
     print(json.dumps(report, indent=2))
-    return 0 if report["statuses"] == {"succeeded": len(ids)} and set(codes) == {200} else 1
-
+    return exit_status({**once, "attempts over 1 in the API's documents": [d["id"] for d in docs if d["attempts"] > 1],
+                        "extraction_received_twice": report["extraction_received_twice"],
+                        "not every job succeeded": report["statuses"] != {"succeeded": len(ids)},
+                        "a poll was not answered 200": set(codes) != {200}})
 
 if __name__ == "__main__":
     raise SystemExit(main())

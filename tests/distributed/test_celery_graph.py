@@ -6,10 +6,18 @@ own queue. Also: chunked long videos across two workers, cancel of a running job
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+
+import pytest
 import sqlalchemy as sa
+from billiard.pool import SIG_SOFT_TIMEOUT, soft_timeout_sighandler
 
 from infra.extensions import db
-from models import JobPart, Slide
+from jobs.steps import run_first_step
+from models import Job, JobPart, Slide
+from tasks import process_job
 from support.celery_workers import Worker, broker, files_under, steps_run, submit, web_app, worker_env, workers
 from support.services import wait_until
 
@@ -97,3 +105,41 @@ def test_a_step_over_the_time_limit_ends_the_job_failed(make_app, app, tmp_path,
     assert done["status"] == "failed"
     assert "longer than JOB_TIME_LIMIT (31 s)" in done["error"]
     assert files_under(app, f"jobs/{done['id']}/work") == [] and files_under(app, f"jobs/{done['id']}/out") == []
+
+
+@pytest.fixture
+def soft_limit_signal():
+    """The prefork child's handler of the soft-time-limit signal, in this process (main thread):
+    os.kill(os.getpid(), SIG_SOFT_TIMEOUT) raises SoftTimeLimitExceeded where the code then is."""
+    previous = signal.signal(SIG_SOFT_TIMEOUT, soft_timeout_sighandler)
+    yield lambda: os.kill(os.getpid(), SIG_SOFT_TIMEOUT)
+    signal.signal(SIG_SOFT_TIMEOUT, previous)
+
+
+@pytest.mark.parametrize("lands", ["while the step claims the job", "again while the failure is recorded"])
+def test_the_time_limit_fails_the_job_wherever_its_signal_lands(app, add_job, soft_limit_signal, lands):
+    """Under load the soft limit's signal can reach a step before it has claimed the job, or twice
+    (a late one meant for the child's previous task); either way the job must end `failed`, not
+    stay `running` with nobody working on it."""
+    job_id = add_job(app)
+    updates = []
+
+    def on_update(conn, cursor, statement, *args):
+        if statement.startswith("UPDATE jobs") and threading.current_thread() is threading.main_thread():
+            updates.append(statement)
+            if len(updates) == (1 if lands.startswith("while") else 2):
+                soft_limit_signal()
+
+    def over_time(job):
+        soft_limit_signal()  # the step's own soft limit, in the middle of its work
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", on_update)
+        try:
+            outcome = run_first_step(process_job, job_id, over_time)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", on_update)
+        job = db.session.get(Job, job_id, populate_existing=True)
+    assert outcome == "failed"
+    assert job.status == "failed"
+    assert job.error == f"stopped: a processing step ran longer than JOB_TIME_LIMIT ({app.config['JOB_TIME_LIMIT']} s)"

@@ -165,3 +165,20 @@ def test_the_near_cache_serves_repeated_reads_and_own_writes_drop_it(app, store,
     assert store.get(job_id)["message"] is None  # served from the near copy (bounded staleness)
     store.cancel(job_id)  # this process's own write
     assert store.get(job_id)["status"] == "cancelled"
+
+
+def test_a_poll_is_rendered_once_per_near_copy_and_again_after_a_change(app, store, add_job):
+    job_id = add_job(app)
+    renders = []
+
+    def render(doc):
+        renders.append(doc["status"])
+        return f'{{"status": "{doc["status"]}"}}'
+    assert store.get_rendered(job_id, render)[1] == '{"status": "queued"}'
+    assert store.get_rendered(job_id, render)[1] == '{"status": "queued"}'
+    assert renders == ["queued"]  # the second poll reused the body kept with the near copy
+    store.cancel(job_id)  # this process's own write drops the near copy, body included
+    doc, body = store.get_rendered(job_id, render)
+    assert doc["status"] == "cancelled" and body == '{"status": "cancelled"}'
+    assert renders == ["queued", "cancelled"]
+    assert store.get_rendered("00000000-0000-4000-8000-000000000000", render) == (None, None)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from infra.extensions import job_store
 from support.ops_helpers import free_port, scrape, stage_counts, start, stop, value, wait_http
 
 STATES = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -93,6 +94,27 @@ def test_cache_stats_from_redis(client):
     assert stats["memory_bytes"] > 0 and stats["keys"] >= 0
     client.get("/api/jobs/00000000-0000-0000-0000-000000000000")
     assert client.get("/api/cache/stats").get_json()["misses"] >= stats["misses"]
+
+
+def test_status_polls_are_counted_by_where_they_were_answered(app, client, add_job):
+    """slidecast_job_reads_total: the first poll of a job finds it in Redis (written when the job
+    was created), the next ones within JOB_NEAR_CACHE_SECONDS in the process's near cache; after
+    its Redis entry is gone, one poll reads the database and caches it again."""
+    job_id = add_job(app)
+    reads = lambda samples: {s: value(samples, "slidecast_job_reads_total", source=s)  # noqa: E731
+                             for s in ("near", "cache", "database")}
+    before = reads(scrape(client.get))
+    for _ in range(3):
+        assert client.get(f"/api/jobs/{job_id}").status_code == 200
+    after = reads(scrape(client.get))
+    assert {s: after[s] - before[s] for s in after} == {"near": 2, "cache": 1, "database": 0}
+    with app.app_context():
+        job_store().cache.client.delete(f"slidecast:job-record:{job_id}")  # as if its TTL ran out
+        job_store().near.drop(job_id)
+    for _ in range(2):
+        assert client.get(f"/api/jobs/{job_id}").status_code == 200
+    last = reads(scrape(client.get))
+    assert {s: last[s] - after[s] for s in last} == {"near": 1, "cache": 0, "database": 1}
 
 
 def test_cache_stats_when_redis_is_down(make_app, throwaway_redis, tmp_path):

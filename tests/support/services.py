@@ -188,7 +188,8 @@ def free_port() -> int:
 @pytest.fixture
 def throwaway_redis(tmp_path):
     """A private redis-server on a free port (the machine's shared Redis is never stopped).
-    Yields an object with .url and .stop()."""
+    Yields an object with .url, .stop() and .start(); an append-only file keeps its data across
+    a stop and start, as a production broker's does."""
     binary = shutil.which("redis-server")
     if binary is None:
         unavailable("redis-server is not installed")
@@ -196,9 +197,13 @@ def throwaway_redis(tmp_path):
     class Server:
         port = free_port()
         url = f"redis://127.0.0.1:{port}/0"
-        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                 "--appendonly", "no", "--dir", str(tmp_path)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = None
+
+        def start(self):
+            self.proc = subprocess.Popen([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                          "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(tmp_path)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_until(lambda: _pings(self.url), what="throwaway redis-server to start")
 
         def stop(self):
             if self.proc.poll() is None:
@@ -206,7 +211,7 @@ def throwaway_redis(tmp_path):
                 self.proc.wait(10)
 
     server = Server()
-    wait_until(lambda: _pings(server.url), what="throwaway redis-server to start")
+    server.start()
     yield server
     server.stop()
 
