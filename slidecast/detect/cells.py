@@ -25,7 +25,7 @@ NOISE_FACTOR = 3.0
 # "noise" (issue #10: nine slides of one template taken for one).
 NOISE_QUANTILE = 20
 # ... and never more than CAP_MIN + CAP_FACTOR x the video's typical floor (learn_noise).
-CAP_MIN = 0.05
+CAP_MIN = 0.02
 CAP_FACTOR = 3.0
 # A blob of at most this many cells is a pointer, not content (at sensitivity 0.5).
 POINTER_CELLS = 4
@@ -44,6 +44,10 @@ POINTER_MIN_PAIRS = 8
 # screen. Only the one measured shift is tried: trying many would let misaligned edges raise
 # the noise-adaptive threshold until a real change passed too.
 DRIFT_PIXELS = 1.5
+# ... and only when the two frames are one picture shifted: phase correlation's peak response
+# at least DRIFT_RESPONSE (0.85-0.99 for the drifts of the filmed-projector clips; 0.76 for a
+# new slide of one template whose lines sit a little lower, issue #10's fade seed 3).
+DRIFT_RESPONSE = 0.8
 TONE_SPREAD = 0.25  # see tone_only
 TONE_PEAK = 2.0
 
@@ -155,8 +159,8 @@ class ChangeMeter:
     def same_but_shifted(self, a: np.ndarray, b: np.ndarray) -> bool:
         """True if `b`, moved back by its measured drift (at most DRIFT_PIXELS), shows what `a`
         shows (see DRIFT_PIXELS)."""
-        (dx, dy), _ = cv2.phaseCorrelate(a, b)
-        if not 0 < max(abs(dx), abs(dy)) <= DRIFT_PIXELS:
+        (dx, dy), response = cv2.phaseCorrelate(a, b)
+        if not 0 < max(abs(dx), abs(dy)) <= DRIFT_PIXELS or response < DRIFT_RESPONSE:
             return False
         h, w = b.shape
         back = np.float32([[1, 0, -dx], [0, 1, -dy]])
