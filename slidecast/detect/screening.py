@@ -135,12 +135,13 @@ def _learn_live(scan: Scan, meta: VideoMeta, crop, size, grid) -> LiveRegionDete
     keys = [k.t for k in scan.keyframes]
     picks = np.unique(np.linspace(0, len(keys) - 1, min(LEARN_RUNS, len(keys))).round().astype(int))
     # A short video has few keyframes: read longer stretches after each and cut them into
-    # runs, so that the vote counts up to LEARN_RUNS runs (a 40-s clip with a keyframe every
-    # 10 s gave 4 runs, too few to find a swaying face: every sway split a slide). A stretch
-    # stays inside its group of pictures, like the runs of a long video: across the next
-    # keyframe, the pieces of a crossfade it caught looked like motion (the crossfade clip).
+    # runs, up to 2 x LEARN_RUNS of them (a 40-s clip with a keyframe every 10 s gave 4 runs,
+    # too few to find a swaying face: every sway split a slide). A stretch stays inside its
+    # group of pictures, like the runs of a long video: across the next keyframe, the pieces
+    # of a crossfade it caught looked like motion (the crossfade clip).
     gop = float(np.median(np.diff(keys))) if len(keys) > 1 else LEARN_SECONDS
-    per_key = max(1, min(int(np.ceil(LEARN_RUNS / len(picks))), int(gop // LEARN_SECONDS)))
+    wanted = 1 if len(picks) >= LEARN_RUNS else int(np.ceil(2 * LEARN_RUNS / len(picks)))
+    per_key = max(1, min(wanted, int(gop // LEARN_SECONDS)))
     frames = int(round(LEARN_SECONDS / LEARN_STEP))
     for stretch in sample_runs(meta, size, [keys[i] for i in picks], per_key * LEARN_SECONDS, LEARN_STEP):
         norms = [normalise(cropped(gray, crop), quantile=ROBUST_QUANTILE) for gray in stretch]

@@ -23,10 +23,11 @@ from .explain import Explanation, pair_measures
 from .transitions import ScreenState
 
 
-# A state that differs from the one before by at most TAIL_SHARE of that one's own change, in
-# the same direction (cosine of the pixel differences at least TAIL_ALIGNED), ends that change.
-TAIL_SHARE = 0.5
-TAIL_ALIGNED = 0.5
+# A state that moves on from the one before in the direction of that one's own change (cosine
+# of the two pixel differences at least TAIL_ALIGNED) ends that change: the two halves of a
+# slow crossfade split where it crept under the threshold measure 0.97, a slide after a slide
+# -0.2 to -0.6 (what the one added, the next takes away), a build step after a build step ~0.
+TAIL_ALIGNED = 0.6
 
 
 @dataclass
@@ -100,15 +101,14 @@ def _drop_short(states: list[ScreenState], min_duration: float, meter: ChangeMet
 
 
 def _continues(a: ScreenState, b: ScreenState, c: ScreenState, meter: ChangeMeter) -> bool:
-    """True if going from b to c finishes the change from a to b: a small step the same way,
-    pixel by pixel (a fade that settled just under the threshold and crept on, or the next
-    keyframe drawing the new slide cleaner than the predicted frames after a fade did). A new
+    """True if going from b to c finishes the change from a to b: a step the same way, pixel by
+    pixel (a crossfade that crept under the threshold, settled halfway and went on). A new
     slide, a build step (ink elsewhere) or going back point another way."""
     na, nb, nc = (meter.normalise(s.small()) for s in (a, b, c))
     keep = _free_pixels(meter, nb.shape)
     step, before = (nc - nb)[keep], (nb - na)[keep]
     size, done = float(np.linalg.norm(step)), float(np.linalg.norm(before))
-    if size == 0.0 or done == 0.0 or size > TAIL_SHARE * done:
+    if size == 0.0 or done == 0.0:
         return False
     return float(step @ before) / (size * done) >= TAIL_ALIGNED
 
