@@ -25,7 +25,7 @@ NOISE_FACTOR = 3.0
 # "noise" (issue #10: nine slides of one template taken for one).
 NOISE_QUANTILE = 20
 # ... and never more than CAP_MIN + CAP_FACTOR x the video's typical floor (learn_noise).
-CAP_MIN = 0.02
+CAP_MIN = 0.05
 CAP_FACTOR = 3.0
 # A blob of at most this many cells is a pointer, not content (at sensitivity 0.5).
 POINTER_CELLS = 4
