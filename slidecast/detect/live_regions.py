@@ -98,7 +98,7 @@ class LiveRegionDetector:
         live = runs if keys is None else runs & keys
         boxes = _boxes(live.astype(np.uint8))
         if boxes.any():
-            boxes |= _moved_tiles(self.runs.live(MOVED_FRACTION) & ~boxes.astype(bool), boxes)
+            boxes = _aligned(boxes | _moved_tiles(self.runs.live(MOVED_FRACTION) & ~boxes.astype(bool), boxes))
         size = 2 * MARGIN + 1
         return cv2.dilate(boxes, np.ones((size, size), np.uint8)).astype(bool)
 
@@ -124,16 +124,36 @@ def _boxes(live: np.ndarray) -> np.ndarray:
 
 def _moved_tiles(weak: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Boxes of the blobs of `weak` cells that are the size of the largest live box (at least
-    half of it each way), grown to it: the tile in the place it held for a shorter time."""
+    half of it each way), grown to it: the tile in the place it held for a shorter time. A tile
+    moved along a side keeps the columns (or rows) of the largest box where they overlap: a
+    moved corner's few votes put its box a cell off, and its edge then split a return."""
     _, _, stats, _ = cv2.connectedComponentsWithStats(boxes, connectivity=8)
-    big_w, big_h = int(stats[1:, 2].max()), int(stats[1:, 3].max())
+    big_x, big_y, big_w, big_h = (int(v) for v in stats[1 + int(np.argmax(stats[1:, 4])), :4])
     count, _, stats, _ = cv2.connectedComponentsWithStats(weak.astype(np.uint8), connectivity=8)
     out = np.zeros_like(boxes)
     for x, y, w, h, _area in stats[1:]:
         if 2 * w >= big_w and 2 * h >= big_h:
-            x, w = _grow(x, w, big_w, out.shape[1])
-            y, h = _grow(y, h, big_h, out.shape[0])
+            x, w = (big_x, big_w) if x < big_x + big_w and big_x < x + w else _grow(x, w, big_w, out.shape[1])
+            y, h = (big_y, big_h) if y < big_y + big_h and big_y < y + h else _grow(y, h, big_h, out.shape[0])
             out[y:y + h, x:x + w] = 1
+    return out
+
+
+def _aligned(boxes: np.ndarray) -> np.ndarray:
+    """Boxes that share columns (a tile moved up or down) all get the columns of both, and
+    boxes that share rows the rows of both: the tile is one size and was seen a cell narrower
+    in one place (its edge there then split a return, realism pip seed 18)."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(boxes, connectivity=8)
+    spans = [[int(x), int(x + w), int(y), int(y + h)] for x, y, w, h, _area in stats[1:]]
+    for a in spans:
+        for b in spans:
+            if a is not b and a[0] < b[1] and b[0] < a[1]:
+                a[0], a[1] = min(a[0], b[0]), max(a[1], b[1])
+            if a is not b and a[2] < b[3] and b[2] < a[3]:
+                a[2], a[3] = min(a[2], b[2]), max(a[3], b[3])
+    out = np.zeros_like(boxes)
+    for x0, x1, y0, y1 in spans:
+        out[y0:y1, x0:x1] = 1
     return out
 
 
