@@ -21,7 +21,7 @@ def changes(manifest) -> list[float]:
 
 
 @pytest.mark.parametrize("name", ["template", "face", "noisy", "builds", "speaker", "speaker16", "short-pip",
-                                  "slow-fades"])
+                                  "slow-fades", "fade-then-keyframe"])
 def test_every_page_change_is_found_once(name, real_clip, tmp_path):
     video, clip = real_clip(name)
     manifest = extract_fast(video, tmp_path / "out")

@@ -234,6 +234,12 @@ REAL_CLIPS = {
     "slow-fades": RealClip([Shot("amurmaple-4", 6), Shot("amurmaple-9", 7, fade=1.2), Shot("amurmaple-10", 7, fade=1.4),
                             Shot("amurmaple-11", 8, fade=1.0), Shot("amurmaple-12", 6, fade=1.3)],
                            slide_box=PILLARBOX, gop_seconds=10.0),
+    # Crossfades between text pages of two decks, a keyframe every 10 s: decoded without
+    # deblocking, the predicted frames after the fade at 15.7 s drifted from what the keyframe
+    # at 20 s shows, and that keyframe counted as a slide change.
+    "fade-then-keyframe": RealClip([Shot("b2t-35", 6), Shot("amurmaple-10", 9, fade=1.3), Shot("b2t-36", 9, fade=1.4),
+                                    Shot("amurmaple-4", 9, fade=1.0), Shot("amurmaple-11", 8, fade=1.3)],
+                                   slide_box=PILLARBOX, gop_seconds=10.0),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
