@@ -28,6 +28,9 @@ from .transitions import ScreenState
 # slow crossfade split where it crept under the threshold measure 0.97, a slide after a slide
 # -0.2 to -0.6 (what the one added, the next takes away), a build step after a build step ~0.
 TAIL_ALIGNED = 0.6
+# ... if the state before was shown for less than TAIL_SECONDS (the rest of a fade, not a slide:
+# a portrait deck's pages 3, 5 and 1 line up as well, each shown for 4 s).
+TAIL_SECONDS = 1.8
 
 
 @dataclass
@@ -91,7 +94,8 @@ def _drop_short(states: list[ScreenState], min_duration: float, meter: ChangeMet
             explanation.add(state.start, "same screen")
             kept[-1].end = state.end  # the screen came back after a flash: one state
             continue
-        if len(kept) >= 2 and _continues(kept[-2], kept[-1], state, meter):
+        halfway = len(kept) >= 2 and kept[-1].end - kept[-1].start < TAIL_SECONDS
+        if halfway and _continues(kept[-2], kept[-1], state, meter):
             explanation.add(state.start, "fade tail")
             state.start = kept[-1].start  # one change: pictured by its last, cleanest state
             kept[-1] = state
