@@ -352,9 +352,10 @@ class DenseDecoder:
         # Frames no other frame refers to (most B-frames) are not decoded at all: about half
         # the frames, and the rest are still a few hundredths of a second apart.
         self.stream.codec_context.skip_frame = "NONREF"
-        # No deblocking: a third less decoding work; the pictures differ from deblocked ones by
-        # about 46 dB PSNR on the bench lectures (invisible on slides), and analysis is at 320 px.
-        self.stream.codec_context.options = {"skip_loop_filter": "all"}
+        # Deblocking stays on. Skipping it (a third less decoding work) lets the error build up
+        # along a GOP, since each predicted frame is made from an undeblocked one: after a
+        # fade, the next keyframe then showed the same slide differently enough to count as a
+        # change (issue #10: extra slides at keyframes, often in a clip's last second).
         self.bad_times: list = []
         self.decoded = 0
 

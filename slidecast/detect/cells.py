@@ -44,8 +44,13 @@ POINTER_MIN_PAIRS = 8
 # screen. Only the one measured shift is tried: trying many would let misaligned edges raise
 # the noise-adaptive threshold until a real change passed too.
 DRIFT_PIXELS = 1.5
+# ... and only when the two frames are one picture shifted: phase correlation's peak response
+# at least DRIFT_RESPONSE (0.85-0.99 for the drifts of the filmed-projector clips; 0.76 for a
+# new slide of one template whose lines sit a little lower, issue #10's fade seed 3).
+DRIFT_RESPONSE = 0.8
 TONE_SPREAD = 0.25  # see tone_only
 TONE_PEAK = 2.0
+TONE_RESIDUAL = 0.5  # see _tone_curve_explains
 
 
 class ChangeMeter:
@@ -150,13 +155,32 @@ class ChangeMeter:
         changed = self.changed_cells(d)
         free = ~self.mask
         limit = self.threshold + NOISE_FACTOR * self.noise_floor(d)
-        return bool(changed.sum() >= TONE_SPREAD * free.sum() and d[free].max() < TONE_PEAK * limit)
+        if not (changed.sum() >= TONE_SPREAD * free.sum() and d[free].max() < TONE_PEAK * limit):
+            return False
+        return self._tone_curve_explains(a, b)
+
+    def _tone_curve_explains(self, a: np.ndarray, b: np.ndarray) -> bool:
+        """True if one tone curve (a quadratic in the old grey level) takes `a` to `b` up to
+        TONE_RESIDUAL of the change: an exposure step maps every grey level to another, while
+        a page of small text replaced by another changes faintly all over too, but no curve
+        of the old picture draws the new one (issue #10: A4 pages at 360p taken for exposure)."""
+        keep = self._free_pixels(a.shape)
+        old, new = a[keep].astype(np.float64), b[keep].astype(np.float64)
+        change = float(np.sqrt(np.mean((new - old) ** 2)))
+        if change == 0.0:
+            return True
+        fit = np.polyval(np.polyfit(old, new, 2), old)
+        return float(np.sqrt(np.mean((new - fit) ** 2))) <= TONE_RESIDUAL * change
+
+    def _free_pixels(self, shape: tuple[int, int]) -> np.ndarray:
+        keep = (~self.mask).astype(np.uint8)
+        return cv2.resize(keep, shape[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
 
     def same_but_shifted(self, a: np.ndarray, b: np.ndarray) -> bool:
         """True if `b`, moved back by its measured drift (at most DRIFT_PIXELS), shows what `a`
         shows (see DRIFT_PIXELS)."""
-        (dx, dy), _ = cv2.phaseCorrelate(a, b)
-        if not 0 < max(abs(dx), abs(dy)) <= DRIFT_PIXELS:
+        (dx, dy), response = cv2.phaseCorrelate(a, b)
+        if not 0 < max(abs(dx), abs(dy)) <= DRIFT_PIXELS or response < DRIFT_RESPONSE:
             return False
         h, w = b.shape
         back = np.float32([[1, 0, -dx], [0, 1, -dy]])

@@ -26,6 +26,7 @@ RULES = {
     "build": (False, "content only added to the slide before: one slide; --keep-builds keeps each step"),
     "build kept": (True, "content only added to the slide before: its own slide (--keep-builds)"),
     "too short": (False, "shown for less than --min-duration: taken for part of a transition"),
+    "fade tail": (False, "the end of the change before it (a slow fade settling, a keyframe sharpening it)"),
     "same screen": (False, "the screen came back to what it showed before (a flash, a pointer)"),
     "camera drift": (False, "the same picture shifted by at most a pixel or two (a filmed screen)"),
     "exposure": (False, "changed faintly all over (a camera's exposure or gain step), nowhere strongly"),

@@ -75,16 +75,19 @@ def beside_tile(mean: np.ndarray, spread: np.ndarray, live: np.ndarray) -> tuple
     letterbox bars (a dark theme's margin as dark as the backdrop goes with them)."""
     h, w = mean.shape
     rows, cols = live.shape
-    tile_cols, tile_rows = np.flatnonzero(live.any(axis=0)), np.flatnonzero(live.any(axis=1))
+    tile_cols = np.flatnonzero(live.any(axis=0))
     if not tile_cols.size:
         return None
-    c0, c1, r0, r1 = int(tile_cols[0]), int(tile_cols[-1]), int(tile_rows[0]), int(tile_rows[-1])
+    c0, c1 = int(tile_cols[0]), int(tile_cols[-1])
     left, right = c0, cols - 1 - c1
     if max(left, right) < SLIDE_WIDTH * cols:
         return None
     cell_w, cell_h = w / cols, h / rows
     x0, x1 = round((c0 + 1) * cell_w), round(c1 * cell_w)
-    outside = np.r_[0:round(r0 * cell_h), round((r1 + 1) * cell_h):h]
+    # The rows beside the tile's columns that hold no live cell: above and below a speaker's
+    # tile, or between two places of a picture-in-picture that moved (over the slide).
+    free_rows = ~live[:, c0:c1 + 1].any(axis=1)
+    outside = np.flatnonzero(free_rows[np.minimum((np.arange(h) / cell_h).astype(int), rows - 1)])
     level = _backdrop(mean[outside, x0:x1], spread[outside, x0:x1])
     if level is None and outside.size:
         return None  # the tile lies on the slide: a picture-in-picture

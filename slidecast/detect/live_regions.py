@@ -33,6 +33,12 @@ BUSY = 0.5  # a pair with at least this fraction of cells changed shows a slide 
 MONOTONE = 0.7
 LIVE_FRACTION = 0.2  # a cell changed in at least this fraction of counted runs/pairs is live
 MIN_COUNTED = 3
+# A picture-in-picture moved to another corner is seen there in fewer runs, and by fewer
+# keyframe pairs still (a 40-s clip has 3 or 4): a blob of cells changed in at least
+# MOVED_FRACTION of the runs (the short-run view alone) is the same tile in its other place
+# when its box is at least half the size of a live box in both directions.
+MOVED_FRACTION = 0.1
+MARGIN = 2  # cells masked around a live box: the tile's quiet border (a flat backdrop) and shadow
 
 
 class _Votes:
@@ -43,11 +49,11 @@ class _Votes:
         self.total += 1
         self.counts += changed
 
-    def live(self) -> np.ndarray | None:
+    def live(self, fraction: float = LIVE_FRACTION) -> np.ndarray | None:
         """Cells changed often enough, or None when there were too few votes to tell."""
         if self.total < MIN_COUNTED:
             return None
-        return self.counts >= max(2, LIVE_FRACTION * self.total)
+        return self.counts >= max(2, fraction * self.total)
 
 
 class LiveRegionDetector:
@@ -90,7 +96,11 @@ class LiveRegionDetector:
         if runs is None:
             return np.zeros_like(self.runs.counts, bool)
         live = runs if keys is None else runs & keys
-        return cv2.dilate(_boxes(live.astype(np.uint8)), np.ones((3, 3), np.uint8)).astype(bool)
+        boxes = _boxes(live.astype(np.uint8))
+        if boxes.any():
+            boxes = _aligned(boxes | _moved_tiles(self.runs.live(MOVED_FRACTION) & ~boxes.astype(bool), boxes))
+        size = 2 * MARGIN + 1
+        return cv2.dilate(boxes, np.ones((size, size), np.uint8)).astype(bool)
 
 
 def _boxes(live: np.ndarray) -> np.ndarray:
@@ -109,6 +119,41 @@ def _boxes(live: np.ndarray) -> np.ndarray:
             x, w = _grow(x, w, big_w, live.shape[1])
             y, h = _grow(y, h, big_h, live.shape[0])
         out[y:y + h, x:x + w] = 1
+    return out
+
+
+def _moved_tiles(weak: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Boxes of the blobs of `weak` cells that are the size of the largest live box (at least
+    half of it each way), grown to it: the tile in the place it held for a shorter time. A tile
+    moved along a side keeps the columns (or rows) of the largest box where they overlap: a
+    moved corner's few votes put its box a cell off, and its edge then split a return."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(boxes, connectivity=8)
+    big_x, big_y, big_w, big_h = (int(v) for v in stats[1 + int(np.argmax(stats[1:, 4])), :4])
+    count, _, stats, _ = cv2.connectedComponentsWithStats(weak.astype(np.uint8), connectivity=8)
+    out = np.zeros_like(boxes)
+    for x, y, w, h, _area in stats[1:]:
+        if 2 * w >= big_w and 2 * h >= big_h:
+            x, w = (big_x, big_w) if x < big_x + big_w and big_x < x + w else _grow(x, w, big_w, out.shape[1])
+            y, h = (big_y, big_h) if y < big_y + big_h and big_y < y + h else _grow(y, h, big_h, out.shape[0])
+            out[y:y + h, x:x + w] = 1
+    return out
+
+
+def _aligned(boxes: np.ndarray) -> np.ndarray:
+    """Boxes that share columns (a tile moved up or down) all get the columns of both, and
+    boxes that share rows the rows of both: the tile is one size and was seen a cell narrower
+    in one place (its edge there then split a return, realism pip seed 18)."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(boxes, connectivity=8)
+    spans = [[int(x), int(x + w), int(y), int(y + h)] for x, y, w, h, _area in stats[1:]]
+    for a in spans:
+        for b in spans:
+            if a is not b and a[0] < b[1] and b[0] < a[1]:
+                a[0], a[1] = min(a[0], b[0]), max(a[1], b[1])
+            if a is not b and a[2] < b[3] and b[2] < a[3]:
+                a[2], a[3] = min(a[2], b[2]), max(a[3], b[3])
+    out = np.zeros_like(boxes)
+    for x0, x1, y0, y1 in spans:
+        out[y0:y1, x0:x1] = 1
     return out
 
 

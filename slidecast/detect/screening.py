@@ -134,6 +134,17 @@ def _learn_live(scan: Scan, meta: VideoMeta, crop, size, grid) -> LiveRegionDete
         live.add_key(normalise(cropped(decode_small(key.small), crop), quantile=ROBUST_QUANTILE))
     keys = [k.t for k in scan.keyframes]
     picks = np.unique(np.linspace(0, len(keys) - 1, min(LEARN_RUNS, len(keys))).round().astype(int))
-    for run in sample_runs(meta, size, [keys[i] for i in picks], LEARN_SECONDS, LEARN_STEP):
-        live.add_run([normalise(cropped(gray, crop), quantile=ROBUST_QUANTILE) for gray in run])
+    # A short video has few keyframes: read longer stretches after each and cut them into
+    # runs, up to 2 x LEARN_RUNS of them (a 40-s clip with a keyframe every 10 s gave 4 runs,
+    # too few to find a swaying face: every sway split a slide). A stretch stays inside its
+    # group of pictures, like the runs of a long video: across the next keyframe, the pieces
+    # of a crossfade it caught looked like motion (the crossfade clip).
+    gop = float(np.median(np.diff(keys))) if len(keys) > 1 else LEARN_SECONDS
+    wanted = 1 if len(picks) >= LEARN_RUNS else int(np.ceil(2 * LEARN_RUNS / len(picks)))
+    per_key = max(1, min(wanted, int(gop // LEARN_SECONDS)))
+    frames = int(round(LEARN_SECONDS / LEARN_STEP))
+    for stretch in sample_runs(meta, size, [keys[i] for i in picks], per_key * LEARN_SECONDS, LEARN_STEP):
+        norms = [normalise(cropped(gray, crop), quantile=ROBUST_QUANTILE) for gray in stretch]
+        for at in range(0, len(norms), frames):
+            live.add_run(norms[at:at + frames + 1])
     return live

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from ..frames import cell_means
@@ -20,6 +21,16 @@ from .builds import is_build
 from .cells import ChangeMeter
 from .explain import Explanation, pair_measures
 from .transitions import ScreenState
+
+
+# A state that moves on from the one before in the direction of that one's own change (cosine
+# of the two pixel differences at least TAIL_ALIGNED) ends that change: the two halves of a
+# slow crossfade split where it crept under the threshold measure 0.97, a slide after a slide
+# -0.2 to -0.6 (what the one added, the next takes away), a build step after a build step ~0.
+TAIL_ALIGNED = 0.6
+# ... if the state before was shown for less than TAIL_SECONDS (the rest of a fade, not a slide:
+# a portrait deck's pages 3, 5 and 1 line up as well, each shown for 4 s).
+TAIL_SECONDS = 1.8
 
 
 @dataclass
@@ -83,8 +94,33 @@ def _drop_short(states: list[ScreenState], min_duration: float, meter: ChangeMet
             explanation.add(state.start, "same screen")
             kept[-1].end = state.end  # the screen came back after a flash: one state
             continue
+        halfway = len(kept) >= 2 and kept[-1].end - kept[-1].start < TAIL_SECONDS
+        if halfway and _continues(kept[-2], kept[-1], state, meter):
+            explanation.add(state.start, "fade tail")
+            state.start = kept[-1].start  # one change: pictured by its last, cleanest state
+            kept[-1] = state
+            continue
         kept.append(state)
     return kept
+
+
+def _continues(a: ScreenState, b: ScreenState, c: ScreenState, meter: ChangeMeter) -> bool:
+    """True if going from b to c finishes the change from a to b: a step the same way, pixel by
+    pixel (a crossfade that crept under the threshold, settled halfway and went on). A new
+    slide, a build step (ink elsewhere) or going back point another way."""
+    na, nb, nc = (meter.normalise(s.small()) for s in (a, b, c))
+    keep = _free_pixels(meter, nb.shape)
+    step, before = (nc - nb)[keep], (nb - na)[keep]
+    size, done = float(np.linalg.norm(step)), float(np.linalg.norm(before))
+    if size == 0.0 or done == 0.0:
+        return False
+    return float(step @ before) / (size * done) >= TAIL_ALIGNED
+
+
+def _free_pixels(meter: ChangeMeter, shape: tuple[int, int]) -> np.ndarray:
+    """Pixels outside the masked cells (live regions), for a frame of `shape`."""
+    keep = (~meter.mask).astype(np.uint8)
+    return cv2.resize(keep, shape[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
 def _mark_returns(slides: list[Slide], meter: ChangeMeter) -> None:

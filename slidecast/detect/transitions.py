@@ -96,6 +96,7 @@ class TransitionDetector:
         self.last_still = 0.0  # time of the last frame that still showed the current state
         self.last_weighed = -1.0  # time of the last frame weighed as the state's picture
         self.anchor: AnalysisFrame | None = None  # first frame of a still run during a transition
+        self.previous: AnalysisFrame | None = None  # the frame processed last
 
     @property
     def moving(self) -> bool:
@@ -106,6 +107,12 @@ class TransitionDetector:
         return self.current_norm is not None and not self.meter.significant(self.current_norm, norm)
 
     def process(self, frame: AnalysisFrame) -> None:
+        try:
+            self._process(frame)
+        finally:
+            self.previous = frame
+
+    def _process(self, frame: AnalysisFrame) -> None:
         if self.current is None:
             self._begin(frame, start=self.start)
             return
@@ -127,8 +134,17 @@ class TransitionDetector:
 
     def _moving(self, frame: AnalysisFrame) -> None:
         if self.stillness.significant(self.anchor.norm, frame.norm):
-            self.anchor = frame
-            return
+            # After a gap (a clean GOP is fed by its keyframe alone) the still run began at
+            # the frame before the gap if that frame shows this screen already: the screen
+            # settled there, not at the end of the gap (a fade that ends inside a dense GOP
+            # was timed seconds late, at the middle of the gap).
+            previous = self.previous
+            gap = previous is not None and previous.t > self.anchor.t and frame.t - previous.t >= self.settle
+            if gap and not self.stillness.significant(previous.norm, frame.norm):
+                self.anchor = previous
+            else:
+                self.anchor = frame
+                return
         if frame.t - self.anchor.t < self.settle:
             return
         anchor, self.anchor = self.anchor, None

@@ -20,7 +20,8 @@ def changes(manifest) -> list[float]:
     return [slide.start for slide in manifest.slides[1:]]
 
 
-@pytest.mark.parametrize("name", ["template", "face", "noisy", "builds", "speaker", "speaker16"])
+@pytest.mark.parametrize("name", ["template", "face", "noisy", "builds", "speaker", "speaker16", "short-pip",
+                                  "slow-fades", "fade-then-keyframe"])
 def test_every_page_change_is_found_once(name, real_clip, tmp_path):
     video, clip = real_clip(name)
     manifest = extract_fast(video, tmp_path / "out")
@@ -113,3 +114,17 @@ def test_a_mark_taken_away_in_a_video_without_a_pointer_is_a_new_slide_not_a_bui
     video, clip = real_clip("ring")
     manifest = extract_fast(video, tmp_path / "out")
     assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
+
+
+def test_a_face_in_a_short_clip_with_few_keyframes_splits_no_slide_and_a_return_is_linked(real_clip, tmp_path):
+    # 34 s, a keyframe every 10 s: the face must be learnt from few keyframes, in both corners.
+    video, clip = real_clip("short-pip")
+    out = tmp_path / "out"
+    manifest = extract_fast(video, out)
+    assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
+    assert [s.same_as for s in manifest.slides] == [None, None, None, None, 1, None, None]
+    # The tile moved along the left edge over the slide: still a picture-in-picture, so every
+    # slide picture shows the whole frame (less the dark theme's edge), not the part right of
+    # the tile (70% of it).
+    for slide in manifest.slides:
+        assert cv2.imread(str(out / slide.image)).shape[1] >= 0.9 * clip.size[0], slide.image

@@ -224,6 +224,22 @@ REAL_CLIPS = {
     # and code lines are added (beamer2thesis 35 -> 36): content taken away, never a build.
     "ring": RealClip([Shot("b2t-35", 10), Shot("b2t-36", 10)], slide_box=(0, 22, 420, 315),
                      face=Face((440, 100, 180, 160))),
+    # A short clip with a keyframe every 10 s (few keyframes to learn the face from): the tile
+    # sways in the top-left corner, glides to the bottom-left at 21 s; page 1 comes back at 22 s.
+    "short-pip": RealClip([Shot("pure-4", 6), Shot("pure-9", 5), Shot("pure-10", 6), Shot("pure-12", 5),
+                           Shot("pure-4", 5), Shot("pure-13", 6), Shot("pure-14", 6)],
+                          face=Face((8, 8, 128, 96), move_at=21.0, moves_to=(8, 256)), gop_seconds=10.0),
+    # Slow crossfades (1-1.4 s) between pages of one template, a keyframe every 10 s: a fade
+    # creeps under the threshold long enough to settle halfway.
+    "slow-fades": RealClip([Shot("amurmaple-4", 6), Shot("amurmaple-9", 7, fade=1.2), Shot("amurmaple-10", 7, fade=1.4),
+                            Shot("amurmaple-11", 8, fade=1.0), Shot("amurmaple-12", 6, fade=1.3)],
+                           slide_box=PILLARBOX, gop_seconds=10.0),
+    # Crossfades between text pages of two decks, a keyframe every 10 s: decoded without
+    # deblocking, the predicted frames after the fade at 15.7 s drifted from what the keyframe
+    # at 20 s shows, and that keyframe counted as a slide change.
+    "fade-then-keyframe": RealClip([Shot("b2t-35", 6), Shot("amurmaple-10", 9, fade=1.3), Shot("b2t-36", 9, fade=1.4),
+                                    Shot("amurmaple-4", 9, fade=1.0), Shot("amurmaple-11", 8, fade=1.3)],
+                                   slide_box=PILLARBOX, gop_seconds=10.0),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
