@@ -15,12 +15,14 @@ from PIL import Image
 
 from .deck import align_slides, open_deck
 from .keywords import deck_title, fill_keywords
+from .output import ARTIFACT_FILES
 from .output.manifest import Manifest, SlideEntry
 from .output.chapters import make_chapters, to_chapters_txt, to_chapters_vtt
 from .output.notes import render_notes
 from .output.pptx import build_pptx
 from .ocr.chrome import body_page, chrome_flags
 from .ocr.runner import ocr_images
+from .errors import OutputNotWritable
 from .options import ExtractOptions
 from .output.pdf import PdfInfo, build_pdf
 from .output.subtitles import to_srt, to_vtt
@@ -28,9 +30,6 @@ from .transcribe import transcribe_media
 from .transcribe.align import all_words, make_cues, words_by_range
 
 Progress = Callable[[str, float, str], None]
-ARTIFACT_FILES = {"pdf": "slides.pdf", "markdown": "notes.md", "srt": "transcript.srt",
-                  "vtt": "transcript.vtt", "chapters": "chapters.txt", "chapters_vtt": "chapters.vtt",
-                  "pptx": "slides.pptx"}
 
 
 def run(manifest: Manifest, out_dir: Path, video_path: Path, options: ExtractOptions,
@@ -175,5 +174,7 @@ def write_atomic(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputNotWritable(f"cannot write {path.name} to {path.parent}: {exc.strerror or exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)

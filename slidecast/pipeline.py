@@ -49,9 +49,12 @@ def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, p
     out.prepare()  # first: a stale manifest must not survive any failure below
     try:
         meta = probe(Path(video_path))
-        return _run(meta, out, opts, Progress(progress), window, sha256, explain)
-    finally:
-        out.cleanup()
+        manifest = _run(meta, out, opts, Progress(progress), window, sha256, explain)
+    except BaseException:  # Ctrl-C too: what this run wrote is taken back
+        out.cleanup(failed=True)
+        raise
+    out.cleanup()
+    return manifest
 
 
 def check_engines(opts: ExtractOptions) -> None:
