@@ -21,6 +21,7 @@ from .output.chapters import make_chapters, to_chapters_txt, to_chapters_vtt
 from .output.notes import render_notes
 from .output.pptx import build_pptx
 from .ocr.chrome import body_page, chrome_flags
+from .ocr.live import live_flags
 from .ocr.runner import ocr_images
 from .errors import OutputNotWritable
 from .options import ExtractOptions
@@ -78,9 +79,11 @@ def ocr_slides(manifest: Manifest, out_dir: Path, options: ExtractOptions, repor
     images = [out_dir / s.image for s in distinct]
     pages = ocr_images(images, options.ocr_engine, options.workers, done)
     for slide, page, flags in zip(distinct, pages, chrome_flags(pages, [_size(p) for p in images])):
-        body = body_page(page, flags)
+        live = live_flags(page, slide.live_regions)
+        body = body_page(page, [[c or v for c, v in zip(*marks)] for marks in zip(flags, live)])
         slide.text, slide.title = body.text, body.title
-        slide.words = [w.to_dict(chrome=c) for line, marks in zip(page.lines, flags) for w, c in zip(line, marks)]
+        slide.words = [w.to_dict(chrome=c, live=v) for line, chrome, lives in zip(page.lines, flags, live)
+                       for w, c, v in zip(line, chrome, lives)]
     first = {s.index: s for s in distinct}
     for slide in manifest.slides:
         if slide.same_as is not None and slide.same_as in first:
