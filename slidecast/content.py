@@ -15,12 +15,15 @@ from PIL import Image
 
 from .deck import align_slides, open_deck
 from .keywords import deck_title, fill_keywords
+from .output import ARTIFACT_FILES
 from .output.manifest import Manifest, SlideEntry
 from .output.chapters import make_chapters, to_chapters_txt, to_chapters_vtt
 from .output.notes import render_notes
 from .output.pptx import build_pptx
 from .ocr.chrome import body_page, chrome_flags
+from .ocr.live import live_flags
 from .ocr.runner import ocr_images
+from .errors import OutputNotWritable
 from .options import ExtractOptions
 from .output.pdf import PdfInfo, build_pdf
 from .output.subtitles import to_srt, to_vtt
@@ -28,9 +31,6 @@ from .transcribe import transcribe_media
 from .transcribe.align import all_words, make_cues, words_by_range
 
 Progress = Callable[[str, float, str], None]
-ARTIFACT_FILES = {"pdf": "slides.pdf", "markdown": "notes.md", "srt": "transcript.srt",
-                  "vtt": "transcript.vtt", "chapters": "chapters.txt", "chapters_vtt": "chapters.vtt",
-                  "pptx": "slides.pptx"}
 
 
 def run(manifest: Manifest, out_dir: Path, video_path: Path, options: ExtractOptions,
@@ -79,9 +79,11 @@ def ocr_slides(manifest: Manifest, out_dir: Path, options: ExtractOptions, repor
     images = [out_dir / s.image for s in distinct]
     pages = ocr_images(images, options.ocr_engine, options.workers, done)
     for slide, page, flags in zip(distinct, pages, chrome_flags(pages, [_size(p) for p in images])):
-        body = body_page(page, flags)
+        live = live_flags(page, slide.live_regions)
+        body = body_page(page, [[c or v for c, v in zip(*marks)] for marks in zip(flags, live)])
         slide.text, slide.title = body.text, body.title
-        slide.words = [w.to_dict(chrome=c) for line, marks in zip(page.lines, flags) for w, c in zip(line, marks)]
+        slide.words = [w.to_dict(chrome=c, live=v) for line, chrome, lives in zip(page.lines, flags, live)
+                       for w, c, v in zip(line, chrome, lives)]
     first = {s.index: s for s in distinct}
     for slide in manifest.slides:
         if slide.same_as is not None and slide.same_as in first:
@@ -175,5 +177,7 @@ def write_atomic(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputNotWritable(f"cannot write {path.name} to {path.parent}: {exc.strerror or exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)

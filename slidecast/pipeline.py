@@ -19,6 +19,7 @@ from .deck import check_pdf
 from .detect import ScreenState, Slide, find_slides
 from .errors import InvalidOptions, OutputNotWritable
 from .frames import analysis_size
+from .live import live_boxes
 from .output.manifest import Manifest, SlideEntry, VideoInfo
 from .options import ExtractOptions
 from .output import OutputDir
@@ -49,9 +50,12 @@ def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, p
     out.prepare()  # first: a stale manifest must not survive any failure below
     try:
         meta = probe(Path(video_path))
-        return _run(meta, out, opts, Progress(progress), window, sha256, explain)
-    finally:
-        out.cleanup()
+        manifest = _run(meta, out, opts, Progress(progress), window, sha256, explain)
+    except BaseException:  # Ctrl-C too: what this run wrote is taken back
+        out.cleanup(failed=True)
+        raise
+    out.cleanup()
+    return manifest
 
 
 def check_engines(opts: ExtractOptions) -> None:
@@ -142,7 +146,9 @@ def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progre
 
     video = VideoInfo(round(first.video_end, 3), round(meta.fps, 3), meta.width, meta.height,
                       sha256 or hasher.result(), meta.has_audio)
-    manifest = Manifest(video, _entries(slides, out), options=opts.to_dict())
+    live = live_boxes(found.plan.meter.mask, found.plan.crop, found.plan.picture or found.plan.crop,
+                      (meta.width / size[0], meta.height / size[1]))
+    manifest = Manifest(video, _entries(slides, out, live), options=opts.to_dict())
     manifest.timings.update({k: round(v, 3) for k, v in timings.items()})
     _run_content(manifest, out.root, meta.path, opts, progress)
     if explain:
@@ -154,12 +160,13 @@ def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progre
     return manifest
 
 
-def _entries(slides: list[Slide], out: OutputDir) -> list[SlideEntry]:
+def _entries(slides: list[Slide], out: OutputDir, live: list[list[int]]) -> list[SlideEntry]:
     entries = []
     for index, slide in enumerate(slides, start=1):
         image, thumb = out.place(index, slide.shown.key)
         entries.append(SlideEntry(index, round(slide.start, 3), round(slide.end, 3), image, thumb,
-                                  same_as=slide.same_as, frame_time=round(slide.shown.best.t, 3)))
+                                  same_as=slide.same_as, frame_time=round(slide.shown.best.t, 3),
+                                  live_regions=[list(box) for box in live]))
     return entries
 
 

@@ -21,10 +21,11 @@ class Word:
     def height(self) -> int:
         return self.box[3] - self.box[1]
 
-    def to_dict(self, chrome: bool = False) -> dict:
-        """The manifest's word: `chrome` marks slide template text (slidecast.ocr.chrome)."""
+    def to_dict(self, chrome: bool = False, live: bool = False) -> dict:
+        """The manifest's word: `chrome` marks slide template text (slidecast.ocr.chrome),
+        `live` a word in a live region (slidecast.ocr.live)."""
         return {"text": self.text, "box": list(self.box), "confidence": round(self.confidence, 4),
-                "chrome": chrome}
+                "chrome": chrome, "live": live}
 
 
 @dataclass

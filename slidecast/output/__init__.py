@@ -4,6 +4,8 @@ Order matters for the promise "a failed run never leaves a manifest that looks c
 stale manifest.json (and stale slide images) are removed first; pictures are written to a private
 work folder as each screen state ends (so no picture waits in memory), moved into place when the
 timeline is known, and the manifest is written last, atomically (temporary file + os.replace).
+A run that fails takes back what it wrote (`cleanup(failed=True)`): no slide images, documents or
+empty slides/ and thumbs/ folders are left that look like a result.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ JPEG_QUALITY = 85
 # Pictures are encoded by one background thread (OpenCV lets go of the GIL meanwhile), at most
 # this many waiting: the decoder keeps going and memory stays bounded.
 MAX_PENDING = 3
+# The documents a run may write next to manifest.json, by manifest.artifacts key.
+ARTIFACT_FILES = {"pdf": "slides.pdf", "markdown": "notes.md", "srt": "transcript.srt",
+                  "vtt": "transcript.vtt", "chapters": "chapters.txt", "chapters_vtt": "chapters.vtt",
+                  "pptx": "slides.pptx"}
+PICTURE_FOLDERS = (("slides", "[0-9]*.png"), ("thumbs", "[0-9]*.jpg"))
+DECK_PAGES = ("deck", "page-[0-9]*.png")  # written by --deck alignment (slidecast.deck)
 
 
 class OutputDir:
@@ -35,6 +43,7 @@ class OutputDir:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         self.work: Path | None = None
+        self.created_root = False
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slidecast-png")
         self._slots = threading.BoundedSemaphore(MAX_PENDING)
         self._pending: list[Future] = []
@@ -42,10 +51,11 @@ class OutputDir:
     def prepare(self) -> None:
         """Create the folders, remove stale results; raise OutputNotWritable with the reason."""
         try:
+            self.created_root = not self.root.is_dir()
             self.root.mkdir(parents=True, exist_ok=True)
             (self.root / "manifest.json").unlink(missing_ok=True)
             (self.root / "explain.json").unlink(missing_ok=True)  # only this run's may be there
-            for sub, pattern in (("slides", "[0-9]*.png"), ("thumbs", "[0-9]*.jpg")):
+            for sub, pattern in PICTURE_FOLDERS:
                 (self.root / sub).mkdir(exist_ok=True)
                 for stale in (self.root / sub).glob(pattern):
                     stale.unlink()
@@ -98,13 +108,40 @@ class OutputDir:
             raise OutputNotWritable(f"cannot write {target}: {exc.strerror or exc}") from exc
         return target
 
-    def cleanup(self) -> None:
-        """Stop the writer and remove the private work folder (after success or failure)."""
+    def cleanup(self, failed: bool = False) -> None:
+        """Stop the writer and remove the private work folder (after success or failure).
+
+        `failed`: also remove what this run put in the folder (see `discard`)."""
         self._writer.shutdown(wait=True)
         if self.work is not None:
             shutil.rmtree(self.work, ignore_errors=True)
             self.work = None
+        if failed:
+            self.discard()
+
+    def discard(self) -> None:
+        """Remove the slide images, documents and explain.json of a run that failed, then the
+        slides/ and thumbs/ folders if empty, and the output folder itself if this run made
+        it and nothing else is in it. Stale images were removed by `prepare`, so every image
+        here is this run's; a document left from an earlier run would describe images that
+        are gone. Best effort: the error that failed the run is the one to report."""
+        for name in ("explain.json", *ARTIFACT_FILES.values()):
+            _remove(self.root / name)
+        for sub, pattern in (*PICTURE_FOLDERS, DECK_PAGES):
+            for picture in (self.root / sub).glob(pattern):
+                _remove(picture)
+            _remove(self.root / sub, folder=True)
+        if self.created_root:
+            _remove(self.root, folder=True)
 
     def _write(self, path: Path, img: np.ndarray, params: list[int]) -> None:
         if not cv2.imwrite(str(path), img, params):
             raise OutputNotWritable(f"cannot write image {path}")
+
+
+def _remove(path: Path, folder: bool = False) -> None:
+    """Remove a file, or a folder if it is empty; leave anything else (the user's own)."""
+    try:
+        path.rmdir() if folder else path.unlink(missing_ok=True)
+    except OSError:
+        pass  # a folder not empty, a folder where a file was expected, already gone

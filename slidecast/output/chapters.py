@@ -5,7 +5,8 @@ A chapter is a section of the talk, not a slide: with a deck, its outline's top-
 its page; without one, a chapter starts where the slide title changes (builds and continued
 frames keep their title, so they stay in one chapter). Video sites want the first chapter at
 00:00, times ascending and chapters at least 10 s long, so a section shorter than that is
-folded into the one before it.
+folded into the one before it; a chapter never has the title of the one before (a section
+interrupted by a short one stays one chapter).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ def make_chapters(manifest: Manifest, outline: list[tuple[int, str]] | None = No
         # Too short itself, or too soon after the chapter before: it belongs to the one before.
         if chapters and (end - run.start < MIN_CHAPTER_SECONDS
                          or run.start - chapters[-1].start < MIN_CHAPTER_SECONDS):
+            continue
+        # The section before came back after a short one was folded into it: still one chapter.
+        if chapters and run.title == chapters[-1].title:
             continue
         chapters.append(run)
     return chapters

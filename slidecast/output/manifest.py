@@ -42,10 +42,14 @@ class SlideEntry:
     # Time of the frame chosen to represent the slide.
     frame_time: float = 0.0
     # Word boxes from OCR: [{"text", "box": [x0, y0, x1, y1] in image pixels, "confidence",
-    # "chrome"}]; chrome words (navigation bars, running headers, page numbers) are not in text.
+    # "chrome", "live"}]; chrome words (navigation bars, running headers, page numbers) and live
+    # words (in or at the edge of a live region) are not in text.
     words: list[dict] = field(default_factory=list)
     # The page of the deck given with --deck shown by this appearance (1-based), else None.
     deck_page: int | None = None
+    # Parts of the image that change on their own (a webcam tile on the slide, a playing video)
+    # or that --ignore masks: [[x0, y0, x1, y1], ...] in image pixels.
+    live_regions: list[list[int]] = field(default_factory=list)
 
 
 @dataclass
@@ -124,6 +128,9 @@ MANIFEST_SCHEMA = {
                     "frame_time": _NUM,
                     "words": {"type": "array", "items": {"type": "object"}},
                     "deck_page": {"type": ["integer", "null"], "minimum": 1},
+                    "live_regions": {"type": "array", "items": {
+                        "type": "array", "items": {"type": "integer", "minimum": 0},
+                        "minItems": 4, "maxItems": 4}},
                 },
             },
         },

@@ -42,8 +42,8 @@ def build_pdf(slides: list[SlideEntry], out_dir: Path, info: PdfInfo,
     `pictures[index]`, when given, is drawn instead of a slide's image (a deck page rendered
     for an aligned slide, filling the same page).
 
-    Each page has an outline entry "N. title (mm:ss)"; document metadata carries title, subject,
-    keywords and creator "Slidecast".
+    The outline reads like a table of contents (see `outline_entries`); document metadata
+    carries title, subject, keywords and creator "Slidecast".
     """
     pdf = FPDF(unit="pt")
     pdf.set_auto_page_break(False)
@@ -54,10 +54,37 @@ def build_pdf(slides: list[SlideEntry], out_dir: Path, info: PdfInfo,
     pdf.set_subject(info.subject)
     pdf.set_keywords(", ".join(info.keywords))
     font = _choose_font(pdf)
-    for slide in slides:
+    for slide, entry in zip(slides, outline_entries(slides)):
         picture = (pictures or {}).get(slide.same_as or slide.index)
-        _add_slide_page(pdf, slide, out_dir, font, picture)
+        _add_slide_page(pdf, slide, out_dir, font, picture, entry)
     return bytes(pdf.output())
+
+
+def outline_entries(slides: list[SlideEntry]) -> list[str | None]:
+    """The outline entry of each page, or None for a page that continues the entry before.
+
+    Slides are numbered as distinct slides (a return does not count again): "N. title (mm:ss)",
+    "N. Slide N (mm:ss)" without a title. A return to an earlier slide is marked as one ("Back
+    to N. title (mm:ss)"); a page with the same title as the page before (a build step, a
+    continued frame) gets no entry of its own.
+    """
+    numbers: dict[int, int] = {}
+    entries: list[str | None] = []
+    previous = None
+    for slide in slides:
+        first = slide.same_as or slide.index
+        if first not in numbers:
+            numbers[first] = len(numbers) + 1
+        number = numbers[first]
+        title = " ".join(slide.title.split())
+        label = f"{number}. {title or f'Slide {number}'} ({clock(slide.start)})"
+        same_run = bool(title) and title == previous
+        previous = title
+        if same_run:
+            entries.append(None)
+        else:
+            entries.append(f"Back to {label}" if slide.same_as else label)
+    return entries
 
 
 def _choose_font(pdf: FPDF) -> str:
@@ -68,7 +95,8 @@ def _choose_font(pdf: FPDF) -> str:
     return "helvetica"  # core font: Latin-1 only, other characters become "?"
 
 
-def _add_slide_page(pdf: FPDF, slide: SlideEntry, out_dir: Path, font: str, picture: Path | None) -> None:
+def _add_slide_page(pdf: FPDF, slide: SlideEntry, out_dir: Path, font: str, picture: Path | None,
+                    entry: str | None) -> None:
     from PIL import Image
 
     image_path = out_dir / slide.image
@@ -76,8 +104,8 @@ def _add_slide_page(pdf: FPDF, slide: SlideEntry, out_dir: Path, font: str, pict
         width_px, height_px = im.size
     page_w, page_h = width_px * POINTS_PER_PIXEL, height_px * POINTS_PER_PIXEL
     pdf.add_page(format=(page_w, page_h))
-    label = slide.title or f"Slide {slide.index}"
-    pdf.start_section(f"{slide.index}. {label} ({clock(slide.start)})", level=0, strict=False)
+    if entry is not None:
+        pdf.start_section(entry, level=0, strict=False)
     pdf.image(str(picture or image_path), x=0, y=0, w=page_w, h=page_h)
     with pdf.local_context(text_mode="INVISIBLE"):
         for word in slide.words:

@@ -80,6 +80,36 @@ def test_text_file_renamed_to_mp4(tmp_path):
     assert_one_clear_line(result, NotAVideo, "not a video")
 
 
+def test_a_file_that_is_no_video_leaves_no_output_folder(tmp_path):
+    fake = tmp_path / "lecture.mp4"
+    fake.write_text("these are my notes, not a video\n" * 20)
+    result = run_cli(fake, "--out", tmp_path / "out")
+    assert_one_clear_line(result, NotAVideo, "not a video")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failed_run_into_an_existing_folder_leaves_only_what_was_there(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "my-notes.txt").write_text("mine")
+    fake = tmp_path / "lecture.mp4"
+    fake.write_text("these are my notes, not a video\n" * 20)
+    result = run_cli(fake, "--out", out)
+    assert_one_clear_line(result, NotAVideo, "not a video")
+    assert sorted(p.name for p in out.iterdir()) == ["my-notes.txt"]
+
+
+def test_a_run_that_fails_after_the_slides_are_found_takes_them_back(engine_clip, tmp_path):
+    # The notes cannot be written (a folder stands where notes.md goes): the slide images and
+    # thumbnails already placed must not stay behind looking like a result.
+    video, _ = engine_clip("cuts")
+    out = tmp_path / "out"
+    (out / "notes.md").mkdir(parents=True)
+    result = run_cli(video, "--out", out, "--no-ocr", "--no-pdf", "--no-subtitles")
+    assert_one_clear_line(result, OutputNotWritable, "notes.md")
+    assert sorted(p.name for p in out.iterdir()) == ["notes.md"]
+
+
 def test_a_still_picture_is_not_a_video(tmp_path):
     picture = tmp_path / "slide.mp4"
     ok, png = cv2.imencode(".png", np.full((90, 160, 3), 200, np.uint8))

@@ -87,6 +87,16 @@ def test_past_an_hour_chapter_times_carry_hours(tmp_path):
     assert to_chapters_txt(make_chapters(manifest)).splitlines()[-1] == "1:02:05 Outline"
 
 
+def test_a_section_interrupted_by_a_short_one_stays_one_chapter(tmp_path):
+    # A 4 s demo inside "Divide and conquer": folded in, the section is not listed twice.
+    manifest = talk_manifest(tmp_path)
+    manifest.slides[5].title = "Divide and conquer"  # 99-150 s, back after the demo
+    chapters = parse_chapters(to_chapters_txt(make_chapters(manifest)))
+    assert chapters == [(0, "Fast Fourier Transforms"), (40, "Divide and conquer"), (150, "Outline")]
+    titles = [title for _, title in chapters]
+    assert all(a != b for a, b in zip(titles, titles[1:]))
+
+
 def test_no_chapters_option_removes_them(tmp_path):
     manifest = talk_manifest(tmp_path)
     (tmp_path / "chapters.txt").write_text("stale")

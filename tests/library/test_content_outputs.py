@@ -1,5 +1,6 @@
 """content.run on a hand-built deck: PDF text layer, outline and metadata, notes, artifacts."""
 
+import io
 import re
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from pypdf import PdfReader
 from slidecast import content
 from slidecast.output.manifest import Manifest, SlideEntry, VideoInfo, validate
 from slidecast.options import ExtractOptions
+from slidecast.output.pdf import PdfInfo, build_pdf
 from slidecast.synthetic.slides import deck_style, render_slide, slide_content
 
 SIZE = (960, 540)
@@ -80,6 +82,7 @@ def test_pdf_outline_and_metadata(deck):
     assert outline[0] == f"1. {manifest.slides[0].title} (00:00)"
     assert outline[1].startswith("2. ") and outline[1].endswith("(00:30)")
     assert outline[2] == "3. Slide 3 (01:15)"
+    assert len(outline) == 3  # the return to slide 1 has no page of its own
     meta = reader.metadata
     assert meta.creator == "Slidecast" and meta.title == manifest.title
     assert manifest.keywords[0] in meta["/Keywords"]
@@ -132,3 +135,26 @@ def test_cancelling_during_ocr_stops_before_any_document_is_written(tmp_path):
         content.run(manifest, tmp_path, tmp_path / "none.mp4", ExtractOptions(workers=1), progress)
     assert not (tmp_path / "slides.pdf").exists() and not (tmp_path / "notes.md").exists()
     assert manifest.artifacts == {}
+
+
+def outline_of(tmp_path: Path, timeline: list[tuple[float, str, int | None]]) -> list[str]:
+    """The PDF outline of plain pages with these (start, title, same_as), one per entry."""
+    (tmp_path / "slides").mkdir()
+    slides = []
+    for index, (start, title, same_as) in enumerate(timeline, start=1):
+        image = f"slides/{(same_as or index):03d}.png"
+        if same_as is None:
+            Image.fromarray(np.full((90, 160, 3), 250, np.uint8)).save(tmp_path / image)
+        slides.append(SlideEntry(index, start, start + 10, image, f"thumbs/{index:03d}.jpg",
+                                 same_as=same_as, title=title))
+    pdf = build_pdf(slides, tmp_path, PdfInfo("Talk", "", []))
+    return [item.title for item in PdfReader(io.BytesIO(pdf)).outline]
+
+
+def test_pdf_outline_reads_like_a_table_of_contents(tmp_path):
+    # Every appearance has a page (--pdf-all-appearances): a build's steps share one entry, the
+    # return to the outline is marked as a return, and slides keep their own numbers.
+    outline = outline_of(tmp_path, [(0, "Outline", None), (40, "Method", None), (55, "Method", None),
+                                    (70, "", None), (95, "Outline", 1), (130, "Results", None)])
+    assert outline == ["1. Outline (00:00)", "2. Method (00:40)", "4. Slide 4 (01:10)",
+                       "Back to 1. Outline (01:35)", "5. Results (02:10)"]

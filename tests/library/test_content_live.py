@@ -1,0 +1,68 @@
+"""A webcam tile on the slide (picture-in-picture): what OCR reads under it or clipped at its
+edge is not what the slide says. The engine reports the tile as a live region of each slide;
+words there stay in `words` marked live and are left out of text and title."""
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from slidecast import content
+from slidecast.options import ExtractOptions
+from slidecast.output.manifest import Manifest, SlideEntry, VideoInfo, validate
+from slidecast.synthetic import CLIP_NAMES
+from slidecast.synthetic.effects import Webcam
+from slidecast.synthetic.slides import deck_style, render_slide, slide_content
+from support.engine_clips import extract_fast
+
+SIZE = (960, 540)
+
+
+def read(out: Path, image: np.ndarray, live: list[list[int]]) -> SlideEntry:
+    """content.ocr_slides on one slide picture with these live regions."""
+    (out / "slides").mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(out / "slides/001.png")
+    slide = SlideEntry(1, 0.0, 10.0, "slides/001.png", "thumbs/001.jpg", live_regions=live)
+    manifest = Manifest(VideoInfo(10.0, 25.0, *SIZE, "0" * 64), [slide])
+    content.ocr_slides(manifest, out, ExtractOptions(workers=1), lambda *_: None)
+    validate(manifest.to_dict())
+    return slide
+
+
+def test_words_clipped_by_a_webcam_tile_are_not_in_the_title_or_text(tmp_path):
+    style = deck_style(3)
+    image, _ = render_slide(slide_content(3, 2, style), style, SIZE)
+    clean = read(tmp_path / "clean", image, [])
+    first = next(w for w in clean.words if w["text"] == clean.title.split()[0])
+    # A webcam tile over the left half of the title's first word, as a picture-in-picture.
+    x0, y0, x1, y1 = first["box"]
+    tile = [0, max(0, y0 - 40), (x0 + x1) // 2, y1 + 40]
+    covered = image.copy()
+    covered[tile[1]:tile[3], tile[0]:tile[2]] = (120, 100, 90)
+    slide = read(tmp_path / "covered", covered, [tile])
+    assert slide.title.split() == clean.title.split()[1:]
+    assert first["text"] not in slide.text.split()
+    at_tile = [w for w in slide.words if w["box"][0] < tile[2] and w["box"][1] < tile[3] and w["box"][3] > tile[1]]
+    assert at_tile and all(w["live"] for w in at_tile)  # kept in words (the PDF's text layer)
+    body = set(clean.text.split()) - set(clean.title.split())
+    assert len(set(slide.text.split()) & body) >= 0.9 * len(body)
+
+
+def test_the_manifest_reports_the_webcam_tile_of_a_picture_in_picture(engine_clip, tmp_path):
+    video, _ = engine_clip("webcam")
+    manifest = extract_fast(video, tmp_path / "out")
+    cam = Webcam(640, 360, CLIP_NAMES.index("webcam"))  # the clip's own tile (640x360, no crop)
+    tile = (cam.x, cam.y, cam.x + cam.w, cam.y + cam.h)
+    cell = 640 // 32  # the detection grid's cell
+    for slide in manifest.slides:
+        assert len(slide.live_regions) == 1
+        x0, y0, x1, y1 = slide.live_regions[0]
+        # On the tile (to within a cell), holding its middle, where the speaker moves.
+        assert tile[0] - cell <= x0 < x1 <= tile[2] + cell and tile[1] - cell <= y0 < y1 <= tile[3] + cell
+        assert x0 <= (tile[0] + tile[2]) / 2 <= x1 and y0 <= (tile[1] + tile[3]) / 2 <= y1
+
+
+def test_slides_with_nothing_live_on_them_report_no_live_region(engine_clip, tmp_path):
+    video, _ = engine_clip("cuts")
+    manifest = extract_fast(video, tmp_path / "out")
+    assert all(slide.live_regions == [] for slide in manifest.slides)
