@@ -48,6 +48,9 @@ def ours(video: str, keep_builds: bool = False) -> dict:
     try:
         from slidecast import ExtractOptions, extract
         import slidecast.pipeline  # noqa: F401  (the engine; absent until it lands)
+        # extract() imports the content module (OCR, PDF, notes) on first use, 0.5 CPU s: not
+        # timed, like every import (a worker pays it once, not per video)
+        import slidecast.content  # noqa: F401
     except ImportError as error:
         return {"skipped": f"engine not importable yet: {error}"}
     options = ExtractOptions(ocr=False, transcribe=False, pdf=False, notes=False, subtitles=False,

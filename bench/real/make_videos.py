@@ -37,6 +37,7 @@ from slidecast.synthetic import encode_frames  # noqa: E402
 VIDEO_DIR = HERE / "videos"
 MIX = {"cut": 0.4, "fade": 0.4, "wipe": 0.1, "push": 0.1}
 FADES = {"fade": 1.0}
+TYPICAL20 = 31.0  # seconds a slide is shown in lecture20-*: the deck then fills about 20 minutes
 
 # name: deck, frame size, fps, keyframe interval, layout, playlist knobs, effects.
 # layout: ("full",) | ("speaker", side, photo) | ("pip", corner, photo[, move_to]) | ("projector",)
@@ -84,6 +85,11 @@ RECIPES = {
     "urbeamer-speaker-480": dict(deck="urbeamer", size=(854, 480), fps=25, gop=5,
                                  layout=("speaker", "left", "astronaut"), weights=FADES),
     "verona-sidebar": dict(deck="verona", size=(1280, 720), fps=30, gop=10, layout=("full",), exposure=2),
+    # dev, added last: a recipe's seed is its place in this list, so earlier videos keep theirs.
+    # The speed target's video (issue #10): a 20-minute lecture as streaming sites encode it
+    # (720p, 30 fps, a keyframe every 10 s), a whole deck with builds, webcam tile, fades, returns.
+    "lecture20-b2t-pip": dict(deck="b2t-ita", size=(1280, 720), fps=30, gop=10, layout=("pip", "br", "cameraman"),
+                              weights={"cut": 0.5, "fade": 0.4, "push": 0.1}, typical=TYPICAL20, returns=3, shorts=3),
 }
 
 

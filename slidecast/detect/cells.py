@@ -10,6 +10,8 @@ slide change, unless there are many of them at once (small edits all over the sl
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -51,6 +53,20 @@ DRIFT_RESPONSE = 0.8
 TONE_SPREAD = 0.25  # see tone_only
 TONE_PEAK = 2.0
 TONE_RESIDUAL = 0.5  # see _tone_curve_explains
+
+
+def percentile(values: np.ndarray, q: float) -> float:
+    """np.percentile(values, q) of a 1-D float array without NaNs, to the last bit (the same
+    linear interpolation, in the array's precision), 50x cheaper: the noise floor is taken
+    for every frame compared, and np.percentile's generality cost 0.3 ms each time."""
+    n = values.size
+    at = (n - 1) * (q / 100)
+    low = math.floor(at)
+    high = min(low + 1, n - 1)
+    part = np.partition(values, (low, high))
+    a, b = part[low], part[high]
+    step, weight = b - a, at - low
+    return float(b - step * (1 - weight) if weight >= 0.5 else a + step * weight)
 
 
 class ChangeMeter:
@@ -107,7 +123,7 @@ class ChangeMeter:
         """The noise level of a per-cell difference grid: NOISE_QUANTILE of the unmasked cells,
         at most `noise_cap`."""
         free = d[~self.mask]
-        return min(float(np.percentile(free, NOISE_QUANTILE)), self.noise_cap) if free.size else 0.0
+        return min(percentile(free, NOISE_QUANTILE), self.noise_cap) if free.size else 0.0
 
     def learn_noise(self, still_floors: list[float]) -> None:
         """Cap the noise floor from the floors of pairs of frames a moment apart (the video's

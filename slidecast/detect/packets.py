@@ -19,6 +19,7 @@ WINDOW = 2.0  # seconds of packets in the rolling median
 FACTOR = 4.0  # spike: this many times the local median (at sensitivity 0.5) ...
 FLOOR = 0.0005  # ... plus this many bytes per pixel, so a near-empty stream is not all spikes
 KEYFRAME_SHARE = 0.15  # ... and at least this share of the preceding keyframe's size
+CHUNK = 4096  # packets whose rolling median is taken at once
 
 
 def find_spikes(times: np.ndarray, sizes: np.ndarray, is_key: np.ndarray, fps: float,
@@ -31,7 +32,9 @@ def find_spikes(times: np.ndarray, sizes: np.ndarray, is_key: np.ndarray, fps: f
     half = max(2, int(WINDOW * fps / 2))
     padded = np.pad(s, half, mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
-    median = np.median(windows, axis=1)
+    # np.median copies the windows it is given (61 values a packet at 30 fps): a few thousand
+    # rows at a time, or two hours of packets take 100 MB at once (the same medians either way)
+    median = np.concatenate([np.median(windows[i:i + CHUNK], axis=1) for i in range(0, len(windows), CHUNK)])
     scale = 2.0 ** ((0.5 - min(max(sensitivity, 0.0), 1.0)) * 2)
     key_t, key_size = times[is_key], sizes[is_key].astype(np.float64)
     own_key = key_size[np.clip(np.searchsorted(key_t, t, side="right") - 1, 0, None)]

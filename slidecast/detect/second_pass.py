@@ -43,6 +43,7 @@ class SecondPass:
         self.stats = PassStats(dirty_gops=sum(g.dirty for g in screening.gops))
         self._key_norms: dict[int, np.ndarray] = {}
         self._analysed = -1.0  # time of the last densely decoded frame that was analysed
+        self._next_shown: tuple | None = None  # see _shows_key
         self._reported = -REPORT_EVERY
 
     def run(self) -> PassStats:
@@ -99,7 +100,17 @@ class SecondPass:
             return 0.0
         if (gop.spikes > t).any():
             return 0.0
-        return gop.end if self.detector.shows_current(self._key_norm(gop.index + 1)) else 0.0
+        return gop.end if self._shows_key(gop.index + 1) else 0.0
+
+    def _shows_key(self, index: int) -> bool:
+        """Whether the detector's settled state shows keyframe `index`. Asked for every analysed
+        frame of a still screen, but the answer only changes with the settled state (a new
+        array each time it changes), so it is worked out once per state and keyframe."""
+        state = self.detector.current_norm
+        cached = self._next_shown
+        if cached is None or cached[0] != index or cached[1] is not state:
+            self._next_shown = cached = (index, state, self.detector.shows_current(self._key_norm(index)))
+        return cached[2]
 
     def _feed(self, frame: AnalysisFrame) -> None:
         began = time.perf_counter()
