@@ -276,11 +276,20 @@ def _normalised(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (values - inside.mean()) / (inside.std() + 1e-3)
 
 
-def align_slides(manifest, out_dir: Path, deck: Deck, progress=None) -> dict[int, Path]:
+@dataclass
+class Alignment:
+    """What the documents need of a deck once the slides are aligned to it."""
+
+    deck: Path  # the PDF: slides.pdf copies its pages
+    pictures: dict[int, Path]  # slide index -> its page rendered (notes, PPTX)
+    outline: list[tuple[int, str]]  # top-level (page, title): the chapters
+
+
+def align_slides(manifest, out_dir: Path, deck: Deck, progress=None) -> Alignment:
     """Set `deck_page` on every appearance (matched on its own picture; None when no page of the
     deck is on screen); give each aligned distinct slide the page's text (and, if OCR found
     none, its first line as title); render the aligned pages into OUT/deck/page-NNN.png at the
-    slide picture's size, twice over. Returns {slide index: rendered page} for the documents.
+    slide picture's size, twice over, for the documents that take pictures.
     """
     matcher = DeckMatcher(deck)
     slides = manifest.slides
@@ -301,7 +310,7 @@ def align_slides(manifest, out_dir: Path, deck: Deck, progress=None) -> dict[int
         if slide.same_as in pictures:
             source = next(s for s in slides if s.index == slide.same_as)
             slide.text, slide.title = source.text, source.title
-    return pictures
+    return Alignment(deck.path, pictures, deck.outline)
 
 
 def _rendered(deck: Deck, number: int, out_dir: Path, like: Path) -> Path:
