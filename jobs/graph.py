@@ -3,7 +3,8 @@
     slidecast.process_job (extraction)          slides found, pictures written
       [long video: slidecast.chunk.extract x N on extraction, then slidecast.chunk.merge]
     -> slidecast.analyse (analysis: OCR)   and   slidecast.transcribe (transcription), side by side
-    -> slidecast.generate (generation: keywords, PDF, notes, subtitles; publish; succeed)
+    -> slidecast.generate (generation: alignment to the deck, keywords, PDF, notes, subtitles;
+                           publish; succeed)
 
 Each step is a function of the job here; tasks.py registers it as the Celery task of that name.
 Steps hand files over in storage under the job's work folder (jobs/keys.py, jobs/handover.py).
@@ -29,12 +30,14 @@ from jobs.chunks import merge_pieces, split
 from jobs.dispatch import send
 from jobs.handover import (extract_names, extraction_only, extraction_reporter, fetch_extraction, fetch_json,
                            job_options, put_json, put_tree, stored_video)
+from jobs.deck import with_local_deck
 from jobs.inputs import input_video
 from jobs.progress import reporter
 from jobs.publish import metrics_row, publish_files, slide_rows
 from jobs.steps import finish_part, remove_files_unless_succeeded
 from models import Job, as_utc, utcnow
 from slidecast import content
+from slidecast.deck import open_deck
 from slidecast.output import OutputDir
 from slidecast.output.manifest import Manifest
 from slidecast.transcribe.base import Segment, TimedWord
@@ -130,10 +133,11 @@ def generate(job: Job) -> str:
         out = folder / "out"
         manifest = fetch_extraction(job, out)
         segments = _apply_analysis(job, manifest, options, folder)
+        aligned = _align(job, manifest, out, folder)
         began = time.perf_counter()
         content.fill_keywords(manifest)
         manifest.title = content.deck_title(manifest)
-        content.write_artifacts(manifest, out, options, segments, reporter(job.id))
+        content.write_artifacts(manifest, out, options, segments, reporter(job.id), aligned)
         manifest.timings["generate"] = round(time.perf_counter() - began, 3)
         manifest.options = options.to_dict()
         OutputDir(out).write_manifest(manifest)
@@ -157,6 +161,14 @@ def _apply_analysis(job: Job, manifest: Manifest, options, folder: Path):
             segments = [Segment(s["start"], s["end"], [TimedWord(**w) for w in s["words"]])
                         for s in spoken["segments"]]
     return segments
+
+
+def _align(job: Job, manifest: Manifest, out: Path, folder: Path):
+    """The slides aligned to the job's deck (after OCR: the deck's text wins), None without one."""
+    local = with_local_deck(job_options(job), job.id, folder)
+    if not local.deck:
+        return None
+    return content.align_to_deck(manifest, out, open_deck(local.deck), reporter(job.id))
 
 
 def _publish_and_succeed(job: Job, manifest: Manifest, out: Path, folder: Path) -> str:
