@@ -103,12 +103,14 @@ def _size(image: Path) -> tuple[int, int]:
 def transcribe_slides(manifest: Manifest, video_path: Path, options: ExtractOptions,
                       report: Progress):
     """Transcribe the audio and give each appearance the words spoken during its [start, end).
+    The recogniser is told the slides' words (their `text`: OCR's, or the deck's when aligned).
 
     Returns the segments, or None when the video has no audio track.
     """
     report("transcribing", 0.0, "transcribing the narration")
     segments = transcribe_media(video_path, options.transcribe_engine,
-                                lambda f: report("transcribing", f, "transcribing the narration"))
+                                lambda f: report("transcribing", f, "transcribing the narration"),
+                                slide_text=[s.text for s in manifest.distinct() if s.text])
     if segments is None:
         report("transcribing", 1.0, "no audio track: no transcript")
         return None
