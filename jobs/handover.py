@@ -51,7 +51,7 @@ def extraction_only(options: slidecast.ExtractOptions) -> slidecast.ExtractOptio
     """Find slides and write pictures; the later steps do text, transcript, the deck's alignment
     and documents."""
     return dataclasses.replace(options, ocr=False, transcribe=False, pdf=False, notes=False, subtitles=False,
-                               deck=None)
+                               deck=None, keep_builds=options.builds_kept)
 
 
 def extraction_reporter(job_id: str):
