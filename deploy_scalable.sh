@@ -123,7 +123,9 @@ lock() {
   "${compile[@]}" pyproject.toml --extra service --extra test -o requirements/dev.txt
   "${compile[@]}" pyproject.toml --extra service -c requirements/dev.txt -o requirements/service.txt
   "${compile[@]}" requirements/slim.in -o requirements/slim.txt
-  echo "==> requirements/dev.txt, service.txt and slim.txt are made; ./deploy_scalable.sh setup installs dev.txt"
+  # faster-whisper for an image built with WHISPER_MODEL (Dockerfile), at the service's versions
+  "${compile[@]}" pyproject.toml --extra whisper -c requirements/service.txt -o requirements/whisper.txt
+  echo "==> requirements/dev.txt, service.txt, slim.txt and whisper.txt are made; ./deploy_scalable.sh setup installs dev.txt"
 }
 
 # ---- local --------------------------------------------------------------------------------

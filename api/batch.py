@@ -53,6 +53,10 @@ def submit_batch():
 
 
 def _multipart_items():
+    if "deck" in request.files or "deck" in request.form:
+        # One deck belongs to one talk: sent with a batch it would be taken for every video.
+        problem(422, "a batch takes no `deck`: send a video with its deck to POST /api/jobs",
+                invalid_fields=["deck"])
     fields = form_fields("file")
     fields.pop("video_url", None)
     load_fields(BatchFormSchema(), fields, "form")  # options shared by every video: checked once

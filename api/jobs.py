@@ -19,6 +19,8 @@ from api.schemas import (JobListQuerySchema, JobListSchema, JobSchema, ProblemSc
 from infra.extensions import (executor, job_store, limiter, read_rate_limit, read_rate_limit_off, storage,
                               submit_rate_limit, submit_rate_limit_off)
 from jobs.executor import BrokerUnavailable
+from jobs import keys
+from jobs.deck import BadDeck, check_deck, store_deck
 from jobs.inputs import BadVideo, check_video_url, probe_video, video_limits
 from jobs.keys import job_prefix, upload_key, work_prefix
 from jobs.repeats import find_repeat
@@ -42,17 +44,13 @@ read_limit = limiter.shared_limit(read_rate_limit, scope="read", key_func=rate_l
 @submit_limit
 @blp.doc(responses={202: {"description": "job accepted", "content": {"application/json": {"schema": JobSchema}}}})
 def submit_job():
-    """Submit a video: multipart `file` (plus option fields) or JSON {"video_url", options}.
+    """Submit a video: multipart `file` (plus option fields, and the talk's PDF as `deck`) or
+    JSON {"video_url", options}.
 
     Answers 202 with the job and a Location header; poll GET /api/jobs/{id}. Nothing is
     created when the request is refused."""
     if request.mimetype == "multipart/form-data":
-        if "deck" in request.files:
-            # Refused rather than ignored: a caller must not believe its slides were aligned.
-            problem(422, "the `deck` field is not taken by the API yet; align a video to its deck "
-                         "with the command line: slidecast extract VIDEO --deck DECK.pdf",
-                    invalid_fields=["deck"])
-        fields = load_fields(SubmitFormSchema(), form_fields("file"), "form")
+        fields = load_fields(SubmitFormSchema(), form_fields("file", "deck"), "form")
         return accept(fields, request.files.get("file"))
     return accept(load_fields(SubmitJsonSchema(), json_object(), "json"), None)
 
@@ -64,7 +62,7 @@ def submit_extract():
     """Alias of POST /api/jobs accepting the original service's fields (see docs/service.md):
     "url" or "video_url", "options": {...}, "threshold", "min_duration", "enable_ocr", ..."""
     if request.mimetype == "multipart/form-data":
-        data = legacy_submission(form_fields("file", "video"))
+        data = legacy_submission(form_fields("file", "video", "deck"))
         upload = request.files.get("file") or request.files.get("video")
         return accept(load_fields(SubmitFormSchema(), data, "form"), upload)
     return accept(load_fields(SubmitJsonSchema(), legacy_submission(json_object()), "json"), None)
@@ -234,26 +232,46 @@ def accept(fields: dict, upload):
         kind = executor().choose()
     except BrokerUnavailable as exc:
         problem(503, str(exc))
-    job = Job(id=new_id(), options=options, executor=kind, owner=executor().owner_for(kind),
-              priority=fields.get("priority", DEFAULT_PRIORITY), api_key_id=submitter_id())
-    try:  # a refused or failed submission leaves nothing behind in storage
-        if has_file:
-            earlier = _store_upload(job, upload)
-            if earlier is not None:
-                return _repeat(earlier)
-        else:
-            if (why := check_video_url(url)) is not None:
-                problem(422, why, invalid_fields=["video_url"])
-            job.source_url = url
-        job_store().create(job)
-    except BaseException:
-        storage().delete_prefix(job_prefix(job.id))
-        raise
+    with tempfile.TemporaryDirectory(prefix="slidecast-deck-") as tmp:
+        deck = _checked_deck(request.files.get("deck"), Path(tmp))
+        if deck is not None:
+            options["deck"] = deck[1]  # before the repeat check: another deck is another job
+        job = Job(id=new_id(), options=options, executor=kind, owner=executor().owner_for(kind),
+                  priority=fields.get("priority", DEFAULT_PRIORITY), api_key_id=submitter_id())
+        try:  # a refused or failed submission leaves nothing behind in storage
+            if has_file:
+                earlier = _store_upload(job, upload)
+                if earlier is not None:
+                    return _repeat(earlier)
+            else:
+                if (why := check_video_url(url)) is not None:
+                    problem(422, why, invalid_fields=["video_url"])
+                job.source_url = url
+            if deck is not None:
+                job.artifacts.append(Artifact(kind="deck", key=keys.deck_key(job.id), size=store_deck(job.id, deck[0]),
+                                              content_type="application/pdf"))
+            job_store().create(job)
+        except BaseException:
+            storage().delete_prefix(job_prefix(job.id))
+            raise
     doc = _enqueue(job.id, kind)
     response = jsonify(job_document(doc))
     response.status_code = 202
     response.headers["Location"] = url_for("jobs.get_job", job_id=job.id)
     return response
+
+
+def _checked_deck(upload, folder: Path) -> tuple[Path, str] | None:
+    """The `deck` part saved in `folder` and its mark for the options (jobs/deck.py), None when
+    none was sent; 422 naming the field when it is no PDF the service takes."""
+    if upload is None or upload.filename == "":
+        return None
+    path = folder / stored_name(upload.filename)
+    upload.save(path)
+    try:
+        return path, check_deck(path, current_app.config)
+    except BadDeck as exc:
+        problem(422, f"deck: {exc}", invalid_fields=["deck"])
 
 
 def _store_upload(job: Job, upload) -> str | None:

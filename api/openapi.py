@@ -37,7 +37,8 @@ _WHY = {
     404: "no such job for this key, or it has no such file",
     409: "the job has not finished (or has finished, for cancel)",
     413: "the body is larger than MAX_UPLOAD_MB (or a JSON body larger than 64 KiB)",
-    422: "invalid fields, or a video outside the limits (MAX_VIDEO_SECONDS, MAX_VIDEO_PIXELS)",
+    422: "invalid fields, a video outside the limits (MAX_VIDEO_SECONDS, MAX_VIDEO_PIXELS), or a deck that is "
+         "no usable PDF or is outside its limits (MAX_DECK_MB, MAX_DECK_PAGES)",
     429: "rate limit (RATE_LIMIT_SUBMIT or RATE_LIMIT_READ) reached; see Retry-After",
     503: "the database or a required broker is unavailable; see Retry-After",
 }
@@ -131,7 +132,11 @@ def _fix_operation(path: str, method: str, operation: dict) -> None:
 def _submit_form_schema() -> dict:
     return {"allOf": [{"$ref": "#/components/schemas/SubmitFormFields"}],
             "type": "object",
-            "properties": {"file": {"type": "string", "format": "binary", "description": "the video"}}}
+            "properties": {"file": {"type": "string", "format": "binary", "description": "the video"},
+                           "deck": {"type": "string", "format": "binary",
+                                    "description": "the talk's slides as a PDF (optional, at most MAX_DECK_MB and "
+                                                   "MAX_DECK_PAGES): every appearance gets deck_page, aligned slides "
+                                                   "take the page's text, slides.pdf the page itself"}}}
 
 
 def _batch_form_schema() -> dict:

@@ -10,8 +10,9 @@ the page's whole text (pdftotext) and its body: the page without lines that repe
 more of the deck's pages (headers, footers, navigation), which is what `text` is meant to hold.
 "Before" is the text of all OCR words (what `text` was before chrome was marked), "after" is
 `text`. Only appearances the detector found whole are scored for text (counted in `scored`).
-With --deck each video's deck is aligned to the pictures of the same run (slidecast.deck.
-align_slides, what --deck does after OCR): deck_page is scored over every true appearance
+With --deck each video is extracted with every build step kept (what a deck implies, see
+ExtractOptions.builds_kept) into OUT/builds/NAME, and its deck is aligned to the pictures of
+that run (slidecast.deck.align_slides, what --deck does after OCR): deck_page is scored over every true appearance
 (`page_right`, and over the scored ones `scored_page_right`), "after" is then `text`.
 """
 
@@ -127,15 +128,19 @@ def main() -> int:
     parser.add_argument("--deck", action="store_true", help="give each video its deck PDF")
     parser.add_argument("--fresh", action="store_true", help="extract again even if OUT/NAME exists")
     parser.add_argument("--json", type=Path, help="also write the per-video counts here")
+    parser.add_argument("--no-ocr", action="store_true", help="deck_page only (text columns then mean nothing)")
     args = parser.parse_args()
     total, rows = Counter(), {}
     for truth_path in sorted(args.dir.glob("*.mp4.truth.json")):
         video = truth_path.with_name(truth_path.name[:-len(".truth.json")])
         truth = json.loads(truth_path.read_text())
         pdf = Path(truth["deck"]["file"])
-        out = args.out / "plain" / video.stem
+        # With a deck every build step is its own slide (ExtractOptions.builds_kept), as the deck
+        # has a page for each: that run is kept apart from the plain one.
+        out = args.out / ("builds" if args.deck else "plain") / video.stem
         if args.fresh or not (out / "manifest.json").exists():
-            extract(video, out, {"pdf": False, "notes": False, "subtitles": False})
+            extract(video, out, {"pdf": False, "notes": False, "subtitles": False, "chapters": False,
+                                 "keep_builds": args.deck, "ocr": not args.no_ocr})
         manifest = Manifest.load(out / "manifest.json")
         started = time.perf_counter()
         if args.deck:

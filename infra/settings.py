@@ -177,6 +177,9 @@ def load_settings(environ=None, overrides: dict | None = None) -> dict:
         "THREAD_POOL_SIZE": _positive_int(env, "THREAD_POOL_SIZE", 2, maximum=64),
         "MAX_UPLOAD_MB": _positive_int(env, "MAX_UPLOAD_MB", 500),
         "MAX_VIDEO_SECONDS": _positive_int(env, "MAX_VIDEO_SECONDS", 4 * 3600),
+        # The talk's deck sent with a video (field `deck`): every page is rendered and matched.
+        "MAX_DECK_MB": _positive_int(env, "MAX_DECK_MB", 50),
+        "MAX_DECK_PAGES": _positive_int(env, "MAX_DECK_PAGES", 500, maximum=2000),
         "JOB_CACHE_TTL": _positive_int(env, "JOB_CACHE_TTL", 3600),
         "JOB_MAX_ATTEMPTS": _positive_int(env, "JOB_MAX_ATTEMPTS", 2, maximum=20),
         "PROGRESS_DB_INTERVAL": _positive_float(env, "PROGRESS_DB_INTERVAL", 2.0),

@@ -2,8 +2,10 @@
 
     slidecast.process_job (extraction)          slides found, pictures written
       [long video: slidecast.chunk.extract x N on extraction, then slidecast.chunk.merge]
-    -> slidecast.analyse (analysis: OCR)   and   slidecast.transcribe (transcription), side by side
-    -> slidecast.generate (generation: keywords, PDF, notes, subtitles; publish; succeed)
+    -> slidecast.analyse (analysis: OCR), then slidecast.transcribe (transcription, told the
+       slides' words that OCR read)
+    -> slidecast.generate (generation: alignment to the deck, keywords, PDF, notes, subtitles;
+                           publish; succeed)
 
 Each step is a function of the job here; tasks.py registers it as the Celery task of that name.
 Steps hand files over in storage under the job's work folder (jobs/keys.py, jobs/handover.py).
@@ -29,12 +31,14 @@ from jobs.chunks import merge_pieces, split
 from jobs.dispatch import send
 from jobs.handover import (extract_names, extraction_only, extraction_reporter, fetch_extraction, fetch_json,
                            job_options, put_json, put_tree, stored_video)
+from jobs.deck import with_local_deck
 from jobs.inputs import input_video
 from jobs.progress import reporter
 from jobs.publish import metrics_row, publish_files, slide_rows
 from jobs.steps import finish_part, remove_files_unless_succeeded
 from models import Job, as_utc, utcnow
 from slidecast import content
+from slidecast.deck import open_deck
 from slidecast.output import OutputDir
 from slidecast.output.manifest import Manifest
 from slidecast.transcribe.base import Segment, TimedWord
@@ -72,13 +76,10 @@ def merge_chunks(job: Job) -> str:
 
 
 def fan_out(job: Job) -> None:
-    """After extraction: OCR and transcription side by side (those the options ask for), or
-    straight to generation."""
+    """After extraction: OCR, then transcription (those the options ask for; the recogniser
+    takes the slides' words from OCR, so it waits for it), or straight to generation."""
     parts = analysis_parts(job_options(job))
-    for name in parts:
-        send(name, job, job.attempts)
-    if not parts:
-        send(GENERATE, job, job.attempts)
+    send(parts[0] if parts else GENERATE, job, job.attempts)
 
 
 def analysis_parts(options: slidecast.ExtractOptions) -> list[str]:
@@ -86,9 +87,12 @@ def analysis_parts(options: slidecast.ExtractOptions) -> list[str]:
 
 
 def after_part(job: Job, part: str) -> None:
-    """Record an analysis part; the last one of the set sends generation."""
-    if finish_part(job.id, job.attempts, part, analysis_parts(job_options(job))):
+    """Record an analysis part; the next part of the set follows it, the last sends generation."""
+    parts = analysis_parts(job_options(job))
+    if finish_part(job.id, job.attempts, part, parts):
         send(GENERATE, job, job.attempts)
+    elif part in parts and parts.index(part) + 1 < len(parts):
+        send(parts[parts.index(part) + 1], job, job.attempts)
 
 
 # ---- analysis and transcription ---------------------------------------------------------------
@@ -107,10 +111,13 @@ def analyse(job: Job) -> str:
 
 
 def transcribe(job: Job) -> str:
-    """Transcript of the narration, aligned to the slides; results to work/transcript.json."""
+    """Transcript of the narration, aligned to the slides; results to work/transcript.json. The
+    recogniser is told the slides' words (OCR's text, from the analysis step)."""
     with tempfile.TemporaryDirectory(prefix="slidecast-asr-") as tmp:
         folder = Path(tmp)
         manifest = fetch_extraction(job, folder)
+        if job_options(job).ocr:
+            _apply_ocr(job, manifest, folder)
         video = stored_video(job, folder, reporter(job.id))
         began = time.perf_counter()
         segments = content.transcribe_slides(manifest, video, job_options(job), reporter(job.id))
@@ -130,10 +137,11 @@ def generate(job: Job) -> str:
         out = folder / "out"
         manifest = fetch_extraction(job, out)
         segments = _apply_analysis(job, manifest, options, folder)
+        aligned = _align(job, manifest, out, folder)
         began = time.perf_counter()
         content.fill_keywords(manifest)
         manifest.title = content.deck_title(manifest)
-        content.write_artifacts(manifest, out, options, segments, reporter(job.id))
+        content.write_artifacts(manifest, out, options, segments, reporter(job.id), aligned)
         manifest.timings["generate"] = round(time.perf_counter() - began, 3)
         manifest.options = options.to_dict()
         OutputDir(out).write_manifest(manifest)
@@ -144,10 +152,7 @@ def _apply_analysis(job: Job, manifest: Manifest, options, folder: Path):
     """Copy OCR text and transcripts of the analysis steps into the manifest; the segments."""
     segments = None
     if options.ocr:
-        ocr = fetch_json(keys.ocr_key(job.id), folder)
-        for slide, page in zip(manifest.slides, ocr["slides"]):
-            slide.text, slide.title, slide.words = page["text"], page["title"], page["words"]
-        manifest.timings["ocr"] = round(ocr["seconds"], 3)
+        _apply_ocr(job, manifest, folder)
     if options.transcribe:
         spoken = fetch_json(keys.transcript_key(job.id), folder)
         for slide, text in zip(manifest.slides, spoken["transcripts"]):
@@ -157,6 +162,21 @@ def _apply_analysis(job: Job, manifest: Manifest, options, folder: Path):
             segments = [Segment(s["start"], s["end"], [TimedWord(**w) for w in s["words"]])
                         for s in spoken["segments"]]
     return segments
+
+
+def _apply_ocr(job: Job, manifest: Manifest, folder: Path) -> None:
+    ocr = fetch_json(keys.ocr_key(job.id), folder)
+    for slide, page in zip(manifest.slides, ocr["slides"]):
+        slide.text, slide.title, slide.words = page["text"], page["title"], page["words"]
+    manifest.timings["ocr"] = round(ocr["seconds"], 3)
+
+
+def _align(job: Job, manifest: Manifest, out: Path, folder: Path):
+    """The slides aligned to the job's deck (after OCR: the deck's text wins), None without one."""
+    local = with_local_deck(job_options(job), job.id, folder)
+    if not local.deck:
+        return None
+    return content.align_to_deck(manifest, out, open_deck(local.deck), reporter(job.id))
 
 
 def _publish_and_succeed(job: Job, manifest: Manifest, out: Path, folder: Path) -> str:

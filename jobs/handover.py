@@ -48,8 +48,10 @@ def job_options(job: Job) -> slidecast.ExtractOptions:
 
 
 def extraction_only(options: slidecast.ExtractOptions) -> slidecast.ExtractOptions:
-    """Find slides and write pictures; the later steps do text, transcript and documents."""
-    return dataclasses.replace(options, ocr=False, transcribe=False, pdf=False, notes=False, subtitles=False)
+    """Find slides and write pictures; the later steps do text, transcript, the deck's alignment
+    and documents."""
+    return dataclasses.replace(options, ocr=False, transcribe=False, pdf=False, notes=False, subtitles=False,
+                               deck=None, keep_builds=options.builds_kept)
 
 
 def extraction_reporter(job_id: str):

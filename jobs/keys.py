@@ -1,6 +1,7 @@
 """The storage key layout of a job, spelled here only:
 
     jobs/<id>/upload/<name>           the uploaded video
+    jobs/<id>/deck/deck.pdf           the talk's deck (PDF) sent with it, if any
     jobs/<id>/out/...                 published outputs (manifest.json, slides/, thumbs/, PDF, ...)
     jobs/<id>/work/input.video        a downloaded video_url, for later steps on other machines
     jobs/<id>/work/extract/...        the extraction step's manifest.json, slides/ and thumbs/
@@ -19,6 +20,10 @@ def job_prefix(job_id: str) -> str:
 
 def upload_key(job_id: str, filename: str) -> str:
     return f"{job_prefix(job_id)}/upload/{filename}"
+
+
+def deck_key(job_id: str) -> str:
+    return f"{job_prefix(job_id)}/deck/deck.pdf"
 
 
 def out_prefix(job_id: str) -> str:

@@ -15,11 +15,13 @@ import slidecast
 from infra.extensions import db, executor, job_store, storage
 from infra.logging import job_context
 from infra.metrics import stage_timer
+from jobs.deck import with_local_deck
 from jobs.inputs import BadVideo, DownloadFailed, input_video
 from jobs.keys import out_prefix as output_prefix
 from jobs.progress import reporter
 from jobs.publish import metrics_row, publish_files, slide_rows
 from models import Job
+from slidecast.output import OutputDir
 
 log = logging.getLogger("slidecast.tasks")
 
@@ -73,8 +75,11 @@ def _run(job_id: str, work: Path, out_prefix: str, started: float) -> str:
         raise slidecast.Cancelled("the job was deleted")
     report = reporter(job_id)
     video = input_video(job, work, report)
-    options = slidecast.ExtractOptions.from_dict(job.options)
+    options = with_local_deck(slidecast.ExtractOptions.from_dict(job.options), job_id, work)
     manifest = slidecast.extract(video, work / "out", options, progress=report)
+    if options.deck:  # the manifest names the deck as the job does, not by a path of this machine
+        manifest.options["deck"] = job.options["deck"]
+        OutputDir(work / "out").write_manifest(manifest)
     report("publishing", 0.99, "publishing artifacts")
     storage().delete_prefix(out_prefix)  # leftovers of an interrupted earlier attempt
     rows = publish_files(job_id, work / "out", out_prefix, manifest, work)

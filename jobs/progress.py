@@ -10,8 +10,8 @@ from infra.metrics import stage_reached
 
 # The library reports a 0..1 fraction per stage; each stage owns a band of the job's 0-100 %, in
 # pipeline order, so the job's progress only moves forward (skipped stages are simply jumped).
-STAGE_BANDS = {"downloading": (0, 5), "decoding": (5, 25), "detecting": (25, 45), "ocr": (45, 75),
-               "transcribing": (75, 92), "generating": (92, 99), "publishing": (99, 100)}
+STAGE_BANDS = {"downloading": (0, 5), "decoding": (5, 25), "detecting": (25, 45), "ocr": (45, 70),
+               "aligning": (70, 75), "transcribing": (75, 92), "generating": (92, 99), "publishing": (99, 100)}
 
 
 def stage_percent(stage: str, fraction: float) -> float | None:

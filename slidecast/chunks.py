@@ -187,7 +187,7 @@ class _BuildSteps:
 
     def __init__(self, options: dict):
         opts = ExtractOptions.from_dict(options)
-        self.keep_builds = opts.keep_builds
+        self.keep_builds = opts.builds_kept
         self.meter = ChangeMeter(opts.sensitivity)
         self.meter.set_mask(regions_mask(opts.ignore_regions, self.meter.grid))
         # merge asks about the same pictures again and again (every return candidate)

@@ -13,7 +13,7 @@ from typing import Callable
 
 from PIL import Image
 
-from .deck import align_slides, open_deck
+from .deck import Alignment, Deck, align_slides, open_deck
 from .keywords import deck_title, fill_keywords
 from .output import ARTIFACT_FILES
 from .output.manifest import Manifest, SlideEntry
@@ -51,11 +51,7 @@ def run(manifest: Manifest, out_dir: Path, video_path: Path, options: ExtractOpt
         started = time.perf_counter()
         ocr_slides(manifest, out_dir, options, report)
         manifest.timings["ocr"] = round(time.perf_counter() - started, 3)
-    pictures: dict[int, Path] = {}
-    if deck is not None:
-        started = time.perf_counter()
-        pictures = align_slides(manifest, out_dir, deck, lambda f: report("aligning", f, "matching the deck's pages"))
-        manifest.timings["align"] = round(time.perf_counter() - started, 3)
+    aligned = align_to_deck(manifest, out_dir, deck, report) if deck else None
     segments = None
     if options.transcribe:
         started = time.perf_counter()
@@ -64,8 +60,17 @@ def run(manifest: Manifest, out_dir: Path, video_path: Path, options: ExtractOpt
     started = time.perf_counter()
     fill_keywords(manifest)
     manifest.title = deck_title(manifest)
-    write_artifacts(manifest, out_dir, options, segments, report, pictures, deck.outline if deck else None)
+    write_artifacts(manifest, out_dir, options, segments, report, aligned)
     manifest.timings["generate"] = round(time.perf_counter() - started, 3)
+
+
+def align_to_deck(manifest: Manifest, out_dir: Path, deck: Deck, report: Progress) -> Alignment:
+    """deck_page for every appearance and the deck's text for aligned slides (after OCR, which
+    it overrides); timings "align"."""
+    started = time.perf_counter()
+    aligned = align_slides(manifest, Path(out_dir), deck, lambda f: report("aligning", f, "matching the deck's pages"))
+    manifest.timings["align"] = round(time.perf_counter() - started, 3)
+    return aligned
 
 
 def ocr_slides(manifest: Manifest, out_dir: Path, options: ExtractOptions, report: Progress) -> None:
@@ -100,12 +105,14 @@ def _size(image: Path) -> tuple[int, int]:
 def transcribe_slides(manifest: Manifest, video_path: Path, options: ExtractOptions,
                       report: Progress):
     """Transcribe the audio and give each appearance the words spoken during its [start, end).
+    The recogniser is told the slides' words (their `text`: OCR's, or the deck's when aligned).
 
     Returns the segments, or None when the video has no audio track.
     """
     report("transcribing", 0.0, "transcribing the narration")
     segments = transcribe_media(video_path, options.transcribe_engine,
-                                lambda f: report("transcribing", f, "transcribing the narration"))
+                                lambda f: report("transcribing", f, "transcribing the narration"),
+                                slide_text=[s.text for s in manifest.distinct() if s.text])
     if segments is None:
         report("transcribing", 1.0, "no audio track: no transcript")
         return None
@@ -117,26 +124,28 @@ def transcribe_slides(manifest: Manifest, video_path: Path, options: ExtractOpti
 
 
 def write_artifacts(manifest: Manifest, out_dir: Path, options: ExtractOptions, segments,
-                    report: Progress, pictures: dict[int, Path] | None = None,
-                    outline: list[tuple[int, str]] | None = None) -> None:
+                    report: Progress, aligned: Alignment | None = None) -> None:
     """Write the requested files atomically and list them in manifest.artifacts.
 
-    `pictures` replaces a slide's picture in the PDF, notes and PPTX (a deck page rendered for an
-    aligned slide); `outline` (the deck's sections) decides the chapters of aligned slides.
+    With `aligned` (the slides aligned to the talk's deck), aligned slides are the deck's own
+    pages in the PDF (vector) and its rendered pages in notes and PPTX; the deck's outline decides
+    the chapters of aligned slides.
 
     Files this run does not produce are removed, so a re-run into the same folder never leaves
     a stale transcript or PDF next to a manifest that does not list it.
     """
     wanted: dict[str, Callable[[], bytes]] = {}
+    pictures = aligned.pictures if aligned else {}
     if options.pdf:
-        wanted["pdf"] = lambda: build_pdf(_pdf_pages(manifest, options), out_dir, _pdf_info(manifest), pictures)
+        deck = aligned.deck if aligned else None
+        wanted["pdf"] = lambda: build_pdf(_pdf_pages(manifest, options), out_dir, _pdf_info(manifest), deck)
     if options.notes:
         wanted["markdown"] = lambda: render_notes(manifest, _relative(pictures, out_dir)).encode("utf-8")
     if options.subtitles and segments is not None:
         cues = make_cues(segments, [s.start for s in manifest.slides[1:]])
         wanted["srt"] = lambda: to_srt(cues).encode("utf-8")
         wanted["vtt"] = lambda: to_vtt(cues).encode("utf-8")
-    chapters = make_chapters(manifest, outline) if options.chapters else []
+    chapters = make_chapters(manifest, aligned.outline if aligned else None) if options.chapters else []
     if chapters:
         wanted["chapters"] = lambda: to_chapters_txt(chapters).encode("utf-8")
         wanted["chapters_vtt"] = lambda: to_chapters_vtt(chapters, manifest.video.duration).encode("utf-8")
@@ -154,8 +163,8 @@ def write_artifacts(manifest: Manifest, out_dir: Path, options: ExtractOptions, 
     report("generating", 1.0, "documents written")
 
 
-def _relative(pictures: dict[int, Path] | None, out_dir: Path) -> dict[int, str]:
-    return {index: path.relative_to(out_dir).as_posix() for index, path in (pictures or {}).items()}
+def _relative(pictures: dict[int, Path], out_dir: Path) -> dict[int, str]:
+    return {index: path.relative_to(out_dir).as_posix() for index, path in pictures.items()}
 
 
 def _pdf_pages(manifest: Manifest, options: ExtractOptions) -> list[SlideEntry]:

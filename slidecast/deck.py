@@ -34,6 +34,13 @@ MIN_INLIERS = 14
 # Lowe's ratio test; lenient because slide text repeats glyphs (many near-equal features).
 RATIO = 0.85
 SHORTLIST = 12
+# A picture whose best page leaves more than this unexplained is tried under the video's
+# geometry too, and then every page of a deck up to ALL_PAGES_UP_TO pages.
+EXPLAINED = 0.12
+# ... where a page must leave no more than this unexplained (a picture of no page of the deck
+# leaves far more under every page).
+PLACED_LEFTOVER = 0.2
+ALL_PAGES_UP_TO = 150
 # Difference (in standard deviations of the page's grey levels) that counts as unexplained.
 LEFTOVER_LEVEL = 0.8
 # A page scaled onto the whole picture is taken when it leaves no more than this unexplained.
@@ -186,13 +193,13 @@ class DeckMatcher:
 
     def match(self, rgb: np.ndarray) -> int | None:
         """The 1-based page shown on `rgb` (a slide picture), or None when no page is."""
-        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        # The slide may fill only part of the picture (speaker view, filmed): the picture is read
-        # at up to twice the pages' width so that its slide is not smaller than the pages.
-        width = min(grey.shape[1], 2 * MATCH_WIDTH)
-        if width != grey.shape[1]:
-            height = max(1, round(grey.shape[0] * width / grey.shape[1]))
-            grey = cv2.resize(grey, (width, height), interpolation=cv2.INTER_AREA)
+        grey = _match_grey(rgb)
+        sighting = self.look(grey)
+        return self.page(grey, sighting) if sighting else None
+
+    def look(self, grey: np.ndarray) -> "Sighting | None":
+        """The picture's candidate pages and where its own features say the slide is (`grey`:
+        the picture as _match_grey makes it)."""
         points, descriptors = _features(self.sift, grey)
         if descriptors is None or len(descriptors) < 4 or self.index is None:
             return None
@@ -201,17 +208,30 @@ class DeckMatcher:
         # homography, found from the page whose features agree best; which page is shown is then
         # told by pixels (the steps of an overlay share most features, not their pixels).
         fits = [f for f in (self._verify(page, points, descriptors) for page in shortlist) if f is not None]
-        geometry = [max(fits, key=lambda f: f[0])[1]] if fits else []
+        inliers, geometry = max(fits, key=lambda f: f[0]) if fits else (0, None)
+        return Sighting(grey.shape, [p.number for p in shortlist], geometry, inliers)
+
+    def page(self, grey: np.ndarray, sighting: "Sighting", video_geometry: np.ndarray | None = None) -> int | None:
+        """The page with the least left unexplained under the picture's own geometry, or scaled
+        onto the whole picture when that explains it; when neither explains the picture well,
+        also under the video's geometry (`video_geometry`: where the slide sits in most
+        pictures), trying every page of a small deck (a sparse page the shortlist missed).
+        None when no candidate."""
         candidates = []
-        for page in shortlist:
-            page_grey = page.grey
-            for homography in geometry:
-                candidates.append((_leftover(page_grey, homography, grey), page.number))
+        for number in sighting.shortlist:
+            page_grey = self.by_number[number].grey
+            if sighting.geometry is not None:
+                candidates.append((_leftover(page_grey, sighting.geometry, grey), number))
             # A sparse page gives too few distinct features for a homography; when the picture
             # is the slide itself, the page scaled onto it is the geometry to check.
             fitted = _leftover(page_grey, _fit(page_grey.shape, grey.shape), grey)
             if fitted <= FIT_LEFTOVER:
-                candidates.append((fitted, page.number))
+                candidates.append((fitted, number))
+        if video_geometry is not None and (not candidates or min(candidates)[0] > EXPLAINED):
+            pages = self.deck.pages if len(self.deck.pages) <= ALL_PAGES_UP_TO else \
+                [self.by_number[n] for n in sighting.shortlist]
+            placed = [(_leftover(p.grey, video_geometry, grey), p.number) for p in pages]
+            candidates += [c for c in placed if c[0] <= PLACED_LEFTOVER]
         return min(candidates)[1] if candidates else None
 
     def _shortlist(self, descriptors: np.ndarray) -> list[int]:
@@ -239,6 +259,42 @@ class DeckMatcher:
         if homography is None or int(mask.sum()) < MIN_INLIERS or not _plausible(homography, page.shape):
             return None
         return int(mask.sum()), homography
+
+
+@dataclass
+class Sighting:
+    """What one slide picture's features say (DeckMatcher.look)."""
+
+    shape: tuple[int, int]  # of the picture in grey, as matched
+    shortlist: list[int]  # candidate pages
+    geometry: np.ndarray | None  # page -> picture, from the best-agreeing page's features
+    inliers: int  # how many features agree with it
+
+
+def _match_grey(rgb: np.ndarray) -> np.ndarray:
+    """The picture in grey; the slide may fill only part of it (speaker view, filmed), so it is
+    read at up to twice the pages' width so that its slide is not smaller than the pages."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    width = min(grey.shape[1], 2 * MATCH_WIDTH)
+    if width != grey.shape[1]:
+        height = max(1, round(grey.shape[0] * width / grey.shape[1]))
+        grey = cv2.resize(grey, (width, height), interpolation=cv2.INTER_AREA)
+    return grey
+
+
+def video_geometry(sightings: list[Sighting | None]) -> tuple[tuple[int, int], np.ndarray] | None:
+    """Where the slide sits in most pictures of the video: of the geometries that many features
+    agree on, the one nearest to the others (corner distance). A picture whose own features
+    agree on a wrong fit (a figure of repeating shapes) or on none (a sparse page) is then
+    still read where the slide is. Returns (picture shape, geometry)."""
+    strong = [s for s in sightings if s is not None and s.geometry is not None and s.inliers >= 2 * MIN_INLIERS]
+    if len(strong) < 3:
+        return None
+    same = [s for s in strong if s.shape == strong[0].shape]  # pictures of one video share a size
+    corners = np.float32([[0, 0], [MATCH_WIDTH, 0], [MATCH_WIDTH, MATCH_WIDTH], [0, MATCH_WIDTH]]).reshape(-1, 1, 2)
+    quads = [cv2.perspectiveTransform(corners, s.geometry).reshape(-1, 2) for s in same]
+    spread = [sum(float(np.abs(q - other).mean()) for other in quads) for q in quads]
+    return strong[0].shape, same[int(np.argmin(spread))].geometry
 
 
 def _plausible(homography: np.ndarray, shape) -> bool:
@@ -276,19 +332,23 @@ def _normalised(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (values - inside.mean()) / (inside.std() + 1e-3)
 
 
-def align_slides(manifest, out_dir: Path, deck: Deck, progress=None) -> dict[int, Path]:
+@dataclass
+class Alignment:
+    """What the documents need of a deck once the slides are aligned to it."""
+
+    deck: Path  # the PDF: slides.pdf copies its pages
+    pictures: dict[int, Path]  # slide index -> its page rendered (notes, PPTX)
+    outline: list[tuple[int, str]]  # top-level (page, title): the chapters
+
+
+def align_slides(manifest, out_dir: Path, deck: Deck, progress=None) -> Alignment:
     """Set `deck_page` on every appearance (matched on its own picture; None when no page of the
     deck is on screen); give each aligned distinct slide the page's text (and, if OCR found
     none, its first line as title); render the aligned pages into OUT/deck/page-NNN.png at the
-    slide picture's size, twice over. Returns {slide index: rendered page} for the documents.
+    slide picture's size, twice over, for the documents that take pictures.
     """
-    matcher = DeckMatcher(deck)
     slides = manifest.slides
-    for done, slide in enumerate(slides, start=1):
-        with Image.open(Path(out_dir) / slide.image) as picture:
-            slide.deck_page = matcher.match(np.asarray(picture.convert("RGB")))
-        if progress:
-            progress(done / len(slides))
+    _match_pages(DeckMatcher(deck), slides, Path(out_dir), progress or (lambda fraction: None))
     pictures: dict[int, Path] = {}
     texts = {p.number: p.text for p in deck.pages}
     for slide in manifest.distinct():
@@ -301,7 +361,27 @@ def align_slides(manifest, out_dir: Path, deck: Deck, progress=None) -> dict[int
         if slide.same_as in pictures:
             source = next(s for s in slides if s.index == slide.same_as)
             slide.text, slide.title = source.text, source.title
-    return pictures
+    return Alignment(deck.path, pictures, deck.outline)
+
+
+def _match_pages(matcher: DeckMatcher, slides, out_dir: Path, progress) -> None:
+    """deck_page of every appearance, in two passes: each picture's own features, then the
+    page under its own geometry or the video's (video_geometry)."""
+    sightings = []
+    for done, slide in enumerate(slides, start=1):
+        sightings.append(matcher.look(_match_grey(_picture(out_dir, slide))))
+        progress(0.5 * done / len(slides))
+    geometry = video_geometry(sightings)
+    for done, (slide, sighting) in enumerate(zip(slides, sightings), start=1):
+        shared = geometry[1] if geometry is not None and sighting and geometry[0] == sighting.shape else None
+        grey = _match_grey(_picture(out_dir, slide)) if sighting else None
+        slide.deck_page = matcher.page(grey, sighting, shared) if sighting else None
+        progress(0.5 + 0.5 * done / len(slides))
+
+
+def _picture(out_dir: Path, slide) -> np.ndarray:
+    with Image.open(Path(out_dir) / slide.image) as picture:
+        return np.asarray(picture.convert("RGB"))
 
 
 def _rendered(deck: Deck, number: int, out_dir: Path, like: Path) -> Path:

@@ -42,6 +42,12 @@ class ExtractOptions:
     # Worker threads/processes for OCR; 0 means the machine's cores.
     workers: int = 0
 
+    @property
+    def builds_kept(self) -> bool:
+        """Whether each build step is a slide of its own: when asked, and always with a deck,
+        which has a page for each step (a beamer overlay), so each step can get its own page."""
+        return self.keep_builds or bool(self.deck)
+
     @classmethod
     def from_dict(cls, data: dict | None) -> "ExtractOptions":
         """Build from plain JSON-like data; unknown keys raise ValueError naming them."""

@@ -73,7 +73,7 @@ def find_slides(meta: VideoMeta, first: Scan, options: ExtractOptions, size: tup
     detector = TransitionDetector(plan.meter, keep, start=first.start, explanation=explanation)
     stats = SecondPass(meta, first, plan, detector, size, report).run()
     stats.screen_seconds = screened
-    slides = build_timeline(states, plan.meter, options.min_slide_duration, options.keep_builds,
+    slides = build_timeline(states, plan.meter, options.min_slide_duration, options.builds_kept,
                             explanation)
     plan.explain_quiet_pairs(explanation)
     return Detection(slides, plan, stats, explanation)

@@ -1,4 +1,5 @@
-"""Searchable PDF: each slide image at native resolution with its OCR words as invisible text.
+"""Searchable PDF: each slide image at native resolution with its OCR words as invisible text;
+a slide aligned to the talk's deck is the deck's own page instead (vector, its own text layer).
 
 Like OCRmyPDF's output: the picture is what you see, the text layer (render mode 3, invisible)
 sits over each word's box, so a viewer can search, select and copy, and `pdftotext` returns the
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from .deck_pages import page_sizes, place_deck_pages
 from .manifest import SlideEntry
 
 POINTS_PER_PIXEL = 72 / 96
@@ -35,12 +37,11 @@ class PdfInfo:
     keywords: list[str]
 
 
-def build_pdf(slides: list[SlideEntry], out_dir: Path, info: PdfInfo,
-              pictures: dict[int, Path] | None = None) -> bytes:
+def build_pdf(slides: list[SlideEntry], out_dir: Path, info: PdfInfo, deck: Path | None = None) -> bytes:
     """The PDF bytes: one page per entry of `slides` (images relative to `out_dir`).
 
-    `pictures[index]`, when given, is drawn instead of a slide's image (a deck page rendered
-    for an aligned slide, filling the same page).
+    With `deck` (the talk's PDF), an entry with a `deck_page` is that page of the deck, copied
+    as vector content (deck_pages.py) at the slide picture's width, instead of the picture.
 
     The outline reads like a table of contents (see `outline_entries`); document metadata
     carries title, subject, keywords and creator "Slidecast".
@@ -54,10 +55,15 @@ def build_pdf(slides: list[SlideEntry], out_dir: Path, info: PdfInfo,
     pdf.set_subject(info.subject)
     pdf.set_keywords(", ".join(info.keywords))
     font = _choose_font(pdf)
-    for slide, entry in zip(slides, outline_entries(slides)):
-        picture = (pictures or {}).get(slide.same_as or slide.index)
-        _add_slide_page(pdf, slide, out_dir, font, picture, entry)
-    return bytes(pdf.output())
+    sizes = page_sizes(deck) if deck else []
+    placements = {}
+    for number, (slide, entry) in enumerate(zip(slides, outline_entries(slides))):
+        if deck and slide.deck_page:
+            placements[number] = slide.deck_page
+            _add_page(pdf, slide, out_dir, sizes[slide.deck_page - 1], entry)
+        else:
+            _add_slide_page(pdf, slide, out_dir, font, entry)
+    return place_deck_pages(bytes(pdf.output()), placements, deck) if deck else bytes(pdf.output())
 
 
 def outline_entries(slides: list[SlideEntry]) -> list[str | None]:
@@ -95,21 +101,32 @@ def _choose_font(pdf: FPDF) -> str:
     return "helvetica"  # core font: Latin-1 only, other characters become "?"
 
 
-def _add_slide_page(pdf: FPDF, slide: SlideEntry, out_dir: Path, font: str, picture: Path | None,
-                    entry: str | None) -> None:
-    from PIL import Image
-
-    image_path = out_dir / slide.image
-    with Image.open(image_path) as im:
-        width_px, height_px = im.size
-    page_w, page_h = width_px * POINTS_PER_PIXEL, height_px * POINTS_PER_PIXEL
-    pdf.add_page(format=(page_w, page_h))
-    if entry is not None:
-        pdf.start_section(entry, level=0, strict=False)
-    pdf.image(str(picture or image_path), x=0, y=0, w=page_w, h=page_h)
+def _add_slide_page(pdf: FPDF, slide: SlideEntry, out_dir: Path, font: str, entry: str | None) -> None:
+    """The slide's picture with its OCR words as invisible text over it."""
+    page_w, page_h = _add_page(pdf, slide, out_dir, _picture_size(out_dir / slide.image), entry)
+    pdf.image(str(out_dir / slide.image), x=0, y=0, w=page_w, h=page_h)
     with pdf.local_context(text_mode="INVISIBLE"):
         for word in slide.words:
             _place_word(pdf, word, font)
+
+
+def _add_page(pdf: FPDF, slide: SlideEntry, out_dir: Path, aspect: tuple[float, float],
+              entry: str | None) -> tuple[float, float]:
+    """A blank page as wide as the slide's picture, of `aspect` (width, height), with its outline
+    entry (None: the page continues the entry before); returns its size in points."""
+    page_w = _picture_size(out_dir / slide.image)[0] * POINTS_PER_PIXEL
+    page_h = page_w * aspect[1] / aspect[0]
+    pdf.add_page(format=(page_w, page_h))
+    if entry is not None:
+        pdf.start_section(entry, level=0, strict=False)
+    return page_w, page_h
+
+
+def _picture_size(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.size
 
 
 def _place_word(pdf: FPDF, word: dict, font: str) -> None:

@@ -28,23 +28,27 @@ def check_engine_name(name: str) -> None:
     raise ValueError(f"unknown transcription engine {name!r}; known: auto, pocketsphinx, whisper")
 
 
-def get_engine(name: str = "auto") -> AsrEngine:
-    """An engine for `name`; ValueError naming the problem if it cannot run here."""
+def get_engine(name: str = "auto", slide_text: list[str] | None = None) -> AsrEngine:
+    """An engine for `name` that knows the words of `slide_text` (the talk's slides, when
+    known); ValueError naming the problem if it cannot run here."""
     check_engine_name(name)
     if name == "auto":
-        return WhisperEngine(configured_model()) if WhisperEngine.available() else PocketsphinxEngine()
+        if WhisperEngine.available():
+            return WhisperEngine(configured_model(), slide_text=slide_text)
+        return PocketsphinxEngine(slide_text)
     if name == "pocketsphinx":
-        return PocketsphinxEngine()
-    return WhisperEngine(configured_model(name.partition(":")[2] or None))
+        return PocketsphinxEngine(slide_text)
+    return WhisperEngine(configured_model(name.partition(":")[2] or None), slide_text=slide_text)
 
 
-def transcribe_media(path: str | Path, engine: str = "auto",
-                     progress: Progress | None = None) -> list[Segment] | None:
-    """Timed speech segments of the first audio track; None when there is no audio track."""
+def transcribe_media(path: str | Path, engine: str = "auto", progress: Progress | None = None,
+                     slide_text: list[str] | None = None) -> list[Segment] | None:
+    """Timed speech segments of the first audio track; None when there is no audio track.
+    `slide_text` (the slides' text, OCR or deck) biases the recogniser towards their words."""
     pcm = decode_audio(path)
     if pcm is None:
         return None
-    asr = get_engine(engine)
+    asr = get_engine(engine, slide_text)
     return asr.transcribe(pcm, progress or (lambda fraction: None))
 
 

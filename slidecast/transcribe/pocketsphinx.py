@@ -5,11 +5,14 @@ from __future__ import annotations
 import importlib.util
 import io
 import re
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
 from .audio import SAMPLE_RATE
 from .base import Progress, Segment, TimedWord
+from .vocabulary import SlideModel, slide_words
 
 # Decoder frames are 10 ms.
 FRAME_SECONDS = 0.01
@@ -23,10 +26,18 @@ class PocketsphinxEngine:
 
     name = "pocketsphinx"
 
-    def __init__(self):
+    def __init__(self, slide_text: list[str] | None = None):
+        """`slide_text`: the talk's slides (OCR or deck text); their words are made likely
+        (vocabulary.py). Without it, the bundled general model."""
         from pocketsphinx import Decoder
 
         self._decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+        lines = slide_words(slide_text or [])
+        if lines:
+            with tempfile.TemporaryDirectory(prefix="slidecast-lm-") as tmp:
+                model = Path(tmp) / "slides.arpa"
+                SlideModel(self._decoder, dictionary_words()).write_arpa(lines, model)
+                self._decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL", lm=str(model))
 
     @staticmethod
     def available() -> bool:
@@ -59,6 +70,15 @@ class PocketsphinxEngine:
                 confidence=float(seg.prob),
             ))
         return words
+
+
+def dictionary_words() -> list[str]:
+    """Every word of the bundled pronunciation dictionary (each once)."""
+    from pocketsphinx import get_model_path
+
+    path = Path(get_model_path()) / "en-us" / "cmudict-en-us.dict"
+    with open(path, encoding="utf-8") as handle:
+        return [w for w in (line.split(" ", 1)[0] for line in handle) if w and "(" not in w]
 
 
 def speech_chunks(pcm: np.ndarray):

@@ -11,6 +11,8 @@ import numpy as np
 from .base import Progress, Segment, TimedWord
 
 MODEL_ENV = "SLIDECAST_WHISPER_MODEL"
+# Whisper reads at most 224 prompt tokens; the slides' distinct words, in order, up to this many.
+PROMPT_WORDS = 120
 
 
 def configured_model(explicit: str | None = None) -> Path | None:
@@ -24,9 +26,12 @@ def configured_model(explicit: str | None = None) -> Path | None:
 class WhisperEngine:
     name = "whisper"
 
-    def __init__(self, model_dir: Path, threads: int = 0):
+    def __init__(self, model_dir: Path, threads: int = 0, slide_text: list[str] | None = None):
+        """`slide_text`: the talk's slides; their words become the decoder's initial prompt,
+        which is how Whisper is told a talk's vocabulary."""
         from faster_whisper import WhisperModel
 
+        self._prompt = _prompt(slide_text or [])
         # local_files_only: a path that is not a complete model must fail, never download.
         self._model = WhisperModel(str(model_dir), device="cpu", compute_type="int8",
                                    cpu_threads=threads, local_files_only=True)
@@ -42,7 +47,8 @@ class WhisperEngine:
     def transcribe(self, pcm: np.ndarray, progress: Progress) -> list[Segment]:
         audio = pcm.astype(np.float32) / 32768.0
         duration = max(1e-6, len(pcm) / 16000)
-        pieces, _info = self._model.transcribe(audio, word_timestamps=True, vad_filter=False)
+        pieces, _info = self._model.transcribe(audio, word_timestamps=True, vad_filter=False,
+                                               initial_prompt=self._prompt)
         segments = []
         for piece in pieces:
             words = [TimedWord(w.word.strip(), float(w.start), float(w.end), float(w.probability))
@@ -52,3 +58,12 @@ class WhisperEngine:
             progress(min(1.0, float(piece.end) / duration))
         progress(1.0)
         return segments
+
+
+def _prompt(slide_text: list[str]) -> str | None:
+    seen: dict[str, None] = {}
+    for text in slide_text:
+        for word in text.split():
+            if len(seen) < PROMPT_WORDS and any(c.isalpha() for c in word):
+                seen.setdefault(word.strip(".,;:()[]"), None)
+    return " ".join(seen) or None

@@ -6,6 +6,7 @@ own queue. Also: chunked long videos across two workers, cancel of a running job
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import threading
@@ -13,13 +14,14 @@ import threading
 import pytest
 import sqlalchemy as sa
 from billiard.pool import SIG_SOFT_TIMEOUT, soft_timeout_sighandler
+from pypdf import PdfReader
 
 from infra.extensions import db
 from jobs.steps import run_first_step
 from models import Job, JobPart, Slide
 from tasks import process_job
 from support.celery_workers import Worker, broker, files_under, steps_run, submit, web_app, worker_env, workers
-from support.services import wait_until
+from support.services import BEAMER_DECK, DECK_TALK_PAGES, wait_until
 
 STEPS = ("slidecast.process_job", "slidecast.analyse", "slidecast.transcribe", "slidecast.generate")
 
@@ -44,6 +46,27 @@ def test_a_job_runs_step_by_step(make_app, app, tmp_path, service_clip, wait_job
     with app.app_context():
         parts = db.session.scalars(sa.select(JobPart.name).where(JobPart.job_id == job["id"])).all()
     assert sorted(parts) == ["a1:slidecast.analyse", "a1:slidecast.transcribe"]
+
+
+def test_a_deck_sent_with_the_video_is_aligned_in_the_generation_step(make_app, app, tmp_path, deck_talk,
+                                                                      wait_job, throwaway_redis):
+    with workers(app, tmp_path, throwaway_redis.url) as started:
+        client = web_app(make_app, app, throwaway_redis.url).test_client()
+        response = client.post("/api/jobs", data={"file": (deck_talk.open("rb"), "talk.mp4"),
+                                                  "deck": (BEAMER_DECK.open("rb"), "talk.pdf")})
+        assert response.status_code == 202, response.get_json()
+        done = wait_job(client, response.get_json()["id"], limit=240)
+        assert done["status"] == "succeeded", done["error"]
+        assert done["executor"] == "celery"
+        wait_until(lambda: "slidecast.generate" in steps_run([w.log for w in started]), what="the worker log lines")
+    manifest = client.get(f"/api/jobs/{done['id']}/manifest").get_json()
+    assert [s["deck_page"] for s in manifest["slides"]] == list(DECK_TALK_PAGES)
+    assert manifest["options"]["deck"].startswith("sha256:")
+    slides = client.get(f"/api/jobs/{done['id']}/slides").get_json()["slides"]
+    assert "A haplotype matrix H." in slides[0]["text"]  # the deck's text, over the step's OCR
+    pdf = PdfReader(io.BytesIO(client.get(f"/api/jobs/{done['id']}/pdf").data))
+    assert "A haplotype matrix H." in pdf.pages[0].extract_text()
+    assert files_under(app, f"jobs/{done['id']}/deck") != [], "the deck is kept beside the video"
 
 
 def test_a_long_video_is_split_across_two_workers(make_app, app, tmp_path, long_clip, wait_job, throwaway_redis):

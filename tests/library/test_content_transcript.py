@@ -120,6 +120,36 @@ def test_transcribing_progress_goes_forward(narrated):
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
 
+# What the fixture's slides show (tests/data/narrated.mp4 is made by bench/asr_bench.py).
+SLIDE_TEXT = ["Gradient Descent\nMinimise a loss function\nFollow the negative gradient",
+              "The Learning Rate\nStep size of each update\nToo large and it diverges",
+              "Convergence\nStop when the gradient is small\nCheck the validation error"]
+
+
+def word_errors(reference: str, heard: str) -> int:
+    """Word edit distance (substitutions, insertions, deletions), lower case, no punctuation."""
+    ref, hyp = (re.findall(r"[a-z']+", t.lower()) for t in (reference, heard))
+    row = list(range(len(hyp) + 1))
+    for i, word in enumerate(ref, start=1):
+        previous, row[0] = row[0], i
+        for j, other in enumerate(hyp, start=1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (word != other))
+    return row[-1]
+
+
+def test_told_the_slides_words_the_recogniser_hears_more_of_the_narration(narrated, tmp_path):
+    _, without, _ = narrated  # the same clip, no slide text (OCR off)
+    manifest = deck_for(tmp_path, [(s["start"], s["end"]) for s in TRUTH])
+    for slide, text in zip(manifest.slides, SLIDE_TEXT):
+        slide.text = text
+    content.run(manifest, tmp_path, NARRATED, ExtractOptions(ocr=False, transcribe=True, pdf=False), None)
+    said = " ".join(s["said"] for s in TRUTH)
+    errors_with = word_errors(said, " ".join(s.transcript for s in manifest.slides))
+    errors_without = word_errors(said, " ".join(s.transcript for s in without.slides))
+    assert errors_with < errors_without, (manifest.slides, without.slides)
+    assert "gradient" in manifest.slides[0].transcript.split()  # a term of the slide, heard
+
+
 def silent_video(path: Path) -> None:
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=Fraction(10))

@@ -12,9 +12,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 import pytest
 from PIL import Image
 from pptx import Presentation
+from pypdf import PdfReader
 
 from slidecast import content
 from slidecast.deck import DeckError, check_pdf
@@ -135,6 +137,38 @@ def test_documents_use_the_rendered_deck_page_and_chapters_follow_the_outline(al
     # Pages 16 and 24-25 are in the outline's second and third sections.
     assert chapters == ["00:00 Introduction", "01:15 Bad News: Hardness Results",
                         "01:30 Good News: Tractability Results"]
+
+
+def test_the_pdfs_page_of_an_aligned_slide_is_the_deck_page_itself_not_a_picture_of_it(aligned):
+    out, manifest = aligned
+    pdf = pypdfium2_pages(out / "slides.pdf")
+    deck = pypdfium2_pages(DECK)
+    assert len(pdf) == len(SHOWN)
+    for number, (_, page) in enumerate(SHOWN):
+        if page is None:  # the picture of no page stays the picture
+            assert pdf[number]["images"] == 1
+            continue
+        # The deck page's own text layer (PDFium reads it through the copied form), and no
+        # raster of the video frame: the deck's pages are text and drawings only.
+        assert pdf[number]["text"] == deck[page - 1]["text"], page
+        assert pdf[number]["images"] == 0 == deck[page - 1]["images"]
+        assert pdf[number]["aspect"] == pytest.approx(deck[page - 1]["aspect"], rel=1e-3)
+    reader = PdfReader(out / "slides.pdf")
+    assert len(reader.outline) == len(SHOWN)  # each page still has its entry "N. title (mm:ss)"
+    assert "A haplotype matrix H." in reader.pages[0].extract_text()
+
+
+def pypdfium2_pages(path: Path) -> list[dict]:
+    """Per page: its text, how many pictures it draws (at any depth), its aspect ratio."""
+    pdf = pdfium.PdfDocument(path)
+    pages = []
+    for page in pdf:
+        textpage = page.get_textpage()
+        text = " ".join(textpage.get_text_bounded().split())
+        images = sum(1 for o in page.get_objects(max_depth=5) if o.type == pdfium_c.FPDF_PAGEOBJ_IMAGE)
+        width, height = page.get_size()
+        pages.append({"text": text, "images": images, "aspect": width / height})
+    return pages
 
 
 @pytest.mark.parametrize("data, reason", [(b"GIF89a not a pdf", "not a PDF"),

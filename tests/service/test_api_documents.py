@@ -1,11 +1,17 @@
-"""The documents beyond PDF and notes through the API: chapters, slides.pptx, in the archive."""
+"""The documents beyond PDF and notes through the API: chapters, slides.pptx, in the archive; the
+talk's deck sent with the video."""
 
+import hashlib
 import io
+import shutil
 import zipfile
 
+import pytest
 from pptx import Presentation
+from pypdf import PdfReader
 
 from support.api_checks import assert_nothing_created, assert_problem
+from support.services import BEAMER_DECK, DECK_TALK_PAGES
 
 
 def test_pptx_and_chapters_are_served_and_in_the_archive(embedded_client, service_clip, wait_job):
@@ -48,8 +54,48 @@ def test_subtitles_asked_for_a_silent_video_say_no_narration_was_heard(embedded_
     assert "no narration was heard" in missing.get_json()["detail"]  # not "it was not requested": it was
 
 
-def test_a_deck_sent_to_the_api_is_refused_not_silently_ignored(embedded_client, embedded_app, service_clip):
+def test_a_deck_sent_with_the_video_aligns_its_slides_and_the_pdf_holds_its_own_pages(
+        embedded_client, deck_talk, wait_job):
+    client = embedded_client
+    response = client.post("/api/jobs", data={"file": (deck_talk.open("rb"), "talk.mp4"),
+                                              "deck": (BEAMER_DECK.open("rb"), "conference-talk.pdf")})
+    assert response.status_code == 202, response.get_json()
+    created = response.get_json()
+    assert created["options"]["deck"] == "sha256:" + hashlib.sha256(BEAMER_DECK.read_bytes()).hexdigest()
+    job = wait_job(client, created["id"])
+    assert job["status"] == "succeeded", job["error"]
+    base = f"/api/jobs/{job['id']}"
+    manifest = client.get(f"{base}/manifest").get_json()
+    assert [s["deck_page"] for s in manifest["slides"]] == list(DECK_TALK_PAGES)
+    assert manifest["options"]["deck"] == created["options"]["deck"]  # no path of the server
+    pdf = PdfReader(io.BytesIO(client.get(f"{base}/pdf").data))
+    deck = PdfReader(BEAMER_DECK)
+    for page, number in zip(pdf.pages, DECK_TALK_PAGES):
+        # The deck's own text layer (the frame's OCR would misread the navigation bar's circles).
+        assert page.extract_text().split() == deck.pages[number - 1].extract_text().split()
+    slides = client.get(f"{base}/slides").get_json()["slides"]
+    assert "A haplotype matrix H." in slides[0]["text"]
+
+
+@pytest.mark.parametrize("deck, limits, words", [
+    (b"these are my slides", {}, ("not a PDF", "deck")),
+    (b"%PDF-1.4 but then nothing", {}, ("cannot be opened", "deck")),
+    (None, {"MAX_DECK_PAGES": 30}, ("31 pages", "MAX_DECK_PAGES", "deck")),
+    (b"%PDF-1.4" + b" " * (1024 * 1024 + 1), {"MAX_DECK_MB": 1}, ("1.0 MB", "MAX_DECK_MB", "deck")),
+])
+def test_a_deck_that_is_no_usable_pdf_or_too_large_is_refused_and_nothing_is_created(
+        make_app, tmp_path, sqlite_template, service_clip, deck, limits, words):
+    shutil.copyfile(sqlite_template, tmp_path / "slidecast.db")
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'slidecast.db'}", REDIS_URL=None, **limits)
+    data = deck if deck is not None else BEAMER_DECK.read_bytes()
+    response = app.test_client().post("/api/jobs", data={"file": (service_clip.open("rb"), "cuts.mp4"),
+                                                         "deck": (io.BytesIO(data), "slides.pdf")})
+    assert_problem(response, 422, *words)
+    assert_nothing_created(app)
+
+
+def test_a_deck_sent_as_a_plain_field_is_refused_with_how_to_send_it(embedded_client, embedded_app, service_clip):
     response = embedded_client.post("/api/jobs", data={"file": (service_clip.open("rb"), "cuts.mp4"),
-                                                       "deck": (io.BytesIO(b"%PDF-1.4"), "deck.pdf")})
-    assert_problem(response, 422, "deck", "--deck")
+                                                       "deck": "slides.pdf"})
+    assert_problem(response, 422, "deck", "send it as a file")
     assert_nothing_created(embedded_app)

@@ -179,6 +179,37 @@ def service_clip(tmp_path_factory) -> Path:
     return path
 
 
+BEAMER_DECK = Path(__file__).resolve().parents[1] / "data" / "beamer" / "conference-talk.pdf"
+# Pages of BEAMER_DECK that deck_talk shows, 5 s each.
+DECK_TALK_PAGES = (4, 16, 24)
+
+
+@pytest.fixture(scope="session")
+def deck_talk(tmp_path_factory) -> Path:
+    """A 15 s, 640x360 video of three pages of the real beamer talk (DECK_TALK_PAGES), each
+    pillarboxed as a screen recording shows a 4:3 deck."""
+    import numpy as np
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    from slidecast.synthetic import LectureSpec, encode_frames
+
+    spec = LectureSpec(slides=[], width=640, height=360)
+    pdf = pdfium.PdfDocument(BEAMER_DECK)
+    frames = []
+    for number in DECK_TALK_PAGES:
+        page = pdf[number - 1]
+        picture = page.render(scale=spec.height / page.get_height()).to_pil().convert("RGB")
+        frame = Image.new("RGB", (spec.width, spec.height))
+        frame.paste(picture, ((spec.width - picture.width) // 2, 0))
+        frames.append(np.asarray(frame))
+    pdf.close()
+    path = tmp_path_factory.mktemp("deck-talk") / "talk.mp4"
+    seconds = 5
+    encode_frames(path, spec, lambda i: frames[int(i // (seconds * spec.fps))], len(frames) * seconds * int(spec.fps))
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
