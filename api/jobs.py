@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import uuid
+from pathlib import Path
 
 from flask import current_app, jsonify, request, url_for
 from flask_smorest import Blueprint
