@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import pytest
 
 from support.celery_workers import broker, submit, web_app, workers
+from support.http_servers import http_server
 from support.services import wait_until
 
 
@@ -53,13 +54,11 @@ def held_video(clip):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Held)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/lecture.mp4", release
-    finally:
-        release.set()
-        server.shutdown()
+    with http_server(Held) as base:
+        try:
+            yield f"{base}/lecture.mp4", release
+        finally:
+            release.set()  # before the server waits for its open requests to end
 
 
 @pytest.mark.parametrize("kind", ["redis", "rabbitmq"])

@@ -15,7 +15,6 @@ from __future__ import annotations
 import collections
 import http.server
 import re
-import threading
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from support.celery_workers import Worker, worker_env
+from support.http_servers import http_server, serve_folder
 from support.services import migrate, wait_until
 from infra.extensions import db
 from models import Artifact, Job, Slide
@@ -124,20 +124,16 @@ def test_a_file_that_is_not_a_video_fails_at_once_without_retry(service, tmp_pat
     site = tmp_path / "site"
     site.mkdir()
     (site / "talk.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 400)  # a header, then noise
-    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(site), **k)  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     log = tmp_path / "worker.log"
     worker = Worker(worker_env(web, throwaway_redis.url, ALLOW_PRIVATE_VIDEO_URLS="true"), log)
     try:
-        response = client.post("/api/jobs", json={"video_url": f"http://127.0.0.1:{server.server_port}/talk.mp4"})
-        assert response.status_code == 202, response.get_json()
-        done = wait_job(client, response.get_json()["id"], limit=60)
-        wait_until(lambda: "slidecast.process_job" in steps_run([log]), what="the worker's log of the step")
+        with serve_folder(site) as (base, _):
+            response = client.post("/api/jobs", json={"video_url": f"{base}/talk.mp4"})
+            assert response.status_code == 202, response.get_json()
+            done = wait_job(client, response.get_json()["id"], limit=60)
+            wait_until(lambda: "slidecast.process_job" in steps_run([log]), what="the worker's log of the step")
     finally:
         worker.stop()
-        server.shutdown()
-        server.server_close()
     assert done["status"] == "failed" and done["error"].startswith("the file is not a readable video"), done["error"]
     assert done["attempts"] == 1
     assert retries_logged(log) == [] and "transient fault" not in log.read_text(errors="replace")
@@ -145,51 +141,42 @@ def test_a_file_that_is_not_a_video_fails_at_once_without_retry(service, tmp_pat
     assert (row.finished_at - row.started_at).total_seconds() < 5  # no backoff wait in between
 
 
-class FlakyVideoServer:
-    """Serves one video file over HTTP, answering 503 to the first `failures` requests."""
+def flaky_handler(video, failures: int, answered: collections.Counter):
+    """A handler serving one video file, answering 503 to the first `failures` requests."""
+    body = video.read_bytes()
 
-    def __init__(self, video, failures: int):
-        body, answered = video.read_bytes(), collections.Counter()
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            answered["requests"] += 1
+            if answered["requests"] <= failures:
+                self.send_error(503, "busy")
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                answered["requests"] += 1
-                if answered["requests"] <= failures:
-                    self.send_error(503, "busy")
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+        def log_message(self, *args):
+            pass
 
-            def log_message(self, *args):
-                pass
-
-        self.answered = answered
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/talk.mp4"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    return Handler
 
 
 def test_a_video_url_server_that_is_busy_at_first_is_tried_again(service, tmp_path, wait_job, throwaway_redis):
     """503 is "not now", not "not this URL": the step is retried and the job succeeds."""
     web, _ = service
     client = web.test_client()
-    server = FlakyVideoServer(DATA / "narrated.mp4", failures=1)
+    answered = collections.Counter()
     log = tmp_path / "worker.log"
     worker = Worker(worker_env(web, throwaway_redis.url, ALLOW_PRIVATE_VIDEO_URLS="true"), log)
     try:
-        response = client.post("/api/jobs", json={"video_url": server.url, "ocr": False})
-        assert response.status_code == 202, response.get_json()
-        done = wait_job(client, response.get_json()["id"], limit=90)
+        with http_server(flaky_handler(DATA / "narrated.mp4", 1, answered)) as base:
+            response = client.post("/api/jobs", json={"video_url": f"{base}/talk.mp4", "ocr": False})
+            assert response.status_code == 202, response.get_json()
+            done = wait_job(client, response.get_json()["id"], limit=90)
     finally:
         worker.stop()
-        server.close()
     assert done["status"] == "succeeded", done["error"]
-    assert server.answered["requests"] == 2
+    assert answered["requests"] == 2
     assert retries_logged(log) == ["slidecast.process_job"]
     assert "HTTP 503" in log.read_text(errors="replace")

@@ -4,15 +4,14 @@ on PostgreSQL + Redis and on the embedded mode (SQLite), where the limits of eac
 
 from __future__ import annotations
 
-import http.server
 import io
-import threading
 from pathlib import Path
 
 import pytest
 
 from infra.extensions import job_store
 from support.api_checks import assert_nothing_created, assert_problem, upload
+from support.http_servers import serve_folder
 from support.services import clean_postgres, free_port
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -168,17 +167,10 @@ def test_a_downloaded_video_over_the_pixel_limit_fails_its_job_naming_the_settin
     site = tmp_path / "site"
     site.mkdir()
     (site / "talk.mp4").write_bytes(service_clip.read_bytes())
-    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(site), **k)  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     embedded_app.config.update(ALLOW_PRIVATE_VIDEO_URLS=True, MAX_VIDEO_PIXELS=320 * 180)
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/talk.mp4"
-        response = embedded_client.post("/api/jobs", json={"video_url": url})
+    with serve_folder(site) as (base, _):
+        response = embedded_client.post("/api/jobs", json={"video_url": f"{base}/talk.mp4"})
         assert response.status_code == 202  # the size is known only once the worker has the file
         done = wait_job(embedded_client, response.get_json()["id"])
-    finally:
-        server.shutdown()
-        server.server_close()
     assert done["status"] == "failed"
     assert "640x360" in done["error"] and "MAX_VIDEO_PIXELS" in done["error"]

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from infra.extensions import db, job_store, storage
 from models import Job
 from slidecast.output.manifest import MANIFEST_SCHEMA
+from support.http_servers import serve_folder
 
 
 def test_an_uploaded_lecture_becomes_slides_pdf_and_notes(embedded_client, service_clip, wait_job):
@@ -96,9 +97,6 @@ def test_jobs_of_a_dead_process_are_run_again_or_failed_at_start(make_app, tmp_p
 
 
 def test_video_url_is_downloaded_in_the_task(embedded_app, embedded_client, wait_job, tmp_path, service_clip):
-    import http.server
-    import threading
-
     embedded_app.config["ALLOW_PRIVATE_VIDEO_URLS"] = True  # the videos are served from 127.0.0.1
 
     page = tmp_path / "site"
@@ -106,11 +104,7 @@ def test_video_url_is_downloaded_in_the_task(embedded_app, embedded_client, wait
     (page / "talk.mp4").write_bytes(json.dumps({"not": "a video"}).encode() * 50)
     (page / "cuts.mp4").write_bytes(service_clip.read_bytes())
 
-    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(page), **k)  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}"
+    with serve_folder(page) as (url, _):
         not_video = embedded_client.post("/api/jobs", json={"video_url": f"{url}/talk.mp4"}).get_json()
         missing = embedded_client.post("/api/jobs", json={"video_url": f"{url}/gone.mp4"}).get_json()
         good = embedded_client.post("/api/jobs", json={"video_url": f"{url}/cuts.mp4", "ocr": False}).get_json()
@@ -118,8 +112,6 @@ def test_video_url_is_downloaded_in_the_task(embedded_app, embedded_client, wait
         assert done["status"] == "succeeded" and done["slide_count"] == 5 and done["video"]["duration"] == 30.0
         assert wait_job(embedded_client, not_video["id"])["error"].startswith("the file is not a readable video")
         assert wait_job(embedded_client, missing["id"])["error"] == "downloading video_url failed: HTTP 404"
-    finally:
-        server.shutdown()
 
 
 def test_a_job_running_when_the_server_is_killed_runs_again_at_the_next_start(make_app, tmp_path, service_clip,

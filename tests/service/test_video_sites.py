@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from support.hls import make_hls, serve_folder
+from support.hls import make_hls
+from support.http_servers import serve_folder
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ download actually opens (a name that resolves elsewhere by then, a redirect)."""
 from __future__ import annotations
 
 import http.server
-import threading
 from contextlib import contextmanager
 
 import pytest
@@ -13,7 +12,7 @@ from infra.extensions import job_store
 from infra.settings import ConfigError, load_settings
 from support.api_checks import assert_nothing_created, assert_problem
 from infra.url_guard import BlockedAddress, address_kind, guarded_session, url_problem
-from support.hls import serve_folder
+from support.http_servers import http_server, serve_folder
 
 # (url, what the refusal says about where it leads)
 NOT_PUBLIC = [
@@ -126,7 +125,7 @@ def test_a_redirect_to_a_private_address_fails_the_job(app, client, wait_job, mo
     class Redirect(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             self.send_response(302)
-            self.send_header("Location", f"http://127.0.0.2:{inner.server_port}/admin/video.mp4")
+            self.send_header("Location", f"{inner}/admin/video.mp4")
             self.end_headers()
 
     class Inner(http.server.BaseHTTPRequestHandler):
@@ -135,17 +134,9 @@ def test_a_redirect_to_a_private_address_fails_the_job(app, client, wait_job, mo
             self.send_response(200)
             self.end_headers()
 
-    outer = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
-    inner = http.server.ThreadingHTTPServer(("127.0.0.2", 0), Inner)
-    for server in (outer, inner):
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        accepted = client.post("/api/jobs", json={"video_url": f"http://127.0.0.1:{outer.server_port}/talk.mp4"})
+    with http_server(Inner, "127.0.0.2") as inner, http_server(Redirect) as outer:
+        accepted = client.post("/api/jobs", json={"video_url": f"{outer}/talk.mp4"})
         assert accepted.status_code == 202, accepted.get_json()
         job = wait_job(client, accepted.get_json()["id"])
-    finally:
-        for server in (outer, inner):
-            server.shutdown()
-            server.server_close()
     assert job["status"] == "failed" and job["error"].startswith("video_url leads to 127.0.0.2"), job["error"]
     assert "(loopback)" in job["error"] and inner_seen == []
