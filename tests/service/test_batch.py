@@ -78,6 +78,10 @@ def test_a_batch_that_is_not_one_is_refused_whole(make_app, migrated_pg, redis_u
     assert_problem(batch(client, files=[("a.mp4", clip_bytes)], sensitivity="high"), 422, "sensitivity")
     assert_problem(client.post("/api/jobs/batch", json={"video_urls": "https://example.org/a.mp4"}), 422,
                    "video_urls")
+    deck = {"file": [(io.BytesIO(clip_bytes), "a.mp4")], "deck": (io.BytesIO(b"%PDF-1.4"), "slides.pdf")}
+    body = assert_problem(client.post("/api/jobs/batch", data=deck, content_type="multipart/form-data"), 422,
+                          "a batch takes no `deck`")  # one deck belongs to one talk, not to every video
+    assert body["invalid_fields"] == ["deck"]
     assert_nothing_created(app)
 
 
