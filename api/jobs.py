@@ -53,7 +53,7 @@ def submit_job():
     created when the request is refused."""
     if request.mimetype == "multipart/form-data":
         fields = load_fields(SubmitFormSchema(), form_fields("file", "deck"), "form")
-        return accept(fields, request.files.get("file"))
+        return accept(fields, request.files.get("file"), request.files.get("deck"))
     return accept(load_fields(SubmitJsonSchema(), json_object(), "json"), None)
 
 
@@ -66,7 +66,7 @@ def submit_extract():
     if request.mimetype == "multipart/form-data":
         data = legacy_submission(form_fields("file", "video", "deck"))
         upload = request.files.get("file") or request.files.get("video")
-        return accept(load_fields(SubmitFormSchema(), data, "form"), upload)
+        return accept(load_fields(SubmitFormSchema(), data, "form"), upload, request.files.get("deck"))
     return accept(load_fields(SubmitJsonSchema(), legacy_submission(json_object()), "json"), None)
 
 
@@ -219,10 +219,11 @@ def _options(fields: dict) -> dict:
         problem(422, f"invalid options: {exc}")
 
 
-def accept(fields: dict, upload):
+def accept(fields: dict, upload, deck_upload=None):
     """The single-submit path (also each item of a batch): check the video (an upload of
     api/uploads.py or fields["video_url"]) and its options, create the job and hand it to its
-    executor. Returns the 202 (or a repeat's 200/202) response; refusals raise problem()."""
+    executor; `deck_upload`, the talk's PDF, when one was sent. Returns the 202 (or a repeat's
+    200/202) response; refusals raise problem()."""
     options = _options(fields)
     url = fields.get("video_url")
     has_file = upload is not None and upload.filename != ""
@@ -235,7 +236,7 @@ def accept(fields: dict, upload):
     except BrokerUnavailable as exc:
         problem(503, str(exc))
     with tempfile.TemporaryDirectory(prefix="slidecast-deck-") as tmp:
-        deck = _checked_deck(request.files.get("deck"), Path(tmp))
+        deck = _checked_deck(deck_upload, Path(tmp))
         if deck is not None:
             options["deck"] = deck[1]  # before the repeat check: another deck is another job
         job = Job(id=new_id(), options=options, executor=kind, owner=executor().owner_for(kind),
