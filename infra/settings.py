@@ -23,32 +23,24 @@ class ConfigError(Exception):
         self.name = name
 
 
-def _positive_int(env, name, default, maximum=None, allow_zero=False):
+# How each kind of number is described in an error, without and with zero allowed.
+_WANTED = {int: ("a positive integer", "a whole number"), float: ("a positive number", "a number >= 0")}
+
+
+def _positive(env, name, default, kind=int, maximum=None, allow_zero=False):
+    """A number of `kind` (int or float) above zero (or zero too), finite, at most `maximum`."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
-    wanted = "a whole number" if allow_zero else "a positive integer"
+    wanted = _WANTED[kind][allow_zero]
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
         raise ConfigError(name, f"must be {wanted}", raw) from None
-    if value < (0 if allow_zero else 1) or (maximum is not None and value > maximum):
-        limit = f" no larger than {maximum}" if maximum else ""
+    too_big = value == float("inf") or (maximum is not None and value > maximum)
+    if not (value >= 0 if allow_zero else value > 0) or too_big:
+        limit = f" no larger than {maximum}" if maximum is not None else ""
         raise ConfigError(name, f"must be {wanted}{limit}", raw)
-    return value
-
-
-def _positive_float(env, name, default, allow_zero=False):
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    wanted = "a number >= 0" if allow_zero else "a positive number"
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(name, f"must be {wanted}", raw) from None
-    if not (value >= 0 if allow_zero else value > 0) or value == float("inf"):
-        raise ConfigError(name, f"must be {wanted}", raw)
     return value
 
 
@@ -174,22 +166,22 @@ def load_settings(environ=None, overrides: dict | None = None) -> dict:
         "CELERY_BROKER_URL": _url(env, "CELERY_BROKER_URL", _BROKERS, default=redis_url),
         "REQUIRE_BROKER": _flag(env, "REQUIRE_BROKER", False),
         "STORAGE_URL": storage_url(env),
-        "THREAD_POOL_SIZE": _positive_int(env, "THREAD_POOL_SIZE", 2, maximum=64),
-        "MAX_UPLOAD_MB": _positive_int(env, "MAX_UPLOAD_MB", 500),
-        "MAX_VIDEO_SECONDS": _positive_int(env, "MAX_VIDEO_SECONDS", 4 * 3600),
+        "THREAD_POOL_SIZE": _positive(env, "THREAD_POOL_SIZE", 2, maximum=64),
+        "MAX_UPLOAD_MB": _positive(env, "MAX_UPLOAD_MB", 500),
+        "MAX_VIDEO_SECONDS": _positive(env, "MAX_VIDEO_SECONDS", 4 * 3600),
         # The talk's deck sent with a video (field `deck`): every page is rendered and matched.
-        "MAX_DECK_MB": _positive_int(env, "MAX_DECK_MB", 50),
-        "MAX_DECK_PAGES": _positive_int(env, "MAX_DECK_PAGES", 500, maximum=2000),
-        "JOB_CACHE_TTL": _positive_int(env, "JOB_CACHE_TTL", 3600),
-        "JOB_MAX_ATTEMPTS": _positive_int(env, "JOB_MAX_ATTEMPTS", 2, maximum=20),
-        "PROGRESS_DB_INTERVAL": _positive_float(env, "PROGRESS_DB_INTERVAL", 2.0),
+        "MAX_DECK_MB": _positive(env, "MAX_DECK_MB", 50),
+        "MAX_DECK_PAGES": _positive(env, "MAX_DECK_PAGES", 500, maximum=2000),
+        "JOB_CACHE_TTL": _positive(env, "JOB_CACHE_TTL", 3600),
+        "JOB_MAX_ATTEMPTS": _positive(env, "JOB_MAX_ATTEMPTS", 2, maximum=20),
+        "PROGRESS_DB_INTERVAL": _positive(env, "PROGRESS_DB_INTERVAL", 2.0, float),
         # How long a web process may answer a poll from its own copy of a job read from Redis.
-        "JOB_NEAR_CACHE_SECONDS": _positive_float(env, "JOB_NEAR_CACHE_SECONDS", 0.5, allow_zero=True),
+        "JOB_NEAR_CACHE_SECONDS": _positive(env, "JOB_NEAR_CACHE_SECONDS", 0.5, float, allow_zero=True),
         "RATE_LIMIT_SUBMIT": _rate_limit(env, "RATE_LIMIT_SUBMIT", "30 per minute"),
         # Reverse proxies in front of the web process whose X-Forwarded-For entries are believed
         # (0: none, the header is ignored; a client could otherwise choose its rate-limit key).
-        "TRUSTED_PROXY_COUNT": _positive_int(env, "TRUSTED_PROXY_COUNT", 0, maximum=5, allow_zero=True),
-        "DOWNLOAD_TIMEOUT": _positive_int(env, "DOWNLOAD_TIMEOUT", 60),
+        "TRUSTED_PROXY_COUNT": _positive(env, "TRUSTED_PROXY_COUNT", 0, maximum=5, allow_zero=True),
+        "DOWNLOAD_TIMEOUT": _positive(env, "DOWNLOAD_TIMEOUT", 60),
         # video_url may name localhost or the private ranges (an intranet); off: only public hosts.
         "ALLOW_PRIVATE_VIDEO_URLS": _flag(env, "ALLOW_PRIVATE_VIDEO_URLS", False),
         "RECOVER_JOBS_ON_START": _flag(env, "RECOVER_JOBS_ON_START", _owns_a_pool()),
@@ -222,25 +214,25 @@ def distributed_settings(env) -> dict:
     return {
         # The longest one task of a job may run (soft limit 30 s earlier); also sizes the
         # broker's visibility timeout.
-        "JOB_TIME_LIMIT": _positive_int(env, "JOB_TIME_LIMIT", 3 * 3600),
-        "HEARTBEAT_SECONDS": _positive_int(env, "HEARTBEAT_SECONDS", 15),
-        "HEARTBEAT_STALE_SECONDS": _positive_int(env, "HEARTBEAT_STALE_SECONDS", 180),
+        "JOB_TIME_LIMIT": _positive(env, "JOB_TIME_LIMIT", 3 * 3600),
+        "HEARTBEAT_SECONDS": _positive(env, "HEARTBEAT_SECONDS", 15),
+        "HEARTBEAT_STALE_SECONDS": _positive(env, "HEARTBEAT_STALE_SECONDS", 180),
         # How often each worker looks for jobs whose worker died (jobs/recovery.start_sweeper).
-        "RECOVERY_SWEEP_SECONDS": _positive_float(env, "RECOVERY_SWEEP_SECONDS", 60.0),
-        "JOB_RETENTION_DAYS": _positive_int(env, "JOB_RETENTION_DAYS", 30),
-        "CHUNK_SECONDS": _positive_int(env, "CHUNK_SECONDS", 600),
-        "WORKER_MAX_TASKS_PER_CHILD": _positive_int(env, "WORKER_MAX_TASKS_PER_CHILD", 50),
-        "WORKER_MAX_MEMORY_MB": _positive_int(env, "WORKER_MAX_MEMORY_MB", 1500),
-        "TASK_MAX_RETRIES": _positive_int(env, "TASK_MAX_RETRIES", 5, maximum=50),
+        "RECOVERY_SWEEP_SECONDS": _positive(env, "RECOVERY_SWEEP_SECONDS", 60.0, float),
+        "JOB_RETENTION_DAYS": _positive(env, "JOB_RETENTION_DAYS", 30),
+        "CHUNK_SECONDS": _positive(env, "CHUNK_SECONDS", 600),
+        "WORKER_MAX_TASKS_PER_CHILD": _positive(env, "WORKER_MAX_TASKS_PER_CHILD", 50),
+        "WORKER_MAX_MEMORY_MB": _positive(env, "WORKER_MAX_MEMORY_MB", 1500),
+        "TASK_MAX_RETRIES": _positive(env, "TASK_MAX_RETRIES", 5, maximum=50),
         # How long a step keeps trying to send the next step while the broker does not answer
         # (a Redis restart or failover); beyond it the stale-job sweep brings the job back.
-        "STEP_SEND_RETRY_SECONDS": _positive_int(env, "STEP_SEND_RETRY_SECONDS", 600),
+        "STEP_SEND_RETRY_SECONDS": _positive(env, "STEP_SEND_RETRY_SECONDS", 600),
         # Celery's --autoscale=max,min for `deploy_scalable.sh worker`; None: a fixed
         # WORKER_CONCURRENCY.
         "WORKER_AUTOSCALE": _autoscale(env, "WORKER_AUTOSCALE"),
         # On SIGTERM (a deploy, a scale-down) a worker lets running steps finish for this long,
         # then hands the rest back to the broker at once; below Render's maxShutdownDelaySeconds.
-        "WORKER_SOFT_SHUTDOWN_SECONDS": _positive_float(env, "WORKER_SOFT_SHUTDOWN_SECONDS", 20.0, allow_zero=True),
+        "WORKER_SOFT_SHUTDOWN_SECONDS": _positive(env, "WORKER_SOFT_SHUTDOWN_SECONDS", 20.0, float, allow_zero=True),
     }
 
 
@@ -248,13 +240,13 @@ def user_settings(env) -> dict:
     """Live progress streams (GET /api/jobs/ID/events) and batches (docs/service.md)."""
     return {
         # Videos one POST /api/jobs/batch may hold; each is one submission (rate limit included).
-        "BATCH_MAX": _positive_int(env, "BATCH_MAX", 20, maximum=200),
+        "BATCH_MAX": _positive(env, "BATCH_MAX", 20, maximum=200),
         # A comment line this often keeps proxies from closing a quiet stream.
-        "SSE_HEARTBEAT_SECONDS": _positive_float(env, "SSE_HEARTBEAT_SECONDS", 15.0),
+        "SSE_HEARTBEAT_SECONDS": _positive(env, "SSE_HEARTBEAT_SECONDS", 15.0, float),
         # Open streams per web process; each holds one gunicorn thread, so the default leaves
         # at least one of WEB_THREADS for every other request. Beyond it: 503 + Retry-After.
-        "SSE_MAX_STREAMS": _positive_int(env, "SSE_MAX_STREAMS",
-                                         max(1, _positive_int(env, "WEB_THREADS", 4) - 1)),
+        "SSE_MAX_STREAMS": _positive(env, "SSE_MAX_STREAMS",
+                                         max(1, _positive(env, "WEB_THREADS", 4) - 1)),
     }
 
 

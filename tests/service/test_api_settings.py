@@ -14,6 +14,8 @@ from infra.settings import ConfigError, load_settings
     ("THREAD_POOL_SIZE", "abc"), ("THREAD_POOL_SIZE", "0"), ("MAX_UPLOAD_MB", "-5"),
     ("REDIS_URL", "localhost:6379"), ("CELERY_BROKER_URL", "kafka://x"), ("DATABASE_URL", "mysql://x/y"),
     ("REQUIRE_BROKER", "perhaps"), ("JOB_CACHE_TTL", "1.5"), ("LOG_LEVEL", "LOUD"),
+    ("SSE_HEARTBEAT_SECONDS", "0"), ("RECOVERY_SWEEP_SECONDS", "inf"), ("WORKER_SOFT_SHUTDOWN_SECONDS", "-1"),
+    ("PROGRESS_DB_INTERVAL", "nan"), ("JOB_MAX_ATTEMPTS", "21"),
 ])
 def test_a_bad_value_names_the_variable(name, value):
     with pytest.raises(ConfigError) as error:
@@ -21,6 +23,18 @@ def test_a_bad_value_names_the_variable(name, value):
     message = str(error.value)
     assert message.startswith(f"SLIDECAST config error: {name} ") and repr(value) in message
     assert "\n" not in message
+
+
+def test_numbers_say_what_they_must_be_and_keep_their_kind():
+    for name, value, wanted in (("MAX_UPLOAD_MB", "0", "a positive integer"),
+                                ("JOB_MAX_ATTEMPTS", "21", "a positive integer no larger than 20"),
+                                ("SSE_HEARTBEAT_SECONDS", "-2", "a positive number"),
+                                ("WORKER_SOFT_SHUTDOWN_SECONDS", "x", "a number >= 0")):
+        with pytest.raises(ConfigError, match=f"{name} must be {wanted}, got"):
+            load_settings({name: value})
+    settings = load_settings({"SSE_HEARTBEAT_SECONDS": "2.5", "WORKER_SOFT_SHUTDOWN_SECONDS": "0", "MAX_UPLOAD_MB": "7"})
+    assert settings["SSE_HEARTBEAT_SECONDS"] == 2.5 and settings["WORKER_SOFT_SHUTDOWN_SECONDS"] == 0.0
+    assert settings["MAX_UPLOAD_MB"] == 7 and isinstance(settings["MAX_UPLOAD_MB"], int)
 
 
 def test_urls_and_defaults():
