@@ -72,6 +72,10 @@ def reliability_settings(settings: dict) -> dict:
         "result_expires": 3600,
         # Messages survive a broker restart.
         "task_default_delivery_mode": "persistent",
+        # A worker that lost its broker tries again after 2, 4, 6 ... s, then every 30 s (kombu's
+        # cap), for as long as the outage lasts. Celery's default gives up after 100 tries (about
+        # 45 minutes) and the worker exits: a long outage would leave no worker to come back.
+        "broker_connection_max_retries": None,
     }
 
 

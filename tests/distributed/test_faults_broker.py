@@ -62,3 +62,27 @@ def test_the_next_step_waits_out_a_broker_outage_and_the_job_runs_once(make_app,
     with app.app_context():
         slides = db.session.scalars(sa.select(Slide.index).where(Slide.job_id == job["id"])).all()
     assert sorted(slides) == list(range(1, 21))
+
+
+def test_an_idle_worker_waits_out_a_broker_outage_and_takes_the_next_job(make_app, app, tmp_path, service_clip,
+                                                                        wait_job, throwaway_redis):
+    """Celery's default gives up reconnecting after 100 tries (about 45 minutes) and the worker
+    exits; ours counts no limit, so after any outage the worker is there to take the next job."""
+    client = web_app(make_app, app, throwaway_redis.url).test_client()
+    worker = Worker(worker_env(app, throwaway_redis.url), tmp_path / "worker.log")
+    try:
+        throwaway_redis.stop()
+
+        def retries():
+            return re.findall(r"Trying again in [\d.]+ seconds?\.\.\. \((\d+)/(\w+)\)", worker.log.read_text(errors="replace"))
+        wait_until(lambda: len(retries()) >= 3 or worker.proc.poll() is not None,
+                   what="three attempts to reconnect", limit=60)
+        assert worker.proc.poll() is None, worker.log.read_text(errors="replace")[-2000:]
+        assert {limit for _, limit in retries()} == {"None"}, f"the worker counts down to giving up: {retries()}"
+        throwaway_redis.start()
+        job = submit(client, service_clip, ocr=False)
+        done = wait_job(client, job["id"], limit=90)
+    finally:
+        worker.stop()
+    assert done["status"] == "succeeded", done["error"]
+    assert done["attempts"] == 1
