@@ -18,6 +18,7 @@ import collections
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -105,7 +106,11 @@ def run(args, folder, server, cluster) -> int:
     once = ran_more_than_once(cluster.url, [job_id], workers)
     report = {"postgres_down_seconds": args.down, "seconds": round(time.monotonic() - began, 1),
               "status": final["status"], "attempts": final["attempts"], "error": final["error"],
-              "answers": dict(answers), "slides": final["slide_count"], **once}
+              "answers": dict(answers), "slides": final["slide_count"],
+              # whether the outage met the step: each retry is received again
+              "extraction_received": len(workers.received_steps("slidecast.process_job")),
+              "transient_faults_logged": len(re.findall(r"transient fault|cannot claim the job now", workers.log_text())),
+              **once}
     print(json.dumps(report, indent=2))
     return exit_status({**once, "the job did not succeed": final["status"] != "succeeded",
                         "an answer was 500": any(" 500 " in key for key in answers)})
