@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import mimetypes
 import re
 import tempfile
 import uuid
@@ -49,11 +50,21 @@ def submit_job():
     """Submit a video: multipart `file` (plus option fields, and the talk's PDF as `deck`) or
     JSON {"video_url", options}.
 
+    Or the video as the body itself (Content-Type video/* or application/octet-stream), with
+    the options and `filename` in the query string: no multipart to parse, no deck.
+
     Answers 202 with the job and a Location header; poll GET /api/jobs/{id}. Nothing is
     created when the request is refused."""
     if request.mimetype == "multipart/form-data":
         fields = load_fields(SubmitFormSchema(), form_fields("file", "deck"), "form")
         return accept(fields, request.files.get("file"), request.files.get("deck"))
+    if request.is_raw_video:
+        query = request.args.to_dict()
+        refuse_nul(query, "query")
+        name = query.pop("filename", "") or "video" + (request.mimetype.startswith("video/")
+                                                       and mimetypes.guess_extension(request.mimetype) or "")
+        fields = load_fields(SubmitFormSchema(), query, "query")  # refused before the body is read
+        return accept(fields, request.body_as_file(name))
     return accept(load_fields(SubmitJsonSchema(), json_object(), "json"), None)
 
 
