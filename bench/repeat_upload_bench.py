@@ -15,6 +15,10 @@ file, in rotating order:
 - new job: the same bytes with other options (ocr=false) -> 202 (probe, store, create; the job
   is cancelled at once).
 
+The multipart and raw re-uploads also report the server's CPU time per request (every thread of
+the gunicorn worker, from /proc/PID/task/*/schedstat): unlike wall time, it hardly moves with the
+machine's load.
+
 With --against REV (repeatable), another server runs the code of commit REV (exported with git
 archive) from the same virtualenv, gets the same first upload, and its multipart re-upload (body
 built before timing) is timed in the same rounds: old and new paths side by side under one load.
@@ -69,6 +73,23 @@ def start(work: Path, root: Path = ROOT) -> tuple[subprocess.Popen, str]:
         except requests.RequestException:
             time.sleep(0.2)
     raise SystemExit("gunicorn did not answer")
+
+
+def worker_pid(master: subprocess.Popen) -> int:
+    """The pid of gunicorn's one worker (WEB_CONCURRENCY=1)."""
+    children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+    return int(children[0])
+
+
+def cpu_ms(pid: int) -> float:
+    """CPU time used so far by every thread of process `pid`, in ms."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            total += int(Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):  # a thread that just ended
+            pass
+    return total / 1e6
 
 
 def post(base: str, video: Path, **fields) -> tuple[float, requests.Response]:
@@ -145,6 +166,7 @@ def main() -> None:
             old_proc, old_base = start(folder, exported(rev, folder))
             procs.append(old_proc)
             olds[rev] = old_base
+        pids = {base: worker_pid(proc), **{old_base: worker_pid(p) for old_base, p in zip(olds.values(), procs[1:])}}
         job, slides = processed(base, args.video)
         old_jobs = {rev: processed(old_base, args.video)[0]["id"] for rev, old_base in olds.items()}
         prepared = requests.Request("POST", f"{base}/api/jobs", files={
@@ -157,6 +179,14 @@ def main() -> None:
             body = answer.json()
             assert answer.status_code == 200 and body["cached"] and body["id"] == job_id, body
             times.setdefault(key, []).append(ms)
+
+        cpu: dict[str, list[float]] = {}
+
+        def sent(key: str, server: str, body: bytes, content_type: str, job_id: str) -> None:
+            before = cpu_ms(pids[server])
+            ms, answer = post_prepared(session, server, body, content_type)
+            cpu.setdefault(key, []).append(cpu_ms(pids[server]) - before)
+            cached(key, ms, answer, job_id)
 
         def ask() -> None:
             with_hash, request_only, answer = ask_by_hash(base, args.video)
@@ -171,13 +201,12 @@ def main() -> None:
 
         steps = {"ask": ask,
                  "reupload": lambda: cached("reupload", *post(base, args.video), job["id"]),
-                 "prepared": lambda: cached("prepared", *post_prepared(session, base, prepared.body,
-                                                                       prepared.headers["Content-Type"]), job["id"]),
-                 "raw": lambda: cached("raw", *post_prepared(session, base, raw, "video/mp4"), job["id"]),
+                 "prepared": lambda: sent("prepared", base, prepared.body, prepared.headers["Content-Type"], job["id"]),
+                 "raw": lambda: sent("raw", base, raw, "video/mp4", job["id"]),
                  "new": new_job}
         for rev, old_base in olds.items():
-            steps[f"old {rev}"] = functools.partial(lambda rev, old_base: cached(f"old {rev}", *post_prepared(
-                session, old_base, prepared.body, prepared.headers["Content-Type"]), old_jobs[rev]), rev, old_base)
+            steps[f"old {rev}"] = functools.partial(sent, f"old {rev}", old_base, prepared.body,
+                                                    prepared.headers["Content-Type"], old_jobs[rev])
         order = list(steps)
         for round_ in range(args.rounds):
             shift = round_ % len(order)
@@ -192,10 +221,11 @@ def main() -> None:
                   **{f"old {rev}": f"the same on {rev} (same rounds)" for rev in olds},
                   "raw": "re-upload as the raw body (Content-Type video/mp4, 200 cached)",
                   "new": "same bytes, other options: a new job (202)"}
-        print("| what | median ms | min | max |\n|---|---|---|---|")
+        print("| what | median ms | min | max | server CPU ms, median (min) |\n|---|---|---|---|---|")
         for key, label in labels.items():
             if got := times.get(key):
-                print(f"| {label} | {statistics.median(got):.1f} | {min(got):.1f} | {max(got):.1f} |")
+                used = f"{statistics.median(cpu[key]):.1f} ({min(cpu[key]):.1f})" if key in cpu else ""
+                print(f"| {label} | {statistics.median(got):.1f} | {min(got):.1f} | {max(got):.1f} | {used} |")
         for rev in olds:
             print(f"{rev} / this multipart re-upload, median: "
                   f"{statistics.median(times[f'old {rev}']) / statistics.median(times['prepared']):.2f}x; "
