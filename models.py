@@ -103,6 +103,7 @@ class Slide(db.Model):
     text: Mapped[str] = mapped_column(sa.Text, default="")
     transcript: Mapped[str] = mapped_column(sa.Text, default="")
     keywords: Mapped[list] = mapped_column(sa.JSON, default=list)
+    deck_page: Mapped[int | None] = mapped_column(sa.Integer)  # 1-based page of the talk's deck, when aligned
     image_key: Mapped[str] = mapped_column(sa.String(512))
     thumbnail_key: Mapped[str] = mapped_column(sa.String(512))
 

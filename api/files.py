@@ -60,7 +60,7 @@ def list_slides(job_id):
     base = f"/api/jobs/{doc['id']}/slides"
     slides = [{"index": s.index, "start": s.start, "end": s.end, "same_as": s.same_as, "title": s.title,
                "text": s.text, "transcript": s.transcript, "keywords": s.keywords or [],
-               "image_url": f"{base}/{s.index}/image", "thumbnail_url": f"{base}/{s.index}/thumbnail"}
+               "deck_page": s.deck_page, "image_url": f"{base}/{s.index}/image", "thumbnail_url": f"{base}/{s.index}/thumbnail"}
               for s in rows]
     return jsonify({"job_id": doc["id"], "count": len(slides), "slides": slides})
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import mimetypes
 import re
 import tempfile
 import uuid
 from pathlib import Path
+
+import av
 
 from flask import current_app, jsonify, request, url_for
 from flask_smorest import Blueprint
@@ -28,6 +31,7 @@ from jobs.keys import job_prefix, upload_key, work_prefix
 from jobs.repeats import find_repeat
 from models import ACTIVE_STATES, Artifact, Job, new_id
 from slidecast import ExtractOptions
+from slidecast.video import mpegts_as_mp4
 
 blp = Blueprint("jobs", __name__, description="Submit and follow extraction jobs")
 DEFAULT_PRIORITY = 5
@@ -49,11 +53,21 @@ def submit_job():
     """Submit a video: multipart `file` (plus option fields, and the talk's PDF as `deck`) or
     JSON {"video_url", options}.
 
+    Or the video as the body itself (Content-Type video/* or application/octet-stream), with
+    the options and `filename` in the query string: no multipart to parse, no deck.
+
     Answers 202 with the job and a Location header; poll GET /api/jobs/{id}. Nothing is
     created when the request is refused."""
     if request.mimetype == "multipart/form-data":
         fields = load_fields(SubmitFormSchema(), form_fields("file", "deck"), "form")
         return accept(fields, request.files.get("file"), request.files.get("deck"))
+    if request.is_raw_video:
+        query = request.args.to_dict()
+        refuse_nul(query, "query")
+        name = query.pop("filename", "") or "video" + (request.mimetype.startswith("video/")
+                                                       and mimetypes.guess_extension(request.mimetype) or "")
+        fields = load_fields(SubmitFormSchema(), query, "query")  # refused before the body is read
+        return accept(fields, request.body_as_file(name))
     return accept(load_fields(SubmitJsonSchema(), json_object(), "json"), None)
 
 
@@ -287,15 +301,23 @@ def _store_upload(job: Job, upload) -> str | None:
     job.video_sha256 = received.sha256
     if (earlier := find_repeat(job.video_sha256, job.options, job.api_key_id)) is not None:
         return earlier
-    try:
-        info = probe_video(received.path, video_limits(current_app.config))
-    except BadVideo as exc:
-        problem(422, f"{name}: {exc}", invalid_fields=["file"])
-    key = upload_key(job.id, name)
-    size = storage().put_file(key, received.path)
+    stored_as, content_type = name, upload.mimetype or "application/octet-stream"
+    with tempfile.TemporaryDirectory(prefix="slidecast-remux-") as tmp:
+        video = Path(tmp) / "video.mp4"
+        try:
+            if mpegts_as_mp4(received.path, video):  # the probe and every later step seek in it
+                stored_as, content_type = str(Path(name).with_suffix(".mp4")), "video/mp4"
+            else:
+                video = received.path
+            info = probe_video(video, video_limits(current_app.config))
+        except BadVideo as exc:
+            problem(422, f"{name}: {exc}", invalid_fields=["file"])
+        except av.FFmpegError:  # an MPEG-TS file whose packets cannot be copied
+            problem(422, f"{name}: the file is not a readable video, or it is truncated", invalid_fields=["file"])
+        key = upload_key(job.id, stored_as)
+        size = storage().put_file(key, video)
     job.source_filename, job.upload_key, job.duration = display_name(upload.filename), key, round(info["duration"], 3)
-    job.artifacts.append(Artifact(kind="upload", key=key, size=size,
-                                  content_type=upload.mimetype or "application/octet-stream"))
+    job.artifacts.append(Artifact(kind="upload", key=key, size=size, content_type=content_type))
     return None
 
 

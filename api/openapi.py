@@ -62,6 +62,10 @@ SUBMIT_BODY = {
         "application/json": {"schema": {"$ref": "#/components/schemas/SubmitJson"}},
     },
 }
+# POST /api/jobs also takes the video as the body itself, its options in the query string.
+RAW_VIDEO_BODY = {"schema": {"type": "string", "format": "binary"}, "description": (
+    "the video file as the whole body (also any video/* type); the options of SubmitFormFields "
+    "and `filename` go in the query string; no deck")}
 
 BATCH_BODY = {
     "required": True,
@@ -121,6 +125,9 @@ def _fix_operation(path: str, method: str, operation: dict) -> None:
     responses["default"] = dict(problem_response(500), description="any other error")
     if method == "post" and path in ("/api/jobs", "/api/extract"):
         operation["requestBody"] = SUBMIT_BODY
+        if path == "/api/jobs":
+            operation["requestBody"] = {**SUBMIT_BODY, "content": {**SUBMIT_BODY["content"],
+                                                                   "application/octet-stream": RAW_VIDEO_BODY}}
         responses["202"]["headers"] = {"Location": {"description": "the job's URL: poll it",
                                                     "schema": {"type": "string"}}}
     if path == BATCH_PATH:

@@ -202,6 +202,8 @@ class SlideSchema(Schema):
     text = fields.String()
     transcript = fields.String()
     keywords = fields.List(fields.String())
+    deck_page = fields.Integer(allow_none=True, metadata={
+        "description": "page (from 1) of the deck sent with the video that this slide shows; null without one"})
     image_url = fields.String()
     thumbnail_url = fields.String()
 

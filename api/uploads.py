@@ -1,24 +1,28 @@
-"""Uploaded files are written once: werkzeug streams each multipart file part into a temporary
-file that hashes (SHA-256) what it writes, so a repeated upload is known by its hash the moment
+"""Uploaded files are written once: each multipart file part (parsed by python-multipart) or raw
+request body is streamed into a temporary file that hashes (SHA-256) what it writes, so a repeated upload is known by its hash the moment
 its last byte arrives, without copying the file or reading it again (docs/benchmarks.md,
 "Repeated upload")."""
 
 from __future__ import annotations
 
 import hashlib
-import io
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from flask import Request
-from werkzeug.formparser import FormDataParser, MultiPartParser
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser
+from werkzeug.datastructures import FileStorage, Headers
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
+from werkzeug.http import parse_options_header
 from werkzeug.utils import secure_filename
 
 
-# Hashing and writing a piece run on one of these threads while the request's thread receives
-# and parses the next piece (both release the GIL): on two cores a 61 MB upload's SHA-256 and
-# disk write mostly hide behind its reception.
+# Hashing a piece and writing it run on two of these threads at once (both release the GIL),
+# while the request's thread receives and parses the next piece: on two cores a 61 MB upload's
+# SHA-256 (~40 ms CPU) and its write (~20 ms) hide behind its reception instead of adding up.
 _WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="upload-writer")
 
 
@@ -26,30 +30,26 @@ class HashedUpload:
     """A temporary file (removed when closed, at the end of the request) that hashes every byte
     written to it. `path` and `sha256` are what the submit path needs; the rest is the file's.
 
-    Pieces are hashed and written in order on a writer thread, one piece in flight at a time;
-    anything that reads the file first waits for the last piece (and raises its error)."""
+    Each piece is hashed and written on writer threads, one piece in flight at a time (so in
+    order); anything that reads the file first waits for the last piece (and raises its error)."""
 
     def __init__(self, filename: str | None):
         suffix = Path(secure_filename(filename or "")).suffix.lower()[:10]
         self._file = tempfile.NamedTemporaryFile(prefix="slidecast-upload-", suffix=suffix)
         self._hash = hashlib.sha256()
-        self._pending: Future | None = None
+        self._pending: tuple[Future, ...] = ()
         self.size = 0
 
     def write(self, data: bytes) -> int:
         self._wait()
         self.size += len(data)
-        self._pending = _WRITERS.submit(self._take, data)
+        self._pending = (_WRITERS.submit(self._hash.update, data), _WRITERS.submit(self._file.write, data))
         return len(data)
 
-    def _take(self, data: bytes) -> None:
-        self._hash.update(data)
-        self._file.write(data)
-
     def _wait(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.result()
+        pending, self._pending = self._pending, ()
+        for piece in pending:
+            piece.result()
 
     @property
     def path(self) -> Path:
@@ -63,7 +63,15 @@ class HashedUpload:
         self._wait()
         return self._hash.hexdigest()
 
-    def __getattr__(self, name):  # read, seek, close, ...: the temporary file's own, once complete
+    def close(self) -> None:
+        """Removed on a writer thread: freeing a large file's pages takes milliseconds, and the
+        request's files are closed before its answer goes out."""
+        try:
+            self._wait()
+        finally:
+            _WRITERS.submit(self._file.close)
+
+    def __getattr__(self, name):  # read, seek, ...: the temporary file's own, once complete
         self._wait()
         return getattr(self._file, name)
 
@@ -72,44 +80,173 @@ class HashedUpload:
         return iter(self._file)
 
 
-# werkzeug reads a multipart body 64 KiB at a time; under gunicorn each such read copies what
-# its reader holds ahead (up to 1 MiB), so a 61 MB upload cost ~280 ms of copying. Reads of
-# gunicorn's own recv size (1 MiB) copy each byte about twice.
-READ_SIZE = 256 * 1024
-READ_AHEAD = 1024 * 1024
+# The body is read READ_SIZE at a time and handed to python-multipart, whose boundary search
+# (bytes.find) copies nothing: a file part's data reaches the HashedUpload as views of the pieces
+# read. werkzeug's own parser copied every byte several times into and out of its buffer
+# (bench/upload_parts_bench.py: 70-80 ms CPU for 61 MB, against 15 ms).
+READ_SIZE = 1024 * 1024
+# A part's headers (Content-Disposition, Content-Type) are a few hundred bytes.
+MAX_PART_HEADER_BYTES = 16 * 1024
 
 
 class _UploadFormParser(FormDataParser):
     def _parse_multipart(self, stream, mimetype, content_length, options):
-        # werkzeug's own method (3.1) with the larger reads; it has no setting for them
-        parser = MultiPartParser(stream_factory=self.stream_factory, max_form_memory_size=self.max_form_memory_size,
-                                 max_form_parts=self.max_form_parts, cls=self.cls, buffer_size=READ_SIZE)
-        boundary = options.get("boundary", "").encode("ascii")
+        boundary = options.get("boundary", "").encode("latin-1")
         if not boundary:
             raise ValueError("Missing boundary")
-        form, files = parser.parse(io.BufferedReader(_Raw(stream), READ_AHEAD), boundary, content_length)
-        return stream, form, files
+        parts = _Parts(self.stream_factory, self.max_form_memory_size, self.max_form_parts, content_length)
+        try:
+            parser = MultipartParser(boundary, parts.callbacks())
+            while data := stream.read(READ_SIZE):
+                _feed(parser, parts, data, b"\r\n\r\n--" + boundary)
+            if not parts.complete:
+                raise ValueError("the multipart body ended before its closing boundary")
+        except (FormParserError, UnicodeDecodeError) as exc:
+            parts.discard()
+            raise ValueError(str(exc)) from exc
+        except BaseException:
+            parts.discard()
+            raise
+        return stream, self.cls(parts.fields), self.cls(parts.files)
 
 
-class _Raw(io.RawIOBase):
-    """The WSGI input as a raw stream, for io.BufferedReader to read READ_AHEAD at a time."""
+def _feed(parser: MultipartParser, parts: _Parts, data: bytes, empty_part: bytes) -> None:
+    """Write `data` to the parser. A part with no body at all (its headers' blank line followed at
+    once by the next boundary, as werkzeug's test client sends an empty file) is valid multipart
+    that python-multipart reads as data running on into the next part: the line break it expects
+    is added there. (Not seen when that spot straddles two reads; browsers and curl always send
+    the line break.)"""
+    at = data.find(empty_part)
+    if at < 0:
+        parser.write(data)
+        return
+    done = 0
+    while at >= 0:
+        parser.write(data[done:at + 4])
+        if parts.awaiting_body:
+            parser.write(b"\r\n")
+        done = at + 4
+        at = data.find(empty_part, done)
+    parser.write(data[done:])
 
-    def __init__(self, stream):
-        self._stream = stream
 
-    def readable(self) -> bool:
-        return True
+class _Parts:
+    """python-multipart's callbacks, collecting what werkzeug's parser would: text fields (at
+    most max_form_memory_size bytes each) and file parts (a part with a filename) streamed into
+    the request's stream_factory. More than max_form_parts parts is a 413, as in werkzeug."""
 
-    def readinto(self, buffer) -> int:
-        data = self._stream.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
+    def __init__(self, stream_factory, max_field_bytes: int | None, max_parts: int | None, content_length):
+        self._stream_factory, self._max_field_bytes, self._max_parts = stream_factory, max_field_bytes, max_parts
+        self._content_length = content_length
+        self.fields: list[tuple[str, str]] = []
+        self.files: list[tuple[str, FileStorage]] = []
+        self.complete = False
+        self.awaiting_body = False  # a part's headers were read, none of its body yet
+        self._count = 0
+
+    def callbacks(self) -> dict:
+        return {"on_part_begin": self._begin, "on_header_field": self._header_name,
+                "on_header_value": self._header_value, "on_header_end": self._header_end,
+                "on_headers_finished": self._headers_done, "on_part_data": self._data,
+                "on_part_end": self._end, "on_end": self._finished}
+
+    def _begin(self) -> None:
+        self._count += 1
+        if self._max_parts is not None and self._count > self._max_parts:
+            raise RequestEntityTooLarge()
+        self._headers: list[tuple[str, str]] = []
+        self._header_bytes, self._name, self._value = 0, bytearray(), bytearray()
+
+    def _header_name(self, data, start: int, end: int) -> None:
+        self._take_header(self._name, data[start:end])
+
+    def _header_value(self, data, start: int, end: int) -> None:
+        self._take_header(self._value, data[start:end])
+
+    def _take_header(self, into: bytearray, piece: bytes) -> None:
+        self._header_bytes += len(piece)
+        if self._header_bytes > MAX_PART_HEADER_BYTES:
+            raise RequestEntityTooLarge()
+        into += piece
+
+    def _header_end(self) -> None:
+        self._headers.append((self._name.decode().strip(" \t"), self._value.decode().strip(" \t")))
+        self._name, self._value = bytearray(), bytearray()
+
+    def _headers_done(self) -> None:
+        self._part_headers = Headers(self._headers)
+        self.awaiting_body = True
+        if "content-disposition" not in self._part_headers:
+            raise ValueError("Missing Content-Disposition header")
+        _, extra = parse_options_header(self._part_headers["content-disposition"])
+        self._part_name, self._filename = extra.get("name"), extra.get("filename")
+        if self._filename is not None:
+            self._sink = self._stream_factory(total_content_length=self._content_length,
+                                              content_type=self._part_headers.get("content-type"),
+                                              filename=self._filename,
+                                              content_length=self._part_headers.get("content-length"))
+        else:
+            self._sink = bytearray()
+
+    def _data(self, data, start: int, end: int) -> None:
+        self.awaiting_body = False
+        if isinstance(self._sink, bytearray):
+            self._sink += data[start:end]
+            if self._max_field_bytes is not None and len(self._sink) > self._max_field_bytes:
+                raise RequestEntityTooLarge()
+        elif isinstance(data, bytes):  # a piece read from the body: never changed, a view is safe
+            self._sink.write(memoryview(data)[start:end])
+        else:  # python-multipart's own look-behind buffer, which it reuses
+            self._sink.write(bytes(data[start:end]))
+
+    def _end(self) -> None:
+        self.awaiting_body = False
+        if isinstance(self._sink, bytearray):
+            self.fields.append((self._part_name, self._sink.decode("utf-8", "replace")))
+        else:
+            self._sink.seek(0)
+            self.files.append((self._part_name, FileStorage(self._sink, self._filename, self._part_name,
+                                                            headers=self._part_headers)))
+
+    def _finished(self) -> None:
+        self.complete = True
+
+    def discard(self) -> None:
+        """Remove the temporary files of a body that was refused half way."""
+        for _, upload in self.files:
+            upload.close()
+        sink = getattr(self, "_sink", None)
+        if sink is not None and not isinstance(sink, bytearray):
+            sink.close()
 
 
 class UploadRequest(Request):
-    """Flask's request whose multipart file parts are HashedUploads, read in READ_SIZE pieces."""
+    """Flask's request whose multipart body is parsed by python-multipart, file parts streamed
+    into HashedUploads."""
 
     form_data_parser_class = _UploadFormParser
 
+    _body_file: HashedUpload | None = None
+
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
         return HashedUpload(filename)
+
+    @property
+    def is_raw_video(self) -> bool:
+        """The body is the video itself (curl --data-binary @talk.mp4 -H "Content-Type: video/mp4")."""
+        return self.mimetype == "application/octet-stream" or self.mimetype.startswith("video/")
+
+    def body_as_file(self, filename: str) -> FileStorage:
+        """The raw body as an uploaded file named `filename`, received as a multipart file part
+        is (hashed while it streams in, MAX_CONTENT_LENGTH enforced by werkzeug's stream: 413)
+        but with no multipart parse at all. Removed at the end of the request."""
+        upload = self._body_file = HashedUpload(filename)
+        while data := self.stream.read(READ_SIZE):
+            upload.write(data)
+        upload.seek(0)
+        return FileStorage(upload, filename=filename, name="file", content_type=self.mimetype)
+
+    def close(self) -> None:
+        super().close()
+        if self._body_file is not None:
+            self._body_file.close()

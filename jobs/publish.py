@@ -47,7 +47,7 @@ def _content_type(path: Path) -> str:
 
 def slide_rows(job_id: str, manifest, out_prefix: str) -> list[Slide]:
     return [Slide(job_id=job_id, index=s.index, start=s.start, end=s.end, same_as=s.same_as, title=s.title,
-                  text=s.text, transcript=s.transcript, keywords=list(s.keywords),
+                  text=s.text, transcript=s.transcript, keywords=list(s.keywords), deck_page=s.deck_page,
                   image_key=f"{out_prefix}/{s.image}", thumbnail_key=f"{out_prefix}/{s.thumbnail}")
             for s in manifest.slides]
 

@@ -16,14 +16,13 @@ import logging
 import re
 from pathlib import Path
 
-import av
 from yt_dlp import YoutubeDL
 from yt_dlp.networking._requests import RequestsRH  # the handler yt-dlp prefers; see docs/dependencies.md
 from yt_dlp.networking.exceptions import RequestError, TransportError
 from yt_dlp.utils import DownloadError
 
 from infra.url_guard import BlockedAddress, guard_pool_manager
-from slidecast.video import remux
+from slidecast.video import mpegts_as_mp4
 
 log = logging.getLogger("slidecast.jobs")
 # Content types (and path endings) of a video_url that yt-dlp reads instead of a direct download.
@@ -105,11 +104,9 @@ def fetch_with_ytdlp(url: str, work: Path, report, *, allow_private: bool, max_b
 
 def _as_mp4(path: Path, target: Path) -> Path:
     """An HLS download is MPEG-TS (yt-dlp would remux it with ffmpeg, which is kept out): copied
-    into MP4 with PyAV, packets unchanged, so that seeking to its end works like any upload's."""
-    with av.open(str(path)) as source:
-        if source.format.name != "mpegts":
-            return path
-    remux(path, target, "mp4")
+    into MP4 with PyAV, packets unchanged, as an uploaded MPEG-TS file is (api/jobs.py)."""
+    if not mpegts_as_mp4(path, target):
+        return path
     path.unlink()
     return target
 

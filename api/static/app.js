@@ -115,15 +115,30 @@ async function submitFile(file) {
   return accepted(await api("/api/jobs", {method: "POST", body: form}), file.name);
 }
 
+// One video (a file or a URL) with the talk's PDF as `deck`, in one multipart POST /api/jobs. It
+// is not asked for by hash first: the same video with a deck is another job than without.
+async function submitWithDeck(file, url, deck) {
+  const form = new FormData();
+  if (file) form.append("file", file, file.name);
+  else form.append("video_url", url);
+  form.append("deck", deck, deck.name);
+  for (const [name, value] of Object.entries(submitOptions())) form.append(name, String(value));
+  return accepted(await api("/api/jobs", {method: "POST", body: form}), file ? file.name : url, deck.name);
+}
+
 async function submitUrl(url) {
   const body = JSON.stringify(Object.assign({video_url: url}, submitOptions()));
   const response = await api("/api/jobs", {method: "POST", body, headers: {"Content-Type": "application/json"}});
   return accepted(response, url);
 }
 
-async function accepted(response, name) {
+// A refusal is shown under the name of what was refused: the deck's when the server names the
+// `deck` field, else the video's.
+async function accepted(response, name, deckName) {
   if (response.status !== 200 && response.status !== 202) {
-    showError(name + ": " + await problemText(response));
+    const body = await response.clone().json().catch(() => ({}));
+    const refused = deckName && (body.invalid_fields || []).includes("deck") ? deckName : name;
+    showError(refused + ": " + await problemText(response));
     return;
   }
   showAccepted(await response.json());
@@ -146,15 +161,21 @@ async function submitAll(event) {
   $("submit-error").hidden = true;
   const files = Array.from($("files").files);
   const urls = $("urls").value.split("\n").map((u) => u.trim()).filter(Boolean);
+  const deck = $("deck").files[0];
   if (!files.length && !urls.length) {
     showError("Pick or drop a video, or paste its URL.");
     return;
   }
+  if (deck && files.length + urls.length !== 1) {
+    showError("A slides PDF goes with one video: pick a single video (or URL), or remove the PDF.");
+    return;
+  }
   $("start").disabled = true;
   try {
-    await submitVideos(files, urls);
+    await (deck ? submitWithDeck(files[0], urls[0], deck) : submitVideos(files, urls));
     $("files").value = "";
     $("urls").value = "";
+    $("deck").value = "";
   } finally {
     $("start").disabled = false;
   }
@@ -337,9 +358,10 @@ function renderSlides() {
     const item = document.createElement("li");
     item.dataset.slide = slide.index;
     item.tabIndex = 0;
-    item.innerHTML = '<img alt=""><div class="meta"><span class="time"></span> <strong></strong><p class="text"></p><p class="narration"></p></div>';
+    item.innerHTML = '<img alt=""><div class="meta"><span class="time"></span> <strong></strong> <span class="deck-page"></span><p class="text"></p><p class="narration"></p></div>';
     item.querySelector(".time").textContent = clock(slide.start) + "–" + clock(slide.end);
     item.querySelector("strong").textContent = "#" + slide.index + (slide.same_as ? " (as #" + slide.same_as + ")" : "");
+    item.querySelector(".deck-page").textContent = slide.deck_page ? "deck page " + slide.deck_page : "";
     item.querySelector(".text").textContent = slide.text || "";
     item.querySelector(".narration").textContent = slide.transcript ? "“" + slide.transcript + "”" : "";
     item.querySelector("img").alt = slide.title || "slide " + slide.index;

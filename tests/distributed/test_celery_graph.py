@@ -64,6 +64,7 @@ def test_a_deck_sent_with_the_video_is_aligned_in_the_generation_step(make_app, 
     assert manifest["options"]["deck"].startswith("sha256:")
     slides = client.get(f"/api/jobs/{done['id']}/slides").get_json()["slides"]
     assert "A haplotype matrix H." in slides[0]["text"]  # the deck's text, over the step's OCR
+    assert [s["deck_page"] for s in slides] == list(DECK_TALK_PAGES)  # the listing the web page shows
     pdf = PdfReader(io.BytesIO(client.get(f"/api/jobs/{done['id']}/pdf").data))
     assert "A haplotype matrix H." in pdf.pages[0].extract_text()
     assert files_under(app, f"jobs/{done['id']}/deck") != [], "the deck is kept beside the video"

@@ -85,6 +85,23 @@ def test_too_large_upload(make_app, migrated_pg, redis_url, clip_bytes):
     assert_nothing_created(app)
 
 
+def test_a_raw_body_upload_keeps_the_size_limit_the_video_check_and_the_option_check(
+        make_app, migrated_pg, redis_url, clip_bytes):
+    from support.services import clean_postgres
+    app = make_app(SQLALCHEMY_DATABASE_URI=migrated_pg, REDIS_URL=redis_url, MAX_CONTENT_LENGTH=1000)
+    clean_postgres(app)
+    client = app.test_client()
+    assert_problem(client.post("/api/jobs", data=clip_bytes, content_type="video/mp4"), 413, "MAX_UPLOAD_MB")
+    app.config["MAX_CONTENT_LENGTH"] = 10 * len(clip_bytes)
+    assert_problem(client.post("/api/jobs?filename=notes.mp4", data=b"these are my notes" * 100,
+                               content_type="application/octet-stream"), 422, "notes.mp4", "not a readable video")
+    body = assert_problem(client.post("/api/jobs?ocr=maybe&colour=red", data=clip_bytes, content_type="video/mp4"),
+                          422)
+    assert set(body["invalid_fields"]) == {"ocr", "colour"}
+    assert_problem(client.post("/api/jobs?filename=a%00.mp4", data=clip_bytes, content_type="video/mp4"), 422, "NUL")
+    assert_nothing_created(app)
+
+
 def test_required_broker_down_answers_503(make_app, migrated_pg, redis_url, clip_bytes):
     from support.services import clean_postgres, free_port
     app = make_app(SQLALCHEMY_DATABASE_URI=migrated_pg, REDIS_URL=redis_url,

@@ -17,7 +17,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from support.security import make_key
-from support.services import unavailable, wait_until
+from support.services import BEAMER_DECK, DECK_TALK_PAGES, unavailable, wait_until
 
 NARRATED = Path(__file__).resolve().parents[1] / "data" / "narrated.mp4"  # 3 slides, 12 s, spoken
 CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
@@ -162,6 +162,47 @@ def test_with_auth_required_the_page_asks_for_the_key_once_and_keeps_it(browser,
         rows = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-status=succeeded]"),
                           "the job listed after a reload", 10)
         assert _alert(browser) is None and "cuts.mp4" in rows[0].text
+
+
+def test_a_video_sent_with_its_slides_pdf_shows_each_slide_as_its_deck_page(browser, live_server, deck_talk):
+    from selenium.webdriver.common.by import By
+
+    browser.get(live_server + "/")
+    browser.find_element(By.ID, "transcribe").click()  # off: this talk has no sound
+    browser.find_element(By.ID, "files").send_keys(str(deck_talk))
+    browser.find_element(By.ID, "deck").send_keys(str(BEAMER_DECK))
+    browser.find_element(By.ID, "start").click()
+    row = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-status=succeeded]"),
+                     "the talk to succeed", 120)[0]
+    assert browser.find_element(By.ID, "deck").get_attribute("value") == ""  # cleared for the next video
+
+    row.find_element(By.CSS_SELECTOR, ".open-job").click()
+    slides = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#slides li"), "the gallery", 10)
+    assert [s.find_element(By.CSS_SELECTOR, ".deck-page").text for s in slides] == [
+        f"deck page {page}" for page in DECK_TALK_PAGES]
+
+
+def test_a_slides_pdf_the_server_refuses_is_named_in_the_error_and_no_job_starts(browser, live_server, tmp_path,
+                                                                                 service_clip):
+    from selenium.webdriver.common.by import By
+
+    notes = tmp_path / "week3-notes.pdf"
+    notes.write_bytes(b"these are my notes, typed, not a PDF\n" * 50)
+    browser.get(live_server + "/")
+    browser.find_element(By.ID, "files").send_keys(str(service_clip))
+    browser.find_element(By.ID, "deck").send_keys(str(notes))
+    browser.find_element(By.ID, "start").click()
+    error = wait_until(lambda: browser.find_element(By.ID, "submit-error").text, "the refusal shown", 30)
+    assert error.startswith("week3-notes.pdf: deck:") and "not a PDF" in error
+    assert not browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-job]")
+
+    browser.find_element(By.ID, "urls").send_keys("https://example.org/week4.mp4")  # two videos, one deck
+    browser.find_element(By.ID, "files").send_keys(str(service_clip))
+    browser.find_element(By.ID, "deck").send_keys(str(BEAMER_DECK))
+    browser.find_element(By.ID, "start").click()
+    wait_until(lambda: "goes with one video" in browser.find_element(By.ID, "submit-error").text,
+               "the page to ask for a single video", 10)
+    assert not browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-job]")
 
 
 def _alert(browser):

@@ -79,3 +79,25 @@ def test_another_keys_job_of_the_same_video_is_never_returned(make_app, migrated
     assert bobs.status_code == 202 and bobs.get_json()["id"] != alices
     again = client.post("/api/jobs", data={"file": (service_clip.open("rb"), "again.mp4")}, headers=bearer(alice))
     assert again.get_json()["id"] == alices
+
+
+def send_raw(client, clip, query=""):
+    """The video as the request body itself, as `curl --data-binary @talk.mp4 -H 'Content-Type: video/mp4'`."""
+    return client.post(f"/api/jobs{query}", data=clip.read_bytes(), content_type="video/mp4")
+
+
+def test_a_video_sent_as_the_raw_body_is_a_job_and_its_repeat_in_either_form_answers_cached(
+        embedded_client, service_clip, wait_job):
+    first = send_raw(embedded_client, service_clip, "?filename=week1.mp4&ocr=false")
+    assert first.status_code == 202, first.get_data(as_text=True)
+    job = wait_job(embedded_client, first.get_json()["id"])
+    assert job["status"] == "succeeded" and job["slide_count"] == 5
+    assert job["source"]["filename"] == "week1.mp4" and job["options"]["ocr"] is False
+
+    again = upload(embedded_client, service_clip, ocr="false")  # the same bytes as a multipart file
+    assert again.status_code == 200 and again.get_json()["id"] == job["id"] and again.get_json()["cached"] is True
+    raw_again = send_raw(embedded_client, service_clip, "?ocr=false")
+    assert raw_again.status_code == 200 and raw_again.get_json()["id"] == job["id"]
+    other = send_raw(embedded_client, service_clip)  # other options (OCR on): another job
+    assert other.status_code == 202 and other.get_json()["id"] != job["id"]
+    assert other.get_json()["source"]["filename"] == "video.mp4"
