@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cells import BASE_THRESHOLD, NOISE_FACTOR, ChangeMeter
+from .cells import NOISE_FACTOR, ChangeMeter
 
 # rule -> (accepted as a slide change?, what the user can do about it)
 RULES = {
@@ -75,7 +75,7 @@ def pair_measures(meter: ChangeMeter, diff: np.ndarray) -> dict:
     floor = meter.noise_floor(diff)
     top = float(free.max()) if free.size else 0.0
     room = top - NOISE_FACTOR * floor
-    needed = 0.5 - math.log2(room / BASE_THRESHOLD) / 4 if room > 0 else None
+    needed = 0.5 - math.log2(room / meter.base) / 4 if room > 0 else None
     return {"changed_cells": int(changed.sum()), "content_cells": int(meter.content_cells(changed).sum()),
             "live_cells_changed": int((diff > meter.threshold + NOISE_FACTOR * floor)[meter.mask].sum()),
             "max_cell_diff": round(top, 3), "noise_floor": round(floor, 3),
