@@ -151,8 +151,8 @@ class ChangeMeter:
         clean video (QUIET_FACTOR)."""
         if still_floors:
             self.noise_cap = CAP_MIN + CAP_FACTOR * float(np.median(still_floors))
-        if still_steps:
-            free = ~self.mask
+        free = ~self.mask
+        if still_steps and free.any():
             # The median pair: the few that caught a slide change or a fade do not count.
             quiet = float(np.median([percentile(d[free], QUIET_QUANTILE) for d in still_steps]))
             self.set_base(min(BASE_THRESHOLD, max(QUIET_FLOOR * BASE_THRESHOLD, QUIET_FACTOR * quiet)))
