@@ -50,6 +50,15 @@ DRIFT_PIXELS = 1.5
 # at least DRIFT_RESPONSE (0.85-0.99 for the drifts of the filmed-projector clips; 0.76 for a
 # new slide of one template whose lines sit a little lower, issue #10's fade seed 3).
 DRIFT_RESPONSE = 0.8
+# A clean video (a screen recording, a rendered deck) moves no cell between two frames of one
+# screen by more than a few thousandths of the ink contrast, and BASE_THRESHOLD then hides a
+# word recoloured or a short line added at 360p (0.02-0.045 per cell: issue #10, metropolis
+# overlays in speaker view). The base threshold is lowered to QUIET_FACTOR times the video's
+# quiet level (see learn_noise), never below QUIET_FLOOR of BASE_THRESHOLD; a noisy or filmed
+# video keeps BASE_THRESHOLD.
+QUIET_QUANTILE = 98
+QUIET_FACTOR = 6.0
+QUIET_FLOOR = 0.25
 TONE_SPREAD = 0.25  # see tone_only
 TONE_PEAK = 2.0
 TONE_RESIDUAL = 0.5  # see _tone_curve_explains
@@ -76,7 +85,9 @@ class ChangeMeter:
                  grid: tuple[int, int] = GRID):
         s = min(max(float(sensitivity), 0.0), 1.0)
         self.grid = grid
-        self.threshold = BASE_THRESHOLD * 2.0 ** ((0.5 - s) * 4)
+        self.scale = 2.0 ** ((0.5 - s) * 4)  # the sensitivity's factor on the base threshold
+        self.base = BASE_THRESHOLD  # see learn_noise
+        self.threshold = self.base * self.scale
         self.pointer_cells = max(1, int(round(POINTER_CELLS * 2.0 ** ((0.5 - s) * 2))))
         self.mask = np.zeros((grid[1], grid[0]), bool) if mask is None else mask
         self._pixel_mask: np.ndarray | None = None
@@ -85,12 +96,19 @@ class ChangeMeter:
         self.pointer_seen = True  # see shows_pointer; until learnt, forgive pointer marks
 
     def at_default(self) -> "ChangeMeter":
-        """This meter (mask, noise cap) at the default sensitivity. What the video is like (does
-        the screen still move, does it show a pointer) is judged with it whatever the user's
-        sensitivity: a more sensitive run then can only find more changes, never fewer."""
+        """This meter (mask, noise cap) at the default sensitivity and BASE_THRESHOLD. What the
+        video is like (does the screen still move, does it show a pointer) is judged with it
+        whatever the user's sensitivity: a more sensitive run then can only find more changes,
+        never fewer. Not with a clean video's lowered base (QUIET_FACTOR): the faint edge of a
+        swaying camera tile then kept the screen "moving", and changes were timed seconds off."""
         meter = ChangeMeter(DEFAULT_SENSITIVITY, mask=self.mask, grid=self.grid)
         meter.noise_cap = self.noise_cap
         return meter
+
+    def set_base(self, base: float) -> None:
+        """The threshold at the default sensitivity (this meter's sensitivity scales it)."""
+        self.base = base
+        self.threshold = base * self.scale
 
     def set_mask(self, mask: np.ndarray) -> None:
         """Cells to ignore from now on (live regions, user regions)."""
@@ -125,12 +143,19 @@ class ChangeMeter:
         free = d[~self.mask]
         return min(percentile(free, NOISE_QUANTILE), self.noise_cap) if free.size else 0.0
 
-    def learn_noise(self, still_floors: list[float]) -> None:
+    def learn_noise(self, still_floors: list[float], still_steps: list[np.ndarray] | None = None) -> None:
         """Cap the noise floor from the floors of pairs of frames a moment apart (the video's
         own noise): a slide change that moves more than 80% of the cells (a coloured block
-        moved, a dark slide after a light one) must not pass for noise."""
+        moved, a dark slide after a light one) must not pass for noise. From the same pairs'
+        per-cell differences (`still_steps`), outside the mask, lower the base threshold of a
+        clean video (QUIET_FACTOR)."""
         if still_floors:
             self.noise_cap = CAP_MIN + CAP_FACTOR * float(np.median(still_floors))
+        free = ~self.mask
+        if still_steps and free.any():
+            # The median pair: the few that caught a slide change or a fade do not count.
+            quiet = float(np.median([percentile(d[free], QUIET_QUANTILE) for d in still_steps]))
+            self.set_base(min(BASE_THRESHOLD, max(QUIET_FLOOR * BASE_THRESHOLD, QUIET_FACTOR * quiet)))
 
     def shows_pointer(self, key_diffs: list[np.ndarray]) -> bool:
         """True if pointer-sized spots alone changed in at least POINTER_PAIRS of the keyframe
@@ -161,6 +186,13 @@ class ChangeMeter:
     def significant(self, a: np.ndarray, b: np.ndarray, scale: float = 1.0) -> bool:
         """True if `b` differs from `a` by more than noise, pointer and masked regions."""
         return bool(self.content_cells(self.changed(a, b, scale)).any())
+
+    def same_screen(self, a: np.ndarray, b: np.ndarray) -> bool:
+        """True if `b` shows what `a` shows: no significant change, or one a camera's drift or
+        exposure step explains. For frames far apart in time (a slide shown again minutes
+        later): a filmed screen has drifted and stepped in between, by more than a clean
+        video's lowered threshold allows (QUIET_FACTOR)."""
+        return not self.significant(a, b) or self.same_but_shifted(a, b) or self.tone_only(a, b)
 
     def tone_only(self, a: np.ndarray, b: np.ndarray) -> bool:
         """True if `b` differs from `a` faintly all over: at least TONE_SPREAD of the free

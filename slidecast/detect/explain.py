@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cells import BASE_THRESHOLD, NOISE_FACTOR, ChangeMeter
+from .cells import NOISE_FACTOR, ChangeMeter
 
 # rule -> (accepted as a slide change?, what the user can do about it)
 RULES = {
@@ -29,6 +29,8 @@ RULES = {
     "fade tail": (False, "the end of the change before it (a slow fade settling, a keyframe sharpening it)"),
     "same screen": (False, "the screen came back to what it showed before (a flash, a pointer)"),
     "camera drift": (False, "the same picture shifted by at most a pixel or two (a filmed screen)"),
+    "keyframe redraw": (False, "a keyframe after predicted frames drew the slide faintly differently (compression);"
+                                " under the default threshold: a higher --sensitivity does not count it either"),
     "exposure": (False, "changed faintly all over (a camera's exposure or gain step), nowhere strongly"),
     "live region": (False, "changed only inside a live region (webcam, video); --ignore masks more"),
     "pointer": (False, "only pointer-sized spots changed; a higher --sensitivity counts smaller ones"),
@@ -75,7 +77,7 @@ def pair_measures(meter: ChangeMeter, diff: np.ndarray) -> dict:
     floor = meter.noise_floor(diff)
     top = float(free.max()) if free.size else 0.0
     room = top - NOISE_FACTOR * floor
-    needed = 0.5 - math.log2(room / BASE_THRESHOLD) / 4 if room > 0 else None
+    needed = 0.5 - math.log2(room / meter.base) / 4 if room > 0 else None
     return {"changed_cells": int(changed.sum()), "content_cells": int(meter.content_cells(changed).sum()),
             "live_cells_changed": int((diff > meter.threshold + NOISE_FACTOR * floor)[meter.mask].sum()),
             "max_cell_diff": round(top, 3), "noise_floor": round(floor, 3),

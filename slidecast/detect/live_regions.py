@@ -66,12 +66,14 @@ class LiveRegionDetector:
         self.runs, self.keys = _Votes(shape), _Votes(shape)
         self._previous_key: np.ndarray | None = None
         self.still_floors: list[float] = []  # noise floors of neighbouring frames in runs
+        self.still_steps: list[np.ndarray] = []  # their per-cell differences (a few KB each)
 
     def add_run(self, norms: list[np.ndarray]) -> None:
         if len(norms) < 3:
             return
         steps = [self.meter.diff(a, b) for a, b in zip(norms, norms[1:])]
         self.still_floors += [self.meter.noise_floor(d) for d in steps]
+        self.still_steps += steps
         moved = np.logical_or.reduce([self.meter.changed(norms[0], n) for n in norms[1:]])
         if not moved.any() or moved.mean() >= BUSY:
             return

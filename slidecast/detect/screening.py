@@ -99,7 +99,7 @@ def screen(scan: Scan, meta: VideoMeta, options: ExtractOptions, size: tuple[int
     live = _learn_live(scan, meta, crop, size, meter.grid)
     live_mask = live.mask()
     meter.set_mask(live_mask | regions_mask(options.ignore_regions, meter.grid))
-    meter.learn_noise(live.still_floors)
+    meter.learn_noise(live.still_floors, live.still_steps)
     diffs, previous = [], None
     for key in scan.keyframes:
         norm = meter.normalise(cropped(decode_small(key.small), crop))

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..frames import cell_means
 from .builds import is_build
-from .cells import ChangeMeter
+from .cells import BASE_THRESHOLD, ChangeMeter
 from .explain import Explanation, pair_measures
 from .transitions import ScreenState
 
@@ -131,7 +131,7 @@ def _mark_returns(slides: list[Slide], meter: ChangeMeter) -> None:
         for first_index, first_norm, first_means in firsts:
             if _surely_different(means, first_means, meter):
                 continue  # cheap pre-check: keeps a long lecture from costing n^2 full compares
-            if not meter.significant(first_norm, norm):
+            if meter.same_screen(first_norm, norm):
                 slide.same_as = first_index
                 break
         else:
@@ -140,5 +140,5 @@ def _mark_returns(slides: list[Slide], meter: ChangeMeter) -> None:
 
 def _surely_different(a: np.ndarray, b: np.ndarray, meter: ChangeMeter) -> bool:
     """Cell means that differ a lot in many cells imply a large mean absolute difference."""
-    far = (np.abs(a - b) > 2 * meter.threshold) & ~meter.mask
+    far = (np.abs(a - b) > 2 * BASE_THRESHOLD * meter.scale) & ~meter.mask  # not the lowered base: see same_screen
     return int(far.sum()) > 4 * meter.pointer_cells

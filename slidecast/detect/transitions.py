@@ -97,6 +97,7 @@ class TransitionDetector:
         self.last_weighed = -1.0  # time of the last frame weighed as the state's picture
         self.anchor: AnalysisFrame | None = None  # first frame of a still run during a transition
         self.previous: AnalysisFrame | None = None  # the frame processed last
+        self.last_key = float("-inf")  # time of the last keyframe processed
 
     @property
     def moving(self) -> bool:
@@ -111,6 +112,8 @@ class TransitionDetector:
             self._process(frame)
         finally:
             self.previous = frame
+            if frame.is_key:
+                self.last_key = frame.t
 
     def _process(self, frame: AnalysisFrame) -> None:
         if self.current is None:
@@ -119,6 +122,8 @@ class TransitionDetector:
         if not self.moving:
             if not self.meter.significant(self.current_norm, frame.norm):
                 self._still(frame)
+                return
+            if self._keyframe_redraw(frame):
                 return
             self.anchor = frame
             return
@@ -169,6 +174,27 @@ class TransitionDetector:
         self._begin(frame, start=start)
         self.current.settled = anchor.t
         self.last_still = frame.t
+
+    def _keyframe_redraw(self, frame: AnalysisFrame) -> bool:
+        """True (and the state follows the keyframe) if the state settled on predicted frames
+        since the last keyframe and the next keyframe, right after them, differs from it only
+        faintly, under the default threshold: the encoder drew the same slide afresh.
+        Predicted frames drift from the picture along a group of pictures, most after a fade,
+        and a clean video's lowered threshold (cells.QUIET_FACTOR) saw the keyframe that ends
+        the drift as a change (issue #10's fade-then-keyframe clip). A state already checked
+        against a keyframe is not redrawn: a faint change that falls on a keyframe is a change."""
+        previous = self.previous
+        if not frame.is_key or previous is None or previous.is_key or frame.t - previous.t >= self.settle:
+            return False
+        if self.current.settled <= self.last_key:
+            return False
+        if self.stillness.significant(self.current_norm, frame.norm):
+            return False
+        self.explanation.add(frame.t, "keyframe redraw",
+                             **pair_measures(self.meter, self.meter.diff(self.current_norm, frame.norm)))
+        self.current_norm = frame.norm
+        self._still(frame)
+        return True
 
     def _reject(self, anchor: AnalysisFrame, rule: str) -> None:
         diff = self.meter.diff(self.current_norm, anchor.norm)

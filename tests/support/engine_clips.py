@@ -240,6 +240,12 @@ REAL_CLIPS = {
     "fade-then-keyframe": RealClip([Shot("b2t-35", 6), Shot("amurmaple-10", 9, fade=1.3), Shot("b2t-36", 9, fade=1.4),
                                     Shot("amurmaple-4", 9, fade=1.0), Shot("amurmaple-11", 8, fade=1.3)],
                                    slide_box=PILLARBOX, gop_seconds=10.0),
+    # Speaker view of metropolis overlays: a line added in the theme's light orange and the line
+    # before turned from orange to black (0.02-0.045 of the ink contrast per cell at analysis
+    # size, under the default threshold of a noisy video), then the first line recoloured and
+    # lengthened; page 16 comes back at the end.
+    "overlays": RealClip([Shot("metropolis-16", 8), Shot("metropolis-17", 6), Shot("metropolis-18", 6),
+                          Shot("metropolis-16", 6)], slide_box=(0, 22, 420, 315), face=Face((440, 100, 180, 160))),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
