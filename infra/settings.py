@@ -227,6 +227,9 @@ def distributed_settings(env) -> dict:
         # How long a step keeps trying to send the next step while the broker does not answer
         # (a Redis restart or failover); beyond it the stale-job sweep brings the job back.
         "STEP_SEND_RETRY_SECONDS": _positive(env, "STEP_SEND_RETRY_SECONDS", 600),
+        # How long a step waits for its database to answer again (a restart, a failover) and then
+        # runs again, counted from the first fault; beyond it the job fails. Not TASK_MAX_RETRIES.
+        "DB_FAULT_RETRY_SECONDS": _positive(env, "DB_FAULT_RETRY_SECONDS", 300),
         # Celery's --autoscale=max,min for `deploy_scalable.sh worker`; None: a fixed
         # WORKER_CONCURRENCY.
         "WORKER_AUTOSCALE": _autoscale(env, "WORKER_AUTOSCALE"),

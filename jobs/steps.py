@@ -7,7 +7,10 @@ the job's work folder in storage (jobs/keys.py), so the next step may run on ano
 
 Failure policy (reliability_settings in celery_config.py has the Celery side):
 - bad input (slidecast errors, BadVideo, DownloadFailed): the job fails with the reason, no retry;
-- transient faults (database, broker, Redis or storage connections; a video_url server that
+- a transient database fault (the connection ended or refused: a restart, a failover): the step
+  waits in its process for the database to answer again and runs again from its claim, for up
+  to DB_FAULT_RETRY_SECONDS from the first fault (run_patiently), then the job fails;
+- other transient faults (broker, Redis or storage connections; a video_url server that
   does not answer now: DownloadUnavailable): the step is retried with
   exponential backoff and full jitter, up to TASK_MAX_RETRIES times, then the job fails;
 - SoftTimeLimitExceeded, wherever it strikes (claim, body, failure handling): the job fails with a
@@ -20,6 +23,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from contextlib import contextmanager
 
 import kombu.exceptions
@@ -29,6 +33,7 @@ from billiard.pool import SIG_SOFT_TIMEOUT
 from celery.exceptions import Reject, SoftTimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
 from flask import current_app
+from kombu.utils.functional import retry_over_time
 
 import slidecast
 from infra.extensions import db, job_store, storage
@@ -49,6 +54,7 @@ TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, kombu.exceptions.Op
              redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, StorageError, ConnectionError,
              DownloadUnavailable)  # before BAD_INPUT: DownloadUnavailable is a DownloadFailed
 BAD_INPUT = (slidecast.SlidecastError, BadVideo, DownloadFailed)
+DATABASE_FAULTS = (sa.exc.OperationalError, sa.exc.InterfaceError)  # waited out by run_patiently
 
 
 # ---- claiming ----------------------------------------------------------------------------------
@@ -94,9 +100,13 @@ def finish_part(job_id: str, attempt: int, part: str, needed: list[str]) -> bool
 
 # ---- running -----------------------------------------------------------------------------------
 def claim_or_retry(task, job_id: str, claim):
-    """`claim()`, or a later retry of the whole task when the database is unreachable now."""
+    """`claim()`, or a later retry of the whole task when Redis or the broker is unreachable now
+    (a database fault goes up to run_patiently)."""
     try:
         return claim()
+    except DATABASE_FAULTS:
+        db.session.rollback()
+        raise  # run_patiently waits for the database
     except TRANSIENT as exc:
         db.session.rollback()
         countdown = backoff(task)
@@ -116,7 +126,7 @@ def run_step(task, job_id: str, attempt: int, body, *extra) -> str:
         job = claim_or_retry(task, job_id, lambda: claim_step(job_id, attempt))
         return "skipped" if job is None else run_guarded(task, job, lambda: body(job, *extra))
     with job_context(job_id):
-        return within_time_limit(job_id, claim_and_run)
+        return within_time_limit(job_id, lambda: run_patiently(job_id, claim_and_run))
 
 
 def run_first_step(task, job_id: str, body) -> str:
@@ -126,7 +136,44 @@ def run_first_step(task, job_id: str, body) -> str:
         job = claim_or_retry(task, job_id, lambda: claim_first_step(job_id))
         return "skipped" if job is None else run_guarded(task, job, lambda: body(job))
     with job_context(job_id), stage_timer():
-        return within_time_limit(job_id, claim_and_run)
+        return within_time_limit(job_id, lambda: run_patiently(job_id, claim_and_run))
+
+
+def run_patiently(job_id: str, claim_and_run) -> str:
+    """claim_and_run(), run again in this process once the database answers after a transient
+    database fault, until DB_FAULT_RETRY_SECONDS have passed since the first one; then the job
+    fails. Celery's counted retries (TASK_MAX_RETRIES, shared with downloads) ran out within
+    about 30 s of an outage, and the sweep then re-queued the job as a second attempt."""
+    budget = current_app.config["DB_FAULT_RETRY_SECONDS"]
+    deadline = None
+    while True:
+        try:
+            return claim_and_run()
+        except DATABASE_FAULTS as exc:
+            db.session.rollback()
+            deadline = deadline or time.monotonic() + budget
+            if not wait_for_database(job_id, exc, deadline - time.monotonic()):
+                return fail(job_id, f"gave up after {budget} s: the database stayed unreachable ({type(exc).__name__})")
+
+
+def wait_for_database(job_id: str, exc: Exception, seconds: float) -> bool:
+    """True once the database answers within `seconds`. What answers is the job's heartbeat
+    (the heartbeat lives in the database): the first statement that works makes it fresh, so the
+    stale-job sweep does not take the job the moment the database is back. As dispatch.patiently
+    waits for the broker."""
+    log.warning("job %s: database unreachable (%s); the step waits up to %.0f s for it", job_id, exc, max(seconds, 0))
+
+    def waiting(error, intervals, tries) -> float:
+        if tries % 10 == 0:
+            log.warning("job %s: database still unreachable (%s)", job_id, error)
+        return next(intervals)
+    try:
+        retry_over_time(lambda: job_store().beat(db.engine, job_id), DATABASE_FAULTS, errback=waiting,
+                        interval_start=0.2, interval_step=0.2, interval_max=1.0, timeout=max(seconds, 0.001))
+    except DATABASE_FAULTS:
+        return False
+    log.warning("job %s: the database answers again; the step runs again", job_id)
+    return True
 
 
 def within_time_limit(job_id: str, step) -> str:
@@ -215,6 +262,9 @@ def run_guarded(task, job: Job, body) -> str:
         return "cancelled"
     except SoftTimeLimitExceeded:
         raise  # within_time_limit records it, with the soft limit's signal ignored
+    except DATABASE_FAULTS:
+        db.session.rollback()
+        raise  # run_patiently waits for the database
     except TRANSIENT as exc:
         db.session.rollback()
         return retry_or_fail(task, job_id, exc)

@@ -107,9 +107,9 @@ def run(args, folder, server, cluster) -> int:
     report = {"postgres_down_seconds": args.down, "seconds": round(time.monotonic() - began, 1),
               "status": final["status"], "attempts": final["attempts"], "error": final["error"],
               "answers": dict(answers), "slides": final["slide_count"],
-              # whether the outage met the step: each retry is received again
+              # whether the outage met the step: each Celery retry is received again; a database wait is not
               "extraction_received": len(workers.received_steps("slidecast.process_job")),
-              "transient_faults_logged": len(re.findall(r"transient fault|cannot claim the job now", workers.log_text())),
+              "transient_faults_logged": len(re.findall(r"transient fault|cannot claim the job now|database unreachable \(", workers.log_text())),
               **once}
     print(json.dumps(report, indent=2))
     return exit_status({**once, "the job did not succeed": final["status"] != "succeeded",

@@ -2,8 +2,9 @@
 
 A real worker on a real broker is extracting slides when its database goes away (every
 connection to the job's database is ended and new ones are refused, as in a failover or a
-restart). The step fails with a transient error, is retried with backoff (jobs/steps.TRANSIENT,
-retry_or_fail), and once the database is back the job succeeds exactly once, on its first attempt.
+restart). The step meets a transient database error, waits in its process for the database to
+answer (jobs/steps.run_patiently, DB_FAULT_RETRY_SECONDS) and runs again; the job succeeds exactly
+once, on its first attempt.
 Bad input is the opposite case: a file that is not a video fails the job at once, never retried.
 
 The test gets a database of its own (created, migrated, dropped), so refusing connections to it
@@ -15,6 +16,7 @@ from __future__ import annotations
 import collections
 import http.server
 import re
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,33 +91,66 @@ def retries_logged(log) -> list[str]:
     return re.findall(r"Task (slidecast\.[a-z_.]+)\[[^\]]+\] retry: Retry in", log.read_text(errors="replace"))
 
 
-def test_a_step_whose_database_goes_away_is_retried_and_the_job_succeeds_once(service, tmp_path, long_clip,
-                                                                              wait_job, throwaway_redis):
-    web, admin = service
+def outage_during_extraction(web, admin, clip, log, wait_job, until: str, then: float = 0.0) -> tuple[dict, dict]:
+    """Submit `clip`; once it is being decoded, refuse the database's connections until the
+    pattern `until` is in the worker's log, and `then` seconds more. Returns (the job as
+    submitted, as finished)."""
     client = web.test_client()
+    job = submit(client, clip, ocr=False)
+    wait_until(lambda: job_row(web, job["id"]).stage == "decoding", what="the extraction to start", step=0.05)
+    with database_refusing_connections(admin, web.config["SQLALCHEMY_DATABASE_URI"]):
+        wait_until(lambda: re.search(until, log.read_text(errors="replace")), what=f"{until!r} in the worker's log",
+                   limit=40)
+        time.sleep(then)
+    return job, wait_job(client, job["id"], limit=120)
+
+
+def test_a_step_waits_out_a_database_outage_longer_than_its_retries_and_the_job_succeeds_once(
+        service, tmp_path, long_clip, wait_job, throwaway_redis):
+    """The outage lasts well past what TASK_MAX_RETRIES=1 allows (one backoff wait, at most 2 s):
+    counted retries used to run out, the step ended with nothing recorded and only the stale-job
+    sweep (HEARTBEAT_STALE_SECONDS, 180 s here) brought the job back, as attempt 2."""
+    web, admin = service
     log = tmp_path / "worker.log"
-    worker = Worker(worker_env(web, throwaway_redis.url), log)
+    worker = Worker(worker_env(web, throwaway_redis.url, TASK_MAX_RETRIES=1, DB_FAULT_RETRY_SECONDS=120), log)
     try:
-        job = submit(client, long_clip, ocr=False)
-        wait_until(lambda: job_row(web, job["id"]).stage == "decoding", what="the extraction to start", step=0.05)
-        with database_refusing_connections(admin, web.config["SQLALCHEMY_DATABASE_URI"]):
-            wait_until(lambda: retries_logged(log), what="the worker to retry the step", limit=30)
-        done = wait_job(client, job["id"], limit=120)
+        job, done = outage_during_extraction(web, admin, long_clip, log, wait_job,
+                                             "heartbeat not written|database unreachable", then=12)
         wait_until(lambda: "slidecast.generate" in steps_run([log]), what="the worker's log of generation")
     finally:
         worker.stop()
     text = log.read_text(errors="replace")
     assert done["status"] == "succeeded", done["error"]
-    assert done["attempts"] == 1  # a retry of the step, not a new attempt of the job
-    assert retries_logged(log)[0] == "slidecast.process_job"
-    assert re.search(r"job %s: transient fault \(\(psycopg2\." % job["id"], text), text[-3000:]
-    assert re.search(r"retry 1 of 5 in \d+ s", text)
+    assert done["attempts"] == 1  # the step ran again in its process, not a new attempt of the job
+    assert re.search(r"job %s: database unreachable \(\(psycopg2\." % job["id"], text), text[-3000:]
+    assert "the database answers again; the step runs again" in text
+    assert retries_logged(log) == []  # no counted Celery retry spent on the database
     assert steps_run([log]).count("slidecast.process_job") == 1 and steps_run([log]).count("slidecast.generate") == 1
     with web.app_context():
         slides = db.session.scalars(sa.select(Slide.index).where(Slide.job_id == job["id"])).all()
         keys = db.session.scalars(sa.select(Artifact.key).where(Artifact.job_id == job["id"])).all()
     assert sorted(slides) == list(range(1, 21))
     assert [k for k, n in collections.Counter(keys).items() if n > 1] == []
+
+
+def test_a_step_stops_waiting_for_the_database_after_its_budget_and_the_job_does_not_stay_running(
+        service, tmp_path, long_clip, wait_job, throwaway_redis):
+    """DB_FAULT_RETRY_SECONDS=2: the step gives up while the database still refuses, so it cannot
+    record the failure itself; once the database is back the stale-job sweep fails the job
+    (JOB_MAX_ATTEMPTS=1), and the step does not run again."""
+    web, admin = service
+    log = tmp_path / "worker.log"
+    env = dict(DB_FAULT_RETRY_SECONDS=2, HEARTBEAT_STALE_SECONDS=4, RECOVERY_SWEEP_SECONDS=1, JOB_MAX_ATTEMPTS=1)
+    worker = Worker(worker_env(web, throwaway_redis.url, **env), log)
+    try:
+        _, done = outage_during_extraction(web, admin, long_clip, log, wait_job, "could not record the failure")
+    finally:
+        worker.stop()
+    text = log.read_text(errors="replace")
+    assert done["status"] == "failed", done
+    assert done["error"] == "interrupted: the worker running this job stopped (attempt 1 of 1); not retried"
+    assert re.search(r"database unreachable \(.*?\); the step waits up to 2 s", text, re.S), text[-3000:]
+    assert "the step runs again" not in text and retries_logged(log) == []
 
 
 def test_a_file_that_is_not_a_video_fails_at_once_without_retry(service, tmp_path, wait_job, throwaway_redis):

@@ -15,7 +15,7 @@ from infra.settings import ConfigError, load_settings
     ("REDIS_URL", "localhost:6379"), ("CELERY_BROKER_URL", "kafka://x"), ("DATABASE_URL", "mysql://x/y"),
     ("REQUIRE_BROKER", "perhaps"), ("JOB_CACHE_TTL", "1.5"), ("LOG_LEVEL", "LOUD"),
     ("SSE_HEARTBEAT_SECONDS", "0"), ("RECOVERY_SWEEP_SECONDS", "inf"), ("WORKER_SOFT_SHUTDOWN_SECONDS", "-1"),
-    ("PROGRESS_DB_INTERVAL", "nan"), ("JOB_MAX_ATTEMPTS", "21"),
+    ("PROGRESS_DB_INTERVAL", "nan"), ("JOB_MAX_ATTEMPTS", "21"), ("DB_FAULT_RETRY_SECONDS", "0"),
 ])
 def test_a_bad_value_names_the_variable(name, value):
     with pytest.raises(ConfigError) as error:
