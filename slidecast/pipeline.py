@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from .deck import check_pdf
@@ -183,13 +184,21 @@ class _PictureKeeper:
 
     Pictures are cropped to the slide (letterbox bars and a speaker view's camera tile
     removed); the build test's colour picture (keep_fine) shows the whole content area.
+    The work (colour conversion of the full frame, or a seek to decode it again; the colour
+    picture; packing) is done on a thread of its own while the detector goes on, at most
+    MAX_PENDING states behind: `finish` waits for it, before the timeline needs the pictures.
     """
+
+    MAX_PENDING = 4  # states whose full-size frame is held until their picture is made
 
     def __init__(self, meta: VideoMeta, out: OutputDir, size):
         self.meta, self.out, self.size = meta, out, size
         self.keys, self.seconds = 0, 0.0
         self.grabber = FrameGrabber(meta)
         self.box = self.slide = (0, 0, meta.width, meta.height)
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slidecast-keep")
+        self._slots = threading.BoundedSemaphore(self.MAX_PENDING)
+        self._pending: list[Future] = []
 
     def set_crop(self, crop, picture) -> None:
         self.box, self.slide = self._scaled(crop), self._scaled(picture)
@@ -200,17 +209,32 @@ class _PictureKeeper:
         return round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy)
 
     def keep(self, state: ScreenState) -> None:
+        state.key = self.keys  # in the order states end, whichever thread makes the picture
+        self.keys += 1
+        self._slots.acquire()
+        future = self._worker.submit(self._keep, state)
+        future.add_done_callback(lambda _: self._slots.release())
+        self._pending.append(future)
+
+    def _keep(self, state: ScreenState) -> None:
         began = time.perf_counter()
         best = state.best
         rgb = best.source.to_ndarray(format="rgb24") if best.source is not None else self.grabber.grab_rgb(best.t)
         x0, y0, x1, y1 = self.box
-        state.key = self.keys
-        self.keys += 1
         sx0, sy0, sx1, sy1 = self.slide
         self.out.save_picture(state.key, rgb[sy0:sy1, sx0:sx1])
         state.keep_fine(rgb[y0:y1, x0:x1])
         state.pack()  # drops the decoded frame too: memory stays flat
         self.seconds += time.perf_counter() - began
 
+    def finish(self) -> None:
+        """Wait until every state handed to `keep` is kept; raise the first failure."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
     def close(self):
+        for future in self._pending:
+            future.cancel()
+        self._worker.shutdown(wait=True)
         self.grabber.close()

@@ -39,7 +39,10 @@ class PictureSink(Protocol):
         state."""
 
     def keep(self, state: ScreenState) -> None:
-        """A finished state: keep its picture, then `state.pack()` it."""
+        """A finished state: keep its picture, then `state.pack()` it (maybe on another thread)."""
+
+    def finish(self) -> None:
+        """Every state handed to `keep` is kept and packed (called before the timeline)."""
 
 
 @dataclass
@@ -72,6 +75,7 @@ def find_slides(meta: VideoMeta, first: Scan, options: ExtractOptions, size: tup
 
     detector = TransitionDetector(plan.meter, keep, start=first.start, explanation=explanation)
     stats = SecondPass(meta, first, plan, detector, size, report).run()
+    pictures.finish()
     stats.screen_seconds = screened
     slides = build_timeline(states, plan.meter, options.min_slide_duration, options.builds_kept,
                             explanation)

@@ -45,9 +45,6 @@ def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter,
     """True if normalised frame `new` is `old` with content added and nothing removed; with
     `fine` (the two states' RGB pictures, see ScreenState.keep_fine) that must hold in colour,
     pixel by pixel, too (`adds_only`)."""
-    spots = SPOTS if meter.pointer_seen else SPOTS_NO_POINTER
-    if fine is not None and not adds_only(*fine, meter.mask, spots):
-        return False
     changed = meter.content_cells(meter.changed(old, new))
     if not changed.any():
         return False
@@ -60,7 +57,12 @@ def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter,
     if touched[:max(1, int(round(TITLE_ROWS * touched.shape[0])))].any():
         return False
     allowed = max(meter.pointer_cells, int(TOUCHED_TOLERANCE * changed.sum()))
-    return bool(touched.sum() <= allowed and (changed & has_ink).sum() >= 0.5 * changed.sum())
+    if not (touched.sum() <= allowed and (changed & has_ink).sum() >= 0.5 * changed.sum()):
+        return False
+    # The colour check last: both must hold, and its 31-px median blur costs more than all the
+    # cell tests, which turn down most pairs (a new slide) on their own.
+    spots = SPOTS if meter.pointer_seen else SPOTS_NO_POINTER
+    return bool(fine is None or adds_only(*fine, meter.mask, spots))
 
 
 def _ink_lost(old: np.ndarray, new: np.ndarray, grid) -> np.ndarray:

@@ -4,10 +4,19 @@ Clean GOPs (screening.py) contribute their keyframe from the first pass; dirty G
 frame by frame, and within a dirty GOP decoding stops early once the screen has settled into the
 state the next keyframe shows and no packet spike remains later in that GOP. The pass covers
 what the first pass covered (the whole video or a window of it), and nothing else.
+
+Dense stretches are decoded on a second thread (_DecodeAhead), a few frames ahead of the
+detector, which shrinks the frames it expects the detector to look at; the detector works on
+the main thread. Both threads spend most of their time in FFmpeg and OpenCV, which release the
+GIL, so the two cores of a small machine share the work. Which frames the detector sees does not
+depend on how far ahead the decoder runs: once it has decided that nothing changes before the
+next keyframe, it ignores every frame before that keyframe, including those decoded meanwhile.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from dataclasses import dataclass
 
@@ -21,6 +30,7 @@ from .transitions import TransitionDetector
 
 STILL_STEP = 0.12  # seconds between analysed frames while the screen stands still
 REPORT_EVERY = 2.0  # seconds of video between progress reports (each one may cancel)
+AHEAD_FRAMES = 8  # decoded frames waiting for the detector at most (~1.4 MB each at 720p)
 
 
 @dataclass
@@ -43,6 +53,8 @@ class SecondPass:
         self.stats = PassStats(dirty_gops=sum(g.dirty for g in screening.gops))
         self._key_norms: dict[int, np.ndarray] = {}
         self._analysed = -1.0  # time of the last densely decoded frame that was analysed
+        self._ahead_t = -1.0  # the decoding thread's guess of the same (see _prepare_ahead)
+        self._gate = GopGate()  # the dense stretch's gate (the decoding thread reads it too)
         self._next_shown: tuple | None = None  # see _shows_key
         self._reported = -REPORT_EVERY
 
@@ -69,23 +81,43 @@ class SecondPass:
         return self.stats
 
     def _dense(self, decoder: DenseDecoder, start: float, end: float) -> None:
-        gate = GopGate()
-        frames = decoder.run(start, end, gate)
-        while True:
-            began = time.perf_counter()
-            item = next(frames, None)
-            self.stats.decode_seconds += time.perf_counter() - began
-            if item is None:
-                return
-            t, frame = item
-            self._progress(t)
-            if not self.detector.moving and not frame.key_frame and t - self._analysed < STILL_STEP:
-                continue  # a still screen is checked every STILL_STEP only: a change is caught
-                # at most that late, and its time is still known to half of it
-            self._analysed = t
-            self._feed(self._analysis_frame(t, frame, frame.key_frame))
-            if t >= gate.skip_until:
-                gate.skip_until = self._skip_until(t)
+        gate = self._gate = GopGate()
+        eps = 0.5 / max(self.meta.fps, 1.0)
+        self._ahead_t = -1.0
+        ahead = _DecodeAhead(decoder.run(start, end, gate), self._prepare_ahead)
+        try:
+            while True:
+                began = time.perf_counter()
+                item = ahead.get()
+                self.stats.decode_seconds += time.perf_counter() - began
+                if item is None:
+                    return
+                t, frame, prepared = item
+                self._progress(t)
+                if not frame.key_frame and t < gate.skip_until - eps:
+                    continue  # decoded before the decoder heard that nothing changes until the keyframe
+                if not self.detector.moving and not frame.key_frame and t - self._analysed < STILL_STEP:
+                    continue  # a still screen is checked every STILL_STEP only: a change is caught
+                    # at most that late, and its time is still known to half of it
+                self._analysed = t
+                self._feed(prepared or self._analysis_frame(t, frame, frame.key_frame))
+                if t >= gate.skip_until:
+                    gate.skip_until = self._skip_until(t)
+        finally:
+            ahead.stop()
+
+    def _prepare_ahead(self, t: float, frame) -> AnalysisFrame | None:
+        """On the decoding thread: the analysis frame of a frame the detector will probably
+        look at (a guess from its state a few frames behind; a wrong guess costs a shrink on
+        one thread or the other, never a different answer, since both make the same frame)."""
+        if frame.key_frame:
+            return self._analysis_frame(t, frame, True)
+        if t < self._gate.skip_until - 0.5 / max(self.meta.fps, 1.0):
+            return None
+        if not self.detector.moving and t - max(self._analysed, self._ahead_t) < STILL_STEP:
+            return None
+        self._ahead_t = t
+        return self._analysis_frame(t, frame, False)
 
     def _progress(self, t: float) -> None:
         if t - self._reported >= REPORT_EVERY:
@@ -132,3 +164,41 @@ class SecondPass:
             gray = cropped(decode_small(self.scan.keyframes[index].small), self.screening.crop)
             self._key_norms[index] = self.screening.meter.normalise(gray)
         return self._key_norms[index]
+
+
+class _DecodeAhead:
+    """Runs a DenseDecoder.run generator on its own thread, at most AHEAD_FRAMES ahead of the
+    consumer; each item is (t, frame, prepare(t, frame)), then None at the end. An error on the
+    decoding thread is raised by `get`."""
+
+    def __init__(self, frames, prepare):
+        self.frames, self.prepare = frames, prepare
+        self.items: queue.Queue = queue.Queue(AHEAD_FRAMES)
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, name="slidecast-decode", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            for t, frame in self.frames:
+                if self.stopping:
+                    return
+                self.items.put((t, frame, self.prepare(t, frame)))
+            self.items.put(None)
+        except BaseException as exc:  # handed to the consumer, raised there
+            self.items.put(exc)
+
+    def get(self):
+        item = self.items.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def stop(self) -> None:
+        """Stop early (the consumer failed or was cancelled) or after the end: drain and join."""
+        self.stopping = True
+        while self.thread.is_alive():
+            try:
+                self.items.get(timeout=0.05)
+            except queue.Empty:
+                pass

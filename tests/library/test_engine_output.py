@@ -4,6 +4,7 @@ nothing that looks finished after a cancelled or failed run."""
 from __future__ import annotations
 
 import json
+import threading
 
 import cv2
 import pytest
@@ -67,6 +68,25 @@ def test_cancel_stops_and_leaves_no_manifest_even_over_an_old_result(engine_clip
         extract(video, out, ENGINE_ONLY, progress=cancel)
     assert not (out / "manifest.json").exists()
     assert not list(out.glob(".work-*")), "the private work folder is cleaned up"
+
+
+def test_cancelling_in_the_second_pass_stops_every_engine_thread(real_clip, tmp_path):
+    """Dense decoding and the slide pictures run on threads of their own: a job cancelled in
+    the middle of the second pass must not leave them decoding after extract() returns."""
+    video, _ = real_clip("noisy")  # long dense stretches: progress is reported inside one
+    seen = []
+
+    def cancel(stage, fraction, message):
+        decoding = any(t.name == "slidecast-decode" for t in threading.enumerate())
+        if stage == "detecting" and decoding:
+            seen.append(fraction)
+            raise Cancelled("stopped by the user")
+
+    with pytest.raises(Cancelled):
+        extract(video, tmp_path / "out", ENGINE_ONLY, progress=cancel)
+    assert seen, "cancelled while a dense stretch was being decoded"
+    assert [t.name for t in threading.enumerate() if t.name.startswith("slidecast-")] == []
+    assert not (tmp_path / "out" / "manifest.json").exists()
 
 
 def test_a_damaged_video_leaves_no_manifest(engine_clip, tmp_path):
