@@ -53,6 +53,8 @@ CLOSE = 0.03
 # many such pixels (at MATCH_WIDTH) make two pages different pictures.
 INK_LEVEL = 40
 MIN_DIFFERENT = 4
+# ... when they differ in no more than this share of their pixels (a line, a page number).
+SMALL = 0.02
 # How far (picture pixels) the closer look slides a page to cover a fit that is a little off.
 NUDGE = 2
 _SIFT_FEATURES = 600
@@ -254,9 +256,13 @@ class DeckMatcher:
             candidates += [c for c in placed if c[0] <= PLACED_LEFTOVER]
         if not candidates:
             return []
-        best, _, geometry = min(candidates, key=lambda c: (c[0], c[1]))
-        close = sorted({c[1] for c in candidates if c[0] <= best + CLOSE})
-        return self._closer_look(close, geometry, grey)
+        ranked = sorted(candidates, key=lambda c: (c[0], c[1]))
+        best, first, geometry = ranked[0]
+        # Pages that differ from the best in more than SMALL of their pixels are told apart by
+        # the share above; the closer look is for differences that share drowns in noise.
+        close = [n for n in dict.fromkeys(c[1] for c in ranked if c[0] <= best + CLOSE)
+                 if _different_ink(self.by_number[n].grey, self.by_number[first].grey) <= SMALL]
+        return self._closer_look(sorted(close), geometry, grey)
 
     def _closer_look(self, numbers: list[int], geometry: np.ndarray, grey: np.ndarray) -> list[int]:
         """Of pages that leave about as much unexplained (an overlay step that adds a word, a
@@ -404,6 +410,11 @@ def _where_they_differ(pages: list[np.ndarray], homography: np.ndarray, grey: np
 def _same_picture(a: np.ndarray, b: np.ndarray) -> bool:
     """Two pages no picture can tell apart (fewer than MIN_DIFFERENT pixels of different ink)."""
     return a.shape == b.shape and int((cv2.absdiff(a, b) > INK_LEVEL).sum()) < MIN_DIFFERENT
+
+
+def _different_ink(a: np.ndarray, b: np.ndarray) -> float:
+    """The share of pixels whose ink differs between two pages (1.0 for pages of other sizes)."""
+    return float((cv2.absdiff(a, b) > INK_LEVEL).mean()) if a.shape == b.shape else 1.0
 
 
 def _normalised(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
