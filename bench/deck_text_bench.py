@@ -129,10 +129,13 @@ def main() -> int:
     parser.add_argument("--fresh", action="store_true", help="extract again even if OUT/NAME exists")
     parser.add_argument("--json", type=Path, help="also write the per-video counts here")
     parser.add_argument("--no-ocr", action="store_true", help="deck_page only (text columns then mean nothing)")
+    parser.add_argument("--videos", nargs="+", help="only these names (default: every video in --dir)")
     args = parser.parse_args()
     total, rows = Counter(), {}
     for truth_path in sorted(args.dir.glob("*.mp4.truth.json")):
         video = truth_path.with_name(truth_path.name[:-len(".truth.json")])
+        if args.videos and video.stem not in args.videos:
+            continue
         truth = json.loads(truth_path.read_text())
         pdf = Path(truth["deck"]["file"])
         # With a deck every build step is its own slide (ExtractOptions.builds_kept), as the deck

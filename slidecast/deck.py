@@ -6,7 +6,9 @@ crop, camera perspective) is handled by the same geometry: SIFT features of the 
 matched to each page's, a homography is fitted with RANSAC, and the page must explain enough of
 them. Candidates that explain about as many (the steps of a beamer overlay are separate pages
 that share most of their content) are told apart by warping each page onto the picture and
-comparing pixels there: the build step on screen is the one with the least left over.
+comparing pixels there: the build step on screen is the one with the least left over; those
+that leave about as much are then compared only where they differ (a page number in a corner).
+Pages that are the same picture are told apart by the talk's order.
 
 pypdfium2 (PDFium, the PDF engine of Chromium) renders pages and reads their text layer;
 OpenCV does the features and geometry (docs/dependencies.md).
@@ -45,6 +47,16 @@ ALL_PAGES_UP_TO = 150
 LEFTOVER_LEVEL = 0.8
 # A page scaled onto the whole picture is taken when it leaves no more than this unexplained.
 FIT_LEFTOVER = 0.06
+# Candidates leaving no more than this above the best are compared where they differ.
+CLOSE = 0.03
+# Grey levels (0-255) by which two pages' pixels must differ to count as different ink, and how
+# many such pixels (at MATCH_WIDTH) make two pages different pictures.
+INK_LEVEL = 40
+MIN_DIFFERENT = 4
+# ... when they differ in no more than this share of their pixels (a line, a page number).
+SMALL = 0.02
+# How far (picture pixels) the closer look slides a page to cover a fit that is a little off.
+NUDGE = 2
 _SIFT_FEATURES = 600
 
 
@@ -211,28 +223,60 @@ class DeckMatcher:
         inliers, geometry = max(fits, key=lambda f: f[0]) if fits else (0, None)
         return Sighting(grey.shape, [p.number for p in shortlist], geometry, inliers)
 
-    def page(self, grey: np.ndarray, sighting: "Sighting", video_geometry: np.ndarray | None = None) -> int | None:
+    def page(self, grey: np.ndarray, sighting: "Sighting", video_geometry: np.ndarray | None = None,
+             previous: int | None = None) -> int | None:
+        """The page shown on the picture (see `look_alikes`); of pages that look the same, the
+        one a talk going forward through its deck shows after `previous` (in_order)."""
+        pages = self.look_alikes(grey, sighting, video_geometry)
+        return in_order(pages, previous) if pages else None
+
+    def look_alikes(self, grey: np.ndarray, sighting: "Sighting", video_geometry: np.ndarray | None = None) -> list[int]:
         """The page with the least left unexplained under the picture's own geometry, or scaled
         onto the whole picture when that explains it; when neither explains the picture well,
         also under the video's geometry (`video_geometry`: where the slide sits in most
         pictures), trying every page of a small deck (a sparse page the shortlist missed).
-        None when no candidate."""
+        Pages that leave about as much unexplained are then told apart where they differ
+        (`_closer_look`). Returns the chosen page and the pages that look exactly like it
+        (none can tell them apart), or [] when no page is a candidate."""
         candidates = []
         for number in sighting.shortlist:
             page_grey = self.by_number[number].grey
             if sighting.geometry is not None:
-                candidates.append((_leftover(page_grey, sighting.geometry, grey), number))
+                candidates.append((_leftover(page_grey, sighting.geometry, grey), number, sighting.geometry))
             # A sparse page gives too few distinct features for a homography; when the picture
             # is the slide itself, the page scaled onto it is the geometry to check.
-            fitted = _leftover(page_grey, _fit(page_grey.shape, grey.shape), grey)
+            fit = _fit(page_grey.shape, grey.shape)
+            fitted = _leftover(page_grey, fit, grey)
             if fitted <= FIT_LEFTOVER:
-                candidates.append((fitted, number))
-        if video_geometry is not None and (not candidates or min(candidates)[0] > EXPLAINED):
+                candidates.append((fitted, number, fit))
+        if video_geometry is not None and (not candidates or min(c[0] for c in candidates) > EXPLAINED):
             pages = self.deck.pages if len(self.deck.pages) <= ALL_PAGES_UP_TO else \
                 [self.by_number[n] for n in sighting.shortlist]
-            placed = [(_leftover(p.grey, video_geometry, grey), p.number) for p in pages]
+            placed = [(_leftover(p.grey, video_geometry, grey), p.number, video_geometry) for p in pages]
             candidates += [c for c in placed if c[0] <= PLACED_LEFTOVER]
-        return min(candidates)[1] if candidates else None
+        if not candidates:
+            return []
+        ranked = sorted(candidates, key=lambda c: (c[0], c[1]))
+        best, first, geometry = ranked[0]
+        # Pages that differ from the best in more than SMALL of their pixels are told apart by
+        # the share above; the closer look is for differences that share drowns in noise.
+        close = [n for n in dict.fromkeys(c[1] for c in ranked if c[0] <= best + CLOSE)
+                 if _different_ink(self.by_number[n].grey, self.by_number[first].grey) <= SMALL]
+        return self._closer_look(sorted(close), geometry, grey)
+
+    def _closer_look(self, numbers: list[int], geometry: np.ndarray, grey: np.ndarray) -> list[int]:
+        """Of pages that leave about as much unexplained (an overlay step that adds a word, a
+        page number in a corner), the one whose differing pixels the picture shows, compared
+        only there under the slide's geometry; first in the list returned, followed by the
+        pages identical to it."""
+        pages = [self.by_number[n].grey for n in numbers]
+        scores = _where_they_differ(pages, geometry, grey) if len(pages) > 1 else None
+        if scores is None:  # one candidate, or candidates that are the same picture
+            return numbers
+        ranked = sorted(zip(scores, numbers))
+        chosen = ranked[0][1]
+        same = [n for n in numbers if n != chosen and _same_picture(self.by_number[n].grey, self.by_number[chosen].grey)]
+        return [chosen] + same
 
     def _shortlist(self, descriptors: np.ndarray) -> list[int]:
         """Pages holding the most near neighbours of the picture's features."""
@@ -326,6 +370,53 @@ def _leftover(page: np.ndarray, homography: np.ndarray, grey: np.ndarray) -> flo
     return float((np.abs(a - b)[mask] > LEFTOVER_LEVEL).mean())
 
 
+def _where_they_differ(pages: list[np.ndarray], homography: np.ndarray, grey: np.ndarray) -> list[float] | None:
+    """For each page, how far the picture is from it where the pages differ from each other
+    (a page number, an overlay step's new line): the pages are warped onto the picture, the
+    pixels where any two differ taken (a little widened), and each page's grey levels are fitted
+    linearly to the picture's over that region's bounding box (the camera's contrast and
+    brightness), nudged by up to NUDGE pixels; the score is the mean squared residual inside the
+    region. None when the pages do not differ (the same picture)."""
+    size = (grey.shape[1], grey.shape[0])
+    inside = cv2.warpPerspective(np.full(pages[0].shape, 255, np.uint8), homography, size) > 0
+    warped = np.stack([cv2.warpPerspective(p, homography, size, flags=cv2.INTER_LINEAR) for p in pages]).astype(np.float32)
+    differ = ((warped.max(0) - warped.min(0)) > INK_LEVEL) & inside
+    if differ.sum() < MIN_DIFFERENT:
+        return None
+    differ = cv2.dilate(differ.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & inside
+    ys, xs = np.nonzero(differ)
+    pad = 4 * NUDGE
+    y0, y1 = max(NUDGE, ys.min() - pad), min(grey.shape[0] - NUDGE, ys.max() + pad + 1)
+    x0, x1 = max(NUDGE, xs.min() - pad), min(grey.shape[1] - NUDGE, xs.max() + pad + 1)
+    if y1 <= y0 or x1 <= x0:
+        return None
+    picture = cv2.GaussianBlur(grey, (3, 3), 0).astype(np.float32)
+    region = differ[y0:y1, x0:x1]
+    scores = []
+    for page in warped:
+        page = cv2.GaussianBlur(page, (3, 3), 0)[y0:y1, x0:x1].ravel()
+        design = np.stack([page, np.ones_like(page)], axis=1)
+        best = float("inf")
+        for dy in range(-NUDGE, NUDGE + 1):
+            for dx in range(-NUDGE, NUDGE + 1):
+                seen = picture[y0 + dy:y1 + dy, x0 + dx:x1 + dx].ravel()
+                coefficients = np.linalg.lstsq(design, seen, rcond=None)[0]
+                residual = (design @ coefficients - seen).reshape(region.shape)
+                best = min(best, float((residual[region] ** 2).mean()))
+        scores.append(best)
+    return scores
+
+
+def _same_picture(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two pages no picture can tell apart (fewer than MIN_DIFFERENT pixels of different ink)."""
+    return a.shape == b.shape and int((cv2.absdiff(a, b) > INK_LEVEL).sum()) < MIN_DIFFERENT
+
+
+def _different_ink(a: np.ndarray, b: np.ndarray) -> float:
+    """The share of pixels whose ink differs between two pages (1.0 for pages of other sizes)."""
+    return float((cv2.absdiff(a, b) > INK_LEVEL).mean()) if a.shape == b.shape else 1.0
+
+
 def _normalised(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
     values = grey.astype(np.float32)
     inside = values[mask]
@@ -366,17 +457,37 @@ def align_slides(manifest, out_dir: Path, deck: Deck, progress=None) -> Alignmen
 
 def _match_pages(matcher: DeckMatcher, slides, out_dir: Path, progress) -> None:
     """deck_page of every appearance, in two passes: each picture's own features, then the
-    page under its own geometry or the video's (video_geometry)."""
+    page under its own geometry or the video's (video_geometry), in the order of the talk."""
     sightings = []
     for done, slide in enumerate(slides, start=1):
         sightings.append(matcher.look(_match_grey(_picture(out_dir, slide))))
         progress(0.5 * done / len(slides))
     geometry = video_geometry(sightings)
+    previous = None
     for done, (slide, sighting) in enumerate(zip(slides, sightings), start=1):
         shared = geometry[1] if geometry is not None and sighting and geometry[0] == sighting.shape else None
         grey = _match_grey(_picture(out_dir, slide)) if sighting else None
-        slide.deck_page = matcher.page(grey, sighting, shared) if sighting else None
+        slide.deck_page = matcher.page(grey, sighting, shared, previous) if sighting else None
+        previous = slide.deck_page or previous
         progress(0.5 + 0.5 * done / len(slides))
+
+
+def in_order(pages: list[int], previous: int | None) -> int:
+    """pages[0], or when other pages look exactly like it (pages[1:]), the one a talk going
+    forward shows after page `previous`: the first run of consecutive such pages after it, and
+    of a run its last page (a page identical to the next one is an overlay step that changed
+    nothing visible: the step shown is the fullest, as for builds). Back to the nearest run
+    before `previous` when none follows (a return)."""
+    if len(pages) == 1 or previous is None:
+        return pages[0]
+    runs: list[list[int]] = []
+    for number in sorted(pages):
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    after = [run for run in runs if run[0] > previous]
+    return after[0][-1] if after else runs[-1][-1]
 
 
 def _picture(out_dir: Path, slide) -> np.ndarray:

@@ -68,7 +68,39 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
             for first, last in _columns(line):
                 if _mostly(line[first:last], repeated[first:last]):
                     flags[p][l][first:last] = [True] * (last - first)
+        _symbols_beside_chrome(page, flags[p])
     return flags
+
+
+def _symbols_beside_chrome(page: PageText, flags: list[list[bool]]) -> None:
+    """Mark what sits inside the template's own area on the same slide: navigation symbols
+    ("0000000", "o") touching chrome (OCR reads a section's row of circles on some slides only,
+    too seldom to repeat on most of them; a bullet read as "o" touches no chrome), and a word
+    with chrome right above and right below it (a sidebar's line OCR split or joined
+    differently on this slide, e.g. "Programmier" for "Programmiersprachen")."""
+    for _ in range(2):  # a second pass takes two such lines in a row
+        chrome = [w.box for line, marks in zip(page.lines, flags) for w, c in zip(line, marks) if c]
+        for line, marks in zip(page.lines, flags):
+            for i, word in enumerate(line):
+                if marks[i]:
+                    continue
+                symbol = _SYMBOLS.match(word.text.strip()) and any(_touches(word.box, box) for box in chrome)
+                marks[i] = bool(symbol) or _between(word.box, chrome)
+
+
+def _between(a: tuple[int, int, int, int], boxes: list[tuple[int, int, int, int]]) -> bool:
+    """Some box overlaps a's columns just above it and another just below (within a's height)."""
+    reach = a[3] - a[1]
+    beside = [b for b in boxes if min(a[2], b[2]) > max(a[0], b[0])]
+    above = any(b[3] <= a[1] + reach / 2 and a[1] - b[3] <= reach for b in beside)
+    below = any(b[1] >= a[3] - reach / 2 and b[1] - a[3] <= reach for b in beside)
+    return above and below
+
+
+def _touches(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Box a lies within box b widened by a's height on every side."""
+    reach = a[3] - a[1]
+    return a[0] >= b[0] - reach and a[2] <= b[2] + reach and a[1] >= b[1] - reach and a[3] <= b[3] + reach
 
 
 def body_page(page: PageText, flags: list[list[bool]]) -> PageText:

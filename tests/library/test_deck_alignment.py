@@ -188,3 +188,49 @@ def test_a_file_that_is_no_usable_pdf_is_refused_with_the_reason(tmp_path, data,
 def test_a_deck_with_too_many_pages_is_refused():
     with pytest.raises(DeckError, match="31 pages; a deck must have 1 to 30"):
         check_pdf(DECK, max_pages=30)
+
+
+# A real 16:9 beamer deck whose title-page variants differ only by the page number in the
+# footer's corner (1 and 6, 3 and 7), or not at all (4, 5 and 8 render the same), shown as a
+# small, noisy video shows it: 854x480, sensor noise, JPEG.
+BFH = Path(__file__).resolve().parents[1] / "data" / "bfh" / "DEMO-BFHBeamer-Sidebar.pdf"
+BFH_FRAME = (854, 480)
+# The talk in deck order (4 skipped: it looks exactly like 5), then a return to page 1.
+BFH_SHOWN = [1, 2, 3, 5, 6, 7, 8, 9, 10, 1]
+
+
+def noisy_frame(number: int, seed: int) -> np.ndarray:
+    pdf = pdfium.PdfDocument(BFH)
+    page = pdf[number - 1]
+    rgb = np.asarray(page.render(scale=BFH_FRAME[0] / page.get_width()).to_pil().convert("RGB"))
+    rgb = cv2.resize(rgb, BFH_FRAME, interpolation=cv2.INTER_AREA).astype(np.float32)
+    noise = np.random.default_rng(seed).normal(0, 6.0, rgb.shape)
+    return np.clip(rgb * 0.92 + 8 + noise, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def bfh_aligned(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bfh")
+    (out / "slides").mkdir()
+    slides = []
+    for index, page in enumerate(BFH_SHOWN, start=1):
+        compressed(noisy_frame(page, index)).save(out / f"slides/{index:03d}.png")
+        slides.append(SlideEntry(index, 10.0 * (index - 1), 10.0 * index, f"slides/{index:03d}.png",
+                                 f"thumbs/{index:03d}.jpg"))
+    manifest = Manifest(VideoInfo(10.0 * len(BFH_SHOWN), 25.0, *BFH_FRAME, "0" * 64), slides)
+    content.run(manifest, out, out / "none.mp4", ExtractOptions(ocr=False, deck=str(BFH), pdf=False, notes=False))
+    return manifest
+
+
+def test_pages_that_differ_only_by_the_page_number_are_told_apart_in_a_noisy_small_video(bfh_aligned):
+    pages = [s.deck_page for s in bfh_aligned.slides]
+    # 1 and 6, 3 and 7: the same title page but for the number in the footer's corner.
+    assert [pages[i] for i in (0, 2, 4, 5, 9)] == [1, 3, 6, 7, 1]
+    assert pages[1] == 2 and pages[7:9] == [9, 10]
+
+
+def test_pages_no_picture_can_tell_apart_follow_the_talks_order(bfh_aligned):
+    # 4, 5 and 8 are the same picture: after page 3 the talk shows the run 4-5 (its last step,
+    # as for a build), after page 7 it shows page 8.
+    pages = [s.deck_page for s in bfh_aligned.slides]
+    assert pages[3] == 5 and pages[6] == 8
