@@ -11,20 +11,24 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import tempfile
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+
+import av
 
 from .deck import check_pdf
 from .detect import ScreenState, Slide, find_slides
-from .errors import InvalidOptions, OutputNotWritable
+from .errors import CorruptVideo, InvalidOptions, OutputNotWritable
 from .frames import analysis_size
 from .live import live_boxes
 from .output.manifest import Manifest, SlideEntry, VideoInfo
 from .options import ExtractOptions
 from .output import OutputDir
-from .video import FrameGrabber, VideoMeta, probe, scan
+from .video import FrameGrabber, VideoMeta, mpegts_as_mp4, probe, scan
 
 
 def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, progress=None,
@@ -50,13 +54,28 @@ def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, p
     out = OutputDir(out_dir)
     out.prepare()  # first: a stale manifest must not survive any failure below
     try:
-        meta = probe(Path(video_path))
-        manifest = _run(meta, out, opts, Progress(progress), window, sha256, explain)
+        with _seekable(Path(video_path)) as (path, original_sha256):
+            meta = probe(path)
+            manifest = _run(meta, out, opts, Progress(progress), window, sha256 or original_sha256, explain)
     except BaseException:  # Ctrl-C too: what this run wrote is taken back
         out.cleanup(failed=True)
         raise
     out.cleanup()
     return manifest
+
+
+@contextmanager
+def _seekable(path: Path):
+    """(path, None), or for MPEG-TS the same packets copied into MP4 in a temporary folder and the
+    original file's sha256: seeking in MPEG-TS is by byte position and lands seconds off (slide
+    times 1-2 s early, issue #13), as an upload's .ts was before the service stored it as MP4."""
+    with tempfile.TemporaryDirectory(prefix="slidecast-ts-") as folder:
+        target = Path(folder) / "video.mp4"
+        try:
+            remuxed = mpegts_as_mp4(path, target)
+        except av.FFmpegError as exc:
+            raise CorruptVideo(f"cannot read the MPEG-TS file {path}: {exc}") from None
+        yield (target, FileHasher(path).result()) if remuxed else (path, None)
 
 
 def check_engines(opts: ExtractOptions) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from slidecast.deck import DeckError
 from slidecast.errors import (CorruptVideo, InputNotFound, InvalidOptions, NotAVideo, NoVideoStream,
                              OutputNotWritable)
 from slidecast.output.manifest import validate
+from slidecast.video import remux
 
 FAST = ["--no-ocr", "--no-pdf", "--no-notes", "--no-subtitles"]
 
@@ -59,6 +61,23 @@ def test_success_exits_zero_and_json_mode_prints_the_manifest(engine_clip, tmp_p
     validate(data)
     assert len(data["slides"]) == len(truth["appearances"])
     assert (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_an_mpegts_recording_gets_the_slide_times_of_the_same_video_in_mp4(engine_clip, tmp_path):
+    video, _ = engine_clip("cuts")
+    stream = tmp_path / "lecture.ts"
+    remux(video, stream, "mpegts")
+    starts = {}
+    for path in (video, stream):
+        result = run_cli(path, "--out", tmp_path / path.suffix[1:], "--json", *FAST)
+        assert result.returncode == 0, result.stderr
+        data = json.loads(result.stdout)
+        starts[path.suffix] = [slide["start"] for slide in data["slides"]]
+        sha256 = data["video"]["sha256"]
+    # Seeking in the .ts itself found 3 of the 4 changes 1-2 s early; the hash is the file's own.
+    assert len(starts[".ts"]) == len(starts[".mp4"]) == 5
+    assert all(abs(a - b) <= 0.1 for a, b in zip(starts[".ts"], starts[".mp4"])), starts
+    assert sha256 == hashlib.sha256(stream.read_bytes()).hexdigest()
 
 
 def test_quiet_mode_prints_nothing(engine_clip, tmp_path):
