@@ -13,6 +13,7 @@ DECK_TOP = 15
 # Fewer OCR words than this and the slide is a picture or a title card: the narration then says
 # more about it than its text does.
 MIN_TEXT_WORDS = 4
+EDGE_PUNCTUATION = ".,;:!?"
 
 
 def extract_keywords(text: str, top: int) -> list[str]:
@@ -25,7 +26,10 @@ def extract_keywords(text: str, top: int) -> list[str]:
     covered: set[str] = set()
     out: list[str] = []
     for phrase, _score in extractor.extract_keywords(text):
-        words = set(phrase.lower().split())
+        # YAKE keeps a sentence's full stop on its last word: "perfect phylogeny." next to
+        # "Perfect Phylogeny" in a deck's keywords.
+        phrase = phrase.strip(EDGE_PUNCTUATION)
+        words = {word.strip(EDGE_PUNCTUATION) for word in phrase.lower().split()}
         # "Descent" says nothing new after "Gradient Descent".
         if words <= covered or not re.search(r"[A-Za-z]{2,}", phrase):
             continue
