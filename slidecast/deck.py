@@ -409,12 +409,17 @@ def _where_they_differ(pages: list[np.ndarray], homography: np.ndarray, grey: np
 
 def _same_picture(a: np.ndarray, b: np.ndarray) -> bool:
     """Two pages no picture can tell apart (fewer than MIN_DIFFERENT pixels of different ink)."""
-    return a.shape == b.shape and int((cv2.absdiff(a, b) > INK_LEVEL).sum()) < MIN_DIFFERENT
+    return a.shape == b.shape and int(_ink_differs(a, b).sum()) < MIN_DIFFERENT
 
 
 def _different_ink(a: np.ndarray, b: np.ndarray) -> float:
     """The share of pixels whose ink differs between two pages (1.0 for pages of other sizes)."""
-    return float((cv2.absdiff(a, b) > INK_LEVEL).mean()) if a.shape == b.shape else 1.0
+    return float(_ink_differs(a, b).mean()) if a.shape == b.shape else 1.0
+
+
+def _ink_differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pixels of two same-size pages whose grey levels differ by more than INK_LEVEL."""
+    return cv2.absdiff(a, b) > INK_LEVEL
 
 
 def _normalised(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ from .live import live_boxes
 from .output.manifest import Manifest, SlideEntry, VideoInfo
 from .options import ExtractOptions
 from .output import OutputDir
-from .video import FrameGrabber, VideoMeta, mpegts_as_mp4, probe, scan
+from .video import FrameGrabber, VideoMeta, is_mpegts, probe, remux, scan
 
 
 def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, progress=None,
@@ -69,13 +69,16 @@ def _seekable(path: Path):
     """(path, None), or for MPEG-TS the same packets copied into MP4 in a temporary folder and the
     original file's sha256: seeking in MPEG-TS is by byte position and lands seconds off (slide
     times 1-2 s early, issue #13), as an upload's .ts was before the service stored it as MP4."""
+    if not is_mpegts(path):
+        yield path, None
+        return
     with tempfile.TemporaryDirectory(prefix="slidecast-ts-") as folder:
         target = Path(folder) / "video.mp4"
         try:
-            remuxed = mpegts_as_mp4(path, target)
+            remux(path, target, "mp4")
         except av.FFmpegError as exc:
             raise CorruptVideo(f"cannot read the MPEG-TS file {path}: {exc}") from None
-        yield (target, FileHasher(path).result()) if remuxed else (path, None)
+        yield target, FileHasher(path).result()
 
 
 def check_engines(opts: ExtractOptions) -> None:

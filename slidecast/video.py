@@ -441,16 +441,22 @@ class FrameGrabber:
         return last.to_ndarray(format="rgb24")
 
 
+def is_mpegts(path: Path) -> bool:
+    """True if FFmpeg reads `path` as MPEG-TS (False for anything it cannot open: the caller's
+    probe says why)."""
+    try:
+        with av.open(str(path)) as container:
+            return container.format.name == "mpegts"
+    except av.FFmpegError:
+        return False
+
+
 def mpegts_as_mp4(source: Path, target: Path) -> bool:
     """If `source` is MPEG-TS, copy it into MP4 at `target` (packets unchanged) and return True.
     MPEG-TS has no index, so seeking in it is by byte position and imprecise: the test clip
     "cuts" as .ts had 3 of its 4 slide changes found 1-2 s early, and an upload's check that its
     end decodes refused every .ts as truncated; the same packets in MP4 behave as the original."""
-    try:
-        with av.open(str(source)) as container:
-            if container.format.name != "mpegts":
-                return False
-    except av.FFmpegError:  # no container FFmpeg knows: not MPEG-TS (the caller's probe says why)
+    if not is_mpegts(source):
         return False
     remux(source, target, "mp4")
     return True

@@ -82,7 +82,6 @@ class SecondPass:
 
     def _dense(self, decoder: DenseDecoder, start: float, end: float) -> None:
         gate = self._gate = GopGate()
-        eps = 0.5 / max(self.meta.fps, 1.0)
         self._ahead_t = -1.0
         ahead = _DecodeAhead(decoder.run(start, end, gate), self._prepare_ahead)
         try:
@@ -94,7 +93,7 @@ class SecondPass:
                     return
                 t, frame, prepared = item
                 self._progress(t)
-                if not frame.key_frame and t < gate.skip_until - eps:
+                if not frame.key_frame and self._before_gate(t):
                     continue  # decoded before the decoder heard that nothing changes until the keyframe
                 if not self.detector.moving and not frame.key_frame and t - self._analysed < STILL_STEP:
                     continue  # a still screen is checked every STILL_STEP only: a change is caught
@@ -106,13 +105,18 @@ class SecondPass:
         finally:
             ahead.stop()
 
+    def _before_gate(self, t: float) -> bool:
+        """True for a frame before the point from which nothing changes until the next keyframe
+        (by more than half a frame: times are rounded)."""
+        return t < self._gate.skip_until - 0.5 / max(self.meta.fps, 1.0)
+
     def _prepare_ahead(self, t: float, frame) -> AnalysisFrame | None:
         """On the decoding thread: the analysis frame of a frame the detector will probably
         look at (a guess from its state a few frames behind; a wrong guess costs a shrink on
         one thread or the other, never a different answer, since both make the same frame)."""
         if frame.key_frame:
             return self._analysis_frame(t, frame, True)
-        if t < self._gate.skip_until - 0.5 / max(self.meta.fps, 1.0):
+        if self._before_gate(t):
             return None
         if not self.detector.moving and t - max(self._analysed, self._ahead_t) < STILL_STEP:
             return None
