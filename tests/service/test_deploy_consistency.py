@@ -1,18 +1,21 @@
 """render.yaml, docker-compose.yml, the Dockerfile and deploy_scalable.sh describe one system.
 
-Checked here (also run by `./deploy_scalable.sh render`): every Celery queue has a worker in both
-deployments; every command is a real subcommand of the script; every environment variable set
+Checked here (also run by `./deploy_scalable.sh render`): docker-compose.yml against the Compose
+Specification's JSON schema; every Celery queue has a worker in both deployments; every command is a real subcommand of the script; every environment variable set
 is one the code reads, and every one it needs is set or has a default; render.yaml has the fields
 Render's Blueprint spec requires and its references (fromDatabase, fromService, fromGroup) resolve.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 import shlex
 from fnmatch import fnmatch
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 
@@ -193,6 +196,26 @@ def test_each_role_gets_what_it_needs_and_the_settings_accept_it():
         if sub in ("web", "worker"):  # one machine: every container mounts the storage folder
             mounts = [v.split(":", 1)[1] for v in compose_app_services()[name].get("volumes", [])]
             assert settings["STORAGE_URL"] in mounts, f"docker-compose.yml {name}: STORAGE_URL is not a shared volume"
+
+
+# ---- the Compose Specification's schema ------------------------------------------------------
+def compose_errors(document) -> list[str]:
+    """Where `document` breaks the Compose Specification's JSON schema (tests/data/schemas/README.md
+    says where the vendored copy comes from)."""
+    schema = json.loads((ROOT / "tests/data/schemas/compose-spec.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    return [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(document)]
+
+
+def test_docker_compose_yml_follows_the_compose_specification():
+    assert compose_errors(COMPOSE) == []
+
+
+def test_the_compose_check_catches_a_misspelt_field():
+    broken = copy.deepcopy(COMPOSE)
+    first = next(iter(broken["services"].values()))
+    first["enviroment"] = first.pop("environment", {})
+    assert any("enviroment" in error for error in compose_errors(broken))
 
 
 # ---- Render's schema ------------------------------------------------------------------------
