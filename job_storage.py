@@ -42,6 +42,7 @@ _ANY = object()
 CHANNEL = "slidecast:jobs"
 # "record": the cached value is a job_record (documents of the earlier shape are not read back).
 _KEY = "slidecast:job-record:{}"
+_STOP_KEY = "slidecast:job-stop:{}"
 TOMBSTONE_SECONDS = 600
 
 # Write the document; progress never goes below what the cache already shows for the job.
@@ -125,6 +126,12 @@ class RedisJobCache:
     def publish(self, event: dict) -> None:
         self._call(lambda: self.client.publish(CHANNEL, json.dumps(event)))
 
+    def note_stop(self, job_id: str, reason: str, ttl: int) -> None:
+        self._call(lambda: self.client.set(_STOP_KEY.format(job_id), reason, ex=ttl))
+
+    def take_stop_note(self, job_id: str) -> str | None:
+        return self._call(lambda: self.client.getdel(_STOP_KEY.format(job_id)))
+
     def status(self) -> dict:
         """Health: ping Redis now (ignoring the back-off)."""
         try:
@@ -147,6 +154,7 @@ class LocalJobCache:
         self.ttl = min(float(ttl), self.LOCAL_TTL)
         self._docs: dict[str, tuple[float, dict]] = {}
         self._buried: dict[str, float] = {}  # deleted job id -> until when it stays uncacheable
+        self._stops: dict[str, tuple[float, str]] = {}  # job id -> (until, why its step gave up)
         self._lock = threading.Lock()
         self.hits = self.misses = 0  # for GET /api/cache/stats
 
@@ -201,6 +209,17 @@ class LocalJobCache:
 
     def publish(self, event: dict) -> None:
         """No broker in embedded mode: nothing listens across processes."""
+
+    def note_stop(self, job_id: str, reason: str, ttl: int) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._stops = {k: v for k, v in self._stops.items() if v[0] >= now}
+            self._stops[job_id] = (now + ttl, reason)
+
+    def take_stop_note(self, job_id: str) -> str | None:
+        with self._lock:
+            until, reason = self._stops.pop(job_id, (0.0, None))
+            return reason if until >= time.monotonic() else None
 
     def status(self) -> dict:
         return {"status": "ok", "backend": "in-process"}
@@ -452,6 +471,16 @@ class JobStorageService:
         # The message said what was under way ("downloading ..."); it now says the job stopped.
         return self.transition(job_id, FAILED, ACTIVE_STATES, owner_is=owner_is, error=error, stage=None,
                                message=f"failed: {error}"[:300])
+
+    def note_stop(self, job_id: str, reason: str, ttl: int) -> None:
+        """Why a running job's step gave up without being able to record it (the database did not
+        answer): kept in the cache for the stale-job sweep, which fails or re-queues the job later
+        and would otherwise blame its worker."""
+        self.cache.note_stop(job_id, reason, ttl)
+
+    def take_stop_note(self, job_id: str) -> str | None:
+        """The reason note_stop left for the job, once (None when there is none)."""
+        return self.cache.take_stop_note(job_id)
 
     def requeue(self, job_id: str, old_owner: str | None, new_owner: str, message: str) -> bool:
         """queued/running -> queued under `new_owner`, only if `old_owner` still holds it: of

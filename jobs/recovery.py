@@ -64,11 +64,18 @@ def worker_gone(job: Job, grace: float | None = None) -> bool:
 def take_over(job: Job, me: str) -> bool:
     """A running job whose worker died: continue it here as a new attempt, or fail it when it
     used up JOB_MAX_ATTEMPTS. Exactly one of several claimants wins (guarded on the old owner)."""
+    what = what_stopped(job.id)
     if out_of_attempts(job.attempts):
-        fail_not_retried(job.id, job.owner, job.attempts, "the worker running this job stopped")
+        fail_not_retried(job.id, job.owner, job.attempts, what)
         return False
     return job_store().transition(job.id, RUNNING, (RUNNING,), owner_is=job.owner, owner=me, heartbeat_at=utcnow(),
-                                  attempts=Job.attempts + 1, message="taken over after its worker stopped")
+                                  attempts=Job.attempts + 1, message=f"taken over: {what}")
+
+
+def what_stopped(job_id: str) -> str:
+    """Why a running job's heartbeat went stale: what its step left in the cache when it gave up
+    (jobs/steps.run_patiently), else its worker stopped."""
+    return job_store().take_stop_note(job_id) or "the worker running this job stopped"
 
 
 def recover_stale() -> dict:
@@ -78,10 +85,11 @@ def recover_stale() -> dict:
         rows = db.session.scalars(sa.select(Job).where(Job.status == RUNNING, Job.executor == "celery",
                                                        Job.heartbeat_at.is_not(None))).all()
         for job in [j for j in rows if worker_gone(j)]:
+            what = what_stopped(job.id)
             if out_of_attempts(job.attempts):
-                if fail_not_retried(job.id, job.owner, job.attempts, "the worker running this job stopped"):
+                if fail_not_retried(job.id, job.owner, job.attempts, what):
                     result["failed"].append(job.id)
-            elif job_store().requeue(job.id, job.owner, None, "re-queued: its worker stopped"):
+            elif job_store().requeue(job.id, job.owner, None, f"re-queued: {what}"):
                 send(PROCESS_JOB, job, job.attempts + 1)
                 result["requeued"].append(job.id)
         if result["requeued"] or result["failed"]:

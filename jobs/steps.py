@@ -55,6 +55,7 @@ TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, kombu.exceptions.Op
              DownloadUnavailable)  # before BAD_INPUT: DownloadUnavailable is a DownloadFailed
 BAD_INPUT = (slidecast.SlidecastError, BadVideo, DownloadFailed)
 DATABASE_FAULTS = (sa.exc.OperationalError, sa.exc.InterfaceError)  # waited out by run_patiently
+STOP_NOTE_SECONDS = 86400  # the sweep acts only once the database is back, however long that takes
 
 
 # ---- claiming ----------------------------------------------------------------------------------
@@ -153,6 +154,10 @@ def run_patiently(job_id: str, claim_and_run) -> str:
             db.session.rollback()
             deadline = deadline or time.monotonic() + budget
             if not wait_for_database(job_id, exc, deadline - time.monotonic()):
+                # fail() cannot reach the database either; the sweep that fails or re-queues the
+                # job once it is back reads why from the cache.
+                job_store().note_stop(job_id, f"the database stayed unreachable for DB_FAULT_RETRY_SECONDS ({budget} s)",
+                                      ttl=STOP_NOTE_SECONDS)
                 return fail(job_id, f"gave up after {budget} s: the database stayed unreachable ({type(exc).__name__})")
 
 

@@ -44,6 +44,24 @@ def test_a_stale_job_is_requeued_then_failed_when_out_of_attempts(app, add_job):
     assert status(app, between_steps)[0] == status(app, beating)[0] == "running"
 
 
+def test_the_sweep_names_the_database_when_a_step_gave_up_waiting_for_it(app, add_job):
+    """A step that gave up on an unreachable database could not record why; the sweep that takes
+    its job later says so instead of blaming the worker, once (the note is used up)."""
+    limit = app.config["JOB_MAX_ATTEMPTS"]
+    stale = app.config["HEARTBEAT_STALE_SECONDS"] + 60
+    requeue = running_job(app, add_job, stale, attempts=1)
+    give_up = running_job(app, add_job, stale, attempts=limit)
+    reason = "the database stayed unreachable for DB_FAULT_RETRY_SECONDS (300 s)"
+    with app.app_context():
+        for job_id in (requeue, give_up):
+            job_store().note_stop(job_id, reason, ttl=60)
+        assert recover_stale() == {"requeued": [requeue], "failed": [give_up]}
+        assert job_store().take_stop_note(requeue) is None
+        message = db.session.get(Job, requeue, populate_existing=True).message
+    assert message == f"re-queued: {reason}"
+    assert status(app, give_up) == ("failed", f"interrupted: {reason} (attempt {limit} of {limit}); not retried")
+
+
 def test_one_sweep_at_a_time_whoever_asks(app, add_job):
     """Every worker and beat (two of them during a deploy) sweep; while one holds the lock the
     others skip, and the job is re-queued once."""

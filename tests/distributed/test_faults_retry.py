@@ -137,7 +137,7 @@ def test_a_step_stops_waiting_for_the_database_after_its_budget_and_the_job_does
         service, tmp_path, long_clip, wait_job, throwaway_redis):
     """DB_FAULT_RETRY_SECONDS=2: the step gives up while the database still refuses, so it cannot
     record the failure itself; once the database is back the stale-job sweep fails the job
-    (JOB_MAX_ATTEMPTS=1), and the step does not run again."""
+    (JOB_MAX_ATTEMPTS=1) with the reason the step left in Redis, and the step does not run again."""
     web, admin = service
     log = tmp_path / "worker.log"
     env = dict(DB_FAULT_RETRY_SECONDS=2, HEARTBEAT_STALE_SECONDS=4, RECOVERY_SWEEP_SECONDS=1, JOB_MAX_ATTEMPTS=1)
@@ -148,7 +148,8 @@ def test_a_step_stops_waiting_for_the_database_after_its_budget_and_the_job_does
         worker.stop()
     text = log.read_text(errors="replace")
     assert done["status"] == "failed", done
-    assert done["error"] == "interrupted: the worker running this job stopped (attempt 1 of 1); not retried"
+    assert done["error"] == ("interrupted: the database stayed unreachable for DB_FAULT_RETRY_SECONDS (2 s) "
+                             "(attempt 1 of 1); not retried")
     assert re.search(r"database unreachable \(.*?\); the step waits up to 2 s", text, re.S), text[-3000:]
     assert "the step runs again" not in text and retries_logged(log) == []
 
