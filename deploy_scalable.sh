@@ -324,7 +324,7 @@ beat() {
 flower() {
   [[ -n "${FLOWER_BASIC_AUTH:-}" ]] || die "FLOWER_BASIC_AUTH is not set (user:password): Flower is not started without authentication"
   exec "$(tool celery)" -A worker flower --address="${HOST:-0.0.0.0}" --port="${PORT:-5555}" \
-    --basic-auth="$FLOWER_BASIC_AUTH"
+    --basic-auth="$FLOWER_BASIC_AUTH" --conf=infra/flower_conf.py
 }
 
 # ---- demo ---------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ def test_local_serves_on_loopback_only_unless_host_says_otherwise(tmp_path):
     assert f"serving http://127.0.0.1:{port}" in output
 
 
-def test_flower_answers_its_health_check_without_login_and_nothing_else(tmp_path, redis_url):
+def test_flower_answers_its_health_check_without_login_and_nothing_else_not_even_metrics(tmp_path, redis_url):
     port = free_port()
     proc = start(["./deploy_scalable.sh", "flower"], {"PORT": str(port), "HOST": "127.0.0.1",
                                                       "FLOWER_BASIC_AUTH": "ops:secret-word",
@@ -90,6 +90,11 @@ def test_flower_answers_its_health_check_without_login_and_nothing_else(tmp_path
         assert (health.status_code, health.text) == (200, "OK")  # render.yaml's healthCheckPath
         assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 401
         assert requests.get(f"http://127.0.0.1:{port}/", auth=("ops", "secret-word"), timeout=5).status_code == 200
+        # Task names, counts and worker host names: Flower itself serves them to anyone.
+        assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code == 401
+        assert requests.get(f"http://127.0.0.1:{port}/metrics", auth=("ops", "wrong"), timeout=5).status_code == 401
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", auth=("ops", "secret-word"), timeout=5)
+        assert metrics.status_code == 200 and "flower_" in metrics.text
         assert listening_addresses(port) == {"127.0.0.1"}
     finally:
         stop(proc)
