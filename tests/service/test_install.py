@@ -92,6 +92,7 @@ sys.meta_path.insert(0, SlimInstall())
 import worker  # `celery -A worker beat` and `celery -A worker flower` load this module
 worker.celery.loader.import_default_modules()  # and beat these before it starts
 import flower.command  # what `celery flower` adds
+import infra.flower_conf  # and the configuration file the script passes it
 """
 
 
