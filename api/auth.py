@@ -118,6 +118,14 @@ def submitter_id() -> int | None:
     return who.id if who is not None else None
 
 
+def check_priority(priority: int | None, default: int) -> None:
+    """With keys, only an admin key may put a job ahead of the default priority: otherwise any
+    caller could jump every other key's queue. Lower priorities are anyone's to ask for."""
+    who = caller()
+    if priority is not None and priority > default and who is not None and not who.admin:
+        problem(403, f"priority {priority} needs an admin key; other keys may ask for 0 to {default} (the default)")
+
+
 def rate_limit_key() -> str:
     """Rate limits count per API key when there is one, else per client address."""
     who = caller()

@@ -15,7 +15,7 @@ from flask import current_app, jsonify, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
-from api.auth import may_see, owner_filter, rate_limit_key, submitter_id
+from api.auth import check_priority, may_see, owner_filter, rate_limit_key, submitter_id
 from api.errors import problem
 from api.guards import display_name, json_object, refuse_nul, stored_name
 from api.legacy import legacy_submission
@@ -239,6 +239,7 @@ def accept(fields: dict, upload, deck_upload=None):
     executor; `deck_upload`, the talk's PDF, when one was sent. Returns the 202 (or a repeat's
     200/202) response; refusals raise problem()."""
     options = _options(fields)
+    check_priority(fields.get("priority"), DEFAULT_PRIORITY)
     url = fields.get("video_url")
     has_file = upload is not None and upload.filename != ""
     if has_file and url:

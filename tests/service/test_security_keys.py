@@ -96,6 +96,17 @@ def test_two_keys_never_see_or_touch_each_others_jobs(secured, keys, service_cli
     assert secured.get(f"/api/jobs/{alices}", headers=alice).get_json()["status"] == "succeeded"
 
 
+def test_only_an_admin_key_puts_a_job_ahead_of_the_default_priority(secured, keys, service_clip):
+    clip = service_clip.read_bytes()
+    refused = upload(secured, clip, ocr="false", priority="9", headers=bearer(keys["alice"]))
+    assert_problem(refused, 403, "admin key")
+    assert secured.get("/api/jobs", headers=bearer(keys["alice"])).get_json()["total"] == 0  # nothing created
+    lower = upload(secured, clip, ocr="false", priority="2", headers=bearer(keys["alice"]))
+    assert lower.status_code == 202 and lower.get_json()["priority"] == 2
+    ahead = upload(secured, clip, ocr="false", priority="9", headers=bearer(keys["root"]))
+    assert ahead.status_code == 202 and ahead.get_json()["priority"] == 9
+
+
 class _Authorized:
     """A test client that sends one key with every GET (for wait_job)."""
 
