@@ -33,6 +33,33 @@ def json_depth(raw: bytes) -> int:
     return deepest
 
 
+# Bodies a submit route reads as JSON: `curl -d` sends application/x-www-form-urlencoded, and some
+# clients label JSON text/plain.
+JSON_BODY_TYPES = {"", "application/json", "text/plain", "application/x-www-form-urlencoded"}
+SUBMISSION_TYPES = ("multipart/form-data (the video as the `file` part, or a video_url field), application/json "
+                    "({\"video_url\": \"https://...\"}), or the video itself as video/* or application/octet-stream")
+
+
+def refuse_unknown_type() -> None:
+    """415 for a body that is none of the kinds a submit route takes (an image, XML...), before
+    any of it is read: parsed as JSON it only earned a confusing 400 or 413."""
+    kind = request.mimetype
+    if kind not in JSON_BODY_TYPES and not kind.endswith("+json"):
+        problem(415, f"a {kind} body is not a submission: send {SUBMISSION_TYPES}")
+
+
+def one_file(*names: str):
+    """The request's one upload under the first of `names` that has one (None without): a second
+    video in one job is refused, not silently dropped."""
+    for name in names:
+        parts = request.files.getlist(name)
+        if len(parts) > 1:
+            problem(400, f"{len(parts)} `{name}` parts: one video per job; send several to POST /api/jobs/batch")
+        if parts:
+            return parts[0]
+    return None
+
+
 def json_object() -> dict:
     """The request's JSON object: 400 past MAX_JSON_DEPTH (seen in its first MAX_JSON_BYTES) or
     when it is not a JSON object, 413 past MAX_JSON_BYTES, 422 when a text holds a NUL byte.
@@ -50,7 +77,7 @@ def json_object() -> dict:
         body = json.loads(raw)
     except json.JSONDecodeError as exc:
         problem(400, f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}; "
-                     "send an object such as {\"video_url\": \"https://...\"}")
+                     "send an object such as {\"video_url\": \"https://...\"}" + _FORM_HINT.get(request.mimetype, ""))
     except (ValueError, RecursionError):  # not UTF-8 text
         problem(400, "the body is not JSON text (UTF-8); send an object such as {\"video_url\": \"https://...\"}")
     if not isinstance(body, dict):
@@ -58,6 +85,11 @@ def json_object() -> dict:
                      "{\"video_url\": \"https://...\"}, or the video as multipart/form-data with a `file` field")
     refuse_nul(body, "json")
     return body
+
+
+_FORM_HINT = {"application/x-www-form-urlencoded": (
+    " with Content-Type: application/json (`curl -d` sends form fields; `curl -F video_url=...` sends them "
+    "as multipart, which works too)")}
 
 
 def _json_kind(value) -> str:

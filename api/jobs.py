@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 
 from api.auth import check_priority, may_see, owner_filter, rate_limit_key, submitter_id
 from api.errors import problem
-from api.guards import display_name, json_object, refuse_nul, stored_name
+from api.guards import display_name, json_object, one_file, refuse_nul, refuse_unknown_type, stored_name
 from api.legacy import legacy_submission
 from api.schemas import (JobListQuerySchema, JobListSchema, JobSchema, ProblemSchema, RepeatJsonSchema,
                          SubmitFormSchema, SubmitJsonSchema)
@@ -60,7 +60,7 @@ def submit_job():
     created when the request is refused."""
     if request.mimetype == "multipart/form-data":
         fields = load_fields(SubmitFormSchema(), form_fields("file", "deck"), "form")
-        return accept(fields, request.files.get("file"), request.files.get("deck"))
+        return accept(fields, one_file("file"), one_file("deck"))
     if request.is_raw_video:
         query = request.args.to_dict()
         refuse_nul(query, "query")
@@ -68,6 +68,7 @@ def submit_job():
                                                        and mimetypes.guess_extension(request.mimetype) or "")
         fields = load_fields(SubmitFormSchema(), query, "query")  # refused before the body is read
         return accept(fields, request.body_as_file(name))
+    refuse_unknown_type()
     return accept(load_fields(SubmitJsonSchema(), json_object(), "json"), None)
 
 
@@ -79,8 +80,8 @@ def submit_extract():
     "url" or "video_url", "options": {...}, "threshold", "min_duration", "enable_ocr", ..."""
     if request.mimetype == "multipart/form-data":
         data = legacy_submission(form_fields("file", "video", "deck"))
-        upload = request.files.get("file") or request.files.get("video")
-        return accept(load_fields(SubmitFormSchema(), data, "form"), upload, request.files.get("deck"))
+        return accept(load_fields(SubmitFormSchema(), data, "form"), one_file("file", "video"), one_file("deck"))
+    refuse_unknown_type()
     return accept(load_fields(SubmitJsonSchema(), legacy_submission(json_object()), "json"), None)
 
 

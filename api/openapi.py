@@ -33,16 +33,17 @@ _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying ag
 _WHY = {
     400: "the body is not a submission (not a JSON object, nested too deep, no video)",
     401: "AUTH_REQUIRED: no API key, or an unknown or revoked one (see WWW-Authenticate)",
-    403: "an operations endpoint asked with a key that is not an admin key",
+    403: "an operations endpoint, or a priority above 5, asked with a key that is not an admin key",
     404: "no such job for this key, or it has no such file",
     409: "the job has not finished (or has finished, for cancel)",
     413: "the body is larger than MAX_UPLOAD_MB (or a JSON body larger than 64 KiB)",
+    415: "the body is none of multipart/form-data, JSON, video/* or application/octet-stream",
     422: "invalid fields, a video outside the limits (MAX_VIDEO_SECONDS, MAX_VIDEO_PIXELS), or a deck that is "
          "no usable PDF or is outside its limits (MAX_DECK_MB, MAX_DECK_PAGES)",
     429: "rate limit (RATE_LIMIT_SUBMIT or RATE_LIMIT_READ) reached; see Retry-After",
     503: "the database or a required broker is unavailable; see Retry-After",
 }
-SUBMIT_ERRORS = (400, 401, 413, 422, 429, 503)
+SUBMIT_ERRORS = (400, 401, 403, 413, 415, 422, 429, 503)
 BATCH_PATH = "/api/jobs/batch"
 # A batch's own refusals; a video's 429 (and any other refusal of one video) is in its item.
 BATCH_ERRORS = (400, 401, 413, 422, 503)

@@ -55,7 +55,7 @@ def _options(boolean: type[fields.Boolean]) -> dict:
 
 # Not an extraction option: where the job goes in the queue (docs/distributed.md).
 PRIORITY = fields.Integer(validate=validate.Range(0, 9, error=_RANGE), load_default=None,
-                          metadata={"description": "0..9, 9 runs first (default 5)"})
+                          metadata={"description": "0..9, 9 runs first (default 5); above 5 needs an admin key when keys are required"})
 
 
 class SubmitFormSchema(Schema.from_dict(_options(fields.Boolean))):

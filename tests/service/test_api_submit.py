@@ -28,6 +28,24 @@ def test_a_body_that_is_not_a_json_object_says_what_is_wrong(client, app):
     assert_nothing_created(app)
 
 
+def test_a_body_of_another_kind_is_415_naming_the_kinds_accepted(client, app, clip_bytes):
+    for kind in ("image/png", "application/xml"):
+        for route in ("/api/jobs", "/api/extract"):
+            assert_problem(client.post(route, data=clip_bytes, content_type=kind), 415,
+                           kind, "multipart/form-data", "video/*")
+    form = client.post("/api/jobs", data="video_url=https://example.org/a.mp4",
+                       content_type="application/x-www-form-urlencoded")
+    assert_problem(form, 400, "not valid JSON", "curl -F video_url=")
+    assert_nothing_created(app)
+
+
+def test_two_videos_in_one_job_are_refused_not_one_dropped(client, app, clip_bytes):
+    two = {"file": [(io.BytesIO(clip_bytes), "a.mp4"), (io.BytesIO(b"not a video"), "b.mp4")]}
+    assert_problem(client.post("/api/jobs", data=two, content_type="multipart/form-data"), 400,
+                   "one video per job", "/api/jobs/batch")
+    assert_nothing_created(app)
+
+
 def test_a_value_out_of_range_is_answered_with_the_range(client, app):
     body = assert_problem(client.post("/api/jobs", json={"video_url": "https://example.org/a.mp4", "sensitivity": 3,
                                                          "priority": 12}), 422)
