@@ -47,7 +47,7 @@ async function blobUrl(path) {
 
 // ---- submitting ------------------------------------------------------------------------------
 function submitOptions() {
-  return {transcribe: $("transcribe").checked};
+  return {transcribe: $("transcribe").checked, pptx: $("pptx").checked};
 }
 
 // A video this server has already turned into slides is not sent again: its SHA-256 is asked
@@ -305,8 +305,16 @@ function clock(seconds) {
   return hms[0] ? text : text.slice(3);
 }
 
-const DOWNLOADS = [["pdf", "PDF", "slides.pdf"], ["notes", "Notes", "notes.md"], ["srt", "Subtitles (SRT)", "transcript.srt"],
+const DOWNLOADS = [["pdf", "PDF", "slides.pdf"], ["notes", "Notes", "notes.md"], ["pptx", "PowerPoint", "slides.pptx"],
+  ["chapters", "Chapters", "chapters.txt"], ["srt", "Subtitles (SRT)", "transcript.srt"],
   ["vtt", "Subtitles (VTT)", "transcript.vtt"], ["archive", "Everything (ZIP)", "slidecast.zip"]];
+
+// "lecture 3.mp4" -> "lecture 3 - slides.pdf": several lectures' downloads stay apart in one folder.
+function downloadName(doc, filename) {
+  const stem = jobName(doc).split(/[?#]/)[0].split("/").filter(Boolean).pop() || "";
+  const plain = stem.replace(/\.[A-Za-z0-9]{1,5}$/, "").replace(/[^\w .()-]+/g, "_").trim().slice(0, 80);
+  return plain && plain !== doc.id ? plain + " - " + filename : filename;
+}
 
 async function openJob(jobId, slideIndex) {
   const response = await api("/api/jobs/" + jobId + "/slides");
@@ -337,7 +345,7 @@ function renderDownloads(doc) {
     button.className = "download";
     button.dataset.kind = kind;
     button.textContent = label;
-    button.onclick = () => download(doc.links[kind], filename);
+    button.onclick = () => download(doc.links[kind], downloadName(doc, filename));
     box.append(button);
   }
 }

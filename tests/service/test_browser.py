@@ -68,6 +68,7 @@ def test_upload_watch_progress_open_a_slide_download_the_pdf_and_search(browser,
     find = browser.find_element
     browser.get(live_server + "/")
     find(By.ID, "files").send_keys(str(NARRATED))
+    find(By.ID, "pptx").click()  # ask for the PowerPoint file too
     find(By.ID, "start").click()
 
     rows = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-job]"), "the job on the page",
@@ -102,10 +103,16 @@ def test_upload_watch_progress_open_a_slide_download_the_pdf_and_search(browser,
     wait_until(lambda: viewer.get_attribute("data-slide") == "2", "the previous slide", 5)
     find(By.ID, "viewer-close").click()
 
+    kinds = [b.get_attribute("data-kind") for b in browser.find_elements(By.CSS_SELECTOR, "#downloads button")]
+    assert {"pdf", "notes", "pptx", "chapters", "archive"} <= set(kinds), kinds
     find(By.CSS_SELECTOR, "#downloads button[data-kind=pdf]").click()
-    pdf = browser.downloads / "slides.pdf"
+    pdf = browser.downloads / f"{NARRATED.stem} - slides.pdf"  # named after the lecture
     wait_until(lambda: pdf.exists() and pdf.stat().st_size > 0, "the PDF download", 20)
     assert pdf.read_bytes()[:5] == b"%PDF-"
+    find(By.CSS_SELECTOR, "#downloads button[data-kind=pptx]").click()
+    pptx = browser.downloads / f"{NARRATED.stem} - slides.pptx"
+    wait_until(lambda: pptx.exists() and pptx.stat().st_size > 0, "the PowerPoint download", 20)
+    assert pptx.read_bytes()[:2] == b"PK"  # a zip package
 
     find(By.ID, "search-q").send_keys("learning rate", Keys.ENTER)
     hits = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#results li[data-slide]"), "search results")
