@@ -28,6 +28,9 @@ class RegionSchema(Schema):
     class Meta:
         unknown = RAISE
 
+    error_messages = {"type": "a region is an object {\"x\", \"y\", \"w\", \"h\"}, each a fraction of the frame "
+                              "from 0 to 1, such as {\"x\": 0.75, \"y\": 0.7, \"w\": 0.25, \"h\": 0.3}"}
+
     x = fields.Float(required=True, validate=validate.Range(0, 1, error=_RANGE))
     y = fields.Float(required=True, validate=validate.Range(0, 1, error=_RANGE))
     w = fields.Float(required=True, validate=validate.Range(0, 1, error=_RANGE))

@@ -87,6 +87,12 @@ def test_unknown_and_ill_typed_options_are_named(client, app, clip_bytes):
     assert_nothing_created(app)
 
 
+def test_a_region_given_as_a_list_is_answered_with_the_shape_of_one(client, app):
+    refused = client.post("/api/jobs", json={"video_url": "https://example.org/a.mp4", "ignore_regions": [[0, 0, 2, 2]]})
+    assert_problem(refused, 422, '{"x", "y", "w", "h"}', "ignore_regions")
+    assert_nothing_created(app)
+
+
 def test_video_url_must_be_http(client, app):
     for url in ("ftp://example.org/a.mp4", "file:///etc/passwd", "not a url"):
         assert_problem(client.post("/api/jobs", json={"video_url": url}), 422, "video_url")
