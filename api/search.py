@@ -3,7 +3,8 @@
 
 PostgreSQL: the weighted `slides.search_vector` (title A, text B, narration C) with its GIN
 index, websearch syntax (`"exact phrase"`, `-word`, `or`). SQLite (embedded mode): the FTS5
-table `slide_search` (migrations/versions/0004_slide_search.py), every word required. In both a
+table `slide_search` (migrations/versions/0004_slide_search.py), the same syntax turned into an
+FTS5 query (fts5_query). In both a
 slide holding the words as the exact phrase ranks before one that only holds them all, then by
 relevance (ts_rank_cd / bm25).
 """
@@ -90,6 +91,9 @@ def search(query):
     words = query["q"].strip()
     if not words:
         problem(400, "say what to find: GET /api/search?q=words (a \"quoted phrase\" must appear as written)")
+    if fts5_query(words)[0] is None:
+        problem(400, "say what to find: no word to look for in q (a -word only leaves slides with that word out "
+                     "of what the other words find)")
     rows = _find(words, query["limit"])
     return jsonify({"query": words, "count": len(rows), "results": [_result(row) for row in rows]})
 
@@ -99,11 +103,44 @@ def _find(words: str, limit: int):
     whose = {"everyone": allowed is True, "key": None if allowed is True else allowed, "limit": limit}
     if db.engine.dialect.name == "postgresql":
         return db.session.execute(_POSTGRES, {"q": words, "options": _HEADLINE, **whose}).all()
-    tokens = re.findall(r"\w+", words)
-    if not tokens:
-        return []
-    every_word = " ".join(f'"{t}"' for t in tokens)
-    return db.session.execute(_SQLITE, {"words": every_word, "phrase": f'"{" ".join(tokens)}"', **whose}).all()
+    match, phrase = fts5_query(words)
+    return db.session.execute(_SQLITE, {"words": match, "phrase": phrase, **whose}).all()
+
+
+_TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+
+def fts5_query(text: str) -> tuple[str | None, str]:
+    """PostgreSQL's websearch syntax as an FTS5 query: every term required, `"a phrase"`, `a or b`,
+    `-word` left out; and the positive words as one phrase (the exact match ranked first). None
+    when nothing is asked for but what to leave out. Terms are quoted, so no FTS5 operator comes from the user."""
+    groups: list[list[str]] = []  # AND of ORs
+    excluded: list[str] = []
+    wanted: list[str] = []
+    either = False
+    for minus, quoted, bare in _TERM.findall(text):
+        if bare.lower() == "or":
+            either = bool(groups)
+            continue
+        minus = minus or ("-" if bare.startswith("-") else "")
+        words = re.findall(r"\w+", quoted or bare)
+        if not words:
+            continue
+        term = '"' + " ".join(words) + '"'
+        if minus:
+            excluded.append(term)
+        elif either:
+            groups[-1].append(term)
+        else:
+            groups.append([term])
+        wanted += [] if minus else words
+        either = False
+    if not groups:
+        return None, ""
+    match = " AND ".join("(" + " OR ".join(group) + ")" for group in groups)
+    for term in excluded:
+        match = f"({match}) NOT {term}"
+    return match, '"' + " ".join(wanted) + '"'
 
 
 def _result(row) -> dict:

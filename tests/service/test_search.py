@@ -81,6 +81,19 @@ def test_words_found_nowhere_give_an_empty_list_and_no_words_a_clear_400(lecture
     assert empty.status_code == 400 and "q=" in empty.get_json()["detail"]
 
 
+def test_or_a_minus_word_and_a_quoted_phrase_work_on_both_databases(lectures):
+    client, ml, rnn = lectures
+
+    def found(q):
+        return {(h["job_id"], h["slide"]) for h in client.get("/api/search", query_string={"q": q}).get_json()["results"]}
+    assert found("gradient -stochastic") == {(ml, 2), (rnn, 2)}
+    assert found("backpropagation or warm") == {(rnn, 1), (ml, 3)}
+    assert found('"learning rate" -schedule') == set()
+    assert found('"descent direction"') == {(ml, 2)}
+    only_minus = client.get("/api/search?q=-gradient")
+    assert only_minus.status_code == 400 and "no word to look for" in only_minus.get_json()["detail"]
+
+
 def test_a_deleted_job_is_no_longer_found(lectures):
     client, _, rnn = lectures
     assert client.delete(f"/api/jobs/{rnn}").status_code == 204
