@@ -42,10 +42,14 @@ def finished_job(job_id: str, what: str) -> dict:
     return doc
 
 
+def how_it_ended(doc: dict) -> str:
+    return {"cancelled": "it was cancelled", "failed": "it failed"}.get(doc["status"], f"it {doc['status']}")
+
+
 def _succeeded_job(job_id: str, what: str) -> dict:
     doc = finished_job(job_id, what)
     if doc["status"] != "succeeded":
-        problem(404, f"job {doc['id']} has no {what}: it {doc['status']}", job_status=doc["status"])
+        problem(404, f"job {doc['id']} has no {what}: {how_it_ended(doc)}", job_status=doc["status"])
     return doc
 
 
@@ -86,7 +90,7 @@ def slide_image(job_id, index, variant):
 def _missing_reason(doc: dict, kind: str) -> str:
     """Why a finished job has no such document, in words that say what to change."""
     if doc["status"] != "succeeded":
-        return f"it {doc['status']}"
+        return how_it_ended(doc)
     options = doc.get("options") or {}
     if kind in ("srt", "vtt") and options.get("transcribe"):
         return "no narration was heard (the video has no audio track, or nothing in it was recognised as speech)"
@@ -124,7 +128,7 @@ def job_metrics(job_id):
     doc = finished_job(job_id, "metrics")
     row = db.session.get(JobMetrics, doc["id"])
     if row is None:
-        problem(404, f"job {doc['id']} has no metrics: it {doc['status']} before any were recorded")
+        problem(404, f"job {doc['id']} has no metrics: {how_it_ended(doc)} before any were recorded")
     return jsonify({"job_id": row.job_id, "stage_seconds": row.stage_seconds or {}, "queue_seconds": row.queue_seconds,
                     "total_seconds": row.total_seconds, "video_duration": row.video_duration, "speed": row.speed})
 

@@ -216,7 +216,8 @@ function renderJob(entry) {
     const open = document.createElement("button");
     open.type = "button";
     open.className = "open-job";
-    open.textContent = (doc.slide_count || 0) + " slides: show";
+    const count = doc.slide_count || 0;
+    open.textContent = "show " + count + (count === 1 ? " slide" : " slides");
     open.onclick = () => openJob(doc.id);
     actions.append(open);
   } else if (doc.status === "failed") {
