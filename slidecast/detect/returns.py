@@ -21,6 +21,7 @@ moves hundreds to thousands (a beamer theme demo's blue page against its green t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -45,11 +46,16 @@ class Verdict:
 
 @dataclass
 class Shown:
-    """A slide's picture as the judge needs it: normalised grey (analysis size) and, when kept,
-    the RGB picture at FINE_WIDTH (ScreenState.fine_rgb)."""
+    """A slide's picture as the judge needs it: normalised grey (analysis size) and a way to the
+    RGB picture at FINE_WIDTH (ScreenState.fine_rgb), unpacked only when a faint difference is
+    looked at in colour: a 2-hour lecture's 300 slides would hold 120 MB of them."""
 
     norm: np.ndarray
-    rgb: np.ndarray | None
+    fine: Callable[[], np.ndarray | None] = lambda: None
+
+    @property
+    def rgb(self) -> np.ndarray | None:
+        return self.fine()
 
 
 class ReturnJudge:
@@ -67,11 +73,8 @@ class ReturnJudge:
             return verdict
         shift = self.meter.drift(first.norm, later.norm)
         if shift is not None:
-            rgb = later.rgb
-            if rgb is not None:  # the same shift in the colour picture's pixels
-                rgb = moved_back(rgb, (shift[0] * rgb.shape[1] / later.norm.shape[1],
-                                       shift[1] * rgb.shape[0] / later.norm.shape[0]))
-            if self._differences(first, Shown(moved_back(later.norm, shift), rgb)).same:
+            moved = Shown(moved_back(later.norm, shift), lambda: _moved_rgb(later, shift))
+            if self._differences(first, moved).same:
                 return Verdict(True, "camera drift", verdict.measures)
         if self.meter.tone_only(first.norm, later.norm):
             return Verdict(True, "exposure", verdict.measures)
@@ -92,9 +95,10 @@ class ReturnJudge:
                     "base_threshold": strong}
         if content.any() and float(d[content].max()) > strong:
             return Verdict(False, "differs", measures)
-        if first.rgb is None or later.rgb is None or first.rgb.shape != later.rgb.shape:
+        a, b = first.rgb, later.rgb
+        if a is None or b is None or a.shape != b.shape:
             return Verdict(False, "differs", measures)  # no colour to tell noise from a change
-        measures["colour_pixels"] = self._colour_pixels(first.rgb, later.rgb, area)
+        measures["colour_pixels"] = self._colour_pixels(a, b, area)
         if measures["colour_pixels"] > FINE_SLACK:
             return Verdict(False, "differs in colour", measures)
         return Verdict(True, "spread thin", measures)
@@ -130,7 +134,7 @@ class ReturnJudge:
         meter = self.meter
         firsts: list[tuple[int, Shown, np.ndarray]] = []  # (1-based index, picture, cell means)
         for index, slide in enumerate(slides, start=1):
-            shown = Shown(meter.normalise(slide.shown.small()), slide.shown.fine_rgb())
+            shown = Shown(meter.normalise(slide.shown.small()), slide.shown.fine_rgb)
             means = cell_means(shown.norm, meter.grid)
             closest: tuple[int, Verdict] | None = None
             for first_index, first, first_means in firsts:
@@ -147,6 +151,14 @@ class ReturnJudge:
                 firsts.append((index, shown, means))
             if explanation is not None and index > 1:
                 explanation.add_return(slide.start, slide.same_as, *(closest or (None, None)))
+
+
+def _moved_rgb(shown: Shown, shift: tuple[float, float]) -> np.ndarray | None:
+    """`shown`'s colour picture moved back by `shift`, given in analysis pixels."""
+    rgb = shown.rgb
+    if rgb is None:
+        return None
+    return moved_back(rgb, (shift[0] * rgb.shape[1] / shown.norm.shape[1], shift[1] * rgb.shape[0] / shown.norm.shape[0]))
 
 
 def _nearer(a: Verdict, b: Verdict) -> bool:
