@@ -44,7 +44,8 @@ RETURN_RULES = {
     "camera drift": "the same picture shifted by at most a pixel or two (a filmed screen)",
     "exposure": "changed faintly all over (a camera's exposure or gain step), nowhere strongly",
     "differs": "differs from the closest earlier slide by more than the change threshold: a slide of its own",
-    "differs in colour": "differs from the closest earlier slide faintly, but pixels there changed colour: a slide of its own",
+    "differs in colour": "differs from the closest earlier slide faintly, but pixels there changed colour:"
+                         " a slide of its own",
     "none alike": "no earlier slide comes close (many cells differ strongly): a slide of its own",
 }
 
