@@ -114,7 +114,11 @@ class ReturnJudge:
         a, b = a.astype(np.float32), b.astype(np.float32)
         back = np.empty_like(b)
         for c in range(3):
-            gain, offset = np.polyfit(a[..., c][free][::7], b[..., c][free][::7], 1)
+            x, y = a[..., c][free][::7], b[..., c][free][::7]
+            if x.size < 2 or float(x.std()) < 1.0:  # one flat colour: no gain to fit, only an offset
+                gain, offset = 1.0, float(y.mean() - x.mean()) if x.size else 0.0
+            else:
+                gain, offset = np.polyfit(x, y, 1)
             back[..., c] = (b[..., c] - offset) / max(gain, 1e-3)
         moved = np.abs(cv2.blur(back, (BLUR, BLUR)) - cv2.blur(a, (BLUR, BLUR))).max(axis=2) > FINE_INK
         zone = cv2.dilate(area.astype(np.uint8), np.ones((3, 3), np.uint8))
