@@ -187,13 +187,6 @@ class ChangeMeter:
         """True if `b` differs from `a` by more than noise, pointer and masked regions."""
         return bool(self.content_cells(self.changed(a, b, scale)).any())
 
-    def same_screen(self, a: np.ndarray, b: np.ndarray) -> bool:
-        """True if `b` shows what `a` shows: no significant change, or one a camera's drift or
-        exposure step explains. For frames far apart in time (a slide shown again minutes
-        later): a filmed screen has drifted and stepped in between, by more than a clean
-        video's lowered threshold allows (QUIET_FACTOR)."""
-        return not self.significant(a, b) or self.same_but_shifted(a, b) or self.tone_only(a, b)
-
     def tone_only(self, a: np.ndarray, b: np.ndarray) -> bool:
         """True if `b` differs from `a` faintly all over: at least TONE_SPREAD of the free
         cells changed, none by more than TONE_PEAK times the threshold. A camera's exposure
@@ -227,10 +220,20 @@ class ChangeMeter:
     def same_but_shifted(self, a: np.ndarray, b: np.ndarray) -> bool:
         """True if `b`, moved back by its measured drift (at most DRIFT_PIXELS), shows what `a`
         shows (see DRIFT_PIXELS)."""
+        shift = self.drift(a, b)
+        return shift is not None and not self.significant(a, moved_back(b, shift))
+
+    def drift(self, a: np.ndarray, b: np.ndarray) -> tuple[float, float] | None:
+        """`b`'s shift (dx, dy) against `a` if `b` is `a` shifted by at most DRIFT_PIXELS
+        (phase correlation's peak at least DRIFT_RESPONSE), else None."""
         (dx, dy), response = cv2.phaseCorrelate(a, b)
         if not 0 < max(abs(dx), abs(dy)) <= DRIFT_PIXELS or response < DRIFT_RESPONSE:
-            return False
-        h, w = b.shape
-        back = np.float32([[1, 0, -dx], [0, 1, -dy]])
-        moved = cv2.warpAffine(b, back, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return not self.significant(a, moved)
+            return None
+        return dx, dy
+
+
+def moved_back(image: np.ndarray, shift: tuple[float, float]) -> np.ndarray:
+    """`image` (grey or colour) moved back by `shift` = (dx, dy) pixels, edges replicated."""
+    h, w = image.shape[:2]
+    back = np.float32([[1, 0, -shift[0]], [0, 1, -shift[1]]])
+    return cv2.warpAffine(image, back, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

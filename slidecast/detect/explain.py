@@ -37,6 +37,18 @@ RULES = {
     "noise": (False, "below the change threshold; a higher --sensitivity lowers it"),
 }
 
+# return rule -> what it means (explain.json's "returns": one entry per slide after the first)
+RETURN_RULES = {
+    "same picture": "no cell differs from the earlier slide by more than the change threshold",
+    "spread thin": "cells differ faintly (encoder noise), and no pixel there changed colour: the same slide",
+    "camera drift": "the same picture shifted by at most a pixel or two (a filmed screen)",
+    "exposure": "changed faintly all over (a camera's exposure or gain step), nowhere strongly",
+    "differs": "differs from the closest earlier slide by more than the change threshold: a slide of its own",
+    "differs in colour": "differs from the closest earlier slide faintly, but pixels there changed colour:"
+                         " a slide of its own",
+    "none alike": "no earlier slide comes close (many cells differ strongly): a slide of its own",
+}
+
 
 @dataclass
 class Candidate:
@@ -52,11 +64,21 @@ class Explanation:
 
     def __init__(self):
         self.candidates: list[Candidate] = []
+        self.returns: list[dict] = []
 
     def add(self, time: float, rule: str, **measures) -> None:
         accepted, detail = RULES[rule]
         clean = {k: _plain(v) for k, v in measures.items() if v is not None}
         self.candidates.append(Candidate(round(float(time), 3), rule, accepted, detail, clean))
+
+    def add_return(self, time: float, same_as: int | None, compared_with: int | None, verdict) -> None:
+        """Why the slide starting at `time` was linked to an earlier one (`same_as`) or not:
+        the verdict (returns.Verdict) of its comparison with slide `compared_with` (the linked
+        one, or the closest unlinked one; None when no earlier slide came close)."""
+        rule = verdict.rule if verdict is not None else "none alike"
+        self.returns.append({"time": round(float(time), 3), "same_as": same_as, "compared_with": compared_with,
+                             "rule": rule, "detail": RETURN_RULES[rule],
+                             "measures": {k: _plain(v) for k, v in (verdict.measures if verdict else {}).items()}})
 
     def times(self) -> np.ndarray:
         return np.array([c.time for c in self.candidates])
@@ -64,7 +86,7 @@ class Explanation:
     def write(self, path: Path) -> None:
         entries = [asdict(c) for c in sorted(self.candidates, key=lambda c: c.time)]
         tmp = Path(str(path) + ".tmp")
-        tmp.write_text(json.dumps({"candidates": entries}, indent=1))
+        tmp.write_text(json.dumps({"candidates": entries, "returns": self.returns}, indent=1))
         tmp.replace(path)
 
 

@@ -6,7 +6,7 @@
 - Builds (content added, nothing removed; detect.builds) are one slide by default, shown by its
   fullest (last) state; with `keep_builds` every step is a slide of its own.
 - A slide equal to an earlier distinct slide gets `same_as` = that slide's first appearance
-  (1-based index on the timeline). Each appearance keeps its own picture.
+  (1-based index on the timeline; returns.py). Each appearance keeps its own picture.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ..frames import cell_means
 from .builds import is_build
-from .cells import BASE_THRESHOLD, ChangeMeter
+from .cells import ChangeMeter
 from .explain import Explanation, pair_measures
+from .returns import ReturnJudge
 from .transitions import ScreenState
 
 
@@ -68,7 +68,7 @@ def build_timeline(states: list[ScreenState], meter: ChangeMeter, min_duration: 
             last.end = state.end
         else:
             slides.append(Slide(state.start, state.end, [state]))
-    _mark_returns(slides, meter)
+    ReturnJudge(meter).mark(slides, explanation)
     return slides
 
 
@@ -121,24 +121,3 @@ def _free_pixels(meter: ChangeMeter, shape: tuple[int, int]) -> np.ndarray:
     """Pixels outside the masked cells (live regions), for a frame of `shape`."""
     keep = (~meter.mask).astype(np.uint8)
     return cv2.resize(keep, shape[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
-
-
-def _mark_returns(slides: list[Slide], meter: ChangeMeter) -> None:
-    firsts: list[tuple[int, np.ndarray, np.ndarray]] = []  # (1-based index, norm, cell means)
-    for index, slide in enumerate(slides, start=1):
-        norm = meter.normalise(slide.shown.small())
-        means = cell_means(norm, meter.grid)
-        for first_index, first_norm, first_means in firsts:
-            if _surely_different(means, first_means, meter):
-                continue  # cheap pre-check: keeps a long lecture from costing n^2 full compares
-            if meter.same_screen(first_norm, norm):
-                slide.same_as = first_index
-                break
-        else:
-            firsts.append((index, norm, means))
-
-
-def _surely_different(a: np.ndarray, b: np.ndarray, meter: ChangeMeter) -> bool:
-    """Cell means that differ a lot in many cells imply a large mean absolute difference."""
-    far = (np.abs(a - b) > 2 * BASE_THRESHOLD * meter.scale) & ~meter.mask  # not the lowered base: see same_screen
-    return int(far.sum()) > 4 * meter.pointer_cells

@@ -12,7 +12,8 @@ import json
 import cv2
 import pytest
 
-from support.engine_clips import extract_fast, unmatched
+from support.engine_clips import ENGINE_ONLY, extract_fast, unmatched
+from slidecast.pipeline import extract
 from slidecast.cli import main as cli_main
 
 
@@ -138,3 +139,17 @@ def test_a_recoloured_line_beside_a_camera_tile_is_a_slide_change_and_the_first_
     manifest = extract_fast(video, tmp_path / "out")
     assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
     assert [s.same_as for s in manifest.slides] == [None, None, None, 1]
+
+
+def test_a_slide_shown_again_in_a_noisy_video_is_linked_and_its_twin_in_another_colour_is_not(real_clip, tmp_path):
+    # Keyframes 12-24 s apart draw the returning pages with fresh encoder noise (faint all over
+    # the page); the blue and the green page of one theme demo differ as faintly in grey.
+    video, clip = real_clip("noisy-return")
+    out = tmp_path / "out"
+    manifest = extract(video, out, ENGINE_ONLY, explain=True)
+    assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
+    assert [s.same_as for s in manifest.slides] == [None, None, None, None, 2, 1]
+    returns = json.loads((out / "explain.json").read_text())["returns"]
+    assert [(r["same_as"], r["rule"]) for r in returns][-2:] == [(2, "spread thin"), (1, "spread thin")]
+    twin = returns[2]  # the green page against the blue one
+    assert twin["same_as"] is None and twin["compared_with"] == 3 and twin["rule"] == "differs in colour"

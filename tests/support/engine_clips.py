@@ -246,6 +246,13 @@ REAL_CLIPS = {
     # lengthened; page 16 comes back at the end.
     "overlays": RealClip([Shot("metropolis-16", 8), Shot("metropolis-17", 6), Shot("metropolis-18", 6),
                           Shot("metropolis-16", 6)], slide_box=(0, 22, 420, 315), face=Face((440, 100, 180, 160))),
+    # Sensor noise and an exposure step on A4 pages of small text, a keyframe every 4 s: pages 2
+    # and 1 come back 12 and 24 s later, drawn by keyframes with fresh encoder noise that passes
+    # a clean video's lowered threshold all over the page. Pages 3 and 5 are one theme demo in
+    # blue and in green: in grey they differ as faintly as the noise does, in colour they do not.
+    "noisy-return": RealClip([Shot("cuerna-1", 6), Shot("cuerna-2", 6), Shot("cuerna-3", 6), Shot("cuerna-5", 6),
+                              Shot("cuerna-2", 6), Shot("cuerna-1", 6)], slide_box=PILLARBOX, noise=4.0,
+                             gop_seconds=4.0, seed=3, exposure_steps=[(14.3, 0.9)]),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
