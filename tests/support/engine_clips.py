@@ -246,6 +246,11 @@ REAL_CLIPS = {
     # lengthened; page 16 comes back at the end.
     "overlays": RealClip([Shot("metropolis-16", 8), Shot("metropolis-17", 6), Shot("metropolis-18", 6),
                           Shot("metropolis-16", 6)], slide_box=(0, 22, 420, 315), face=Face((440, 100, 180, 160))),
+    # Each page change three frames before a keyframe (a keyframe every 2 s at 25 fps): the
+    # changed frames are the last of a decoded stretch, which leave the decoder when it is
+    # flushed; the first page comes back at the end.
+    "late-cuts": RealClip([Shot("amurmaple-4", 3.88), Shot("amurmaple-9", 4), Shot("amurmaple-10", 4),
+                           Shot("pure-12", 4), Shot("amurmaple-4", 4.12)], slide_box=PILLARBOX),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
