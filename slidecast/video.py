@@ -34,7 +34,7 @@ import av
 import numpy as np
 
 from .errors import CorruptVideo, InputNotFound, NotAVideo, NoVideoStream
-from .frames import encode_small, sharpness, small_gray
+from .frames import Packed, Spill, sharpness, small_gray
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,11 @@ class VideoMeta:
 @dataclass
 class KeyFrame:
     t: float
-    small: bytes  # PNG of the small grey frame (see frames.encode_small)
+    small: Packed  # the small grey frame, packed in the scan's spill file
     sharpness: float
+
+    def gray(self) -> np.ndarray:
+        return self.small.image()
 
 
 @dataclass
@@ -83,6 +86,8 @@ class Scan:
     bad_times: list = field(default_factory=list)  # times of packets that failed to decode
     start: float = 0.0  # where the scanned pictures start (a window: its first keyframe)
     video_end: float = 0.0  # where the whole video's pictures end (a window: see _check_complete)
+    # Where the keyframes' small pictures are kept; later steps keep theirs there too.
+    spill: Spill = field(default_factory=Spill)
 
 
 def _looks_like_media(path: Path) -> bool:
@@ -156,6 +161,7 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None, window=None) 
     span.seek(container, stream)
     # array, not list: 8 bytes a packet instead of ~60 (a 2-hour video has ~200,000 packets)
     times, sizes, keyframes, key_times, bad = array("d"), array("q"), [], [], []
+    spill = Spill()
 
     def decode(packet, t):
         try:
@@ -172,7 +178,7 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None, window=None) 
             if ft is None and len(keyframes) < len(key_times):
                 ft = key_times[len(keyframes)]
             if ft is not None:
-                keyframes.append(_keyframe(frame, float(ft), size))
+                keyframes.append(_keyframe(frame, float(ft), size, spill))
 
     time_base = float(stream.time_base)
     try:
@@ -200,7 +206,7 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None, window=None) 
     times_a, sizes_a = np.frombuffer(times, np.float64), np.frombuffer(sizes, np.int64)
     order = np.argsort(times_a, kind="stable")
     result = Scan(times_a[order], sizes_a[order],
-                  sorted(keyframes, key=lambda k: k.t), bad_times=bad, start=span.first_key)
+                  sorted(keyframes, key=lambda k: k.t), bad_times=bad, start=span.first_key, spill=spill)
     result.end, result.video_end = _check_complete(meta, result, span)
     return result
 
@@ -273,9 +279,9 @@ def frame_time(frame, time_base: float, start: float) -> float | None:
     return None if frame.pts is None else frame.pts * time_base - start
 
 
-def _keyframe(frame, t: float, size) -> KeyFrame:
+def _keyframe(frame, t: float, size, spill: Spill) -> KeyFrame:
     gray = small_gray(frame, size)
-    return KeyFrame(t, encode_small(gray), sharpness(gray))
+    return KeyFrame(t, spill.put(gray), sharpness(gray))
 
 
 def _check_complete(meta: VideoMeta, result: Scan, span: Window) -> tuple[float, float]:

@@ -31,6 +31,7 @@ TAIL_ALIGNED = 0.6
 # ... if the state before was shown for less than TAIL_SECONDS (the rest of a fade, not a slide:
 # a portrait deck's pages 3, 5 and 1 line up as well, each shown for 4 s).
 TAIL_SECONDS = 1.8
+KEPT_NORMS = 64  # see _mark_returns
 
 
 @dataclass
@@ -124,18 +125,24 @@ def _free_pixels(meter: ChangeMeter, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _mark_returns(slides: list[Slide], meter: ChangeMeter) -> None:
-    firsts: list[tuple[int, np.ndarray, np.ndarray]] = []  # (1-based index, norm, cell means)
+    # (1-based index, state, cell means, normalised frame or None) of each distinct slide. The
+    # normalised frame (230 KB at 320 px) is kept for the first KEPT_NORMS distinct slides only
+    # and made again from the packed state for later ones: memory stays bounded in a long
+    # lecture with hundreds of distinct slides.
+    firsts: list[tuple[int, ScreenState, np.ndarray, np.ndarray | None]] = []
     for index, slide in enumerate(slides, start=1):
         norm = meter.normalise(slide.shown.small())
         means = cell_means(norm, meter.grid)
-        for first_index, first_norm, first_means in firsts:
+        for first_index, first, first_means, first_norm in firsts:
             if _surely_different(means, first_means, meter):
                 continue  # cheap pre-check: keeps a long lecture from costing n^2 full compares
+            if first_norm is None:
+                first_norm = meter.normalise(first.small())
             if meter.same_screen(first_norm, norm):
                 slide.same_as = first_index
                 break
         else:
-            firsts.append((index, norm, means))
+            firsts.append((index, slide.shown, means, norm if len(firsts) < KEPT_NORMS else None))
 
 
 def _surely_different(a: np.ndarray, b: np.ndarray, meter: ChangeMeter) -> bool:
