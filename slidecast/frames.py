@@ -8,7 +8,11 @@ offset) does not look like a change. Differences are measured per grid cell (`ce
 
 from __future__ import annotations
 
+import os
+import tempfile
+import threading
 import zlib
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -104,3 +108,41 @@ def decode_small(data: bytes) -> np.ndarray:
     h, w, c = (int.from_bytes(data[k:k + 4], "little") for k in (0, 4, 8))
     pixels = np.frombuffer(zlib.decompress(data[12:]), np.uint8)
     return pixels.reshape(h, w) if c == 1 else pixels.reshape(h, w, c)
+
+
+class Spill:
+    """Packed small pictures (encode_small) kept in an unnamed temporary file, not in memory.
+
+    A run keeps a few per keyframe and per screen state until the timeline is built: ~45 KB a
+    state (its grey frame and the build test's 480-px colour picture), ~90 MB for a 2-hour talk
+    with 1,000 states, which made the peak memory grow with the video's length. On disk they
+    cost a read (from the page cache) when they are needed. The file is gone once the Spill
+    and every Packed that refers to it are (or the process ends).
+    """
+
+    def __init__(self):
+        self._file = tempfile.TemporaryFile(prefix="slidecast-spill-")
+        self._end = 0
+        self._lock = threading.Lock()  # states are packed on the picture thread
+
+    def put(self, image: np.ndarray) -> "Packed":
+        data = encode_small(image)
+        with self._lock:
+            offset, self._end = self._end, self._end + len(data)
+            os.pwrite(self._file.fileno(), data, offset)
+        return Packed(self, offset, len(data))
+
+    def read(self, offset: int, length: int) -> bytes:
+        return os.pread(self._file.fileno(), length, offset)
+
+
+@dataclass(frozen=True)
+class Packed:
+    """Where one packed picture lies in a Spill."""
+
+    spill: Spill
+    offset: int
+    length: int
+
+    def image(self) -> np.ndarray:
+        return decode_small(self.spill.read(self.offset, self.length))

@@ -23,7 +23,7 @@ import av
 from .deck import check_pdf
 from .detect import ScreenState, Slide, find_slides
 from .errors import CorruptVideo, InvalidOptions, OutputNotWritable
-from .frames import analysis_size
+from .frames import Spill, analysis_size
 from .live import live_boxes
 from .output.manifest import Manifest, SlideEntry, VideoInfo
 from .options import ExtractOptions
@@ -150,7 +150,7 @@ def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progre
     timings["scan"] = time.perf_counter() - began
 
     progress("detecting", 0.0, "finding slides")
-    pictures = _PictureKeeper(meta, out, size)
+    pictures = _PictureKeeper(meta, out, size, first.spill)
     began = time.perf_counter()
     try:
         found = find_slides(meta, first, opts, size, pictures, progress.stage("detecting", "finding slides"))
@@ -213,8 +213,8 @@ class _PictureKeeper:
 
     MAX_PENDING = 4  # states whose full-size frame is held until their picture is made
 
-    def __init__(self, meta: VideoMeta, out: OutputDir, size):
-        self.meta, self.out, self.size = meta, out, size
+    def __init__(self, meta: VideoMeta, out: OutputDir, size, spill: Spill):
+        self.meta, self.out, self.size, self.spill = meta, out, size, spill
         self.keys, self.seconds = 0, 0.0
         self.grabber = FrameGrabber(meta)
         self.box = self.slide = (0, 0, meta.width, meta.height)
@@ -245,8 +245,8 @@ class _PictureKeeper:
         x0, y0, x1, y1 = self.box
         sx0, sy0, sx1, sy1 = self.slide
         self.out.save_picture(state.key, rgb[sy0:sy1, sx0:sx1])
-        state.keep_fine(rgb[y0:y1, x0:x1])
-        state.pack()  # drops the decoded frame too: memory stays flat
+        state.keep_fine(rgb[y0:y1, x0:x1], self.spill)
+        state.pack(self.spill)  # drops the decoded frame too: memory stays flat
         self.seconds += time.perf_counter() - began
 
     def finish(self) -> None:

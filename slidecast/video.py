@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ import av
 import numpy as np
 
 from .errors import CorruptVideo, InputNotFound, NotAVideo, NoVideoStream
-from .frames import encode_small, sharpness, small_gray
+from .frames import Packed, Spill, sharpness, small_gray
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,9 @@ MIDDLE_SHARE = 0.005
 _MEDIA_SIGNATURES = (b"ftyp", b"\x1a\x45\xdf\xa3", b"RIFF", b"OggS", b"FLV", b"\x00\x00\x01\xba",
                      b"\x47")
 _AV_ERRORS = (av.error.FFmpegError, ValueError)
+# Decoding threads of the dense decoder (video frames in flight at once): unset or 0 lets FFmpeg
+# choose (one per core); the engine's decisions do not depend on it (docs/engine.md).
+DECODE_THREADS_ENV = "SLIDECAST_DECODE_THREADS"
 # FFmpeg opens a picture as a one-frame "video"; a slide deck needs a real one.
 _IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "webp_pipe"}
 
@@ -64,8 +68,11 @@ class VideoMeta:
 @dataclass
 class KeyFrame:
     t: float
-    small: bytes  # PNG of the small grey frame (see frames.encode_small)
+    small: Packed  # the small grey frame, packed in the scan's spill file
     sharpness: float
+
+    def gray(self) -> np.ndarray:
+        return self.small.image()
 
 
 @dataclass
@@ -79,6 +86,8 @@ class Scan:
     bad_times: list = field(default_factory=list)  # times of packets that failed to decode
     start: float = 0.0  # where the scanned pictures start (a window: its first keyframe)
     video_end: float = 0.0  # where the whole video's pictures end (a window: see _check_complete)
+    # Where the keyframes' small pictures are kept; later steps keep theirs there too.
+    spill: Spill = field(default_factory=Spill)
 
 
 def _looks_like_media(path: Path) -> bool:
@@ -152,6 +161,7 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None, window=None) 
     span.seek(container, stream)
     # array, not list: 8 bytes a packet instead of ~60 (a 2-hour video has ~200,000 packets)
     times, sizes, keyframes, key_times, bad = array("d"), array("q"), [], [], []
+    spill = Spill()
 
     def decode(packet, t):
         try:
@@ -162,13 +172,13 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None, window=None) 
             bad.append(t)
             return
         for frame in frames:
-            # Frames that leave the decoder at the final flush may carry no timestamp; the
-            # keyframe packets give them theirs (keyframes leave in presentation order).
-            ft = frame.time - meta.start if frame.time is not None and math.isfinite(frame.time) else None
+            # A frame without a pts takes its keyframe packet's time (keyframes leave the
+            # decoder in presentation order).
+            ft = frame_time(frame, time_base, meta.start)
             if ft is None and len(keyframes) < len(key_times):
                 ft = key_times[len(keyframes)]
             if ft is not None:
-                keyframes.append(_keyframe(frame, float(ft), size))
+                keyframes.append(_keyframe(frame, float(ft), size, spill))
 
     time_base = float(stream.time_base)
     try:
@@ -196,7 +206,7 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None, window=None) 
     times_a, sizes_a = np.frombuffer(times, np.float64), np.frombuffer(sizes, np.int64)
     order = np.argsort(times_a, kind="stable")
     result = Scan(times_a[order], sizes_a[order],
-                  sorted(keyframes, key=lambda k: k.t), bad_times=bad, start=span.first_key)
+                  sorted(keyframes, key=lambda k: k.t), bad_times=bad, start=span.first_key, spill=spill)
     result.end, result.video_end = _check_complete(meta, result, span)
     return result
 
@@ -261,9 +271,17 @@ def _demux(container, stream, path):
         yield packet
 
 
-def _keyframe(frame, t: float, size) -> KeyFrame:
+def frame_time(frame, time_base: float, start: float) -> float | None:
+    """A decoded frame's time in the video (None if it has none), from its pts and the stream's
+    time base. Not `frame.time`: frames that leave the decoder when it is flushed (the last few
+    of a decoded stretch) have no time base in PyAV, so `frame.time` is NaN; how many frames
+    that is depends on the decoder's delay, and so on its thread count."""
+    return None if frame.pts is None else frame.pts * time_base - start
+
+
+def _keyframe(frame, t: float, size, spill: Spill) -> KeyFrame:
     gray = small_gray(frame, size)
-    return KeyFrame(t, encode_small(gray), sharpness(gray))
+    return KeyFrame(t, spill.put(gray), sharpness(gray))
 
 
 def _check_complete(meta: VideoMeta, result: Scan, span: Window) -> tuple[float, float]:
@@ -326,9 +344,12 @@ def sample_runs(meta: VideoMeta, size: tuple[int, int], starts: list[float], sec
 
 def _run_from(container, stream, meta, size, start, seconds, step) -> list:
     frames, next_t = [], start - 0.5 / max(meta.fps, 1.0)
+    time_base = float(stream.time_base)
     try:
         for frame in container.decode(stream):
-            t = float(frame.time) - meta.start
+            t = frame_time(frame, time_base, meta.start)
+            if t is None:
+                continue
             if t > start + seconds:
                 break
             if t >= next_t:
@@ -347,11 +368,12 @@ class DenseDecoder:
     time to stop decoding until there (packets are dropped, which is safe in decode order).
     """
 
-    def __init__(self, meta: VideoMeta, threads: str = "AUTO"):
+    def __init__(self, meta: VideoMeta):
         self.meta = meta
         self.container = open_video(meta.path)
         self.stream = self.container.streams.video[0]
-        self.stream.thread_type = threads
+        self.stream.thread_type = "AUTO"
+        self.stream.codec_context.thread_count = decode_threads()
         self.time_base = float(self.stream.time_base)
         # Frames no other frame refers to (most B-frames) are not decoded at all: about half
         # the frames, and the rest are still a few hundredths of a second apart.
@@ -393,10 +415,23 @@ class DenseDecoder:
             self.bad_times.append(None if t is None else t - self.meta.start)
             return
         for frame in frames:
-            t = float(frame.time) - self.meta.start
-            if t < end:
+            t = frame_time(frame, self.time_base, self.meta.start)
+            if t is not None and t < end:
                 self.decoded += 1
                 yield t, frame
+
+
+def decode_threads() -> int:
+    """$SLIDECAST_DECODE_THREADS as a thread count for FFmpeg (0: its own choice)."""
+    value = os.environ.get(DECODE_THREADS_ENV, "").strip() or "0"
+    try:
+        threads = int(value)
+    except ValueError:
+        raise ValueError(f"{DECODE_THREADS_ENV} must be a whole number of threads (0: one per core), "
+                         f"not {value!r}") from None
+    if threads < 0:
+        raise ValueError(f"{DECODE_THREADS_ENV} must be 0 or more, not {threads}")
+    return threads
 
 
 @dataclass
@@ -428,11 +463,12 @@ class FrameGrabber:
         self.container.seek(int((t + self.meta.start) / stream.time_base), stream=stream,
                             backward=True, any_frame=False)
         stream.codec_context.flush_buffers()
-        last = None
+        last, time_base = None, float(stream.time_base)
         try:
             for frame in self.container.decode(stream):
                 last = frame
-                if float(frame.time) - self.meta.start >= t - eps:
+                shown = frame_time(frame, time_base, self.meta.start)
+                if shown is not None and shown >= t - eps:
                     break
         except _AV_ERRORS as exc:
             raise CorruptVideo(f"video file is damaged near {t:.1f} s: {self.meta.path}") from exc

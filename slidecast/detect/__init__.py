@@ -39,7 +39,8 @@ class PictureSink(Protocol):
         state."""
 
     def keep(self, state: ScreenState) -> None:
-        """A finished state: keep its picture, then `state.pack()` it (maybe on another thread)."""
+        """A finished state: keep its picture, then `state.pack(spill)` it (maybe on another
+        thread)."""
 
     def finish(self) -> None:
         """Every state handed to `keep` is kept and packed (called before the timeline)."""

@@ -35,6 +35,7 @@ from .explain import Explanation
 
 BLUR = 3  # px of the 480-px picture: a box blur that leaves a 1-px stroke a third of its contrast
 WORD_GAP = 5  # px: changed pixels this close are one spot (the letters of a word)
+KEPT_PICTURES = 64  # distinct slides whose normalised picture stays in memory (see ReturnJudge.mark)
 
 
 @dataclass
@@ -138,14 +139,19 @@ class ReturnJudge:
         the first such slide. Each slide after the first is entered in `explanation.returns`
         with the verdict that linked it, or, unlinked, the closest verdict that did not."""
         meter = self.meter
-        firsts: list[tuple[int, Shown, np.ndarray]] = []  # (1-based index, picture, cell means)
+        # (1-based index, state, cell means, picture or None) of each distinct slide. The
+        # normalised picture (230 KB at 320 px) is kept for the first KEPT_PICTURES distinct slides
+        # only and made again from the packed state for later ones: memory stays bounded in a
+        # long lecture with hundreds of distinct slides.
+        firsts: list[tuple[int, object, np.ndarray, Shown | None]] = []
         for index, slide in enumerate(slides, start=1):
-            shown = Shown(meter.normalise(slide.shown.small()), slide.shown.fine_rgb)
+            shown = _shown(meter, slide.shown)
             means = cell_means(shown.norm, meter.grid)
             closest: tuple[int, Verdict] | None = None
-            for first_index, first, first_means in firsts:
+            for first_index, state, first_means, kept in firsts:
                 if _surely_different(means, first_means, meter):
                     continue  # cheap pre-check: keeps a long lecture from costing n^2 full compares
+                first = kept or _shown(meter, state)
                 verdict = self.judge(first, shown)
                 if verdict.same:
                     slide.same_as = first_index
@@ -154,9 +160,13 @@ class ReturnJudge:
                 if closest is None or _nearer(verdict, closest[1]):
                     closest = (first_index, verdict)
             else:
-                firsts.append((index, shown, means))
+                firsts.append((index, slide.shown, means, shown if len(firsts) < KEPT_PICTURES else None))
             if explanation is not None and index > 1:
                 explanation.add_return(slide.start, slide.same_as, *(closest or (None, None)))
+
+
+def _shown(meter: ChangeMeter, state) -> Shown:
+    return Shown(meter.normalise(state.small()), state.fine_rgb)
 
 
 def _moved_rgb(shown: Shown, shift: tuple[float, float]) -> np.ndarray | None:

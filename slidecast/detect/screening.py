@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..frames import ROBUST_QUANTILE, decode_small, normalise
+from ..frames import ROBUST_QUANTILE, normalise
 from ..options import ExtractOptions
 from ..video import Scan, VideoMeta, sample_runs
 from .cells import NOISE_FACTOR, ChangeMeter
@@ -93,7 +93,7 @@ def screen(scan: Scan, meta: VideoMeta, options: ExtractOptions, size: tuple[int
     """Plan the second pass; see the module docstring."""
     letterbox = LetterboxDetector()
     for key in scan.keyframes:
-        letterbox.add(decode_small(key.small))
+        letterbox.add(key.gray())
     crop = letterbox.crop()
     meter = ChangeMeter(options.sensitivity)
     live = _learn_live(scan, meta, crop, size, meter.grid)
@@ -102,7 +102,7 @@ def screen(scan: Scan, meta: VideoMeta, options: ExtractOptions, size: tuple[int
     meter.learn_noise(live.still_floors, live.still_steps)
     diffs, previous = [], None
     for key in scan.keyframes:
-        norm = meter.normalise(cropped(decode_small(key.small), crop))
+        norm = meter.normalise(cropped(key.gray(), crop))
         if previous is not None:
             diffs.append(meter.diff(previous, norm))
         previous = norm
@@ -131,7 +131,7 @@ def _picture_box(letterbox: LetterboxDetector, crop, live_mask: np.ndarray) -> t
 def _learn_live(scan: Scan, meta: VideoMeta, crop, size, grid) -> LiveRegionDetector:
     live = LiveRegionDetector(grid)
     for key in scan.keyframes:
-        live.add_key(normalise(cropped(decode_small(key.small), crop), quantile=ROBUST_QUANTILE))
+        live.add_key(normalise(cropped(key.gray(), crop), quantile=ROBUST_QUANTILE))
     keys = [k.t for k in scan.keyframes]
     picks = np.unique(np.linspace(0, len(keys) - 1, min(LEARN_RUNS, len(keys))).round().astype(int))
     # A short video has few keyframes: read longer stretches after each and cut them into

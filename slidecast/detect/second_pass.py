@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..frames import decode_small, small_gray
+from ..frames import small_gray
 from ..video import DenseDecoder, GopGate, Scan, VideoMeta, check_damage
 from .analysis import AnalysisFrame
 from .screening import Screening, cropped
@@ -159,13 +159,13 @@ class SecondPass:
 
     def _keyframe(self, index: int) -> AnalysisFrame:
         key = self.scan.keyframes[index]
-        gray = cropped(decode_small(key.small), self.screening.crop)
+        gray = cropped(key.gray(), self.screening.crop)
         return AnalysisFrame(key.t, gray, self._key_norm(index), True, None)
 
     def _key_norm(self, index: int) -> np.ndarray:
         if index not in self._key_norms:
             self._key_norms.clear()  # only the next keyframe is ever asked for again: stay small
-            gray = cropped(decode_small(self.scan.keyframes[index].small), self.screening.crop)
+            gray = cropped(self.scan.keyframes[index].gray(), self.screening.crop)
             self._key_norms[index] = self.screening.meter.normalise(gray)
         return self._key_norms[index]
 

@@ -21,7 +21,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from ..frames import decode_small, encode_small
+from ..frames import Packed, Spill
 from .analysis import AnalysisFrame
 from .cells import ChangeMeter
 from .explain import Explanation, pair_measures
@@ -45,28 +45,29 @@ class ScreenState:
     gray: np.ndarray | None
     best: AnalysisFrame
     key: int = -1  # set by whoever keeps the state's picture
-    packed: bytes = b""
-    fine: bytes = b""  # see keep_fine
+    packed: Packed | None = None
+    fine: Packed | None = None  # see keep_fine
 
     def small(self) -> np.ndarray:
         """The small settled frame (unpacked if `pack` was called)."""
-        return self.gray if self.gray is not None else decode_small(self.packed)
+        return self.gray if self.gray is not None else self.packed.image()
 
-    def keep_fine(self, rgb: np.ndarray) -> None:
-        """Keep the state's picture (RGB, content area) at FINE_WIDTH, packed: the build test
-        needs colour and more than the analysis size (a line recoloured from black to red is
-        invisible in a 320-px grey frame)."""
+    def keep_fine(self, rgb: np.ndarray, spill: Spill) -> None:
+        """Keep the state's picture (RGB, content area) at FINE_WIDTH, packed in `spill`: the
+        build test needs colour and more than the analysis size (a line recoloured from black
+        to red is invisible in a 320-px grey frame)."""
         h, w = rgb.shape[:2]
         size = (FINE_WIDTH, max(2, round(h * FINE_WIDTH / w)))
-        self.fine = encode_small(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+        self.fine = spill.put(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
 
     def fine_rgb(self) -> np.ndarray | None:
-        return decode_small(self.fine) if self.fine else None
+        return self.fine.image() if self.fine is not None else None
 
-    def pack(self) -> None:
-        """Shrink a finished state to what the timeline needs (~10 KB instead of ~600 KB):
-        memory stays flat however many slides a long lecture has."""
-        self.packed, self.gray = encode_small(self.small()), None
+    def pack(self, spill: Spill) -> None:
+        """Shrink a finished state to what the timeline needs, its pictures packed in `spill`
+        (a temporary file) and the decoded frame dropped: memory stays flat however many
+        slides a long lecture has."""
+        self.packed, self.gray = spill.put(self.small()), None
         self.best = AnalysisFrame(self.best.t, None, None, self.best.is_key)
 
 

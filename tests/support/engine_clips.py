@@ -253,6 +253,11 @@ REAL_CLIPS = {
     "noisy-return": RealClip([Shot("cuerna-1", 6), Shot("cuerna-2", 6), Shot("cuerna-3", 6), Shot("cuerna-5", 6),
                               Shot("cuerna-2", 6), Shot("cuerna-1", 6)], slide_box=PILLARBOX, noise=4.0,
                              gop_seconds=4.0, seed=3, exposure_steps=[(14.3, 0.9)]),
+    # Each page change three frames before a keyframe (a keyframe every 2 s at 25 fps): the
+    # changed frames are the last of a decoded stretch, which leave the decoder when it is
+    # flushed; the first page comes back at the end.
+    "late-cuts": RealClip([Shot("amurmaple-4", 3.88), Shot("amurmaple-9", 4), Shot("amurmaple-10", 4),
+                           Shot("pure-12", 4), Shot("amurmaple-4", 4.12)], slide_box=PILLARBOX),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
