@@ -19,6 +19,8 @@ from werkzeug.formparser import FormDataParser
 from werkzeug.http import parse_options_header
 from werkzeug.utils import secure_filename
 
+from api.request_body import SocketBody, body_pieces
+
 
 # Hashing a piece and writing it run on two of these threads at once (both release the GIL),
 # while the request's thread receives and parses the next piece: on two cores a 61 MB upload's
@@ -80,11 +82,10 @@ class HashedUpload:
         return iter(self._file)
 
 
-# The body is read READ_SIZE at a time and handed to python-multipart, whose boundary search
-# (bytes.find) copies nothing: a file part's data reaches the HashedUpload as views of the pieces
-# read. werkzeug's own parser copied every byte several times into and out of its buffer
-# (bench/upload_parts_bench.py: 70-80 ms CPU for 61 MB, against 15 ms).
-READ_SIZE = 1024 * 1024
+# The body is read in pieces of 1 MiB (api/request_body.py) and handed to python-multipart, whose
+# boundary search (bytes.find) copies nothing: a file part's data reaches the HashedUpload as
+# views of the pieces read. werkzeug's own parser copied every byte several times into and out
+# of its buffer (bench/upload_parts_bench.py: 70-80 ms CPU for 61 MB, against 15 ms).
 # A part's headers (Content-Disposition, Content-Type) are a few hundred bytes.
 MAX_PART_HEADER_BYTES = 16 * 1024
 
@@ -97,7 +98,7 @@ class _UploadFormParser(FormDataParser):
         parts = _Parts(self.stream_factory, self.max_form_memory_size, self.max_form_parts, content_length)
         try:
             parser = MultipartParser(boundary, parts.callbacks())
-            while data := stream.read(READ_SIZE):
+            for data in body_pieces(stream):
                 _feed(parser, parts, data, b"\r\n\r\n--" + boundary)
             if not parts.complete:
                 raise ValueError("the multipart body ended before its closing boundary")
@@ -194,10 +195,8 @@ class _Parts:
             self._sink += data[start:end]
             if self._max_field_bytes is not None and len(self._sink) > self._max_field_bytes:
                 raise RequestEntityTooLarge()
-        elif isinstance(data, bytes):  # a piece read from the body: never changed, a view is safe
+        else:  # a piece of the body (kept until written: body_pieces) or python-multipart's bytes
             self._sink.write(memoryview(data)[start:end])
-        else:  # python-multipart's own look-behind buffer, which it reuses
-            self._sink.write(bytes(data[start:end]))
 
     def _end(self) -> None:
         self.awaiting_body = False
@@ -241,10 +240,17 @@ class UploadRequest(Request):
         is (hashed while it streams in, MAX_CONTENT_LENGTH enforced by werkzeug's stream: 413)
         but with no multipart parse at all. Removed at the end of the request."""
         upload = self._body_file = HashedUpload(filename)
-        while data := self.stream.read(READ_SIZE):
+        for data in body_pieces(self._get_stream_for_parsing()):
             upload.write(data)
         upload.seek(0)
         return FileStorage(upload, filename=filename, name="file", content_type=self.mimetype)
+
+    def _get_stream_for_parsing(self):
+        """gunicorn's socket read directly when it can be (SocketBody), else werkzeug's stream.
+        werkzeug's checks come first: `self.stream` refuses a Content-Length above
+        MAX_CONTENT_LENGTH (413)."""
+        stream = super()._get_stream_for_parsing()
+        return SocketBody.of(self.environ, self.content_length) or stream
 
     def close(self) -> None:
         super().close()
