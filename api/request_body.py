@@ -40,9 +40,12 @@ class SocketBody:
         known; else None (read it from werkzeug's stream)."""
         body, sock = environ.get("wsgi.input"), environ.get("gunicorn.socket")
         reader = getattr(body, "reader", None)
+        unreader = getattr(reader, "unreader", None)
+        # Exactly the gunicorn internals this was written against (gunicorn 27), else no shortcut.
         if (Body is None or sock is None or not content_length or type(body) is not Body
-                or type(reader) is not LengthReader or type(reader.unreader) is not SocketUnreader
-                or reader.unreader.sock is not sock or reader.length != content_length or body.buf.tell()):
+                or type(reader) is not LengthReader or type(unreader) is not SocketUnreader
+                or getattr(unreader, "sock", None) is not sock or not hasattr(unreader, "take_buffered")
+                or getattr(reader, "length", None) != content_length or _buffered(body)):
             return None
         return cls(sock, reader, content_length)
 
@@ -77,6 +80,12 @@ class SocketBody:
             head = head[:self._reader.length]
         self._reader.length -= len(head)
         return head
+
+
+def _buffered(body) -> bool:
+    """Whether gunicorn's Body already holds bytes read by someone (or is not as expected)."""
+    buf = getattr(body, "buf", None)
+    return buf is None or buf.tell() > 0
 
 
 def body_pieces(stream) -> Iterator[bytes | bytearray]:
