@@ -26,11 +26,15 @@ graceful_timeout = 30
 preload_app = False
 # The control socket has one default path per user: several servers on one machine would collide.
 control_socket_disable = True
+# gunicorn's default: the method, URL and version of a request together (a longer URL is a 414,
+# answered as problem+json: infra/gunicorn_errors.py).
+limit_request_line = 4094
 accesslog = None  # requests are counted and timed in /metrics; errors are logged by the app
 errorlog = "-"
 
 
 # Imported after the metrics folder is chosen: prometheus_client reads it when first imported.
+from infra.gunicorn_errors import json_request_errors  # noqa: E402
 from infra.logging import gunicorn_logconfig  # noqa: E402
 from infra.metrics import mark_process_dead  # noqa: E402
 from infra.settings import settings_or_exit  # noqa: E402
@@ -39,6 +43,7 @@ from infra.settings import settings_or_exit  # noqa: E402
 # worker that fails to boot would otherwise leave a master running with no workers.
 settings_or_exit()
 logconfig_dict = gunicorn_logconfig()
+json_request_errors(limit_request_line)
 
 
 def on_starting(server):

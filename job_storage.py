@@ -450,10 +450,10 @@ class JobStorageService:
 
     def succeed(self, job_id: str, rows: list, **values) -> bool:
         """running -> succeeded, committing `rows` (slides, artifacts, metrics) in the same
-        transaction. False, with nothing written, if the job was cancelled or deleted meanwhile."""
+        transaction; `message` "done" unless given. False, with nothing written, if the job was cancelled or deleted meanwhile."""
         now = utcnow()
-        values.update(status=SUCCEEDED, updated_at=now, finished_at=now, progress=100.0,
-                      stage=None, message="done")
+        values = {"message": "done", **values, "status": SUCCEEDED, "updated_at": now, "finished_at": now,
+                  "progress": 100.0, "stage": None}
         db.session.add_all(rows)
         db.session.flush()
         if not self._guarded_update(job_id, (RUNNING,), values):

@@ -10,7 +10,7 @@ from werkzeug.wsgi import wrap_file
 
 from api.errors import problem, problem_response
 from api.jobs import find_job, read_limit
-from api.schemas import MetricsSchema, ProblemSchema, SlideListSchema
+from api.schemas import ChapterListSchema, MetricsSchema, ProblemSchema, SlideListSchema
 from infra.extensions import db, storage
 from models import ACTIVE_STATES, Artifact, JobMetrics, Slide
 
@@ -99,14 +99,20 @@ def _missing_reason(doc: dict, kind: str) -> str:
     return "it was not requested"
 
 
+def _artifact(doc: dict, kind: str, label: str) -> Artifact:
+    """The finished job's file of this kind; 404 saying why when it has none."""
+    row = db.session.scalar(sa.select(Artifact).where(Artifact.job_id == doc["id"], Artifact.kind == kind))
+    if row is None:
+        problem(404, f"job {doc['id']} has no {label}: {_missing_reason(doc, kind)}", artifact=kind)
+    return row
+
+
 def _document_view(path: str):
     kind, label, filename = DOCUMENTS[path]
 
     def view(job_id):
         doc = finished_job(job_id, label)
-        row = db.session.scalar(sa.select(Artifact).where(Artifact.job_id == doc["id"], Artifact.kind == kind))
-        if row is None:
-            problem(404, f"job {doc['id']} has no {label}: {_missing_reason(doc, kind)}", artifact=kind)
+        row = _artifact(doc, kind, label)
         return _send(row.key, row.content_type, filename, label, as_attachment=kind in ("pdf", "pptx", "archive"))
 
     view.__name__ = f"get_{kind}"
@@ -117,6 +123,34 @@ def _document_view(path: str):
 for _path in DOCUMENTS:
     _view = read_limit(blp.doc(responses=_NOT_FOUND)(_document_view(_path)))
     blp.route(f"/jobs/<job_id>/{_path}", methods=["GET"])(_view)
+
+
+@blp.route("/jobs/<job_id>/chapters", methods=["GET"])
+@read_limit
+@blp.response(200, ChapterListSchema)
+@blp.doc(responses=_NOT_FOUND)
+def list_chapters(job_id):
+    """The chapters of chapters.txt as JSON: each one's start and end (seconds) and title."""
+    doc = finished_job(job_id, "chapters")
+    row = _artifact(doc, "chapters", "chapters")
+    try:
+        with storage().open(row.key) as reader:
+            text = reader.read().decode("utf-8")
+    except FileNotFoundError:
+        problem(404, f"the chapters file is missing from storage ({row.key}); the job may have been deleted")
+    chapters = [_chapter(line) for line in text.splitlines() if line.strip()]
+    ends = [c["start"] for c in chapters[1:]] + [doc.get("duration") or (chapters[-1]["start"] if chapters else 0)]
+    chapters = [dict(c, end=max(end, c["start"])) for c, end in zip(chapters, ends)]
+    return jsonify({"job_id": doc["id"], "count": len(chapters), "chapters": chapters})
+
+
+def _chapter(line: str) -> dict:
+    """`mm:ss Title` or `h:mm:ss Title` (slidecast.output.chapters) as {"start": seconds, "title"}."""
+    clock, _, title = line.partition(" ")
+    seconds = 0
+    for part in clock.split(":"):
+        seconds = seconds * 60 + int(part)
+    return {"start": seconds, "title": title.strip()}
 
 
 @blp.route("/jobs/<job_id>/metrics", methods=["GET"])

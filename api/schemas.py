@@ -217,6 +217,18 @@ class SlideListSchema(Schema):
     slides = fields.List(fields.Nested(SlideSchema))
 
 
+class ChapterSchema(Schema):
+    start = fields.Integer(metadata={"description": "seconds from the start of the video (whole seconds, as in chapters.txt)"})
+    end = fields.Float(metadata={"description": "the next chapter's start, or the end of the video"})
+    title = fields.String()
+
+
+class ChapterListSchema(Schema):
+    job_id = fields.String()
+    count = fields.Integer()
+    chapters = fields.List(fields.Nested(ChapterSchema))
+
+
 class MetricsSchema(Schema):
     job_id = fields.String()
     stage_seconds = fields.Dict(keys=fields.String(), values=fields.Float())

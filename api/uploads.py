@@ -1,7 +1,8 @@
-"""Uploaded files are written once: each multipart file part (parsed by python-multipart) or raw
-request body is streamed into a temporary file that hashes (SHA-256) what it writes, so a repeated upload is known by its hash the moment
-its last byte arrives, without copying the file or reading it again (docs/benchmarks.md,
-"Repeated upload")."""
+"""Uploaded files are written at most once: each multipart file part (parsed by python-multipart)
+or raw request body is streamed into a HashedUpload that hashes (SHA-256) what it receives, so a
+repeated upload is known by its hash the moment its last byte arrives, without reading the file
+again; up to UPLOAD_MEMORY_MB it is held in memory until then, so a repeat never reaches the disk
+(docs/benchmarks.md, "Repeated upload")."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from flask import Request
+from flask import Request, current_app
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser
 from werkzeug.datastructures import FileStorage, Headers
@@ -19,10 +20,12 @@ from werkzeug.formparser import FormDataParser
 from werkzeug.http import parse_options_header
 from werkzeug.utils import secure_filename
 
+from api.request_body import SocketBody, body_pieces
+
 
 # Hashing a piece and writing it run on two of these threads at once (both release the GIL),
 # while the request's thread receives and parses the next piece: on two cores a 61 MB upload's
-# SHA-256 (~40 ms CPU) and its write (~20 ms) hide behind its reception instead of adding up.
+# SHA-256 (~40 ms CPU) and its write or copy hide behind its reception instead of adding up.
 _WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="upload-writer")
 
 
@@ -30,32 +33,63 @@ class HashedUpload:
     """A temporary file (removed when closed, at the end of the request) that hashes every byte
     written to it. `path` and `sha256` are what the submit path needs; the rest is the file's.
 
-    Each piece is hashed and written on writer threads, one piece in flight at a time (so in
-    order); anything that reads the file first waits for the last piece (and raises its error)."""
+    An upload up to `hold_bytes` (UPLOAD_MEMORY_MB) is held in memory until its hash is known: a
+    repeat, answered from the hash, is then never written to disk, and a new video is written
+    once, after the look-up. A larger one goes to the file as it streams in.
 
-    def __init__(self, filename: str | None):
+    Each piece is hashed (and written, or copied to memory) on writer threads, one piece in
+    flight at a time (so in order); anything that reads the file first waits for the last piece
+    (and raises its error) and writes out what was held in memory."""
+
+    def __init__(self, filename: str | None, hold_bytes: int = 0):
         suffix = Path(secure_filename(filename or "")).suffix.lower()[:10]
         self._file = tempfile.NamedTemporaryFile(prefix="slidecast-upload-", suffix=suffix)
         self._hash = hashlib.sha256()
         self._pending: tuple[Future, ...] = ()
+        self._held: list[bytes] | None = []  # None once the pieces go to the file
+        self._rewound = False
+        self._hold_bytes = hold_bytes
         self.size = 0
 
     def write(self, data: bytes) -> int:
         self._wait()
         self.size += len(data)
+        if self._held is not None and self.size <= self._hold_bytes:
+            self._pending = (_WRITERS.submit(self._hold, data),)
+            return len(data)
+        self._spill()
         self._pending = (_WRITERS.submit(self._hash.update, data), _WRITERS.submit(self._file.write, data))
         return len(data)
+
+    def _hold(self, data) -> None:
+        piece = bytes(data)  # a copy: the request body's buffers are reused
+        self._hash.update(piece)
+        self._held.append(piece)
+
+    def _spill(self) -> None:
+        """Write what is held in memory to the file; from now on every piece goes there."""
+        if self._held is None:
+            return
+        held, self._held = self._held, None
+        for piece in held:
+            self._file.write(piece)
+        if self._rewound:
+            self._file.seek(0)
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, ()
         for piece in pending:
             piece.result()
 
+    def _complete(self):
+        self._wait()
+        self._spill()
+        return self._file
+
     @property
     def path(self) -> Path:
         """The file on disk, complete (every piece written and flushed)."""
-        self._wait()
-        self._file.flush()
+        self._complete().flush()
         return Path(self._file.name)
 
     @property
@@ -63,28 +97,34 @@ class HashedUpload:
         self._wait()
         return self._hash.hexdigest()
 
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Back to the start once written (FileStorage's way) needs no file yet."""
+        self._wait()
+        if self._held is not None and (offset, whence) == (0, 0):
+            self._rewound = True
+            return 0
+        return self._complete().seek(offset, whence)
+
     def close(self) -> None:
         """Removed on a writer thread: freeing a large file's pages takes milliseconds, and the
         request's files are closed before its answer goes out."""
         try:
             self._wait()
         finally:
+            self._held = None
             _WRITERS.submit(self._file.close)
 
-    def __getattr__(self, name):  # read, seek, ...: the temporary file's own, once complete
-        self._wait()
-        return getattr(self._file, name)
+    def __getattr__(self, name):  # read, tell, ...: the temporary file's own, once complete
+        return getattr(self._complete(), name)
 
     def __iter__(self):
-        self._wait()
-        return iter(self._file)
+        return iter(self._complete())
 
 
-# The body is read READ_SIZE at a time and handed to python-multipart, whose boundary search
-# (bytes.find) copies nothing: a file part's data reaches the HashedUpload as views of the pieces
-# read. werkzeug's own parser copied every byte several times into and out of its buffer
-# (bench/upload_parts_bench.py: 70-80 ms CPU for 61 MB, against 15 ms).
-READ_SIZE = 1024 * 1024
+# The body is read in pieces of 1 MiB (api/request_body.py) and handed to python-multipart, whose
+# boundary search (bytes.find) copies nothing: a file part's data reaches the HashedUpload as
+# views of the pieces read. werkzeug's own parser copied every byte several times into and out
+# of its buffer (bench/upload_parts_bench.py: 70-80 ms CPU for 61 MB, against 15 ms).
 # A part's headers (Content-Disposition, Content-Type) are a few hundred bytes.
 MAX_PART_HEADER_BYTES = 16 * 1024
 
@@ -97,7 +137,7 @@ class _UploadFormParser(FormDataParser):
         parts = _Parts(self.stream_factory, self.max_form_memory_size, self.max_form_parts, content_length)
         try:
             parser = MultipartParser(boundary, parts.callbacks())
-            while data := stream.read(READ_SIZE):
+            for data in body_pieces(stream):
                 _feed(parser, parts, data, b"\r\n\r\n--" + boundary)
             if not parts.complete:
                 raise ValueError("the multipart body ended before its closing boundary")
@@ -194,10 +234,8 @@ class _Parts:
             self._sink += data[start:end]
             if self._max_field_bytes is not None and len(self._sink) > self._max_field_bytes:
                 raise RequestEntityTooLarge()
-        elif isinstance(data, bytes):  # a piece read from the body: never changed, a view is safe
+        else:  # a piece of the body (kept until written: body_pieces) or python-multipart's bytes
             self._sink.write(memoryview(data)[start:end])
-        else:  # python-multipart's own look-behind buffer, which it reuses
-            self._sink.write(bytes(data[start:end]))
 
     def _end(self) -> None:
         self.awaiting_body = False
@@ -229,7 +267,7 @@ class UploadRequest(Request):
     _body_file: HashedUpload | None = None
 
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
-        return HashedUpload(filename)
+        return HashedUpload(filename, _hold_bytes())
 
     @property
     def is_raw_video(self) -> bool:
@@ -240,13 +278,24 @@ class UploadRequest(Request):
         """The raw body as an uploaded file named `filename`, received as a multipart file part
         is (hashed while it streams in, MAX_CONTENT_LENGTH enforced by werkzeug's stream: 413)
         but with no multipart parse at all. Removed at the end of the request."""
-        upload = self._body_file = HashedUpload(filename)
-        while data := self.stream.read(READ_SIZE):
+        upload = self._body_file = HashedUpload(filename, _hold_bytes())
+        for data in body_pieces(self._get_stream_for_parsing()):
             upload.write(data)
         upload.seek(0)
         return FileStorage(upload, filename=filename, name="file", content_type=self.mimetype)
+
+    def _get_stream_for_parsing(self):
+        """gunicorn's socket read directly when it can be (SocketBody), else werkzeug's stream.
+        werkzeug's checks come first: `self.stream` refuses a Content-Length above
+        MAX_CONTENT_LENGTH (413)."""
+        stream = super()._get_stream_for_parsing()
+        return SocketBody.of(self.environ, self.content_length) or stream
 
     def close(self) -> None:
         super().close()
         if self._body_file is not None:
             self._body_file.close()
+
+
+def _hold_bytes() -> int:
+    return current_app.config["UPLOAD_MEMORY_MB"] * 1024 * 1024

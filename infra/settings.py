@@ -168,6 +168,8 @@ def load_settings(environ=None, overrides: dict | None = None) -> dict:
         "STORAGE_URL": storage_url(env),
         "THREAD_POOL_SIZE": _positive(env, "THREAD_POOL_SIZE", 2, maximum=64),
         "MAX_UPLOAD_MB": _positive(env, "MAX_UPLOAD_MB", 500),
+        # An upload up to this size is held in memory until its hash is known (api/uploads.py).
+        "UPLOAD_MEMORY_MB": _positive(env, "UPLOAD_MEMORY_MB", 64, maximum=4096, allow_zero=True),
         "MAX_VIDEO_SECONDS": _positive(env, "MAX_VIDEO_SECONDS", 4 * 3600),
         # The talk's deck sent with a video (field `deck`): every page is rendered and matched.
         "MAX_DECK_MB": _positive(env, "MAX_DECK_MB", 50),

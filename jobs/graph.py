@@ -35,6 +35,7 @@ from jobs.deck import with_local_deck
 from jobs.inputs import input_video
 from jobs.progress import reporter
 from jobs.publish import metrics_row, publish_files, slide_rows
+from jobs.reuse import reuse_earlier
 from jobs.steps import finish_part, remove_files_unless_succeeded
 from models import Job, as_utc, utcnow
 from slidecast import content
@@ -55,6 +56,8 @@ def extract(job: Job) -> str:
         work = Path(tmp)
         report = extraction_reporter(job.id)
         video = input_video(job, work, report)
+        if reuse_earlier(job, video):  # a download of a video already turned into slides
+            return "reused"
         if not job.upload_key:  # a download: later steps on other machines need the file too
             storage().put_file(keys.stored_input_key(job.id, video.suffix), video)
         duration = job.duration or probe(video).duration

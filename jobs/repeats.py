@@ -11,13 +11,14 @@ from models import QUEUED, RUNNING, SUCCEEDED, Job
 _REUSABLE = (SUCCEEDED, RUNNING, QUEUED)
 
 
-def find_repeat(video_sha256: str, options: dict, api_key_id: int | None) -> str | None:
+def find_repeat(video_sha256: str, options: dict, api_key_id: int | None, statuses=_REUSABLE,
+                other_than: str | None = None) -> str | None:
     """The id of a job of API key `api_key_id` (None: jobs submitted without a key) with this
     video (content hash) and these options (as normalized by ExtractOptions) that succeeded,
-    else of one still queued or running; None when there is none. A failed or cancelled job is
-    never reused: the new upload is a new try."""
+    else of one still queued or running (of `statuses`, other than job `other_than`); None when
+    there is none. A failed or cancelled job is never reused: the new upload is a new try."""
     rows = db.session.execute(sa.select(Job.id, Job.status, Job.options)
-                              .where(Job.video_sha256 == video_sha256, Job.status.in_(_REUSABLE),
+                              .where(Job.video_sha256 == video_sha256, Job.status.in_(statuses), Job.id != (other_than or ""),
                                      Job.api_key_id.is_(None) if api_key_id is None else Job.api_key_id == api_key_id)
                               .order_by(Job.created_at.desc())).all()
     same = [row for row in rows if row.options == options]

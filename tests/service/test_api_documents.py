@@ -99,3 +99,26 @@ def test_a_deck_sent_as_a_plain_field_is_refused_with_how_to_send_it(embedded_cl
                                                        "deck": "slides.pdf"})
     assert_problem(response, 422, "deck", "send it as a file")
     assert_nothing_created(embedded_app)
+
+
+def test_chapters_as_json_match_chapters_txt(embedded_client, service_clip, wait_job):
+    """/chapters is what a program reading the job wants (the link /chapters.txt is for video sites)."""
+    client = embedded_client
+    job = wait_job(client, client.post("/api/jobs", data={"file": (service_clip.open("rb"), "cuts.mp4")}).get_json()["id"])
+    assert job["status"] == "succeeded", job["error"]
+    listed = client.get(f"/api/jobs/{job['id']}/chapters")
+    assert listed.status_code == 200 and listed.mimetype == "application/json"
+    chapters = listed.get_json()["chapters"]
+    lines = client.get(f"/api/jobs/{job['id']}/chapters.txt").get_data(as_text=True).splitlines()
+    assert [c["title"] for c in chapters] == [line.split(" ", 1)[1] for line in lines] and chapters
+    assert chapters[0]["start"] == 0 and [c["end"] for c in chapters[:-1]] == [c["start"] for c in chapters[1:]]
+    assert chapters[-1]["end"] == pytest.approx(job["video"]["duration"])
+
+
+def test_chapters_of_a_job_without_them_is_a_404_that_says_why(embedded_client, service_clip, wait_job):
+    client = embedded_client
+    response = client.post("/api/jobs", data={"file": (service_clip.open("rb"), "cuts.mp4"), "chapters": "false",
+                                              "ocr": "false"})
+    job = wait_job(client, response.get_json()["id"])
+    missing = client.get(f"/api/jobs/{job['id']}/chapters")
+    assert missing.status_code == 404 and "not requested" in missing.get_json()["detail"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 import requests
 
 from infra.extensions import job_store
-from support.ops_helpers import free_port, scrape, stage_counts, start, stop, value, wait_http
+from support.ops_helpers import free_port, scrape, stage_counts, start_gunicorn, stop, value
 
 STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 
@@ -142,12 +141,7 @@ def _children(pid: int) -> list[int]:
 @pytest.fixture
 def gunicorn_server(tmp_path, embedded_app):
     """gunicorn with 2 workers on the embedded app's (migrated) SQLite database."""
-    env = {"DATABASE_URL": embedded_app.config["SQLALCHEMY_DATABASE_URI"], "STORAGE_URL": str(tmp_path / "data"),
-           "REDIS_URL": "", "CELERY_BROKER_URL": "", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
-           "RECOVER_JOBS_ON_START": "false", "WEB_CONCURRENCY": "2", "HOST": "127.0.0.1", "PORT": str(free_port())}
-    proc = start([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "app:create_app()"], env)
-    base = f"http://127.0.0.1:{env['PORT']}"
-    wait_http(base + "/api/docs", proc, "gunicorn")  # not a path the test counts
+    proc, base = start_gunicorn(tmp_path, embedded_app.config["SQLALCHEMY_DATABASE_URI"], workers=2)
     yield proc, base, tmp_path / "prom"
     output = stop(proc, signal.SIGINT)  # quick shutdown: nothing is in flight any more
     assert '"level": "ERROR"' not in output, output[-3000:]

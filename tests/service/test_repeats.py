@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from infra.extensions import db
 from models import ApiKey
 from slidecast import ExtractOptions
+from support.http_servers import serve_folder
 from support.security import bearer, make_key
 
 
@@ -101,3 +102,29 @@ def test_a_video_sent_as_the_raw_body_is_a_job_and_its_repeat_in_either_form_ans
     other = send_raw(embedded_client, service_clip)  # other options (OCR on): another job
     assert other.status_code == 202 and other.get_json()["id"] != job["id"]
     assert other.get_json()["source"]["filename"] == "video.mp4"
+
+
+def test_a_video_url_whose_download_was_processed_before_reuses_those_slides(app, client, service_clip, wait_job,
+                                                                               tmp_path):
+    """A URL's bytes are known only after the download: a finished job of the same video and options
+    then gives the new job its slides (a copy: deleting the first job leaves them), not a second
+    extraction, and the job's message says it was cached."""
+    app.config["ALLOW_PRIVATE_VIDEO_URLS"] = True  # served from this machine
+    first = wait_job(client, upload(client, service_clip, ocr="false").get_json()["id"])
+    assert first["status"] == "succeeded"
+    (tmp_path / "talk.mp4").write_bytes(service_clip.read_bytes())
+    with serve_folder(tmp_path) as (base, _seen):
+        accepted = client.post("/api/jobs", json={"video_url": f"{base}/talk.mp4", "ocr": False})
+        assert accepted.status_code == 202, accepted.get_json()
+        job = wait_job(client, accepted.get_json()["id"])
+    assert job["status"] == "succeeded" and job["id"] != first["id"], job["error"]
+    assert job["message"].startswith("cached") and first["id"] in job["message"]
+    assert job["video"]["sha256"] == hashlib.sha256(service_clip.read_bytes()).hexdigest()
+    first_slides = client.get(f"/api/jobs/{first['id']}/slides").get_json()["slides"]
+    assert client.delete(f"/api/jobs/{first['id']}").status_code == 204
+    slides = client.get(f"/api/jobs/{job['id']}/slides").get_json()["slides"]
+    same = ("index", "start", "end", "title", "text", "transcript", "same_as")
+    assert [{k: s[k] for k in same} for s in slides] == [{k: s[k] for k in same} for s in first_slides]
+    image = client.get(slides[0]["image_url"])
+    assert image.status_code == 200 and image.data.startswith(b"\x89PNG")
+    assert client.get(f"/api/jobs/{job['id']}/pdf").data.startswith(b"%PDF")

@@ -56,6 +56,20 @@ def stop(proc: subprocess.Popen, sig: int = 15) -> str:
     return proc.stdout.read() if proc.stdout else ""
 
 
+def start_gunicorn(tmp_path: Path, database_url: str, workers: int, **settings: str) -> tuple[subprocess.Popen, str]:
+    """gunicorn.conf.py's server in embedded mode (no Redis, no broker) on `database_url`, files
+    under tmp_path, on a free 127.0.0.1 port, with `settings` in its environment, once it
+    answers: (process, base URL)."""
+    env = {"DATABASE_URL": database_url, "STORAGE_URL": str(tmp_path / "data"),
+           "REDIS_URL": "", "CELERY_BROKER_URL": "", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
+           "RECOVER_JOBS_ON_START": "false", "WEB_CONCURRENCY": str(workers), "HOST": "127.0.0.1",
+           "PORT": str(free_port()), **settings}
+    proc = start([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "app:create_app()"], env)
+    base = f"http://127.0.0.1:{env['PORT']}"
+    wait_http(base + "/api/docs", proc, "gunicorn")  # not a path the tests count
+    return proc, base
+
+
 def start_moto() -> tuple[subprocess.Popen, str]:
     """moto's standalone S3-compatible server on a free 127.0.0.1 port: (process, endpoint URL)."""
     port = free_port()
