@@ -9,7 +9,7 @@ page also in `text` / words of the page (multisets, lower case, \\w+ tokens). Tw
 the page's whole text (pdftotext) and its body: the page without lines that repeat on half or
 more of the deck's pages (headers, footers, navigation), which is what `text` is meant to hold.
 "Before" is the text of all OCR words (what `text` was before chrome was marked), "after" is
-`text`. Only appearances the detector found whole are scored for text (counted in `scored`).
+`text` (recomputed from the saved words: chrome as the rule decides now, live words as saved). Only appearances the detector found whole are scored for text (counted in `scored`).
 With --deck each video is extracted with every build step kept (what a deck implies, see
 ExtractOptions.builds_kept) into OUT/builds/NAME, and its deck is aligned to the pictures of
 that run (slidecast.deck.align_slides, what --deck does after OCR): deck_page is scored over every true appearance
@@ -74,6 +74,11 @@ def texts_before_after(manifest: Manifest, folder: Path) -> dict[int, tuple[str,
         with Image.open(folder / slide.image) as im:
             sizes.append(im.size)
     flags = chrome_flags(pages, sizes)
+    # Words the engine marked live (under a webcam tile) are left out of `text` as well.
+    live = [{tuple(w["box"]) for w in s.words if w.get("live")} for s in distinct]
+    flags = [[[c or tuple(word.box) in boxes for c, word in zip(line_flags, line)]
+              for line_flags, line in zip(page_flags, p.lines)]
+             for p, page_flags, boxes in zip(pages, flags, live)]
     return {s.index: (p.text, body_page(p, f).text) for s, p, f in zip(distinct, pages, flags)}
 
 

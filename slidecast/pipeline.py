@@ -22,9 +22,10 @@ import av
 
 from .deck import check_pdf
 from .detect import ScreenState, Slide, find_slides
+from .detect.live_regions import regions_mask
 from .errors import CorruptVideo, InvalidOptions, OutputNotWritable
 from .frames import Spill, analysis_size
-from .live import live_boxes
+from .live import live_boxes, live_cells
 from .output.manifest import Manifest, SlideEntry, VideoInfo
 from .options import ExtractOptions
 from .output import OutputDir
@@ -169,8 +170,9 @@ def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progre
 
     video = VideoInfo(round(first.video_end, 3), round(meta.fps, 3), meta.width, meta.height,
                       sha256 or hasher.result(), meta.has_audio)
-    live = live_boxes(found.plan.meter.mask, found.plan.crop, found.plan.picture or found.plan.crop,
-                      (meta.width / size[0], meta.height / size[1]))
+    began = time.perf_counter()
+    live = _live_regions(meta, size, found.plan, slides, opts)
+    timings["live"] = time.perf_counter() - began
     manifest = Manifest(video, _entries(slides, out, live), options=opts.to_dict())
     manifest.timings.update({k: round(v, 3) for k, v in timings.items()})
     _run_content(manifest, out.root, meta.path, opts, progress)
@@ -183,13 +185,25 @@ def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progre
     return manifest
 
 
-def _entries(slides: list[Slide], out: OutputDir, live: list[list[int]]) -> list[SlideEntry]:
+def _live_regions(meta: VideoMeta, size, plan, slides: list[Slide], opts) -> list[list[list[int]]]:
+    """Each slide picture's live regions (live.py): the detected ones that move while it is on
+    screen, and the user's ignore regions."""
+    fixed = regions_mask(opts.ignore_regions, plan.meter.grid)
+    shown = [(s.shown.start, s.shown.end, s.shown.best.t) for s in slides]
+    scale = (meta.width / size[0], meta.height / size[1])
+    picture = plan.picture or plan.crop
+    keys = [gop.start for gop in plan.gops]
+    return [live_boxes(cells, plan.crop, picture, scale)
+            for cells in live_cells(meta, size, plan.meter, plan.crop, picture, fixed, keys, shown)]
+
+
+def _entries(slides: list[Slide], out: OutputDir, live: list[list[list[int]]]) -> list[SlideEntry]:
     entries = []
-    for index, slide in enumerate(slides, start=1):
+    for index, (slide, boxes) in enumerate(zip(slides, live), start=1):
         image, thumb = out.place(index, slide.shown.key)
         entries.append(SlideEntry(index, round(slide.start, 3), round(slide.end, 3), image, thumb,
                                   same_as=slide.same_as, frame_time=round(slide.shown.best.t, 3),
-                                  live_regions=[list(box) for box in live]))
+                                  live_regions=boxes))
     return entries
 
 

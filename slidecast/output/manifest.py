@@ -47,8 +47,9 @@ class SlideEntry:
     words: list[dict] = field(default_factory=list)
     # The page of the deck given with --deck shown by this appearance (1-based), else None.
     deck_page: int | None = None
-    # Parts of the image that change on their own (a webcam tile on the slide, a playing video)
-    # or that --ignore masks: [[x0, y0, x1, y1], ...] in image pixels.
+    # Parts of the image that change on their own while this appearance is on screen (a webcam
+    # tile on the slide, a playing video) or that --ignore masks: [[x0, y0, x1, y1], ...] in
+    # image pixels.
     live_regions: list[list[int]] = field(default_factory=list)
 
 

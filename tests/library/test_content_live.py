@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from slidecast import content
+from slidecast import content, extract
 from slidecast.options import ExtractOptions
 from slidecast.output.manifest import Manifest, SlideEntry, VideoInfo, validate
 from slidecast.synthetic import CLIP_NAMES
 from slidecast.synthetic.effects import Webcam
 from slidecast.synthetic.slides import deck_style, render_slide, slide_content
-from support.engine_clips import extract_fast
+from support.engine_clips import ENGINE_ONLY, extract_fast
 
 SIZE = (960, 540)
 
@@ -66,3 +66,30 @@ def test_slides_with_nothing_live_on_them_report_no_live_region(engine_clip, tmp
     video, _ = engine_clip("cuts")
     manifest = extract_fast(video, tmp_path / "out")
     assert all(slide.live_regions == [] for slide in manifest.slides)
+
+
+def _meets(box, rect) -> bool:
+    return box[0] < rect[2] and rect[0] < box[2] and box[1] < rect[3] and rect[1] < box[3]
+
+
+def test_a_webcam_tile_that_moves_hides_only_the_words_under_it_on_each_slide(real_clip, tmp_path):
+    # The face sits on the right of the page until 13 s, then on the left ("face" clip). The
+    # whole video's live mask holds both places; each slide's text must keep the words where
+    # the tile is not while that slide is on screen, and lose the words under it.
+    video, clip = real_clip("face")
+    manifest = extract(video, tmp_path / "out", {**ENGINE_ONLY, "ocr": True})
+    x, y, w, h = clip.face.box
+    (nx, ny), cell = clip.face.moves_to, clip.size[0] // 32
+    right, left = (x, y, x + w, y + h), (nx, ny, nx + w, ny + h)
+    first, last = manifest.slides[0], manifest.slides[-1]
+    assert first.end < clip.face.move_at < clip.face.move_at + 1 < last.start
+    under = []
+    for slide, tile, away in ((first, right, left), (last, left, right)):
+        near = (tile[0] - cell, tile[1] - cell, tile[2] + cell, tile[3] + cell)
+        under += [word for word in slide.words if _meets(word["box"], tile)]
+        clear = [word for word in slide.words if _meets(word["box"], away) and not _meets(word["box"], near)
+                 and not word.get("chrome")]
+        assert len(clear) >= 2 and not any(word["live"] for word in clear), (slide.index, clear)
+        assert all(word["text"] in slide.text.split() for word in clear), (slide.index, slide.text)
+    # Words clipped by the tile's edge ("llet" of "bullet") are read; they are not the slide's.
+    assert under and all(word["live"] for word in under), under
