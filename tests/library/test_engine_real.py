@@ -138,3 +138,13 @@ def test_a_recoloured_line_beside_a_camera_tile_is_a_slide_change_and_the_first_
     manifest = extract_fast(video, tmp_path / "out")
     assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
     assert [s.same_as for s in manifest.slides] == [None, None, None, 1]
+
+
+def test_build_steps_on_a_filmed_projector_are_one_slide(real_clip, tmp_path):
+    # The camera drifts and the new block shifts the frame's grey levels between two steps:
+    # undone, the steps only add ink. With --keep-builds every step is its own slide.
+    video, clip = real_clip("filmed-builds")
+    merged = extract_fast(video, tmp_path / "merged")
+    assert unmatched(clip.transitions(), changes(merged)) == ([], [])
+    every_step = extract_fast(video, tmp_path / "steps", keep_builds=True)
+    assert unmatched(clip.transitions(builds=True), changes(every_step)) == ([], [])
