@@ -94,12 +94,27 @@ def aligned(old: np.ndarray, new: np.ndarray, meter: ChangeMeter) -> np.ndarray:
     x, y = new[keep].astype(np.float64), old[keep].astype(np.float64)
     use = np.ones(x.size, bool)
     for _ in range(3):
-        gain, offset = np.polyfit(x[use], y[use], 1)
+        fit = _line(x[use], y[use])
+        if fit is None:
+            return new  # a blank picture: no grey levels to fit
+        gain, offset = fit
         residual = np.abs(gain * x + offset - y)
         use = residual <= np.percentile(residual, LEVEL_QUANTILE)
     if LEVEL_GAIN[0] <= gain <= LEVEL_GAIN[1]:
         new = (gain * new + offset).astype(np.float32)
     return new
+
+
+def _line(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
+    """Least-squares gain and offset taking x to y; None if x is (nearly) one value."""
+    if x.size < 2:
+        return None
+    mx, my = float(x.mean()), float(y.mean())
+    spread = float(((x - mx) ** 2).mean())
+    if not spread >= 1e-6:  # also NaN
+        return None
+    gain = float(((x - mx) * (y - my)).mean()) / spread
+    return gain, my - gain * mx
 
 
 def _fine_aligned(fine: tuple[np.ndarray, np.ndarray], analysis_width: int) -> tuple[np.ndarray, np.ndarray]:
