@@ -48,8 +48,22 @@ def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter,
              fine: tuple[np.ndarray, np.ndarray] | None = None) -> bool:
     """True if normalised frame `new` is `old` with content added and nothing removed; with
     `fine` (the two states' RGB pictures, see ScreenState.keep_fine) that must hold in colour,
-    pixel by pixel, too (`adds_only`)."""
-    new = aligned(old, new, meter)
+    pixel by pixel, too (`adds_only`). Each test passes with the pictures as they are or with
+    a filmed screen's drift and grey levels undone (`aligned`, `_fine_aligned`): undoing a
+    shift that phase correlation read into a clean picture's added ink, or refitting the grey
+    levels of a picture that only changed faintly, can move what did not change (dev
+    talk-cuts at 191.4 s, fade seed 12 at 1.9 s)."""
+    if not (_adds_cells(old, new, meter) or _adds_cells(old, aligned(old, new, meter), meter)):
+        return False
+    # The colour check last: both must hold, and its 31-px median blur costs more than all the
+    # cell tests, which turn down most pairs (a new slide) on their own.
+    spots = SPOTS if meter.pointer_seen else SPOTS_NO_POINTER
+    return bool(fine is None or adds_only(*fine, meter.mask, spots)
+                or adds_only(*_fine_aligned(fine, new.shape[1]), meter.mask, spots))
+
+
+def _adds_cells(old: np.ndarray, new: np.ndarray, meter: ChangeMeter) -> bool:
+    """The cell tests of is_build: something changed, nothing taken away, the title kept."""
     changed = meter.content(meter.diff(old, new))
     if not changed.any():
         return False
@@ -62,16 +76,7 @@ def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter,
     if touched[:max(1, int(round(TITLE_ROWS * touched.shape[0])))].any():
         return False
     allowed = max(meter.pointer_cells, int(TOUCHED_TOLERANCE * changed.sum()))
-    if not (touched.sum() <= allowed and (changed & has_ink).sum() >= 0.5 * changed.sum()):
-        return False
-    # The colour check last: both must hold, and its 31-px median blur costs more than all the
-    # cell tests, which turn down most pairs (a new slide) on their own.
-    spots = SPOTS if meter.pointer_seen else SPOTS_NO_POINTER
-    # As they are, or with a filmed screen's drift undone (_fine_aligned): undoing a shift that
-    # phase correlation read into a clean picture's added ink moves every old edge (dev
-    # talk-cuts at 191.4 s).
-    return bool(fine is None or adds_only(*fine, meter.mask, spots)
-                or adds_only(*_fine_aligned(fine, new.shape[1]), meter.mask, spots))
+    return bool(touched.sum() <= allowed and (changed & has_ink).sum() >= 0.5 * changed.sum())
 
 
 def aligned(old: np.ndarray, new: np.ndarray, meter: ChangeMeter) -> np.ndarray:
