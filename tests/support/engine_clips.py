@@ -265,6 +265,11 @@ REAL_CLIPS = {
     "filmed-builds": RealClip([Shot("focus-2", 5), Shot("focus-3", 5, build=True), Shot("focus-11", 5, fade=0.7),
                                Shot("focus-12", 4, build=True), Shot("focus-13", 4, build=True), Shot("focus-2", 5)],
                               filmed=True, noise=3.0),
+    # A wandering mouse arrow (a laser dot after 7 s) over clean pages beside a webcam tile,
+    # 720p: blur and compression spread the pointer's spot faintly into its neighbours, which
+    # the clean video's lowered threshold counts (a 6-cell blob at 2.9 s taken for a change).
+    "laser": RealClip([Shot("metropolis-16", 8), Shot("pure-12", 6), Shot("metropolis-17", 6)], size=(1280, 720),
+                      face=Face((960, 460, 288, 240)), pointer=True, seed=2),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
