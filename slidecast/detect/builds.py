@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from ..frames import cell_detail, cell_means
-from .cells import ChangeMeter
+from .cells import DRIFT_PIXELS, ChangeMeter, moved_back
 
 BACKGROUND = 0.05  # cell detail (std, in units of ink contrast) below which a cell holds no ink
 TOUCHED_TOLERANCE = 0.1  # fraction of changed cells that may have held old ink
@@ -38,14 +38,33 @@ SPOTS = 3  # compact spots forgiven: the pointer where it was and where it is, a
 # ... in a video that shows no pointer (ChangeMeter.shows_pointer) only the webcam's edge: a
 # circle around a symbol taken away leaves two pointer-sized arcs (issue #10, b2t at 324 s).
 SPOTS_NO_POINTER = 1
+# Re-levelling a filmed state onto the one before (aligned): fitted on the LEVEL_QUANTILE of
+# pixels that fit best (a build adds ink to a minority), kept if the gain is an exposure's.
+LEVEL_QUANTILE = 75
+LEVEL_GAIN = (0.5, 2.0)
 
 
 def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter,
              fine: tuple[np.ndarray, np.ndarray] | None = None) -> bool:
     """True if normalised frame `new` is `old` with content added and nothing removed; with
     `fine` (the two states' RGB pictures, see ScreenState.keep_fine) that must hold in colour,
-    pixel by pixel, too (`adds_only`)."""
-    changed = meter.content_cells(meter.changed(old, new))
+    pixel by pixel, too (`adds_only`). Each test passes with the pictures as they are or with
+    a filmed screen's drift and grey levels undone (`aligned`, `_fine_aligned`): undoing a
+    shift that phase correlation read into a clean picture's added ink, or refitting the grey
+    levels of a picture that only changed faintly, can move what did not change (dev
+    talk-cuts at 191.4 s, fade seed 12 at 1.9 s)."""
+    if not (_adds_cells(old, new, meter) or _adds_cells(old, aligned(old, new, meter), meter)):
+        return False
+    # The colour check last: both must hold, and its 31-px median blur costs more than all the
+    # cell tests, which turn down most pairs (a new slide) on their own.
+    spots = SPOTS if meter.pointer_seen else SPOTS_NO_POINTER
+    return bool(fine is None or adds_only(*fine, meter.mask, spots)
+                or adds_only(*_fine_aligned(fine, new.shape[1]), meter.mask, spots))
+
+
+def _adds_cells(old: np.ndarray, new: np.ndarray, meter: ChangeMeter) -> bool:
+    """The cell tests of is_build: something changed, nothing taken away, the title kept."""
+    changed = meter.content(meter.diff(old, new))
     if not changed.any():
         return False
     old_detail, new_detail = cell_detail(old, meter.grid), cell_detail(new, meter.grid)
@@ -57,12 +76,69 @@ def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter,
     if touched[:max(1, int(round(TITLE_ROWS * touched.shape[0])))].any():
         return False
     allowed = max(meter.pointer_cells, int(TOUCHED_TOLERANCE * changed.sum()))
-    if not (touched.sum() <= allowed and (changed & has_ink).sum() >= 0.5 * changed.sum()):
-        return False
-    # The colour check last: both must hold, and its 31-px median blur costs more than all the
-    # cell tests, which turn down most pairs (a new slide) on their own.
-    spots = SPOTS if meter.pointer_seen else SPOTS_NO_POINTER
-    return bool(fine is None or adds_only(*fine, meter.mask, spots))
+    return bool(touched.sum() <= allowed and (changed & has_ink).sum() >= 0.5 * changed.sum())
+
+
+def aligned(old: np.ndarray, new: np.ndarray, meter: ChangeMeter) -> np.ndarray:
+    """Normalised frame `new` brought back to `old`'s position and grey levels where a filmed
+    screen moved them between the two states: a build step leaves most of the picture as it
+    was, so what moved all of it is the camera, not the slide (issue #10, dev focus-projector:
+    three build steps kept as slides).
+    - Drift: the one shift phase correlation measures (at most DRIFT_PIXELS, as same_but_shifted)
+      is undone; a slide's edges moved a fraction of a pixel otherwise count as old ink
+      changed all along the slide. Whatever its peak response: the ink a build adds lowers it
+      (0.73 for a subtitle added on a noisy filmed screen), and undoing a shift this small
+      cannot make content taken away look added.
+    - Levels: `normalise` takes each frame's median grey as its background, and in a filmed
+      frame whose dark surround is about as large as the light slide, a dark block added moves
+      the median from one to the other (every cell moved by 0.3-0.6). `new` is re-levelled by
+      the gain and offset that map it onto `old` over the pixels that moved least (the added
+      ink is the minority), when that gain is a plausible exposure (LEVEL_GAIN)."""
+    new = _undrifted(old, new, DRIFT_PIXELS)
+    keep = meter.free_pixels(new.shape)
+    x, y = new[keep].astype(np.float64), old[keep].astype(np.float64)
+    use = np.ones(x.size, bool)
+    for _ in range(3):
+        fit = _line(x[use], y[use])
+        if fit is None:
+            return new  # a blank picture: no grey levels to fit
+        gain, offset = fit
+        residual = np.abs(gain * x + offset - y)
+        use = residual <= np.percentile(residual, LEVEL_QUANTILE)
+    if LEVEL_GAIN[0] <= gain <= LEVEL_GAIN[1]:
+        new = (gain * new + offset).astype(np.float32)
+    return new
+
+
+def _line(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
+    """Least-squares gain and offset taking x to y; None if x is (nearly) one value."""
+    if x.size < 2:
+        return None
+    mx, my = float(x.mean()), float(y.mean())
+    spread = float(((x - mx) ** 2).mean())
+    if not spread >= 1e-6:  # also NaN
+        return None
+    gain = float(((x - mx) * (y - my)).mean()) / spread
+    return gain, my - gain * mx
+
+
+def _fine_aligned(fine: tuple[np.ndarray, np.ndarray], analysis_width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The two RGB pictures with the later one's drift undone (see `aligned`), measured on the
+    pictures themselves: the analysis frame's blur and size put a 0.8-px drift at 0.2 px
+    (focus-projector at 11.2 s)."""
+    old, new = fine
+    if old.shape != new.shape:
+        return fine
+    grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.float32) for f in fine]
+    return old, _undrifted(*grey, DRIFT_PIXELS * new.shape[1] / analysis_width, moved=new)
+
+
+def _undrifted(old: np.ndarray, new: np.ndarray, limit: float, moved: np.ndarray | None = None) -> np.ndarray:
+    """`moved` (default `new`) shifted back by the drift phase correlation measures from `old`
+    to `new`, if that drift is at most `limit` pixels; else `moved` unchanged."""
+    moved = new if moved is None else moved
+    (dx, dy), _ = cv2.phaseCorrelate(old, new)
+    return moved_back(moved, (dx, dy)) if 0 < max(abs(dx), abs(dy)) <= limit else moved
 
 
 def _ink_lost(old: np.ndarray, new: np.ndarray, grid) -> np.ndarray:

@@ -162,21 +162,41 @@ class ChangeMeter:
         pairs (per-cell differences) whose content did not change: the video shows a pointer or
         a laser dot. Also True with fewer than POINTER_MIN_PAIRS such pairs (too few to tell).
         Judged at this meter's sensitivity (callers use the default one)."""
-        quiet = [self.changed_cells(d) for d in key_diffs]
-        quiet = [c for c in quiet if not self.content_cells(c).any()]
+        quiet = [self.changed_cells(d) for d, c in zip(key_diffs, map(self.content, key_diffs)) if not c.any()]
         if len(quiet) < POINTER_MIN_PAIRS:
             return True  # too few to tell: forgive pointer marks, as ever
         return sum(bool(c.any()) for c in quiet) >= POINTER_PAIRS * len(quiet)
 
-    def content_cells(self, changed: np.ndarray) -> np.ndarray:
-        """`changed` without pointer-sized blobs, unless there are many of them (text edits)."""
+    def strong_cells(self, d: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """Like `changed_cells`, at BASE_THRESHOLD (scaled by the sensitivity) instead of a clean
+        video's lowered base: the cells a pointer's own spot changes (see content_cells)."""
+        noise = self.noise_floor(d)
+        return (d > scale * (BASE_THRESHOLD * self.scale + NOISE_FACTOR * noise)) & ~self.mask
+
+    def content(self, d: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """The changed cells of a per-cell difference grid that are content, not pointer spots."""
+        return self.content_cells(self.changed_cells(d, scale), self.strong_cells(d, scale))
+
+    def content_cells(self, changed: np.ndarray, strong: np.ndarray | None = None) -> np.ndarray:
+        """`changed` without pointer-sized blobs, unless there are many of them (text edits).
+
+        With `strong` (the cells changed at BASE_THRESHOLD, `strong_cells`), a changed cell
+        that only passed a clean video's lowered base and touches a strong cell is that spot's
+        halo and does not make a blob bigger: a laser dot is a strong spot of 1-3 cells, and
+        blur and compression spread it faintly into its neighbours, which the lowered base
+        counts (issue #10, dev metropolis-pip: 5-6 cells, four extra slides). Faint cells away
+        from any strong one are faint content (a recoloured word) and count in full."""
         if not changed.any():
             return changed
+        counted = changed
+        if strong is not None:
+            halo = changed & ~strong & cv2.dilate(strong.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+            counted = changed & ~halo
         # Cells up to LINE_GAP apart in a row belong to one blob: a new line of small text
         # changes cells along a row with gaps between words, a pointer is one compact spot.
         joined = cv2.dilate(changed.astype(np.uint8), self._line_kernel)
         count, labels = cv2.connectedComponents(joined, connectivity=8)
-        area = np.bincount(labels[changed], minlength=count)
+        area = np.bincount(labels[counted], minlength=count)
         small = np.zeros(count, bool)
         small[1:] = area[1:] <= self.pointer_cells
         if area[1:][small[1:]].sum() > 2 * self.pointer_cells:
@@ -185,7 +205,7 @@ class ChangeMeter:
 
     def significant(self, a: np.ndarray, b: np.ndarray, scale: float = 1.0) -> bool:
         """True if `b` differs from `a` by more than noise, pointer and masked regions."""
-        return bool(self.content_cells(self.changed(a, b, scale)).any())
+        return bool(self.content(self.diff(a, b), scale).any())
 
     def tone_only(self, a: np.ndarray, b: np.ndarray) -> bool:
         """True if `b` differs from `a` faintly all over: at least TONE_SPREAD of the free
@@ -205,7 +225,7 @@ class ChangeMeter:
         TONE_RESIDUAL of the change: an exposure step maps every grey level to another, while
         a page of small text replaced by another changes faintly all over too, but no curve
         of the old picture draws the new one (issue #10: A4 pages at 360p taken for exposure)."""
-        keep = self._free_pixels(a.shape)
+        keep = self.free_pixels(a.shape)
         old, new = a[keep].astype(np.float64), b[keep].astype(np.float64)
         change = float(np.sqrt(np.mean((new - old) ** 2)))
         if change == 0.0:
@@ -213,7 +233,8 @@ class ChangeMeter:
         fit = np.polyval(np.polyfit(old, new, 2), old)
         return float(np.sqrt(np.mean((new - fit) ** 2))) <= TONE_RESIDUAL * change
 
-    def _free_pixels(self, shape: tuple[int, int]) -> np.ndarray:
+    def free_pixels(self, shape: tuple[int, int]) -> np.ndarray:
+        """Pixels outside the masked cells, for a frame of `shape`."""
         keep = (~self.mask).astype(np.uint8)
         return cv2.resize(keep, shape[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
 

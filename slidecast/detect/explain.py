@@ -100,7 +100,7 @@ def pair_measures(meter: ChangeMeter, diff: np.ndarray) -> dict:
     top = float(free.max()) if free.size else 0.0
     room = top - NOISE_FACTOR * floor
     needed = 0.5 - math.log2(room / meter.base) / 4 if room > 0 else None
-    return {"changed_cells": int(changed.sum()), "content_cells": int(meter.content_cells(changed).sum()),
+    return {"changed_cells": int(changed.sum()), "content_cells": int(meter.content(diff).sum()),
             "live_cells_changed": int((diff > meter.threshold + NOISE_FACTOR * floor)[meter.mask].sum()),
             "max_cell_diff": round(top, 3), "noise_floor": round(floor, 3),
             "threshold": round(meter.threshold + NOISE_FACTOR * floor, 3),

@@ -70,13 +70,13 @@ class Screening:
                 continue
             changed = self.meter.changed_cells(diff)
             live = (diff > self.meter.threshold + NOISE_FACTOR * self.meter.noise_floor(diff)) & self.meter.mask
-            if self.meter.content_cells(changed).any():
+            if self.meter.content(diff).any():
                 continue  # seen by the second pass, which found the screen unchanged after all
             if changed.any():
                 rule = "pointer"
             elif live.sum() > self.meter.pointer_cells:
                 rule = "live region"
-            elif self.meter.content_cells(self.meter.changed_cells(diff, NEAR_MISS)).any():
+            elif self.meter.content(diff, NEAR_MISS).any():
                 rule = "noise"
             else:
                 continue
@@ -115,7 +115,7 @@ def screen(scan: Scan, meta: VideoMeta, options: ExtractOptions, size: tuple[int
         end = scan.keyframes[i + 1].t if i + 1 < len(scan.keyframes) else scan.end
         inside = spikes[(spikes > key.t) & (spikes < end)]
         last = i + 1 == len(scan.keyframes)
-        differs = not last and meter.content_cells(meter.changed_cells(diffs[i], DIRTY_SCALE)).any()
+        differs = not last and meter.content(diffs[i], DIRTY_SCALE).any()
         gops.append(Gop(i, key.t, end, bool(last or differs or inside.size), inside))
     return Screening(crop, meter, gops, diffs, _picture_box(letterbox, crop, live_mask))
 

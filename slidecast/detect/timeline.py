@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
-from .builds import is_build
+from .builds import aligned, is_build
 from .cells import ChangeMeter
 from .explain import Explanation, pair_measures
 from .returns import ReturnJudge
@@ -59,6 +58,13 @@ def build_timeline(states: list[ScreenState], meter: ChangeMeter, min_duration: 
             slides.append(Slide(state.start, state.end, [state]))
             continue
         old, new = meter.normalise(last.shown.small()), meter.normalise(state.small())
+        if not meter.content(meter.diff(old, aligned(old, new, meter))).any():
+            # Nothing new once the camera's drift and levels are undone: a filmed screen that
+            # moved, the same slide (dev focus-projector at 37.9 s).
+            explanation.add(state.start, "camera drift", **pair_measures(meter, meter.diff(old, new)))
+            last.states.append(state)
+            last.end = state.end
+            continue
         fine = (last.shown.fine_rgb(), state.fine_rgb())
         build = is_build(old, new, meter, fine if fine[0] is not None and fine[1] is not None else None)
         rule = "slide change" if not build else "build kept" if keep_builds else "build"
@@ -109,15 +115,9 @@ def _continues(a: ScreenState, b: ScreenState, c: ScreenState, meter: ChangeMete
     pixel (a crossfade that crept under the threshold, settled halfway and went on). A new
     slide, a build step (ink elsewhere) or going back point another way."""
     na, nb, nc = (meter.normalise(s.small()) for s in (a, b, c))
-    keep = _free_pixels(meter, nb.shape)
+    keep = meter.free_pixels(nb.shape)
     step, before = (nc - nb)[keep], (nb - na)[keep]
     size, done = float(np.linalg.norm(step)), float(np.linalg.norm(before))
     if size == 0.0 or done == 0.0:
         return False
     return float(step @ before) / (size * done) >= TAIL_ALIGNED
-
-
-def _free_pixels(meter: ChangeMeter, shape: tuple[int, int]) -> np.ndarray:
-    """Pixels outside the masked cells (live regions), for a frame of `shape`."""
-    keep = (~meter.mask).astype(np.uint8)
-    return cv2.resize(keep, shape[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)

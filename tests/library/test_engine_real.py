@@ -169,3 +169,21 @@ def test_the_slides_do_not_depend_on_how_many_threads_decode_the_video(real_clip
         assert unmatched(clip.transitions(), changes(manifest)) == ([], []), threads
     assert found["1"] == found["6"]
     assert [same_as for _, same_as, _ in found["1"]] == [None, None, None, None, 1]
+
+
+def test_build_steps_on_a_filmed_projector_are_one_slide(real_clip, tmp_path):
+    # The camera drifts and the new block shifts the frame's grey levels between two steps:
+    # undone, the steps only add ink. With --keep-builds every step is its own slide.
+    video, clip = real_clip("filmed-builds")
+    merged = extract_fast(video, tmp_path / "merged")
+    assert unmatched(clip.transitions(), changes(merged)) == ([], [])
+    every_step = extract_fast(video, tmp_path / "steps", keep_builds=True)
+    assert unmatched(clip.transitions(builds=True), changes(every_step)) == ([], [])
+
+
+def test_a_pointers_faint_halo_in_a_clean_video_is_no_slide_change(real_clip, tmp_path):
+    # Strong in 1-3 cells, faint around them: pointer-sized, though 5-6 cells pass the clean
+    # video's lowered threshold.
+    video, clip = real_clip("laser")
+    manifest = extract_fast(video, tmp_path / "out")
+    assert unmatched(clip.transitions(), changes(manifest)) == ([], [])

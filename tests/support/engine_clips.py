@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from slidecast.pipeline import extract
+from slidecast.synthetic import effects as fx
 from slidecast.synthetic import make_clip
 
 ENGINE_ONLY = {"ocr": False, "pdf": False, "notes": False, "subtitles": False, "transcribe": False}
@@ -112,6 +113,8 @@ class RealClip:
     fps: int = 25
     gop_seconds: float = 2.0
     seed: int = 1
+    pointer: bool = False  # synthetic.effects.Pointer: an arrow that wanders and pauses, every other 7 s a laser dot
+    filmed: bool = False  # the screen filmed by a camera (synthetic.effects.Camera: keystone, drift, blur)
 
     def transitions(self, builds: bool = False) -> list[float]:
         """True change times: each shot's start (a crossfade's middle); build steps only when
@@ -160,6 +163,8 @@ def render_real_clip(clip: RealClip, path: Path) -> Path:
     photo = page("astronaut-face") if clip.face else None
     starts = np.cumsum([0.0] + [s.seconds for s in clip.shots])
     rng = np.random.default_rng(clip.seed)
+    pointer = fx.Pointer(W, H, clip.seed) if clip.pointer else None
+    camera = fx.Camera(W, H, clip.seed) if clip.filmed else None
     total = int(round(starts[-1] * clip.fps))
     with av.open(str(path), "w") as container:
         rate = Fraction(clip.fps)
@@ -180,6 +185,13 @@ def render_real_clip(clip: RealClip, path: Path) -> Path:
             if photo is not None:
                 canvas = frame.astype(np.uint8)
                 _face_frame(clip.face, photo, t, canvas)
+                frame = canvas.astype(np.float32)
+            if pointer is not None or camera is not None:
+                canvas = frame.astype(np.uint8)
+                if pointer is not None:
+                    pointer.draw(canvas, t)
+                if camera is not None:
+                    canvas = camera.apply(camera.soften(canvas), t)
                 frame = canvas.astype(np.float32)
             gain = 1.0 + clip.flicker * np.sin(2 * np.pi * 7.3 * t)
             for at, step in clip.exposure_steps:
@@ -258,6 +270,18 @@ REAL_CLIPS = {
     # flushed; the first page comes back at the end.
     "late-cuts": RealClip([Shot("amurmaple-4", 3.88), Shot("amurmaple-9", 4), Shot("amurmaple-10", 4),
                            Shot("pure-12", 4), Shot("amurmaple-4", 4.12)], slide_box=PILLARBOX),
+    # A filmed projector (keystone, drift, blur, sensor noise) showing focus-theme overlays: a
+    # subtitle added under the section title, then blocks added one by one, the new block dark
+    # (a dark block moved each frame's median grey from the light slide to the dark surround,
+    # and a drift of a fraction of a pixel moved every edge: build steps taken for slides).
+    "filmed-builds": RealClip([Shot("focus-2", 5), Shot("focus-3", 5, build=True), Shot("focus-11", 5, fade=0.7),
+                               Shot("focus-12", 4, build=True), Shot("focus-13", 4, build=True), Shot("focus-2", 5)],
+                              filmed=True, noise=3.0),
+    # A wandering mouse arrow (a laser dot after 7 s) over clean pages beside a webcam tile,
+    # 720p: blur and compression spread the pointer's spot faintly into its neighbours, which
+    # the clean video's lowered threshold counts (a 6-cell blob at 2.9 s taken for a change).
+    "laser": RealClip([Shot("metropolis-16", 8), Shot("pure-12", 6), Shot("metropolis-17", 6)], size=(1280, 720),
+                      face=Face((960, 460, 288, 240)), pointer=True, seed=2),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
