@@ -24,6 +24,7 @@ import re
 import subprocess
 import sys
 import time
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -38,8 +39,13 @@ from slidecast.output.manifest import Manifest  # noqa: E402
 from slidecast.pipeline import extract  # noqa: E402
 
 
+WORD = re.compile(r"[^\W\d_]")
+
+
 def tokens(text: str) -> Counter:
-    return Counter(re.findall(r"\w+", text.lower()))
+    # NFKC: pdftotext keeps TeX's ligatures as one character ("ﬁle", "eﬀetto"); the letters are
+    # the same word as "file" in `text`.
+    return Counter(re.findall(r"\w+", unicodedata.normalize("NFKC", text).lower()))
 
 
 def pdf_pages(pdf: Path) -> list[str]:
@@ -103,24 +109,30 @@ def score_video(manifest: Manifest, folder: Path, truth: dict, pages: list[str],
             continue
         counts["scored"] += 1
         counts["scored_page_right"] += right
-        whole, body = tokens(pages[page - 1]), tokens(body_text(pages, page))
-        for name, text in zip(("before", "after"), texts[slide.same_as or slide.index]):
-            found = tokens(text)
-            counts[f"{name}_found"] += sum(found.values())
-            counts[f"{name}_hit_whole"] += sum((found & whole).values())
-            counts[f"{name}_hit_body"] += sum((found & body).values())
-        counts["whole"] += sum(whole.values())
-        counts["body"] += sum(body.values())
+        for kind, keep in (("", lambda token: True), ("letters_", WORD.search)):
+            # "letters_": only tokens with a letter (words); digits are left out, because the
+            # body rule takes a line of digits (a matrix row "0 1 0") for a running page number.
+            whole = Counter({t: n for t, n in tokens(pages[page - 1]).items() if keep(t)})
+            body = Counter({t: n for t, n in tokens(body_text(pages, page)).items() if keep(t)})
+            for name, text in zip(("before", "after"), texts[slide.same_as or slide.index]):
+                found = Counter({t: n for t, n in tokens(text).items() if keep(t)})
+                counts[f"{kind}{name}_found"] += sum(found.values())
+                counts[f"{kind}{name}_hit_whole"] += sum((found & whole).values())
+                counts[f"{kind}{name}_hit_body"] += sum((found & body).values())
+            counts[f"{kind}whole"] += sum(whole.values())
+            counts[f"{kind}body"] += sum(body.values())
     return dict(counts)
 
 
 def rates(c: dict) -> dict:
     out = {}
-    for name in ("before", "after"):
-        out[f"{name}_precision_whole"] = c.get(f"{name}_hit_whole", 0) / max(1, c.get(f"{name}_found", 0))
-        out[f"{name}_precision_body"] = c.get(f"{name}_hit_body", 0) / max(1, c.get(f"{name}_found", 0))
-        out[f"{name}_recall_whole"] = c.get(f"{name}_hit_whole", 0) / max(1, c.get("whole", 0))
-        out[f"{name}_recall_body"] = c.get(f"{name}_hit_body", 0) / max(1, c.get("body", 0))
+    for kind in ("", "letters_"):
+        for name in ("before", "after"):
+            found = max(1, c.get(f"{kind}{name}_found", 0))
+            out[f"{kind}{name}_precision_whole"] = c.get(f"{kind}{name}_hit_whole", 0) / found
+            out[f"{kind}{name}_precision_body"] = c.get(f"{kind}{name}_hit_body", 0) / found
+            out[f"{kind}{name}_recall_whole"] = c.get(f"{kind}{name}_hit_whole", 0) / max(1, c.get(f"{kind}whole", 0))
+            out[f"{kind}{name}_recall_body"] = c.get(f"{kind}{name}_hit_body", 0) / max(1, c.get(f"{kind}body", 0))
     out["deck_page_accuracy"] = c.get("page_right", 0) / max(1, c["appearances"])
     out["deck_page_accuracy_scored"] = c.get("scored_page_right", 0) / max(1, c.get("scored", 0))
     return {k: round(v, 3) for k, v in out.items()}

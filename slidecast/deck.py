@@ -153,12 +153,19 @@ def check_pdf(path: Path, max_pages: int = MAX_DECK_PAGES) -> int:
     return count
 
 
+# PDFium writes a hyphen that ends a line as this control character and drops the line break.
+_LINE_END_HYPHEN = "\x02"
+
+
 def _page_text(page) -> str:
     textpage = page.get_textpage()
     try:
         text = textpage.get_text_bounded()
     finally:
         textpage.close()
+    # A word broken across lines is one word again ("funda-" + "mental"); before a capital the
+    # hyphen is the text's own ("Bar-" + "Ilan") and the line break is put back.
+    text = re.sub(_LINE_END_HYPHEN + "(.?)", lambda m: m[1] if m[1].islower() else "-\n" + m[1], text, flags=re.S)
     return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
 
 

@@ -19,7 +19,7 @@ from pptx import Presentation
 from pypdf import PdfReader
 
 from slidecast import content
-from slidecast.deck import DeckError, check_pdf
+from slidecast.deck import DeckError, check_pdf, open_deck
 from slidecast.options import ExtractOptions
 from slidecast.output.manifest import Manifest, SlideEntry, VideoInfo, validate
 from slidecast.synthetic.slides import deck_style, render_slide, slide_content
@@ -234,3 +234,19 @@ def test_pages_no_picture_can_tell_apart_follow_the_talks_order(bfh_aligned):
     # as for a build), after page 7 it shows page 8.
     pages = [s.deck_page for s in bfh_aligned.slides]
     assert pages[3] == 5 and pages[6] == 8
+
+
+def test_a_word_hyphenated_at_a_line_end_is_one_word_in_the_pages_text(tmp_path):
+    # PDFium reports a hyphen ending a line as a control character (\x02) and drops the line
+    # break; the page's text (a slide's `text` when aligned) must read as the page does.
+    from fpdf import FPDF
+
+    pdf = FPDF(orientation="L", format=(90, 160))
+    pdf.set_font("helvetica", size=16)
+    for lines in (["A funda-", "mental flaw"], ["Visit Bar-", "Ilan today"], ["Plain page"]):
+        pdf.add_page()
+        for row, line in enumerate(lines):
+            pdf.text(10, 20 + 10 * row, line)
+    pdf.output(tmp_path / "deck.pdf")
+    texts = [page.text for page in open_deck(tmp_path / "deck.pdf").pages]
+    assert texts == ["A fundamental flaw", "Visit Bar-\nIlan today", "Plain page"]
