@@ -55,8 +55,10 @@ def live_cells(meta: VideoMeta, size: tuple[int, int], meter: ChangeMeter, crop:
     count, labels = cv2.connectedComponents((meter.mask & ~fixed).astype(np.uint8), connectivity=8)
     blobs = [labels == k for k in range(1, count)]
     blobs = [blob for blob in blobs if live_boxes(blob, crop, picture, (1.0, 1.0))]
-    if not blobs:
-        return [fixed.copy() for _ in shown]
+    if len(blobs) < 2:
+        # One blob is on every picture whatever is seen (a picture where it does not move takes
+        # its neighbours'): no frame needs decoding for it.
+        return [fixed | blobs[0] if blobs else fixed.copy() for _ in shown]
     judge = ChangeMeter(grid=meter.grid)  # the video's learnt threshold and noise cap, no mask
     judge.set_base(meter.base)
     judge.noise_cap = meter.noise_cap
