@@ -126,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if bar is not None:
             bar.close()
+    if not args.quiet:
+        for warning in manifest.warnings:
+            print(f"slidecast: warning: {warning}", file=sys.stderr)
     if args.json:
         print(manifest.to_json())
     elif not args.quiet:

@@ -35,10 +35,16 @@ MATCH_WIDTH = 640
 MIN_INLIERS = 14
 # Lowe's ratio test; lenient because slide text repeats glyphs (many near-equal features).
 RATIO = 0.85
+# A fit this many feature matches agree on is the slide's place even when its page leaves more
+# than EXPLAINED unexplained; a fit of fewer may be chance (another deck's page, one font's
+# glyphs), so its page counts only when it explains the picture.
+STRONG_INLIERS = 2 * MIN_INLIERS
 SHORTLIST = 12
 # A picture whose best page leaves more than this unexplained is tried under the video's
 # geometry too, and then every page of a deck up to ALL_PAGES_UP_TO pages.
 EXPLAINED = 0.12
+# A deck that matches fewer than this share of the distinct slides is likely not the talk's.
+MIN_MATCHED_SHARE = 0.5
 # ... where a page must leave no more than this unexplained (a picture of no page of the deck
 # leaves far more under every page).
 PLACED_LEFTOVER = 0.2
@@ -249,7 +255,11 @@ class DeckMatcher:
         for number in sighting.shortlist:
             page_grey = self.by_number[number].grey
             if sighting.geometry is not None:
-                candidates.append((_leftover(page_grey, sighting.geometry, grey), number, sighting.geometry))
+                # A weak fit with a page that leaves much unexplained is no match: a page with
+                # little ink (a title on a plain background) leaves little unexplained anywhere.
+                left = _leftover(page_grey, sighting.geometry, grey)
+                if left <= EXPLAINED or sighting.inliers >= STRONG_INLIERS:
+                    candidates.append((left, number, sighting.geometry))
             # A sparse page gives too few distinct features for a homography; when the picture
             # is the slide itself, the page scaled onto it is the geometry to check.
             fit = _fit(page_grey.shape, grey.shape)
@@ -338,7 +348,7 @@ def video_geometry(sightings: list[Sighting | None]) -> tuple[tuple[int, int], n
     agree on, the one nearest to the others (corner distance). A picture whose own features
     agree on a wrong fit (a figure of repeating shapes) or on none (a sparse page) is then
     still read where the slide is. Returns (picture shape, geometry)."""
-    strong = [s for s in sightings if s is not None and s.geometry is not None and s.inliers >= 2 * MIN_INLIERS]
+    strong = [s for s in sightings if s is not None and s.geometry is not None and s.inliers >= STRONG_INLIERS]
     if len(strong) < 3:
         return None
     same = [s for s in strong if s.shape == strong[0].shape]  # pictures of one video share a size
@@ -452,6 +462,9 @@ def align_slides(manifest, out_dir: Path, deck: Deck, progress=None) -> Alignmen
     """
     slides = manifest.slides
     _match_pages(DeckMatcher(deck), slides, Path(out_dir), progress or (lambda fraction: None))
+    warning = _few_matched(manifest.distinct(), deck)
+    if warning:
+        manifest.warnings.append(warning)
     pictures: dict[int, Path] = {}
     texts = {p.number: p.text for p in deck.pages}
     for slide in manifest.distinct():
@@ -465,6 +478,16 @@ def align_slides(manifest, out_dir: Path, deck: Deck, progress=None) -> Alignmen
             source = next(s for s in slides if s.index == slide.same_as)
             slide.text, slide.title = source.text, source.title
     return Alignment(deck.path, pictures, deck.outline)
+
+
+def _few_matched(distinct, deck: Deck) -> str | None:
+    """A warning when the deck's pages are on fewer than MIN_MATCHED_SHARE of the distinct
+    slides: most likely another talk's deck (or another version of it)."""
+    matched = sum(1 for s in distinct if s.deck_page is not None)
+    if not distinct or matched >= MIN_MATCHED_SHARE * len(distinct):
+        return None
+    return (f"the deck {deck.path.name} matches only {matched} of {len(distinct)} distinct slides; "
+            "is it this talk's deck? Unmatched slides keep the video's picture and text")
 
 
 def _match_pages(matcher: DeckMatcher, slides, out_dir: Path, progress) -> None:

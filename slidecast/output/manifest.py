@@ -62,6 +62,8 @@ class Manifest:
     title: str = ""
     keywords: list[str] = field(default_factory=list)
     options: dict = field(default_factory=dict)
+    # What the user should know about this result (e.g. a deck that is likely not the talk's).
+    warnings: list[str] = field(default_factory=list)
     version: int = MANIFEST_VERSION
 
     def distinct(self) -> list[SlideEntry]:
@@ -78,7 +80,7 @@ class Manifest:
     def from_dict(cls, data: dict) -> "Manifest":
         validate(data)
         slides = [SlideEntry(**s) for s in data["slides"]]
-        known = {k: data[k] for k in ("artifacts", "timings", "title", "keywords", "options", "version") if k in data}
+        known = {k: data[k] for k in ("artifacts", "timings", "title", "keywords", "options", "warnings", "version") if k in data}
         return cls(video=VideoInfo(**data["video"]), slides=slides, **known)
 
     @classmethod
@@ -97,6 +99,7 @@ MANIFEST_SCHEMA = {
         "title": {"type": "string"},
         "keywords": {"type": "array", "items": {"type": "string"}},
         "options": {"type": "object"},
+        "warnings": {"type": "array", "items": {"type": "string"}},
         "video": {
             "type": "object",
             "required": ["duration", "fps", "width", "height", "sha256"],

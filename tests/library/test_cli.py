@@ -6,6 +6,7 @@ import hashlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import av
 import cv2
@@ -229,3 +230,14 @@ def test_a_deck_that_is_no_pdf_is_refused_before_any_work(engine_clip, tmp_path)
     result = run_cli(video, "--out", tmp_path / "out", "--deck", deck)
     assert_one_clear_line(result, DeckError, "talk.pdf", "not a PDF")
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_a_deck_of_another_talk_is_named_in_a_warning_on_stderr_and_in_the_manifest(engine_clip, tmp_path):
+    video, _ = engine_clip("cuts")
+    deck = Path(__file__).resolve().parents[1] / "data" / "metropolis" / "demo.pdf"
+    result = run_cli(video, "--out", tmp_path / "out", "--deck", deck, "--json", *FAST)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert all(s["deck_page"] is None for s in data["slides"])
+    assert len(data["warnings"]) == 1 and "demo.pdf matches only 0 of" in data["warnings"][0]
+    assert f"slidecast: warning: {data['warnings'][0]}" in result.stderr.splitlines()

@@ -250,3 +250,36 @@ def test_a_word_hyphenated_at_a_line_end_is_one_word_in_the_pages_text(tmp_path)
     pdf.output(tmp_path / "deck.pdf")
     texts = [page.text for page in open_deck(tmp_path / "deck.pdf").pages]
     assert texts == ["A fundamental flaw", "Visit Bar-\nIlan today", "Plain page"]
+
+
+
+METROPOLIS = Path(__file__).resolve().parents[1] / "data" / "metropolis" / "demo.pdf"
+
+
+@pytest.fixture(scope="module")
+def wrong_deck(tmp_path_factory):
+    """Every page of one real deck (4:3, with near-empty title pages), shown pillarboxed as a
+    talk would, aligned to another real deck."""
+    out = tmp_path_factory.mktemp("wrong")
+    (out / "slides").mkdir()
+    pdf = pdfium.PdfDocument(METROPOLIS)
+    slides = []
+    for index in range(1, len(pdf) + 1):
+        page = pdf[index - 1]
+        rgb = pillarbox(np.asarray(page.render(scale=1280 / page.get_width()).to_pil().convert("RGB")))
+        compressed(rgb).save(out / f"slides/{index:03d}.png")
+        slides.append(SlideEntry(index, 10.0 * (index - 1), 10.0 * index, f"slides/{index:03d}.png",
+                                 f"thumbs/{index:03d}.jpg", text=f"the video's own text {index}"))
+    manifest = Manifest(VideoInfo(10.0 * len(slides), 25.0, *FRAME, "0" * 64), slides)
+    content.run(manifest, out, out / "none.mp4", ExtractOptions(ocr=False, deck=str(DECK), pdf=False, notes=False))
+    return manifest
+
+
+def test_another_talks_deck_gives_no_pages_and_a_warning(wrong_deck):
+    matched = [s.index for s in wrong_deck.slides if s.deck_page is not None]
+    assert len(matched) <= 1, f"slides {matched} took pages of a deck from another talk"
+    unmatched = [s for s in wrong_deck.slides if s.deck_page is None]
+    assert all(s.text == f"the video's own text {s.index}" for s in unmatched)
+    assert len(wrong_deck.warnings) == 1 and "conference-talk.pdf" in wrong_deck.warnings[0]
+    assert f"of {len(wrong_deck.distinct())} distinct slides" in wrong_deck.warnings[0]
+    validate(wrong_deck.to_dict())
