@@ -185,11 +185,14 @@ class ChangeMeter:
         halo and does not make a blob bigger: a laser dot is a strong spot of 1-3 cells, and
         blur and compression spread it faintly into its neighbours, which the lowered base
         counts (issue #10, dev metropolis-pip: 5-6 cells, four extra slides). Faint cells away
-        from any strong one are faint content (a recoloured word) and count in full."""
+        from any strong one are faint content (a recoloured word) and count in full. Only in a
+        video that shows a pointer (`pointer_seen`): elsewhere the faint edge cells of a small
+        real edit look the same and were discounted with it (speaker seed 15: a 6-cell change
+        lost)."""
         if not changed.any():
             return changed
         counted = changed
-        if strong is not None:
+        if strong is not None and self.pointer_seen:
             halo = changed & ~strong & cv2.dilate(strong.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
             counted = changed & ~halo
         # Cells up to LINE_GAP apart in a row belong to one blob: a new line of small text
