@@ -167,15 +167,21 @@ class ChangeMeter:
             return True  # too few to tell: forgive pointer marks, as ever
         return sum(bool(c.any()) for c in quiet) >= POINTER_PAIRS * len(quiet)
 
+    def strong_threshold(self, d: np.ndarray, scale: float = 1.0) -> float:
+        """The threshold of `changed_cells` at BASE_THRESHOLD (scaled by the sensitivity) instead
+        of a clean video's lowered base."""
+        return scale * (BASE_THRESHOLD * self.scale + NOISE_FACTOR * self.noise_floor(d))
+
     def strong_cells(self, d: np.ndarray, scale: float = 1.0) -> np.ndarray:
-        """Like `changed_cells`, at BASE_THRESHOLD (scaled by the sensitivity) instead of a clean
-        video's lowered base: the cells a pointer's own spot changes (see content_cells)."""
-        noise = self.noise_floor(d)
-        return (d > scale * (BASE_THRESHOLD * self.scale + NOISE_FACTOR * noise)) & ~self.mask
+        """The cells that pass `strong_threshold`: those a pointer's own spot changes (see
+        content_cells)."""
+        return (d > self.strong_threshold(d, scale)) & ~self.mask
 
     def content(self, d: np.ndarray, scale: float = 1.0) -> np.ndarray:
-        """The changed cells of a per-cell difference grid that are content, not pointer spots."""
-        return self.content_cells(self.changed_cells(d, scale), self.strong_cells(d, scale))
+        """The changed cells of a per-cell difference grid that are content, not pointer spots;
+        in a video that shows a pointer, without the faint halo around its spot (content_cells)."""
+        strong = self.strong_cells(d, scale) if self.pointer_seen else None
+        return self.content_cells(self.changed_cells(d, scale), strong)
 
     def content_cells(self, changed: np.ndarray, strong: np.ndarray | None = None) -> np.ndarray:
         """`changed` without pointer-sized blobs, unless there are many of them (text edits).
@@ -185,14 +191,14 @@ class ChangeMeter:
         halo and does not make a blob bigger: a laser dot is a strong spot of 1-3 cells, and
         blur and compression spread it faintly into its neighbours, which the lowered base
         counts (issue #10, dev metropolis-pip: 5-6 cells, four extra slides). Faint cells away
-        from any strong one are faint content (a recoloured word) and count in full. Only in a
-        video that shows a pointer (`pointer_seen`): elsewhere the faint edge cells of a small
-        real edit look the same and were discounted with it (speaker seed 15: a 6-cell change
-        lost)."""
+        from any strong one are faint content (a recoloured word) and count in full. `content`
+        passes `strong` only in a video that shows a pointer (`pointer_seen`): elsewhere the
+        faint edge cells of a small real edit look the same and were discounted with it
+        (speaker seed 15: a 6-cell change lost)."""
         if not changed.any():
             return changed
         counted = changed
-        if strong is not None and self.pointer_seen:
+        if strong is not None:
             halo = changed & ~strong & cv2.dilate(strong.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
             counted = changed & ~halo
         # Cells up to LINE_GAP apart in a row belong to one blob: a new line of small text

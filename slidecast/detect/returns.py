@@ -30,7 +30,7 @@ import numpy as np
 
 from ..frames import cell_means
 from .builds import FINE_INK, FINE_REFERENCE, FINE_SLACK, POINTER_SPOT
-from .cells import BASE_THRESHOLD, NOISE_FACTOR, ChangeMeter, moved_back
+from .cells import BASE_THRESHOLD, ChangeMeter, moved_back
 from .explain import Explanation
 
 BLUR = 3  # px of the 480-px picture: a box blur that leaves a 1-px stroke a third of its contrast
@@ -93,7 +93,7 @@ class ReturnJudge:
         area = content if meter.pointer_seen else changed
         if not area.any():
             return Verdict(True, "same picture", {"differing_cells": 0})
-        strong = meter.scale * BASE_THRESHOLD + NOISE_FACTOR * meter.noise_floor(d)  # the old base
+        strong = meter.strong_threshold(d)  # the old base
         measures = {"differing_cells": int(area.sum()), "max_cell_diff": float(d[area].max()),
                     "base_threshold": strong}
         if content.any() and float(d[content].max()) > strong:
