@@ -32,10 +32,10 @@ from slidecast.pipeline import FileHasher
 from slidecast.video import probe
 
 
-def split(job: Job, video: Path, work: Path, report) -> str:
+def split(job: Job, video: Path, work: Path, report, sha256: str | None = None) -> str:
     """Plan the job's video as pieces (from its duration: nothing is read but the header and
-    the hash), store the plan, send one task per piece."""
-    whole = _video_info(video)
+    the hash, unless `sha256` is given), store the plan, send one task per piece."""
+    whole = _video_info(video, sha256)
     pieces = plan_pieces(whole.duration, current_app.config["CHUNK_SECONDS"])
     plan = {"video": dataclasses.asdict(whole), "pieces": [dataclasses.asdict(p) for p in pieces]}
     put_json(keys.plan_key(job.id), plan, work)
@@ -45,11 +45,11 @@ def split(job: Job, video: Path, work: Path, report) -> str:
     return "split"
 
 
-def _video_info(video: Path) -> VideoInfo:
+def _video_info(video: Path, sha256: str | None = None) -> VideoInfo:
     """What the whole video's manifest says about the file (hash, size, rate, duration)."""
     meta = probe(video)
     return VideoInfo(round(meta.duration, 3), round(meta.fps, 3), meta.width, meta.height,
-                     FileHasher(video).result(), meta.has_audio)
+                     sha256 or FileHasher(video).result(), meta.has_audio)
 
 
 def extract_piece(job: Job, index: int) -> str:

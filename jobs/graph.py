@@ -35,7 +35,7 @@ from jobs.deck import with_local_deck
 from jobs.inputs import input_video
 from jobs.progress import reporter
 from jobs.publish import metrics_row, publish_files, slide_rows
-from jobs.reuse import reuse_earlier
+from jobs.reuse import downloaded_sha256, reuse_earlier
 from jobs.steps import finish_part, remove_files_unless_succeeded
 from models import Job, as_utc, utcnow
 from slidecast import content
@@ -56,15 +56,16 @@ def extract(job: Job) -> str:
         work = Path(tmp)
         report = extraction_reporter(job.id)
         video = input_video(job, work, report)
-        if reuse_earlier(job, video):  # a download of a video already turned into slides
+        digest = downloaded_sha256(job, video)
+        if reuse_earlier(job, digest):  # a download of a video already turned into slides
             return "reused"
         if not job.upload_key:  # a download: later steps on other machines need the file too
             storage().put_file(keys.stored_input_key(job.id, video.suffix), video)
         duration = job.duration or probe(video).duration
         if duration > current_app.config["CHUNK_SECONDS"] * 1.25:
-            return split(job, video, work, report)
+            return split(job, video, work, report, digest)
         out = work / "out"
-        manifest = slidecast.extract(video, out, extraction_only(job_options(job)), progress=report)
+        manifest = slidecast.extract(video, out, extraction_only(job_options(job)), progress=report, sha256=digest)
         OutputDir(out).write_manifest(manifest)
         put_tree(out, keys.extract_prefix(job.id), extract_names(manifest))
     fan_out(job)

@@ -19,7 +19,7 @@ from jobs.deck import with_local_deck
 from jobs.inputs import BadVideo, DownloadFailed, input_video
 from jobs.keys import out_prefix as output_prefix
 from jobs.progress import reporter
-from jobs.reuse import reuse_earlier
+from jobs.reuse import downloaded_sha256, reuse_earlier
 from jobs.publish import metrics_row, publish_files, slide_rows
 from models import Job
 from slidecast.output import OutputDir
@@ -76,10 +76,11 @@ def _run(job_id: str, work: Path, out_prefix: str, started: float) -> str:
         raise slidecast.Cancelled("the job was deleted")
     report = reporter(job_id)
     video = input_video(job, work, report)
-    if reuse_earlier(job, video):  # a download of a video already turned into slides
+    digest = downloaded_sha256(job, video)
+    if reuse_earlier(job, digest):  # a download of a video already turned into slides
         return "succeeded"
     options = with_local_deck(slidecast.ExtractOptions.from_dict(job.options), job_id, work)
-    manifest = slidecast.extract(video, work / "out", options, progress=report)
+    manifest = slidecast.extract(video, work / "out", options, progress=report, sha256=digest)
     if options.deck:  # the manifest names the deck as the job does, not by a path of this machine
         manifest.options["deck"] = job.options["deck"]
         OutputDir(work / "out").write_manifest(manifest)

@@ -8,7 +8,6 @@ once with the earlier job's slides and files, its message saying so.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import tempfile
 from pathlib import Path
@@ -19,18 +18,23 @@ from infra.extensions import db, job_store, storage
 from jobs.keys import out_prefix
 from jobs.repeats import find_repeat
 from models import SUCCEEDED, Artifact, Job, JobMetrics, Slide
+from slidecast.pipeline import FileHasher
 
 log = logging.getLogger("slidecast.tasks")
 
 
-def reuse_earlier(job: Job, video: Path) -> bool:
-    """For a job whose video was downloaded: when a job of the same key succeeded with the same
-    video (SHA-256) and options, give this job a copy of its slides and files and succeed it.
-    True when that happened (or the job was cancelled meanwhile): nothing more to do."""
-    if job.upload_key:  # an upload was matched at submit
+def downloaded_sha256(job: Job, video: Path) -> str | None:
+    """The SHA-256 of a job's downloaded video (None for an upload, matched at submit). The
+    extraction is handed it too, so the file is read for it once."""
+    return None if job.upload_key else FileHasher(video).result()
+
+
+def reuse_earlier(job: Job, digest: str | None) -> bool:
+    """For a job whose video was downloaded (`digest`: its SHA-256): when a job of the same key
+    succeeded with the same video and options, give this job a copy of its slides and files and
+    succeed it. True when that happened (or the job was cancelled meanwhile): nothing more to do."""
+    if digest is None:
         return False
-    with video.open("rb") as fh:
-        digest = hashlib.file_digest(fh, "sha256").hexdigest()
     earlier_id = find_repeat(digest, job.options, job.api_key_id, statuses=(SUCCEEDED,), other_than=job.id)
     if earlier_id is None:
         return False
