@@ -313,9 +313,10 @@ def _store_upload(job: Job, upload) -> str | None:
                 video = received.path
             info = probe_video(video, video_limits(current_app.config))
         except BadVideo as exc:
-            problem(422, f"{name}: {exc}", invalid_fields=["file"])
+            problem(422, f"{display_name(upload.filename)}: {exc}", invalid_fields=["file"])
         except av.FFmpegError:  # an MPEG-TS file whose packets cannot be copied
-            problem(422, f"{name}: the file is not a readable video, or it is truncated", invalid_fields=["file"])
+            problem(422, f"{display_name(upload.filename)}: the file is not a readable video, or it is truncated",
+                    invalid_fields=["file"])
         key = upload_key(job.id, stored_as)
         size = storage().put_file(key, video)
     job.source_filename, job.upload_key, job.duration = display_name(upload.filename), key, round(info["duration"], 3)
@@ -329,7 +330,7 @@ def _repeat(job_id: str):
     doc = job_store().get(job_id)
     if doc is None:  # deleted since it was found
         problem(409, "the earlier job of this video was deleted just now; send the request again")
-    response = jsonify(dict(job_document(doc), cached=doc["status"] == "succeeded"))
+    response = jsonify(job_document(dict(doc, cached=doc["status"] == "succeeded")))
     response.status_code = 200 if doc["status"] == "succeeded" else 202
     response.headers["Location"] = url_for("jobs.get_job", job_id=job_id)
     return response

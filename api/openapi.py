@@ -45,8 +45,9 @@ _WHY = {
 }
 SUBMIT_ERRORS = (400, 401, 403, 413, 415, 422, 429, 503)
 BATCH_PATH = "/api/jobs/batch"
-# A batch's own refusals; a video's 429 (and any other refusal of one video) is in its item.
-BATCH_ERRORS = (400, 401, 413, 422, 503)
+# A batch's own refusals, and those of a batch no video of which was accepted (api/batch.py,
+# refused_answer: the status every item got, else 422).
+BATCH_ERRORS = (400, 401, 413, 422, 429, 503)
 READ_ERRORS = (401, 404, 429, 503)
 FILE_TYPES = {
     "manifest": {"application/json": {"schema": {"type": "object"}}},

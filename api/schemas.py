@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, pre_dump, validate
 
+from jobs.reuse import reused
 from models import ALL_STATES, FINAL_STATES, SUCCEEDED
 
 # Artifact kinds a client can download as a whole file (per-slide images are served per slide),
@@ -142,6 +143,9 @@ class JobSchema(Schema):
     executor = fields.String(metadata={"description": "celery or thread"})
     video = fields.Nested(VideoSchema)
     slide_count = fields.Integer(allow_none=True)
+    cached = fields.Boolean(metadata={"description": "true when the slides were not made for this job or answer: "
+                                                     "a repeat's answer of a finished job of the same video and "
+                                                     "options, or a video_url job that reused such a job's slides"})
     artifacts = fields.List(fields.String(), metadata={"description": "downloadable: manifest, pdf, ..."})
     links = fields.Dict(keys=fields.String(), values=fields.String())
     created_at = fields.String()
@@ -159,7 +163,7 @@ class JobSchema(Schema):
         if record["status"] == SUCCEEDED:
             links["slides"] = f"{base}/slides"
             links.update({kind: f"{base}/{DOWNLOADS[kind]}" for kind in artifacts})
-        return dict(record, artifacts=artifacts, links=links,
+        return dict(record, artifacts=artifacts, links=links, cached=record.get("cached", reused(record)),
                     source={"filename": record["source_filename"], "url": record["source_url"]},
                     video={"duration": record["duration"], "sha256": record["video_sha256"]})
 
@@ -171,7 +175,7 @@ class BatchItemSchema(Schema):
     file = fields.String(metadata={"description": "the file part's name, for an uploaded video"})
     video_url = fields.Raw(metadata={"description": "the URL as sent, for a video_url"})
     status = fields.Integer(metadata={"description": "what POST /api/jobs would have answered: 202, 200, 4xx, 503"})
-    job = fields.Dict(metadata={"description": "the job (a Job document; `cached` on a repeat)"})
+    job = fields.Dict(metadata={"description": "the job (a Job document; `cached` true on a finished repeat)"})
     problem = fields.Dict(metadata={"description": "why this video was refused (a Problem document)"})
 
 

@@ -7,6 +7,7 @@ again; up to UPLOAD_MEMORY_MB it is held in memory until then, so a repeat never
 from __future__ import annotations
 
 import hashlib
+import sys
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +21,7 @@ from werkzeug.formparser import FormDataParser
 from werkzeug.http import parse_options_header
 from werkzeug.utils import secure_filename
 
+from api.errors import problem
 from api.request_body import SocketBody, body_pieces
 
 
@@ -125,8 +127,14 @@ class HashedUpload:
 # boundary search (bytes.find) copies nothing: a file part's data reaches the HashedUpload as
 # views of the pieces read. werkzeug's own parser copied every byte several times into and out
 # of its buffer (bench/upload_parts_bench.py: 70-80 ms CPU for 61 MB, against 15 ms).
-# A part's headers (Content-Disposition, Content-Type) are a few hundred bytes.
+# A part's headers (Content-Disposition, Content-Type) are a few hundred bytes, or as long as
+# the file name a client sends: up to this many bytes the upload is taken (the name is cut where
+# it is stored and shown: api/guards.py), beyond them refused with a 400 that says so.
 MAX_PART_HEADER_BYTES = 16 * 1024
+# python-multipart refuses a header line over 4 KiB by default, which reached werkzeug as a body
+# it could not read and so as an empty form ("no video" for an 8000-character file name): its
+# own limit is lifted, the callbacks count (it keeps no header bytes, only hands on slices).
+_UNLIMITED = sys.maxsize
 
 
 class _UploadFormParser(FormDataParser):
@@ -136,7 +144,7 @@ class _UploadFormParser(FormDataParser):
             raise ValueError("Missing boundary")
         parts = _Parts(self.stream_factory, self.max_form_memory_size, self.max_form_parts, content_length)
         try:
-            parser = MultipartParser(boundary, parts.callbacks())
+            parser = MultipartParser(boundary, parts.callbacks(), max_header_size=_UNLIMITED)
             for data in body_pieces(stream):
                 _feed(parser, parts, data, b"\r\n\r\n--" + boundary)
             if not parts.complete:
@@ -206,7 +214,8 @@ class _Parts:
     def _take_header(self, into: bytearray, piece: bytes) -> None:
         self._header_bytes += len(piece)
         if self._header_bytes > MAX_PART_HEADER_BYTES:
-            raise RequestEntityTooLarge()
+            problem(400, f"the file name is too long: a part of the multipart body has headers longer than "
+                         f"{MAX_PART_HEADER_BYTES // 1024} KiB; send the file under a shorter name")
         into += piece
 
     def _header_end(self) -> None:

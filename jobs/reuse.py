@@ -22,6 +22,15 @@ from slidecast.pipeline import FileHasher
 
 log = logging.getLogger("slidecast.tasks")
 
+# How a job's message starts when its slides are another job's (reuse_earlier): the job document's
+# `cached` is read from it (api/schemas.JobSchema).
+REUSED = "cached: "
+
+
+def reused(record: dict) -> bool:
+    """Whether a job (a job_storage record) succeeded with an earlier job's slides."""
+    return record["status"] == SUCCEEDED and (record.get("message") or "").startswith(REUSED)
+
 
 def downloaded_sha256(job: Job, video: Path) -> str | None:
     """The SHA-256 of a job's downloaded video (None for an upload, matched at submit). The
@@ -42,7 +51,7 @@ def reuse_earlier(job: Job, digest: str | None) -> bool:
     rows = _copied_results(earlier_id, job.id)
     done = job_store().succeed(job.id, rows, slide_count=earlier.slide_count, duration=earlier.duration,
                                video_sha256=digest,
-                               message=f"cached: the same video and options as job {earlier_id}; its slides were reused")
+                               message=f"{REUSED}the same video and options as job {earlier_id}; its slides were reused")
     if not done:  # cancelled or deleted meanwhile
         storage().delete_prefix(out_prefix(job.id))
     log.info("job %s reused the results of job %s (same downloaded video and options)", job.id, earlier_id)

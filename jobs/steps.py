@@ -144,21 +144,41 @@ def run_patiently(job_id: str, claim_and_run) -> str:
     """claim_and_run(), run again in this process once the database answers after a transient
     database fault, until DB_FAULT_RETRY_SECONDS have passed since the first one; then the job
     fails. Celery's counted retries (TASK_MAX_RETRIES, shared with downloads) ran out within
-    about 30 s of an outage, and the sweep then re-queued the job as a second attempt."""
+    about 30 s of an outage, and the sweep then re-queued the job as a second attempt.
+
+    A database that answers but keeps failing the step (a statement timeout, a server out of
+    connections or disk) would otherwise be asked again at once, hundreds of times a second:
+    from the second fault on the step pauses first, longer each time (repeat_pause)."""
     budget = current_app.config["DB_FAULT_RETRY_SECONDS"]
-    deadline = None
+    deadline, faults = None, 0
     while True:
         try:
             return claim_and_run()
         except DATABASE_FAULTS as exc:
             db.session.rollback()
+            faults += 1
             deadline = deadline or time.monotonic() + budget
+            if time.monotonic() >= deadline:
+                return fail(job_id, f"gave up after {budget} s: the database kept failing the step "
+                                    f"({type(exc).__name__}, {faults} times)")
             if not wait_for_database(job_id, exc, deadline - time.monotonic()):
                 # fail() cannot reach the database either; the sweep that fails or re-queues the
                 # job once it is back reads why from the cache.
                 job_store().note_stop(job_id, f"the database stayed unreachable for DB_FAULT_RETRY_SECONDS ({budget} s)",
                                       ttl=STOP_NOTE_SECONDS)
                 return fail(job_id, f"gave up after {budget} s: the database stayed unreachable ({type(exc).__name__})")
+            time.sleep(min(repeat_pause(faults), max(deadline - time.monotonic(), 0.0)))
+
+
+# Pauses before running a step again after its database answered (run_patiently): none after a
+# first fault (an outage that is over), then FIRST_REPEAT_PAUSE doubling up to MAX_REPEAT_PAUSE.
+FIRST_REPEAT_PAUSE = 0.5
+MAX_REPEAT_PAUSE = 30.0
+
+
+def repeat_pause(faults: int) -> float:
+    """Seconds to pause after the `faults`-th database fault of one step."""
+    return 0.0 if faults < 2 else min(MAX_REPEAT_PAUSE, FIRST_REPEAT_PAUSE * 2 ** (faults - 2))
 
 
 def wait_for_database(job_id: str, exc: Exception, seconds: float) -> bool:

@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 
 from .errors import SlidecastError
 from .options import ExtractOptions, Region
@@ -59,6 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--quiet", action="store_true", help="print nothing but errors")
     ex.add_argument("--json", action="store_true", help="print the manifest (or error) as JSON on stdout")
     return parser
+
+
+class UsageError(SlidecastError):
+    """A command line that cannot be right, whatever the video: exit code 2, as argparse's own."""
+
+    exit_code = 2
+
+
+def check_out(out: str) -> None:
+    """--out names a folder; a file there would only come back from the OS as "File exists"."""
+    if Path(out).exists() and not Path(out).is_dir():
+        raise UsageError(f"--out must be a folder; {out} is a file")
 
 
 def options_from_args(args) -> ExtractOptions:
@@ -113,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("fpdf").setLevel(logging.ERROR)
     bar = _Bar() if sys.stderr.isatty() and not (args.quiet or args.json) else None
     try:
+        check_out(args.out)
         manifest = extract(args.video, args.out, options_from_args(args), progress=bar, explain=args.explain)
     except SlidecastError as exc:
         if args.json:

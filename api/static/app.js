@@ -23,11 +23,19 @@ async function api(path, options) {
   for (let attempt = 0; attempt < 3; attempt++) {
     const response = await fetch(path, Object.assign({}, options, {headers: authHeaders(options.headers)}));
     if (response.status !== 401) return response;
-    const key = window.prompt("This Slidecast server needs an API key (ask its operator):");
+    const key = window.prompt(await keyQuestion(response));
     if (!key) return response;
     localStorage.setItem(KEY_NAME, key.trim());
   }
   return fetch(path, Object.assign({}, options, {headers: authHeaders(options.headers)}));
+}
+
+// The first time, that a key is needed; after a key was sent, that the server refused it and why
+// (unknown, revoked): asked the same question again, a person would think the key went unread.
+async function keyQuestion(response) {
+  if (!localStorage.getItem(KEY_NAME)) return "This Slidecast server needs an API key (ask its operator):";
+  return "The server refused that API key: " + await problemText(response.clone()) +
+    "\nEnter another key (ask the server's operator):";
 }
 
 async function problemText(response) {
@@ -77,19 +85,25 @@ async function sendBatch(files, urls) {
   for (const url of urls) form.append("video_url", url);
   for (const [name, value] of Object.entries(submitOptions())) form.append(name, String(value));
   const response = await api("/api/jobs/batch", {method: "POST", body: form});
-  if (response.status !== 202 && response.status !== 207) {
+  // 202 all accepted, 207 some; a batch none of which was accepted is an error that still
+  // lists every video's reason in `items`.
+  const body = await response.clone().json().catch(() => ({}));
+  if (!Array.isArray(body.items)) {
     showError(await problemText(response));
     return;
   }
-  for (const item of (await response.json()).items) {
+  for (const item of body.items) {
     if (item.job) showAccepted(item.job);
     else showError(named(item.file || item.video_url, item.problem.detail));
   }
 }
 
-// "name: why", unless the reason already starts with the name (a file the server could not read).
+// "name: why", unless the reason already starts with the name (the server names a file it could
+// not read, as it shows file names: at most DISPLAYED_NAME characters).
+const DISPLAYED_NAME = 255;
+
 function named(name, detail) {
-  return detail.startsWith(name) ? detail : name + ": " + detail;
+  return detail.startsWith(name.slice(0, DISPLAYED_NAME)) ? detail : name + ": " + detail;
 }
 
 async function submitVideos(files, urls) {
@@ -138,7 +152,7 @@ async function accepted(response, name, deckName) {
   if (response.status !== 200 && response.status !== 202) {
     const body = await response.clone().json().catch(() => ({}));
     const refused = deckName && (body.invalid_fields || []).includes("deck") ? deckName : name;
-    showError(refused + ": " + await problemText(response));
+    showError(named(refused, await problemText(response)));
     return;
   }
   showAccepted(await response.json());

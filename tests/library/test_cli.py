@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 
+from slidecast.cli import UsageError
 from slidecast.deck import DeckError
 from slidecast.errors import (CorruptVideo, InputNotFound, InvalidOptions, NotAVideo, NoVideoStream,
                              OutputNotWritable)
@@ -172,6 +173,17 @@ def test_output_folder_that_cannot_be_created(engine_clip, tmp_path):
     blocker.write_text("x")
     result = run_cli(video, "--out", blocker / "out")
     assert_one_clear_line(result, OutputNotWritable, "output folder")
+
+
+def test_out_naming_an_existing_file_is_a_usage_error_that_leaves_the_file_alone(engine_clip, tmp_path):
+    video, _ = engine_clip("cuts")
+    taken = tmp_path / "deck.txt"
+    taken.write_text("mine")
+    result = run_cli(video, "--out", taken, *FAST)
+    assert_one_clear_line(result, UsageError, f"--out must be a folder; {taken} is a file")
+    assert result.returncode == 2 and taken.read_text() == "mine"
+    error = json.loads(run_cli(video, "--out", taken, "--json", *FAST).stdout)["error"]
+    assert (error["type"], error["exit_code"]) == ("UsageError", 2)
 
 
 def test_json_mode_reports_an_error_as_json(tmp_path):

@@ -72,6 +72,13 @@ def test_bytes_that_are_not_a_video(client, app):
     assert_nothing_created(app)
 
 
+def test_a_refused_file_is_named_as_it_was_sent(client, app):
+    body = assert_problem(upload(client, b"not a video\n" * 200, name="week 3 (notes).mp4"), 422,
+                          "not a readable video")
+    assert body["detail"].startswith("week 3 (notes).mp4: ")  # not the name it would be stored under
+    assert_nothing_created(app)
+
+
 def test_truncated_video(client, app, clip_bytes):
     assert_problem(upload(client, clip_bytes[: len(clip_bytes) * 2 // 3]), 422, "truncated")
     assert_nothing_created(app)
@@ -135,6 +142,20 @@ def test_required_broker_down_answers_503(make_app, migrated_pg, redis_url, clip
     assert_nothing_created(app)
 
 
+def test_a_file_name_of_thousands_of_characters_is_cut_and_one_too_long_to_read_is_refused_saying_so(
+        client, app, clip_bytes):
+    long_name = "lecture-" * 1000 + ".mp4"  # 8004 characters: was a 400 "no video"
+    response = upload(client, clip_bytes, name=long_name, ocr="false")
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json()["source"]["filename"] == long_name[:255]
+    assert client.post(f"/api/jobs/{response.get_json()['id']}/cancel").status_code == 200  # no need to run it
+
+    body = assert_problem(upload(client, clip_bytes, name="x" * 20_000 + ".mp4"), 400,
+                          "the file name is too long", "send the file under a shorter name")
+    assert "no video" not in body["detail"]
+    assert client.get("/api/jobs").get_json()["total"] == 1  # only the first
+
+
 def test_accepted_upload_answers_202_with_location(client, clip_bytes):
     """The answer to a submission; running the job is test_thread_service's subject."""
     response = upload(client, clip_bytes, ocr="false", sensitivity="0.6")
@@ -145,6 +166,7 @@ def test_accepted_upload_answers_202_with_location(client, clip_bytes):
     assert job["options"]["ocr"] is False and job["options"]["sensitivity"] == 0.6
     assert job["source"]["filename"] == "talk.mp4"
     assert job["video"]["duration"] == pytest.approx(30.0, abs=0.5)
+    assert job["cached"] is False
     assert client.post(f"/api/jobs/{job['id']}/cancel").status_code == 200  # no need to run it
 
 

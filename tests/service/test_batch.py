@@ -58,8 +58,10 @@ def test_every_video_accepted_is_202_and_a_processed_one_comes_back_cached(embed
 def test_urls_as_json_share_the_options_and_are_checked_one_by_one(client, app):
     answer = client.post("/api/jobs/batch", json={"video_urls": ["http://127.0.0.1:9/a.mp4", 42, "not a url"],
                                                   "transcribe": True})
-    assert answer.status_code == 207
-    items = answer.get_json()["items"]
+    # none accepted: an error, not a 207 that reads as partly done; each reason still in its item
+    body = assert_problem(answer, 422, "none of the 3 videos was accepted: http://127.0.0.1:9/a.mp4: ")
+    assert (body["accepted"], body["refused"]) == (0, 3)
+    items = body["items"]
     assert [item["status"] for item in items] == [422, 422, 422]
     assert "(loopback)" in items[0]["problem"]["detail"]
     assert items[1]["problem"]["invalid_fields"] == ["video_url"]
@@ -98,6 +100,21 @@ def test_each_video_counts_against_the_submit_rate_limit(make_app, migrated_pg, 
     assert "RATE_LIMIT_SUBMIT" in items[3]["problem"]["detail"] and items[3]["problem"]["retry_after"] >= 1
     # the batch used the whole budget: a single submission is refused now too
     assert client.post("/api/jobs", json={"video_url": "https://example.org/a.mp4"}).status_code == 429
+    # a batch refused whole by the limit is a 429 itself, saying when to try again
+    again = batch(client, files=[("e.mp4", clip_bytes), ("f.mp4", clip_bytes)])
+    body = assert_problem(again, 429, "none of the 2 videos was accepted: e.mp4: ", "RATE_LIMIT_SUBMIT")
+    assert int(again.headers["Retry-After"]) >= 1 and body["retry_after"] >= 1  # (the limiter rounds the header)
+    assert [item["status"] for item in body["items"]] == [429, 429]
+
+
+def test_a_file_is_named_in_its_item_as_it_was_sent_and_a_long_name_is_cut(client, app):
+    junk = b"not a video\n" * 100
+    long_name = "n" * 400 + ".mp4"
+    body = batch(client, files=[("week 1 (notes).mp4", junk), (long_name, junk)]).get_json()
+    assert [item["file"] for item in body["items"]] == ["week 1 (notes).mp4", long_name[:255]]
+    assert body["items"][0]["problem"]["detail"].startswith("week 1 (notes).mp4: the file is not a readable video")
+    assert body["items"][1]["problem"]["detail"].startswith(long_name[:255] + ": ")
+    assert_nothing_created(app)
 
 
 def test_each_file_is_held_to_the_single_upload_size(make_app, migrated_pg, redis_url, clip_bytes):
@@ -109,3 +126,8 @@ def test_each_file_is_held_to_the_single_upload_size(make_app, migrated_pg, redi
     assert answer.status_code == 207
     assert [item["status"] for item in answer.get_json()["items"]] == [413, 202]
     assert "MAX_UPLOAD_MB" in answer.get_json()["items"][0]["problem"]["detail"]
+    # none accepted, for different reasons: 422, each reason in its item and the first in the detail
+    body = assert_problem(batch(app.test_client(), files=[("big.mp4", big), ("notes.mp4", b"not a video\n" * 100)]),
+                          422, "none of the 2 videos was accepted: big.mp4 is larger than the 1 MB")
+    assert [item["status"] for item in body["items"]] == [413, 422]
+    assert "notes.mp4: the file is not a readable video" in body["detail"]

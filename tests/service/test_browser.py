@@ -144,31 +144,64 @@ def test_several_videos_go_in_one_batch_and_each_refusal_is_shown(browser, live_
     assert not any(name.endswith("/api/jobs") for name in sent)
 
 
-def test_with_auth_required_the_page_asks_for_the_key_once_and_keeps_it(browser, make_app, tmp_path, sqlite_template,
-                                                                        service_clip):
-    from selenium.webdriver.common.by import By
-
+@pytest.fixture
+def secured_server(make_app, tmp_path, sqlite_template):
+    """An embedded app with AUTH_REQUIRED served over HTTP; yields its URL and a key of it."""
     shutil.copyfile(sqlite_template, tmp_path / "secured.db")
     app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'secured.db'}", REDIS_URL=None, AUTH_REQUIRED=True)
     key = make_key(app, "browser")
     with serving(app) as url:
-        browser.get(url + "/")
-        prompt = wait_until(lambda: _alert(browser), "the page to ask for the API key", 10)
-        assert "API key" in prompt.text
-        prompt.send_keys(key)
-        prompt.accept()
-        assert browser.execute_script("return localStorage.getItem('slidecast.apiKey')") == key
+        yield url, key
 
-        browser.find_element(By.ID, "transcribe").click()  # off: this clip has no sound
-        browser.find_element(By.ID, "files").send_keys(str(service_clip))
-        browser.find_element(By.ID, "start").click()
-        wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-status=succeeded]"),
-                   "the job to succeed, followed with the key", 120)
 
-        browser.refresh()  # the key is kept: no second question, the job is listed again
-        rows = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-status=succeeded]"),
-                          "the job listed after a reload", 10)
-        assert _alert(browser) is None and "cuts.mp4" in rows[0].text
+def test_with_auth_required_the_page_asks_for_the_key_once_and_keeps_it(browser, secured_server, service_clip):
+    from selenium.webdriver.common.by import By
+
+    url, key = secured_server
+    browser.get(url + "/")
+    prompt = wait_until(lambda: _alert(browser), "the page to ask for the API key", 10)
+    assert "API key" in prompt.text
+    prompt.send_keys(key)
+    prompt.accept()
+    assert browser.execute_script("return localStorage.getItem('slidecast.apiKey')") == key
+
+    browser.find_element(By.ID, "transcribe").click()  # off: this clip has no sound
+    browser.find_element(By.ID, "files").send_keys(str(service_clip))
+    browser.find_element(By.ID, "start").click()
+    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-status=succeeded]"),
+               "the job to succeed, followed with the key", 120)
+
+    browser.refresh()  # the key is kept: no second question, the job is listed again
+    rows = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-status=succeeded]"),
+                      "the job listed after a reload", 10)
+    assert _alert(browser) is None and "cuts.mp4" in rows[0].text
+
+
+def test_a_key_the_server_refuses_is_said_to_be_refused_when_the_page_asks_again(browser, secured_server):
+    url, key = secured_server
+    browser.get(url + "/")
+    first = wait_until(lambda: _alert(browser), "the page to ask for the API key", 10)
+    assert "needs an API key" in first.text and "refused" not in first.text
+    first.send_keys("sk-not-a-key-of-this-server")
+    first.accept()
+    again = wait_until(lambda: _alert(browser), "the page to ask again", 10)
+    assert "refused that API key" in again.text and "needs an API key" not in again.text
+    again.send_keys(key)
+    again.accept()
+    wait_until(lambda: browser.execute_script("return localStorage.getItem('slidecast.apiKey')") == key,
+               "the right key kept", 10)
+
+
+def test_a_single_file_that_is_no_video_is_named_once_in_the_error(browser, live_server, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    notes = tmp_path / "week 2 notes.mp4"
+    notes.write_bytes(b"%PDF-1.4 these are the lecture notes, not a video\n" * 100)
+    browser.get(live_server + "/")
+    browser.find_element(By.ID, "files").send_keys(str(notes))
+    browser.find_element(By.ID, "start").click()
+    error = wait_until(lambda: browser.find_element(By.ID, "submit-error").text, "the refusal shown", 30)
+    assert error.startswith("week 2 notes.mp4: the file is not a readable video") and error.count("notes") == 1
 
 
 def test_a_video_sent_with_its_slides_pdf_shows_each_slide_as_its_deck_page(browser, live_server, deck_talk):

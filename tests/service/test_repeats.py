@@ -25,6 +25,8 @@ def test_a_processed_video_uploaded_again_answers_200_cached_with_the_same_slide
     assert again.status_code == 200
     body = again.get_json()
     assert body["cached"] is True and body["id"] == job["id"] and body["status"] == "succeeded"
+    assert job["cached"] is False  # the job itself made its slides: false on GET, before and after
+    assert embedded_client.get(f"/api/jobs/{job['id']}").get_json()["cached"] is False
     assert again.headers["Location"] == f"/api/jobs/{job['id']}"
     assert embedded_client.get("/api/jobs").get_json()["total"] == 1  # nothing new was made
     assert embedded_client.get(body["links"]["slides"]).get_json()["count"] == job["slide_count"] == 5
@@ -34,7 +36,7 @@ def test_the_same_video_with_other_options_is_a_new_job(embedded_client, service
     job = wait_job(embedded_client, upload(embedded_client, service_clip, ocr="false").get_json()["id"])
     assert job["status"] == "succeeded"
     other = upload(embedded_client, service_clip, ocr="true")
-    assert other.status_code == 202 and other.get_json()["id"] != job["id"] and "cached" not in other.get_json()
+    assert other.status_code == 202 and other.get_json()["id"] != job["id"] and other.get_json()["cached"] is False
 
 
 def test_an_upload_matching_a_job_still_under_way_returns_that_job(client, service_clip, add_job):
@@ -119,6 +121,9 @@ def test_a_video_url_whose_download_was_processed_before_reuses_those_slides(app
         job = wait_job(client, accepted.get_json()["id"])
     assert job["status"] == "succeeded" and job["id"] != first["id"], job["error"]
     assert job["message"].startswith("cached") and first["id"] in job["message"]
+    assert job["cached"] is True and first["cached"] is False and accepted.get_json()["cached"] is False
+    listed = {doc["id"]: doc["cached"] for doc in client.get("/api/jobs").get_json()["items"]}
+    assert listed == {first["id"]: False, job["id"]: True}
     assert job["video"]["sha256"] == hashlib.sha256(service_clip.read_bytes()).hexdigest()
     first_slides = client.get(f"/api/jobs/{first['id']}/slides").get_json()["slides"]
     assert client.delete(f"/api/jobs/{first['id']}").status_code == 204
