@@ -142,6 +142,7 @@ class JobSchema(Schema):
     executor = fields.String(metadata={"description": "celery or thread"})
     video = fields.Nested(VideoSchema)
     slide_count = fields.Integer(allow_none=True)
+    warnings = fields.List(fields.String(), metadata={"description": "what to know about the result, e.g. a deck that matches few slides"})
     artifacts = fields.List(fields.String(), metadata={"description": "downloadable: manifest, pdf, ..."})
     links = fields.Dict(keys=fields.String(), values=fields.String())
     created_at = fields.String()
