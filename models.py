@@ -59,6 +59,8 @@ class Job(db.Model):
     priority: Mapped[int] = mapped_column(sa.Integer, default=0)
     duration: Mapped[float | None] = mapped_column(sa.Float)
     slide_count: Mapped[int | None] = mapped_column(sa.Integer)
+    # What the user should know about a finished job's result (the manifest's `warnings`).
+    warnings: Mapped[list | None] = mapped_column(sa.JSON)
     video_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(_TS)

@@ -146,6 +146,7 @@ class JobSchema(Schema):
     cached = fields.Boolean(metadata={"description": "true when the slides were not made for this job or answer: "
                                                      "a repeat's answer of a finished job of the same video and "
                                                      "options, or a video_url job that reused such a job's slides"})
+    warnings = fields.List(fields.String(), metadata={"description": "what to know about the result, e.g. a deck that matches few slides"})
     artifacts = fields.List(fields.String(), metadata={"description": "downloadable: manifest, pdf, ..."})
     links = fields.Dict(keys=fields.String(), values=fields.String())
     created_at = fields.String()

@@ -191,7 +191,7 @@ def _publish_and_succeed(job: Job, manifest: Manifest, out: Path, folder: Path) 
     elapsed = (utcnow() - (as_utc(job.started_at) or utcnow())).total_seconds()
     rows.append(metrics_row(job, manifest, elapsed))
     done = job_store().succeed(job.id, rows, slide_count=len(manifest.slides), duration=manifest.video.duration,
-                               video_sha256=manifest.video.sha256)
+                               video_sha256=manifest.video.sha256, warnings=list(manifest.warnings))
     if not done:  # cancelled or deleted meanwhile, or a duplicate generation already succeeded
         db.session.rollback()
         remove_files_unless_succeeded(job.id)

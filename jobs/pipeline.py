@@ -91,7 +91,7 @@ def _run(job_id: str, work: Path, out_prefix: str, started: float) -> str:
     elapsed = time.monotonic() - started
     rows.append(metrics_row(job, manifest, elapsed))
     done = store.succeed(job_id, rows, slide_count=len(manifest.slides), duration=manifest.video.duration,
-                         video_sha256=manifest.video.sha256)
+                         video_sha256=manifest.video.sha256, warnings=list(manifest.warnings))
     if not done:  # cancelled or deleted while publishing: leave nothing behind
         storage().delete_prefix(out_prefix)
         return "cancelled"

@@ -50,7 +50,7 @@ def reuse_earlier(job: Job, digest: str | None) -> bool:
     earlier = db.session.get(Job, earlier_id)
     rows = _copied_results(earlier_id, job.id)
     done = job_store().succeed(job.id, rows, slide_count=earlier.slide_count, duration=earlier.duration,
-                               video_sha256=digest,
+                               video_sha256=digest, warnings=earlier.warnings,
                                message=f"{REUSED}the same video and options as job {earlier_id}; its slides were reused")
     if not done:  # cancelled or deleted meanwhile
         storage().delete_prefix(out_prefix(job.id))

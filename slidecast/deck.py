@@ -486,7 +486,8 @@ def _few_matched(distinct, deck: Deck) -> str | None:
     matched = sum(1 for s in distinct if s.deck_page is not None)
     if not distinct or matched >= MIN_MATCHED_SHARE * len(distinct):
         return None
-    return (f"the deck {deck.path.name} matches only {matched} of {len(distinct)} distinct slides; "
+    # No file name: a job's deck is stored under a name of the server's, not the one sent.
+    return (f"the deck matches only {matched} of {len(distinct)} distinct slides; "
             "is it this talk's deck? Unmatched slides keep the video's picture and text")
 
 

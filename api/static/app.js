@@ -234,6 +234,12 @@ function renderJob(entry) {
     open.textContent = "show " + count + (count === 1 ? " slide" : " slides");
     open.onclick = () => openJob(doc.id);
     actions.append(open);
+    for (const warning of doc.warnings || []) {
+      const note = document.createElement("p");
+      note.className = "warning";
+      note.textContent = warning;
+      actions.append(note);
+    }
   } else if (doc.status === "failed") {
     actions.textContent = doc.error || "failed";
     actions.className = "job-actions error";

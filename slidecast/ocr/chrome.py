@@ -3,9 +3,14 @@
 Navigation bars, running headers and footers, page numbers, a logo's text and beamer's
 navigation symbols (which OCR reads as "0000") are part of the slide template, not of what a
 slide says. They are found by comparing the distinct slides of one video with each other: a word
-is template when a word like it sits at the same place on most of the other slides. A line made
-mostly of such words (or such a column of a line: a sidebar read beside the body) is chrome as a whole; its words stay in `words` (marked) so the picture's
-text layer is complete, and are left out of the slide's text, title, keywords and notes.
+is template when a word like it sits at the same place on most of the other frames. A line made
+mostly of such words (or such a column of a line: a sidebar read beside the body) is chrome as a
+whole; its words stay in `words` (marked) so the picture's text layer is complete, and are left
+out of the slide's text, title, keywords and notes.
+
+Votes are counted per frame, not per slide: consecutive slides that carry nearly all of each
+other's own text (build steps of one frame, a box kept while bullets change) are one frame, so a
+block that stays on screen through four steps of one frame is not taken for the template.
 """
 
 from __future__ import annotations
@@ -31,6 +36,14 @@ PLACE_TOLERANCE = 0.02
 COLUMN_GAP = 2.5
 # OCR reads the same small template word slightly differently from slide to slide.
 SIMILAR = 0.75
+# Two consecutive slides are steps of one frame when one carries this share of the other's own
+# text (its characters outside the talk-wide template) at the same places...
+SAME_FRAME = 0.9
+# ...and that own text is at least this many characters: a figure slide whose only own text is
+# a short title is not a step of its neighbour.
+OWN_TEXT = 20
+# Words on this share of all slides are the talk-wide template, left out of "own text".
+TALK_WIDE = 0.8
 
 _NUMBER = re.compile(r"^[\d\s/.:,\-–()|]+$|^(p\.?|page|slide|seite|s\.)?\s*\d+(\s*(/|of|von)\s*\d+)?$", re.I)
 # Beamer's navigation symbols and mini-frame circles, as OCR reads them.
@@ -59,17 +72,43 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
     flags = [[[False] * len(line) for line in page.lines] for page in pages]
     if len(pages) < MIN_SLIDES:
         return flags
-    needed = max(2, MOST * (len(pages) - 1))
     placed = [_Placed(_flat(page_spots)) for page_spots in spots]
+    frames = _frames(placed)
+    count = max(frames) + 1
+    if count < MIN_SLIDES:
+        return flags
+    needed = max(2, MOST * (count - 1))
     for p, page in enumerate(pages):
-        others = placed[:p] + placed[p + 1:]
+        others = [(frame, other) for frame, other in zip(frames, placed) if frame != frames[p]]
         for l, line in enumerate(page.lines):
-            repeated = [sum(other.has(spot) for other in others) >= needed for spot in spots[p][l]]
+            repeated = [len({frame for frame, other in others if other.has(spot)}) >= needed
+                        for spot in spots[p][l]]
             for first, last in _columns(line):
                 if _mostly(line[first:last], repeated[first:last]):
                     flags[p][l][first:last] = [True] * (last - first)
         _symbols_beside_chrome(page, flags[p])
     return flags
+
+
+def _frames(placed: list["_Placed"]) -> list[int]:
+    """Frame number of each slide (slides in the order shown): consecutive steps of one frame
+    share a number."""
+    talk_wide = [[sum(other.has(s) for other in placed) >= TALK_WIDE * len(placed) for s in page.spots]
+                 for page in placed]
+    frames = [0]
+    for p in range(1, len(placed)):
+        same = _carries(placed[p], placed[p - 1], talk_wide[p - 1]) or _carries(placed[p - 1], placed[p], talk_wide[p])
+        frames.append(frames[-1] if same else frames[-1] + 1)
+    return frames
+
+
+def _carries(slide: "_Placed", other: "_Placed", template: list[bool]) -> bool:
+    """Does `slide` carry nearly all of `other`'s own text (outside the talk-wide template)?"""
+    own = [s for s, t in zip(other.spots, template) if not t]
+    chars = sum(len(s.key) for s in own)
+    if chars < OWN_TEXT:
+        return False
+    return sum(len(s.key) for s in own if slide.has(s)) >= SAME_FRAME * chars
 
 
 def _symbols_beside_chrome(page: PageText, flags: list[list[bool]]) -> None:

@@ -251,5 +251,5 @@ def test_a_deck_of_another_talk_is_named_in_a_warning_on_stderr_and_in_the_manif
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert all(s["deck_page"] is None for s in data["slides"])
-    assert len(data["warnings"]) == 1 and "demo.pdf matches only 0 of" in data["warnings"][0]
+    assert len(data["warnings"]) == 1 and "the deck matches only 0 of" in data["warnings"][0]
     assert f"slidecast: warning: {data['warnings'][0]}" in result.stderr.splitlines()

@@ -16,6 +16,8 @@ from slidecast.options import ExtractOptions
 from slidecast.output.manifest import Manifest, SlideEntry, VideoInfo, validate
 
 DECK = Path(__file__).resolve().parents[1] / "data" / "beamer" / "conference-talk.pdf"
+# Verona's demo: pages 10-13 are the four steps of one frame under one "Example block" box.
+VERONA = DECK.with_name("verona-default.pdf")
 # Content pages whose own text names no section: any section name in `text` is the nav bar.
 PAGES = (4, 6, 10, 12, 13, 24)
 NAV_WORDS = ("Introduction", "Hardness", "Tractability", "Summary")
@@ -29,9 +31,9 @@ def video_frame(page, width: int = 960) -> Image.Image:
     return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
-def beamer_manifest(out: Path, pages=PAGES) -> Manifest:
+def beamer_manifest(out: Path, pages=PAGES, deck: Path = DECK) -> Manifest:
     (out / "slides").mkdir(parents=True)
-    pdf = pdfium.PdfDocument(DECK)
+    pdf = pdfium.PdfDocument(deck)
     slides = []
     for index, number in enumerate(pages, start=1):
         video_frame(pdf[number - 1]).save(out / f"slides/{index:03d}.png")
@@ -92,3 +94,16 @@ def test_a_handful_of_slides_is_too_few_to_call_anything_chrome(tmp_path):
     content.run(manifest, tmp_path, tmp_path / "none.mp4", ExtractOptions(pdf=False, notes=False, workers=2))
     assert all(not w["chrome"] for s in manifest.slides for w in s.words)
     assert "Introduction" in manifest.slides[0].text
+
+
+def test_a_box_kept_through_one_frames_build_steps_is_the_slides_text(tmp_path):
+    # The talk as shown with build steps kept: the title page, the last step of the first two
+    # frames, then the four steps of the third. The box is on four of seven slides ("most of
+    # them") but on one frame of four: it is what those slides say, not template.
+    manifest = beamer_manifest(tmp_path, pages=(1, 5, 8, 10, 11, 12, 13), deck=VERONA)
+    content.run(manifest, tmp_path, tmp_path / "none.mp4", ExtractOptions(pdf=False, notes=False, workers=2))
+    for slide in manifest.slides[3:]:
+        assert "Aenean faucibus" in slide.text, (slide.index, slide.text)
+        assert "Example block title" in slide.text
+    assert "Duis eget orci" in manifest.slides[3].text
+    assert "Sodales" in manifest.slides[6].text

@@ -280,6 +280,6 @@ def test_another_talks_deck_gives_no_pages_and_a_warning(wrong_deck):
     assert len(matched) <= 1, f"slides {matched} took pages of a deck from another talk"
     unmatched = [s for s in wrong_deck.slides if s.deck_page is None]
     assert all(s.text == f"the video's own text {s.index}" for s in unmatched)
-    assert len(wrong_deck.warnings) == 1 and "conference-talk.pdf" in wrong_deck.warnings[0]
+    assert len(wrong_deck.warnings) == 1 and "is it this talk's deck?" in wrong_deck.warnings[0]
     assert f"of {len(wrong_deck.distinct())} distinct slides" in wrong_deck.warnings[0]
     validate(wrong_deck.to_dict())

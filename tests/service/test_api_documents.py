@@ -75,6 +75,20 @@ def test_a_deck_sent_with_the_video_aligns_its_slides_and_the_pdf_holds_its_own_
         assert page.extract_text().split() == deck.pages[number - 1].extract_text().split()
     slides = client.get(f"{base}/slides").get_json()["slides"]
     assert "A haplotype matrix H." in slides[0]["text"]
+    assert job["warnings"] == []
+
+
+def test_a_deck_of_another_talk_is_named_in_the_jobs_answer(embedded_client, deck_talk, wait_job):
+    client = embedded_client
+    other = BEAMER_DECK.with_name("verona-default.pdf")
+    response = client.post("/api/jobs", data={"file": (deck_talk.open("rb"), "talk.mp4"), "ocr": "false",
+                                              "deck": (other.open("rb"), "verona.pdf")})
+    job = wait_job(client, response.get_json()["id"])
+    assert job["status"] == "succeeded", job["error"]
+    assert len(job["warnings"]) == 1, job
+    assert "matches only 0 of" in job["warnings"][0] and "this talk's deck" in job["warnings"][0]
+    assert "deck.pdf" not in job["warnings"][0]  # not the server's own name for the stored file
+    assert client.get(f"/api/jobs/{job['id']}").get_json()["warnings"] == job["warnings"]
 
 
 @pytest.mark.parametrize("deck, limits, words", [
