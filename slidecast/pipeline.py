@@ -24,12 +24,12 @@ from .deck import check_pdf
 from .detect import ScreenState, Slide, find_slides
 from .detect.live_regions import regions_mask
 from .errors import CorruptVideo, InvalidOptions, OutputNotWritable
-from .frames import Spill, analysis_size
+from .frames import analysis_size
 from .live import live_boxes, live_cells
 from .output.manifest import Manifest, SlideEntry, VideoInfo
 from .options import ExtractOptions
 from .output import OutputDir
-from .video import FrameGrabber, VideoMeta, is_mpegts, probe, remux, scan
+from .video import FrameGrabber, Scan, VideoMeta, is_mpegts, probe, remux, scan
 
 
 def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, progress=None,
@@ -151,7 +151,7 @@ def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progre
     timings["scan"] = time.perf_counter() - began
 
     progress("detecting", 0.0, "finding slides")
-    pictures = _PictureKeeper(meta, out, size, first.spill)
+    pictures = _PictureKeeper(meta, out, size, first)
     began = time.perf_counter()
     try:
         found = find_slides(meta, first, opts, size, pictures, progress.stage("detecting", "finding slides"))
@@ -227,10 +227,10 @@ class _PictureKeeper:
 
     MAX_PENDING = 4  # states whose full-size frame is held until their picture is made
 
-    def __init__(self, meta: VideoMeta, out: OutputDir, size, spill: Spill):
-        self.meta, self.out, self.size, self.spill = meta, out, size, spill
+    def __init__(self, meta: VideoMeta, out: OutputDir, size, first: Scan):
+        self.meta, self.out, self.size, self.spill = meta, out, size, first.spill
         self.keys, self.seconds = 0, 0.0
-        self.grabber = FrameGrabber(meta)
+        self.grabber = FrameGrabber(meta, {key.t: key for key in first.keyframes}, first.decoder)
         self.box = self.slide = (0, 0, meta.width, meta.height)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slidecast-keep")
         self._slots = threading.BoundedSemaphore(self.MAX_PENDING)
