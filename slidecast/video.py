@@ -340,20 +340,34 @@ def sample_runs(meta: VideoMeta, size: tuple[int, int], starts: list[float], sec
                 step: float):
     """For each keyframe time in `starts`, a list of small grey frames `step` seconds apart over
     the `seconds` after it (fewer if the video ends or a packet is damaged)."""
-    container = open_video(meta.path)
-    stream = container.streams.video[0]
-    stream.codec_context.skip_frame = "NONREF"
-    stream.codec_context.options = {"skip_loop_filter": "all"}
-    runs = []
-    try:
-        for start in starts:
-            container.seek(int((start + meta.start) / stream.time_base), stream=stream,
-                           backward=True, any_frame=False)
-            stream.codec_context.flush_buffers()
-            runs.append(_run_from(container, stream, meta, size, start, seconds, step))
-    finally:
-        container.close()
-    return runs
+    with RunSampler(meta, size) as sampler:
+        return [sampler.run(start, seconds, step) for start in starts]
+
+
+class RunSampler:
+    """One container for many short runs of small grey frames (`run`, as sample_runs): opening
+    an MP4 reads its index of every frame, 0.2-0.3 s for a 2-hour video, so a caller with a run
+    per slide (live.py) opens it once, not once a slide. Reference frames only, no deblocking."""
+
+    def __init__(self, meta: VideoMeta, size: tuple[int, int]):
+        self.meta, self.size = meta, size
+        self.container = open_video(meta.path)
+        self.stream = self.container.streams.video[0]
+        self.stream.codec_context.skip_frame = "NONREF"
+        self.stream.codec_context.options = {"skip_loop_filter": "all"}
+
+    def __enter__(self) -> "RunSampler":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.container.close()
+
+    def run(self, start: float, seconds: float, step: float) -> list:
+        stream = self.stream
+        self.container.seek(int((start + self.meta.start) / stream.time_base), stream=stream,
+                            backward=True, any_frame=False)
+        stream.codec_context.flush_buffers()
+        return _run_from(self.container, stream, self.meta, self.size, start, seconds, step)
 
 
 def _run_from(container, stream, meta, size, start, seconds, step) -> list:
