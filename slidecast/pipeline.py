@@ -25,6 +25,7 @@ from .detect import ScreenState, Slide, find_slides
 from .detect.live_regions import regions_mask
 from .errors import CorruptVideo, InvalidOptions, OutputNotWritable
 from .frames import analysis_size
+from .heap import map_big_blocks
 from .live import live_boxes, live_cells
 from .output.manifest import Manifest, SlideEntry, VideoInfo
 from .options import ExtractOptions
@@ -49,6 +50,7 @@ def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, p
     that looks like a finished result), or Cancelled if `progress` raised it.
     """
     opts = options if isinstance(options, ExtractOptions) else ExtractOptions.from_dict(options)
+    map_big_blocks()  # before any container is opened (heap.py: flat memory on long videos)
     check_engines(opts)  # before any work: a bad engine name must not cost a whole decode
     if opts.deck:
         check_pdf(Path(opts.deck))  # nor a deck that is no PDF
