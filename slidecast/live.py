@@ -18,7 +18,7 @@ import numpy as np
 
 from .detect.cells import ChangeMeter
 from .frames import ROBUST_QUANTILE, normalise
-from .video import VideoMeta, sample_runs
+from .video import RunSampler, VideoMeta
 
 # Whether a region moves while a slide picture is on screen is judged on FRAMES frames spread
 # over at most WINDOW seconds of the picture's screen state around the picture's time, EDGE
@@ -62,7 +62,8 @@ def live_cells(meta: VideoMeta, size: tuple[int, int], meter: ChangeMeter, crop:
     judge = ChangeMeter(grid=meter.grid)  # the video's learnt threshold and noise cap, no mask
     judge.set_base(meter.base)
     judge.noise_cap = meter.noise_cap
-    seen = [_moving(judge, meta, size, crop, blobs, keys, *s) for s in shown]
+    with RunSampler(meta, size) as sampler:  # one container for every picture's frames
+        seen = [_moving(judge, sampler, crop, blobs, keys, *s) for s in shown]
     out = []
     for i, moving in enumerate(seen):
         if not moving:
@@ -76,11 +77,11 @@ def live_cells(meta: VideoMeta, size: tuple[int, int], meter: ChangeMeter, crop:
     return out
 
 
-def _moving(judge: ChangeMeter, meta: VideoMeta, size, crop, blobs: list[np.ndarray], keys: list[float],
+def _moving(judge: ChangeMeter, sampler: RunSampler, crop, blobs: list[np.ndarray], keys: list[float],
             start: float, end: float, t: float) -> set[int]:
     """Indexes of the blobs that move in frames spread around time `t` within [start, end]."""
     lo, hi = _window(start, end, t, keys)
-    run = sample_runs(meta, size, [lo], hi - lo, max((hi - lo) / (FRAMES - 1), 1e-3))[0]
+    run = sampler.run(lo, hi - lo, max((hi - lo) / (FRAMES - 1), 1e-3))
     if len(run) < 2:
         return set()
     x0, y0, x1, y1 = crop

@@ -24,12 +24,13 @@ from .deck import check_pdf
 from .detect import ScreenState, Slide, find_slides
 from .detect.live_regions import regions_mask
 from .errors import CorruptVideo, InvalidOptions, OutputNotWritable
-from .frames import Spill, analysis_size
+from .frames import analysis_size
+from .heap import map_big_blocks
 from .live import live_boxes, live_cells
 from .output.manifest import Manifest, SlideEntry, VideoInfo
 from .options import ExtractOptions
 from .output import OutputDir
-from .video import FrameGrabber, VideoMeta, is_mpegts, probe, remux, scan
+from .video import FrameGrabber, Scan, VideoMeta, is_mpegts, probe, remux, scan
 
 
 def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, progress=None,
@@ -49,6 +50,7 @@ def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, p
     that looks like a finished result), or Cancelled if `progress` raised it.
     """
     opts = options if isinstance(options, ExtractOptions) else ExtractOptions.from_dict(options)
+    map_big_blocks()  # before any container is opened (heap.py: flat memory on long videos)
     check_engines(opts)  # before any work: a bad engine name must not cost a whole decode
     if opts.deck:
         check_pdf(Path(opts.deck))  # nor a deck that is no PDF
@@ -151,7 +153,7 @@ def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progre
     timings["scan"] = time.perf_counter() - began
 
     progress("detecting", 0.0, "finding slides")
-    pictures = _PictureKeeper(meta, out, size, first.spill)
+    pictures = _PictureKeeper(meta, out, size, first)
     began = time.perf_counter()
     try:
         found = find_slides(meta, first, opts, size, pictures, progress.stage("detecting", "finding slides"))
@@ -227,10 +229,10 @@ class _PictureKeeper:
 
     MAX_PENDING = 4  # states whose full-size frame is held until their picture is made
 
-    def __init__(self, meta: VideoMeta, out: OutputDir, size, spill: Spill):
-        self.meta, self.out, self.size, self.spill = meta, out, size, spill
+    def __init__(self, meta: VideoMeta, out: OutputDir, size, first: Scan):
+        self.meta, self.out, self.size, self.spill = meta, out, size, first.spill
         self.keys, self.seconds = 0, 0.0
-        self.grabber = FrameGrabber(meta)
+        self.grabber = FrameGrabber(meta, {key.t: key for key in first.keyframes}, first.decoder)
         self.box = self.slide = (0, 0, meta.width, meta.height)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slidecast-keep")
         self._slots = threading.BoundedSemaphore(self.MAX_PENDING)

@@ -70,9 +70,15 @@ class KeyFrame:
     t: float
     small: Packed  # the small grey frame, packed in the scan's spill file
     sharpness: float
+    packet: tuple[int, int] | None = None  # its packet's (byte offset, size) in an MP4 file
 
     def gray(self) -> np.ndarray:
         return self.small.image()
+
+
+# Containers whose packets lie in the file as they are (a packet's `pos` is where its bytes
+# start): a keyframe's packet can be read back and decoded alone (FrameGrabber).
+_PLAIN_PACKETS = {"mov,mp4,m4a,3gp,3g2,mj2"}
 
 
 @dataclass
@@ -88,6 +94,7 @@ class Scan:
     video_end: float = 0.0  # where the whole video's pictures end (a window: see _check_complete)
     # Where the keyframes' small pictures are kept; later steps keep theirs there too.
     spill: Spill = field(default_factory=Spill)
+    decoder: "DecoderSetup | None" = None  # how to decode a keyframe's packet alone (MP4)
 
 
 def _looks_like_media(path: Path) -> bool:
@@ -162,6 +169,9 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None, window=None) 
     # array, not list: 8 bytes a packet instead of ~60 (a 2-hour video has ~200,000 packets)
     times, sizes, keyframes, key_times, bad = array("d"), array("q"), [], [], []
     spill = Spill()
+    plain = container.format.name in _PLAIN_PACKETS
+    setup = DecoderSetup.of(stream) if plain else None
+    key_packets: dict[int, tuple[int, int]] = {}  # pts -> (offset, size), until decoded
 
     def decode(packet, t):
         try:
@@ -178,7 +188,8 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None, window=None) 
             if ft is None and len(keyframes) < len(key_times):
                 ft = key_times[len(keyframes)]
             if ft is not None:
-                keyframes.append(_keyframe(frame, float(ft), size, spill))
+                where = key_packets.pop(frame.pts, None) if frame.pts is not None else None
+                keyframes.append(_keyframe(frame, float(ft), size, spill, where))
 
     time_base = float(stream.time_base)
     try:
@@ -198,6 +209,8 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None, window=None) 
                     on_progress(span.fraction(t))
             if packet.is_keyframe and t is not None:
                 key_times.append(t)
+                if plain and packet.pts is not None and packet.pos is not None and packet.pos >= 0:
+                    key_packets[packet.pts] = (packet.pos, packet.size)
             if packet.size and not packet.is_keyframe:
                 continue  # never decoded: sending it to the decoder only to be skipped costs time
             decode(packet if packet.size else None, t)
@@ -206,7 +219,8 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None, window=None) 
     times_a, sizes_a = np.frombuffer(times, np.float64), np.frombuffer(sizes, np.int64)
     order = np.argsort(times_a, kind="stable")
     result = Scan(times_a[order], sizes_a[order],
-                  sorted(keyframes, key=lambda k: k.t), bad_times=bad, start=span.first_key, spill=spill)
+                  sorted(keyframes, key=lambda k: k.t), bad_times=bad, start=span.first_key, spill=spill,
+                  decoder=setup)
     result.end, result.video_end = _check_complete(meta, result, span)
     return result
 
@@ -279,9 +293,9 @@ def frame_time(frame, time_base: float, start: float) -> float | None:
     return None if frame.pts is None else frame.pts * time_base - start
 
 
-def _keyframe(frame, t: float, size, spill: Spill) -> KeyFrame:
+def _keyframe(frame, t: float, size, spill: Spill, packet: tuple[int, int] | None) -> KeyFrame:
     gray = small_gray(frame, size)
-    return KeyFrame(t, spill.put(gray), sharpness(gray))
+    return KeyFrame(t, spill.put(gray), sharpness(gray), packet)
 
 
 def _check_complete(meta: VideoMeta, result: Scan, span: Window) -> tuple[float, float]:
@@ -326,20 +340,34 @@ def sample_runs(meta: VideoMeta, size: tuple[int, int], starts: list[float], sec
                 step: float):
     """For each keyframe time in `starts`, a list of small grey frames `step` seconds apart over
     the `seconds` after it (fewer if the video ends or a packet is damaged)."""
-    container = open_video(meta.path)
-    stream = container.streams.video[0]
-    stream.codec_context.skip_frame = "NONREF"
-    stream.codec_context.options = {"skip_loop_filter": "all"}
-    runs = []
-    try:
-        for start in starts:
-            container.seek(int((start + meta.start) / stream.time_base), stream=stream,
-                           backward=True, any_frame=False)
-            stream.codec_context.flush_buffers()
-            runs.append(_run_from(container, stream, meta, size, start, seconds, step))
-    finally:
-        container.close()
-    return runs
+    with RunSampler(meta, size) as sampler:
+        return [sampler.run(start, seconds, step) for start in starts]
+
+
+class RunSampler:
+    """One container for many short runs of small grey frames (`run`, as sample_runs): opening
+    an MP4 reads its index of every frame, 0.2-0.3 s for a 2-hour video, so a caller with a run
+    per slide (live.py) opens it once, not once a slide. Reference frames only, no deblocking."""
+
+    def __init__(self, meta: VideoMeta, size: tuple[int, int]):
+        self.meta, self.size = meta, size
+        self.container = open_video(meta.path)
+        self.stream = self.container.streams.video[0]
+        self.stream.codec_context.skip_frame = "NONREF"
+        self.stream.codec_context.options = {"skip_loop_filter": "all"}
+
+    def __enter__(self) -> "RunSampler":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.container.close()
+
+    def run(self, start: float, seconds: float, step: float) -> list:
+        stream = self.stream
+        self.container.seek(int((start + self.meta.start) / stream.time_base), stream=stream,
+                            backward=True, any_frame=False)
+        stream.codec_context.flush_buffers()
+        return _run_from(self.container, stream, self.meta, self.size, start, seconds, step)
 
 
 def _run_from(container, stream, meta, size, start, seconds, step) -> list:
@@ -446,19 +474,87 @@ class GopGate:
     skip_until: float = 0.0
 
 
-class FrameGrabber:
-    """Decodes single full-resolution frames by time (seek to the keyframe, decode forward)."""
+@dataclass(frozen=True)
+class DecoderSetup:
+    """What a decoder needs to decode one packet of a video stream without its container:
+    the codec, its extradata (H.264's parameter sets in an MP4) and the colour description
+    the container gives (used when the bitstream has none, as by the container's decoder)."""
 
-    def __init__(self, meta: VideoMeta):
+    codec: str
+    extradata: bytes | None
+    colour: dict
+
+    COLOUR = ("color_range", "colorspace", "color_primaries", "color_trc")
+
+    @classmethod
+    def of(cls, stream) -> "DecoderSetup":
+        ctx = stream.codec_context
+        return cls(ctx.name, ctx.extradata, {name: getattr(ctx, name) for name in cls.COLOUR})
+
+    def open(self):
+        ctx = av.CodecContext.create(self.codec, "r")
+        if self.extradata:
+            ctx.extradata = self.extradata
+        for name, value in self.colour.items():
+            setattr(ctx, name, value)
+        return ctx
+
+
+class FrameGrabber:
+    """Decodes single full-resolution frames by time.
+
+    A first-pass keyframe of an MP4 file (`keyframes`: its time -> KeyFrame, with the
+    packet's place) is decoded alone from its packet's bytes: a keyframe needs no other
+    frame, and this needs no container. Any other time is decoded by seeking to the keyframe
+    before it and decoding forward, in a container opened on first need. An open container
+    holds the index of every frame of the file (~50 bytes a frame: 10-25 MB for a 2-hour video),
+    so keeping one open beside the dense decoder's made the peak memory grow with the video's
+    length; the pictures the grabber is asked for are almost all first-pass keyframes.
+    """
+
+    def __init__(self, meta: VideoMeta, keyframes: dict[float, KeyFrame] | None = None,
+                 setup: DecoderSetup | None = None):
         self.meta = meta
-        self.container = open_video(meta.path)
-        self.stream = self.container.streams.video[0]
+        self.keyframes = keyframes if setup is not None else {}
+        self.setup = setup
+        self.container = self.stream = self.file = self.ctx = None
 
     def close(self):
-        self.container.close()
+        if self.container is not None:
+            self.container.close()
+        if self.file is not None:
+            self.file.close()
 
     def grab_rgb(self, t: float) -> np.ndarray:
         """RGB array (h, w, 3) of the first frame at or after `t` seconds."""
+        key = self.keyframes.get(t)
+        if key is not None and key.packet is not None:
+            rgb = self._decode_alone(*key.packet)
+            if rgb is not None:
+                return rgb
+        return self._seek_and_decode(t)
+
+    def _decode_alone(self, offset: int, size: int) -> np.ndarray | None:
+        """The picture of the packet at `offset`, or None if it does not decode to a whole
+        frame of the video's size on its own (the caller then seeks)."""
+        if self.file is None:
+            self.file = open(self.meta.path, "rb")
+            self.ctx = self.setup.open()
+        data = os.pread(self.file.fileno(), size, offset)
+        try:
+            frames = self.ctx.decode(av.Packet(data)) + self.ctx.decode(None)
+        except _AV_ERRORS:
+            frames = []
+        finally:
+            self.ctx.flush_buffers()  # ready for the next packet after the drain
+        if len(frames) != 1 or (frames[0].width, frames[0].height) != (self.meta.width, self.meta.height):
+            return None
+        return frames[0].to_ndarray(format="rgb24")
+
+    def _seek_and_decode(self, t: float) -> np.ndarray:
+        if self.container is None:
+            self.container = open_video(self.meta.path)
+            self.stream = self.container.streams.video[0]
         stream, eps = self.stream, 0.5 / max(self.meta.fps, 1.0)
         self.container.seek(int((t + self.meta.start) / stream.time_base), stream=stream,
                             backward=True, any_frame=False)

@@ -25,6 +25,11 @@ from .manifest import Manifest
 
 THUMB_WIDTH = 320
 PNG_LEVEL = 1  # fast; slides compress well anyway
+# One PNG row filter ("up") instead of libpng's choice per row among all five: the same pixels,
+# files within a few per cent of the size, encoded in half the time on decoded slide frames
+# (docs/benchmarks.md). OpenCV before 4.11 has no such setting and keeps its own choice.
+PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL] + (
+    [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP] if hasattr(cv2, "IMWRITE_PNG_FILTER") else [])
 JPEG_QUALITY = 85
 # Pictures are encoded by one background thread (OpenCV lets go of the GIL meanwhile), at most
 # this many waiting: the decoder keeps going and memory stays bounded.
@@ -80,7 +85,7 @@ class OutputDir:
 
     def _encode(self, key: int, rgb: np.ndarray) -> None:
         bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-        self._write(self.work / f"{key}.png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL])
+        self._write(self.work / f"{key}.png", bgr, PNG_PARAMS)
         h, w = bgr.shape[:2]
         size = (THUMB_WIDTH, max(1, round(h * THUMB_WIDTH / w)))
         thumb = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)

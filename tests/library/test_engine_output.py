@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import threading
 
+import av
 import cv2
+import numpy as np
 import pytest
 
 from support.engine_clips import ENGINE_ONLY, extract_fast
 from slidecast.errors import Cancelled, CorruptVideo
 from slidecast.output.manifest import validate
 from slidecast.pipeline import extract
+from slidecast.video import remux
 
 
 def test_manifest_is_valid_and_pictures_are_full_size(engine_clip, tmp_path):
@@ -100,3 +103,51 @@ def test_a_damaged_video_leaves_no_manifest(engine_clip, tmp_path):
         extract_fast(broken, out)
     assert not (out / "manifest.json").exists()
     assert not list((out / "slides").glob("*.png")), "stale slides of the old run are gone"
+
+
+def _frames_at(video, times: set[float]) -> dict[float, np.ndarray]:
+    """BGR pictures of the frames shown at `times` (seconds, as the manifest rounds them), from
+    an ordinary decode of the whole file."""
+    found = {}
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        for frame in container.decode(stream):
+            t = round(float(frame.pts * stream.time_base), 3)
+            if t in times:
+                found[t] = frame.to_ndarray(format="bgr24")
+    return found
+
+
+def _keyframe_times(video) -> set[float]:
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        return {round(float(p.pts * stream.time_base), 3) for p in container.demux(stream)
+                if p.is_keyframe and p.pts is not None}
+
+
+def test_each_slide_picture_is_exactly_the_frame_shown_at_its_time(engine_clip, tmp_path):
+    """A slide pictured by a keyframe that only the first pass decoded is decoded again from
+    that keyframe's bytes alone (no second container held open, see video.FrameGrabber): the
+    picture must still be, pixel for pixel, the frame a player shows at the slide's frame_time."""
+    video, _ = engine_clip("cuts")
+    out = tmp_path / "out"
+    manifest = extract_fast(video, out)
+    times = {s.frame_time for s in manifest.slides}
+    assert times & _keyframe_times(video), "some slide is pictured by a keyframe"
+    frames = _frames_at(video, times)
+    for slide in manifest.slides:
+        picture = cv2.imread(str(out / slide.image))
+        assert (picture == frames[slide.frame_time]).all(), f"slide {slide.index} at {slide.frame_time} s"
+
+
+def test_a_matroska_copy_gives_the_same_slides_and_pictures(engine_clip, tmp_path):
+    """In Matroska a packet's bytes cannot be read back from the file as they are, so its
+    keyframe pictures are made by seeking: the slides and pictures equal the MP4's."""
+    video, _ = engine_clip("cuts")
+    copy = tmp_path / "cuts.mkv"
+    remux(video, copy, "matroska")
+    mp4 = extract_fast(video, tmp_path / "mp4")
+    mkv = extract_fast(copy, tmp_path / "mkv")
+    assert [(s.start, s.frame_time) for s in mkv.slides] == [(s.start, s.frame_time) for s in mp4.slides]
+    for a, b in zip(mp4.slides, mkv.slides):
+        assert (cv2.imread(str(tmp_path / "mp4" / a.image)) == cv2.imread(str(tmp_path / "mkv" / b.image))).all()
