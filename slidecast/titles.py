@@ -36,9 +36,10 @@ NOT_SMALLER = 0.9
 # Lines in one band: centres within this share of the page height, type sizes within this ratio.
 PLACE = 0.03
 SIZE_RATIO = 1.25
-# A band must hold a title line on at least this share of the slides (title pages, section pages
-# and pictures have none).
-SUPPORT = 0.3
+# A band must hold a head line on at least this share of the slides, and on MIN_PAGES of them
+# (title pages, section pages and pictures have none: a corporate demo deck has three titled
+# frames among sixteen pages).
+SUPPORT = 0.15
 # A place where more than this share of the slides' lines read the same holds template text (a
 # deck's section pages may repeat one title on half of its frames).
 TEMPLATE = 0.75
@@ -95,8 +96,9 @@ def body_size(pages: list[list[Line]]) -> float:
 
 def title_band(heads: list[list[Line]], count: int, body: float) -> _Band | None:
     """The place and type size shared by the most slides' head lines (`heads`: each slide's
-    topmost candidate line, or none), when at least SUPPORT of the `count` slides; else None. Of
-    places shared by as many, the larger type wins, then the higher place."""
+    topmost candidate line, or none), when on at least SUPPORT of the `count` slides and on
+    MIN_PAGES; else None. Of places shared by as many, the larger type wins, then the higher
+    place."""
     lines = [line for page in heads for line in page]
     best, rank = None, None
     for seed in lines:
@@ -104,7 +106,7 @@ def title_band(heads: list[list[Line]], count: int, body: float) -> _Band | None
         score = (sum(1 for line in lines if band.holds(line)), round(seed.size / max(body, 1e-9), 1), -seed.centre)
         if rank is None or score > rank:
             best, rank = band, score
-    if best is None or rank[0] < max(2, SUPPORT * count):
+    if best is None or rank[0] < max(MIN_PAGES, SUPPORT * count):
         return None
     # The band's centre and size are the medians of its lines (the seed may lie at an edge).
     held = [line for line in lines if best.holds(line)]
