@@ -28,6 +28,7 @@ from .options import ExtractOptions
 from .output.pdf import PdfInfo, build_pdf
 from .output.subtitles import to_srt, to_vtt
 from .transcribe import transcribe_media
+from .titles import talk_titles, ocr_lines
 from .transcribe.align import all_words, make_cues, words_by_range
 
 Progress = Callable[[str, float, str], None]
@@ -82,13 +83,20 @@ def ocr_slides(manifest: Manifest, out_dir: Path, options: ExtractOptions, repor
         report("ocr", count / total, f"read slide {count} of {total}")
 
     images = [out_dir / s.image for s in distinct]
+    sizes = [_size(p) for p in images]
     pages = ocr_images(images, options.ocr_engine, options.workers, done)
-    for slide, page, flags in zip(distinct, pages, chrome_flags(pages, [_size(p) for p in images])):
+    bodies = []
+    for slide, page, flags in zip(distinct, pages, chrome_flags(pages, sizes)):
         live = live_flags(page, slide.live_regions)
         body = body_page(page, [[c or v for c, v in zip(*marks)] for marks in zip(flags, live)])
-        slide.text, slide.title = body.text, body.title
+        slide.text = body.text
         slide.words = [w.to_dict(chrome=c, live=v) for line, chrome, lives in zip(page.lines, flags, live)
                        for w, c, v in zip(line, chrome, lives)]
+        bodies.append(body)
+    # The frame title is told by its place across the talk's slides, not by one slide alone.
+    titles = talk_titles([ocr_lines(body, size) for body, size in zip(bodies, sizes)], [b.title for b in bodies])
+    for slide, title in zip(distinct, titles):
+        slide.title = title
     first = {s.index: s for s in distinct}
     for slide in manifest.slides:
         if slide.same_as is not None and slide.same_as in first:

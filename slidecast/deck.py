@@ -26,7 +26,10 @@ from PIL import Image
 import numpy as np
 import pypdfium2 as pdfium
 
+from .deck_lines import page_lines
 from .errors import SlidecastError
+from .same_page import one_slide_per_page
+from .titles import talk_titles
 
 MAX_DECK_PAGES = 2000
 # Pages are matched at this width (pixels); slide pictures are scaled to the same width.
@@ -80,6 +83,7 @@ class DeckPage:
     keypoints: np.ndarray  # (n, 2) float32, in `grey` pixels
     descriptors: np.ndarray | None
     text: str
+    title: str = ""  # the frame title from the text layer (slidecast.titles), "" if none
 
     @property
     def grey(self) -> np.ndarray:
@@ -114,16 +118,26 @@ def open_deck(path: str | Path, max_pages: int = MAX_DECK_PAGES) -> Deck:
     try:
         sift = cv2.SIFT_create(nfeatures=_SIFT_FEATURES)
         texts = [_page_text(pdf[i]) for i in range(len(pdf))]
+        titles = _titles(pdf)
         pages = []
         for i, text in enumerate(_without_running_lines(texts)):
             grey = _render_grey(pdf[i])
             points, descriptors = _features(sift, grey)
             png = cv2.imencode(".png", grey, [cv2.IMWRITE_PNG_COMPRESSION, 1])[1].tobytes()
-            pages.append(DeckPage(i + 1, png, grey.shape, points, descriptors, text))
+            pages.append(DeckPage(i + 1, png, grey.shape, points, descriptors, text, titles[i]))
         outline = _outline(pdf)
     finally:
         pdf.close()
     return Deck(path, pages, outline)
+
+
+def _titles(pdf) -> list[str]:
+    """Each page's frame title, chosen across the deck (slidecast.titles) from its text layer's
+    placed lines without the running ones (navigation bars, headers, footers)."""
+    pages = [page_lines(pdf[i]) for i in range(len(pdf))]
+    running = _running_keys(["\n".join(line.text for line in lines) for lines in pages])
+    kept = [[line for line in lines if _line_key(line.text) not in running] for lines in pages]
+    return talk_titles(kept, ["" for _ in kept])
 
 
 def _outline(pdf) -> list[tuple[int, str]]:
@@ -178,14 +192,20 @@ def _page_text(page) -> str:
 def _without_running_lines(texts: list[str]) -> list[str]:
     """Each page's text without lines found on half or more of the pages (navigation bars,
     running headers and footers; numbers count as equal so "3 / 20" matches "4 / 20")."""
-    def key(line: str) -> str:
-        return re.sub(r"\d+", "#", line.lower())
+    running = _running_keys(texts)
+    return ["\n".join(line for line in text.splitlines() if _line_key(line) not in running) for text in texts]
 
+
+def _running_keys(texts: list[str]) -> set[str]:
+    """Keys (_line_key) of the lines found on half or more of the pages; none under 3 pages."""
     if len(texts) < 3:
-        return texts
-    seen = Counter(k for text in texts for k in {key(line) for line in text.splitlines()})
-    running = {k for k, n in seen.items() if n >= len(texts) / 2}
-    return ["\n".join(line for line in text.splitlines() if key(line) not in running) for text in texts]
+        return set()
+    seen = Counter(k for text in texts for k in {_line_key(line) for line in text.splitlines()})
+    return {k for k, n in seen.items() if n >= len(texts) / 2}
+
+
+def _line_key(line: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(line.lower().split()))
 
 
 def _render_grey(page) -> np.ndarray:
@@ -456,22 +476,26 @@ class Alignment:
 
 def align_slides(manifest, out_dir: Path, deck: Deck, progress=None) -> Alignment:
     """Set `deck_page` on every appearance (matched on its own picture; None when no page of the
-    deck is on screen); give each aligned distinct slide the page's text (and, if OCR found
-    none, its first line as title); render the aligned pages into OUT/deck/page-NNN.png at the
-    slide picture's size, twice over, for the documents that take pictures.
+    deck is on screen); make appearances of one page one slide (slidecast.same_page: joined when
+    in a row, returns otherwise); give each aligned distinct slide the page's text and title
+    (the frame title of its text layer; else OCR's; else the text's first line); render the
+    aligned pages into OUT/deck/page-NNN.png at the slide picture's size, twice over, for the
+    documents that take pictures.
     """
+    _match_pages(DeckMatcher(deck), manifest.slides, Path(out_dir), progress or (lambda fraction: None))
+    one_slide_per_page(manifest, Path(out_dir))
     slides = manifest.slides
-    _match_pages(DeckMatcher(deck), slides, Path(out_dir), progress or (lambda fraction: None))
     warning = _few_matched(manifest.distinct(), deck)
     if warning:
         manifest.warnings.append(warning)
     pictures: dict[int, Path] = {}
     texts = {p.number: p.text for p in deck.pages}
+    titles = {p.number: p.title for p in deck.pages}
     for slide in manifest.distinct():
         if slide.deck_page is None:
             continue
         slide.text = texts[slide.deck_page]
-        slide.title = slide.title or next(iter(slide.text.splitlines()), "")
+        slide.title = titles[slide.deck_page] or slide.title or next(iter(slide.text.splitlines()), "")
         pictures[slide.index] = _rendered(deck, slide.deck_page, Path(out_dir), Path(out_dir) / slide.image)
     for slide in slides:
         if slide.same_as in pictures:

@@ -70,6 +70,13 @@ class Manifest:
         """First appearances only, in time order."""
         return [s for s in self.slides if s.same_as is None]
 
+    def slide_numbers(self) -> dict[int, int]:
+        """Appearance index -> the number of the slide it shows, counting distinct slides in
+        time order (a return has the number of the slide it returns to). The one numbering of
+        every document: the PDF's pages and outline, the notes' headings, the PPTX's slides."""
+        numbers = {s.index: n for n, s in enumerate(self.distinct(), start=1)}
+        return {s.index: numbers.get(s.same_as or s.index, 0) for s in self.slides}
+
     def to_dict(self) -> dict:
         return asdict(self)
 

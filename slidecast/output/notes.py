@@ -15,7 +15,8 @@ def render_notes(manifest: Manifest, pictures: dict[int, str] | None = None) -> 
     title = manifest.title or "Slides"
     distinct = manifest.distinct()
     appearances = _appearances_by_slide(manifest)
-    headings = [_heading(slide) for slide in distinct]
+    numbers = manifest.slide_numbers()
+    headings = [_heading(slide, numbers[slide.index]) for slide in distinct]
     anchors = _anchors(headings)
     out = [f"# {_inline(title)}", ""]
     if manifest.keywords:
@@ -35,8 +36,9 @@ def _appearances_by_slide(manifest: Manifest) -> dict[int, list[SlideEntry]]:
     return groups
 
 
-def _heading(slide: SlideEntry) -> str:
-    return f"Slide {slide.index}: {slide.title}" if slide.title else f"Slide {slide.index}"
+def _heading(slide: SlideEntry, number: int) -> str:
+    """"Slide N: title", N counting distinct slides as the PDF's pages do (not appearances)."""
+    return f"Slide {number}: {slide.title}" if slide.title else f"Slide {number}"
 
 
 def _slide_section(slide: SlideEntry, heading: str, appearances: list[SlideEntry],

@@ -154,12 +154,15 @@ def test_the_pdfs_page_of_an_aligned_slide_is_the_deck_page_itself_not_a_picture
         assert pdf[number]["images"] == 0 == deck[page - 1]["images"]
         assert pdf[number]["aspect"] == pytest.approx(deck[page - 1]["aspect"], rel=1e-3)
     reader = PdfReader(out / "slides.pdf")
-    # The deck's pages keep the outline of a table of contents: one entry per run of one title
-    # (pages 2-5 continue "The Integrated Approach"), numbered by distinct slide.
+    # The deck's pages keep the outline of a table of contents: one entry per run of one frame
+    # title (the four steps of pages 7-10 are one), numbered by distinct slide; the titles are
+    # the frames' own, not the running subsection line above them.
     assert [item["/Title"] for item in reader.outline] == [
-        "1. The Model and the Problem (00:00)", "2. The Integrated Approach (00:15)",
-        "6. Hardness of PP-Partitioning of Haplotype Matrices (01:15)", "7. Perfect Path Phylogenies (01:30)",
-        "8. Slide 8 (01:45)", "9. Tractability of PPP-Partitioning of Genotype Matrices (02:00)"]
+        "1. General formalization of haplotyping. (00:00)",
+        "2. How blocks help in perfect phylogeny haplotyping. (00:15)",
+        "6. Bad news about pp-partitions of haplotype matrices. (01:15)",
+        "7. The modified formal computational problem. (01:30)",
+        "8. Slide 8 (01:45)", "9. Good news about ppp-partitions of genotype matrices. (02:00)"]
     assert "A haplotype matrix H." in reader.pages[0].extract_text()
 
 

@@ -1,0 +1,63 @@
+"""A deck page's text layer as placed lines with their type size (for slidecast.titles).
+
+PDFium gives every character its box and font size; characters are joined into lines where
+PDFium breaks them (it writes a line break between text runs on different baselines), then
+placed in fractions of the page and sorted top to bottom.
+"""
+
+from __future__ import annotations
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from .titles import Line
+
+
+def page_lines(page) -> list[Line]:
+    """The lines of a pypdfium2 page's text layer, top to bottom (empty for a page without one)."""
+    width, height = page.get_width(), page.get_height()
+    textpage = page.get_textpage()
+    try:
+        runs = _runs(textpage)
+    finally:
+        textpage.close()
+    lines = [_line(run, width, height) for run in runs]
+    # Text placed off the page (beamer keeps an overlay's hidden parts there) is not shown.
+    lines = [line for line in lines if line.text and _on_page(line.box)]
+    return sorted(lines, key=lambda line: (round(line.box[1], 3), line.box[0]))
+
+
+def _runs(textpage: pdfium.PdfTextPage) -> list[list[tuple[str, tuple[float, float, float, float], float]]]:
+    """Characters (text, box, font size) grouped into PDFium's lines."""
+    runs, current = [], []
+    for index in range(textpage.count_chars()):
+        char = chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, index))
+        if char in "\r\n":
+            if current:
+                runs.append(current)
+            current = []
+            continue
+        if pdfium_c.FPDFText_IsGenerated(textpage.raw, index) == 1 and char != " ":
+            continue  # a hyphen PDFium adds at a line break: the line's own text has none
+        box = textpage.get_charbox(index) if char.strip() else None
+        current.append((char, box, pdfium_c.FPDFText_GetFontSize(textpage.raw, index)))
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _line(run, width: float, height: float) -> Line:
+    text = " ".join("".join(c for c, _, _ in run).split())
+    boxes = [b for _, b, _ in run if b is not None]
+    sizes = sorted(s for c, b, s in run if b is not None and s > 0)
+    if not boxes or not sizes:
+        return Line("", (0.0, 0.0, 0.0, 0.0), 0.0)
+    # PDF boxes are (left, bottom, right, top) with y up from the page's bottom.
+    x0, x1 = min(b[0] for b in boxes), max(b[2] for b in boxes)
+    top, bottom = max(b[3] for b in boxes), min(b[1] for b in boxes)
+    box = (x0 / width, 1 - top / height, x1 / width, 1 - bottom / height)
+    return Line(text, box, sizes[len(sizes) // 2] / height)
+
+
+def _on_page(box: tuple[float, float, float, float]) -> bool:
+    return box[2] > 0 and box[0] < 1 and box[3] > 0 and box[1] < 1

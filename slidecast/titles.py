@@ -1,0 +1,178 @@
+"""Slide titles chosen across a whole talk: the frame title sits in the same place, in the
+same type, on most slides of one talk.
+
+A slide alone cannot tell its title from a box heading ("Theorem", "Definition", "Example") or
+its first bullet: all may be the first or the tallest line near the top. Across the slides of a
+talk the frame title stands out: a beamer frametitle bar, a header band or a plain heading puts
+it at one height in one type size (often larger than the body, sometimes the body's own size)
+on most slides. So the lines of all slides are compared: the title band is the (height, type
+size) near the top where the most slides have a line not smaller than the body type, and each
+slide's title is its line in that band (a second line under it is not joined: in OCR's word
+heights a subtitle looks as large as a title's second line). A slide without a line there (a title page, a section page) takes its
+largest line when that is clearly larger than the body; else it has no title. Without such a
+band (fewer than MIN_PAGES slides, or a talk whose slides share no title place) each slide keeps
+its title by the single-slide rule (slidecast.ocr.base.title_of).
+
+Lines come from OCR (word boxes; chrome and live words already left out) or from a deck's text
+layer (font sizes); both are placed in fractions of their picture or page.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from statistics import median
+
+# OCR lines are split into columns at gaps this many word heights wide (the smaller of the two
+# words beside the gap: a sidebar's small type beside a title; a word space is a third of one).
+COLUMN_GAP = 1.5
+# Fewer slides than this share no "most".
+MIN_PAGES = 3
+# The title band lies in the top part of the slide (a frametitle bar, a header band).
+TOP = 0.4
+# A title line's type is not smaller than the talk's body type (a beamer frame title is often
+# the body's size, told apart by its place; a running subsection line is smaller).
+NOT_SMALLER = 0.9
+# Lines in one band: centres within this share of the page height, type sizes within this ratio.
+PLACE = 0.03
+SIZE_RATIO = 1.25
+# A band must hold a head line on at least this share of the slides, and on MIN_PAGES of them
+# (title pages, section pages and pictures have none: a corporate demo deck has three titled
+# frames among sixteen pages).
+SUPPORT = 0.15
+# A place where more than this share of the slides' lines read the same holds template text (a
+# deck's section pages may repeat one title on half of its frames).
+TEMPLATE = 0.75
+# A slide without a line in the band takes its largest line when it is this much larger than the
+# body type (a section page's name, a title page's title).
+DISPLAY = 1.4
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a slide: its text, where it is (fractions of the page: x0, y0, x1, y1) and its
+    type size (a fraction of the page height: word height for OCR, font size for a text layer)."""
+
+    text: str
+    box: tuple[float, float, float, float]
+    size: float
+
+    @property
+    def centre(self) -> float:
+        return (self.box[1] + self.box[3]) / 2
+
+
+@dataclass(frozen=True)
+class _Band:
+    centre: float
+    size: float
+
+    def holds(self, line: Line) -> bool:
+        ratio = max(line.size, self.size) / max(1e-9, min(line.size, self.size))
+        return abs(line.centre - self.centre) <= PLACE and ratio <= SIZE_RATIO
+
+
+def talk_titles(pages: list[list[Line]], fallback: list[str] | None = None) -> list[str]:
+    """The title of each page (see the module docstring). `pages`: each slide's lines in reading
+    order; `fallback`: each slide's title by the single-slide rule, used when the talk shows no
+    title band (else the first line is)."""
+    fallback = fallback if fallback is not None else [page[0].text if page else "" for page in pages]
+    if len(pages) < MIN_PAGES:
+        return list(fallback)
+    body = body_size(pages)
+    shown = _without_template([[line for line in page if any(c.isalnum() for c in line.text)] for page in pages])
+    candidates = [[line for line in page if _candidate(line, body)] for page in shown]
+    band = title_band([page[:1] for page in candidates], len(pages), body)
+    if band is None:
+        return list(fallback)
+    return [_title_in(page, heads, band, body) for page, heads in zip(shown, candidates)]
+
+
+def body_size(pages: list[list[Line]]) -> float:
+    """The talk's body type size: the median line size, each line counted by its characters."""
+    sizes = [line.size for page in pages for line in page for _ in range(len(line.text))]
+    return median(sizes) if sizes else 0.0
+
+
+def title_band(heads: list[list[Line]], count: int, body: float) -> _Band | None:
+    """The place and type size shared by the most slides' head lines (`heads`: each slide's
+    topmost candidate line, or none), when on at least SUPPORT of the `count` slides and on
+    MIN_PAGES; else None. Of places shared by as many, the larger type wins, then the higher
+    place."""
+    lines = [line for page in heads for line in page]
+    best, rank = None, None
+    for seed in lines:
+        band = _Band(seed.centre, seed.size)
+        score = (sum(1 for line in lines if band.holds(line)), round(seed.size / max(body, 1e-9), 1), -seed.centre)
+        if rank is None or score > rank:
+            best, rank = band, score
+    if best is None or rank[0] < max(MIN_PAGES, SUPPORT * count):
+        return None
+    # The band's centre and size are the medians of its lines (the seed may lie at an edge).
+    held = [line for line in lines if best.holds(line)]
+    return _Band(median(l.centre for l in held), median(l.size for l in held))
+
+
+def _without_template(pages: list[list[Line]]) -> list[list[Line]]:
+    """Each page's lines, top first, without template lines: a line whose place holds the same
+    text on most (TEMPLATE) of the slides with a line there (a sidebar's talk title or author, a
+    logo's text that chrome detection left because it is on fewer than half of the slides)."""
+    out = []
+    for page in pages:
+        kept = []
+        for line in page:
+            band = _Band(line.centre, line.size)
+            held = [next(l for l in other if band.holds(l)) for other in pages if any(band.holds(l) for l in other)]
+            if len(held) < MIN_PAGES or not _same_text(held):
+                kept.append(line)
+        out.append(sorted(kept, key=lambda line: line.box[1]))
+    return out
+
+
+def _same_text(lines: list[Line]) -> bool:
+    """Most of the lines (TEMPLATE) read the same (letters and digits only, any case)."""
+    keys = Counter("".join(c for c in line.text.lower() if c.isalnum()) for line in lines)
+    return bool(keys) and keys.most_common(1)[0][1] > TEMPLATE * len(lines)
+
+
+def _candidate(line: Line, body: float) -> bool:
+    return line.box[1] < TOP and line.size >= NOT_SMALLER * body and any(c.isalnum() for c in line.text)
+
+
+def _title_in(page: list[Line], candidates: list[Line], band: _Band, body: float) -> str:
+    """The page's candidate line in the band; else its line at the band's place in another type
+    (small caps, a title OCR read smaller); else its largest line when clearly larger than the
+    body (a section page's name); else "". `page`: the page's lines without template lines."""
+    held = [line for line in candidates if band.holds(line)] or \
+        [line for line in page if abs(line.centre - band.centre) <= PLACE]
+    if held:
+        return " ".join(held[0].text.split())
+    largest = max(page, key=lambda line: line.size, default=None)
+    return " ".join(largest.text.split()) if largest is not None and largest.size >= DISPLAY * body else ""
+
+
+def ocr_lines(page, size: tuple[int, int]) -> list[Line]:
+    """An OCR page's lines (slidecast.ocr.PageText: words with pixel boxes) placed in fractions
+    of its picture, `size` (width, height); the type size is the line's median word height. A
+    line is split where a gap is wider than COLUMN_GAP word heights: OCR reads a title and a
+    sidebar's text beside it as one line."""
+    width, height = max(1, size[0]), max(1, size[1])
+    out = []
+    for words in page.lines:
+        for column in _columns(words):
+            heights = sorted(w.box[3] - w.box[1] for w in column)
+            box = (min(w.box[0] for w in column) / width, min(w.box[1] for w in column) / height,
+                   max(w.box[2] for w in column) / width, max(w.box[3] for w in column) / height)
+            out.append(Line(" ".join(w.text for w in column), box, heights[len(heights) // 2] / height))
+    return out
+
+
+def _columns(words: list) -> list[list]:
+    columns = [[words[0]]]
+    for word in words[1:]:
+        before = columns[-1][-1]
+        height = max(1, min(word.box[3] - word.box[1], before.box[3] - before.box[1]))
+        if word.box[0] - before.box[2] > COLUMN_GAP * height:
+            columns.append([])
+        columns[-1].append(word)
+    return columns

@@ -1,0 +1,85 @@
+"""Slide titles are the frame titles of real beamer decks, not a box heading or the first bullet.
+
+Pages of the packaged decks are rendered as a 720p video shows them and read by the real OCR
+(without a deck), or read from the deck's own text layer (with it). The box headings that the
+single-slide rule took ("Corollary", "Theorem") sit on the same pages as the frame titles.
+"""
+
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+
+from slidecast import content
+from slidecast.deck import open_deck
+from slidecast.options import ExtractOptions
+from slidecast.output.manifest import Manifest, SlideEntry, VideoInfo
+from slidecast.titles import Line, talk_titles
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+TALK = DATA / "beamer" / "conference-talk.pdf"
+BFH = DATA / "bfh" / "DEMO-BFHBeamer-Sidebar.pdf"
+
+# Pages of the conference talk and their frame titles; 17 and 20 open with a box heading
+# ("Corollary", "Theorem"), 21 with a block titled like a section, 29 with a figure's captions.
+TITLES = {
+    4: "General formalization of haplotyping.",
+    13: "The formal computational problem.",
+    17: "Implications for pp-partitions of haplotype matrices.",
+    20: "Bad news about pp-partitions of haplotype matrices.",
+    21: "Implications for pp-partitions of genotype matrices.",
+    29: "The algorithm in action.",
+}
+
+
+def test_with_the_deck_each_page_is_titled_by_its_frame_title():
+    deck = open_deck(TALK)
+    titles = {p.number: p.title for p in deck.pages}
+    for number, title in TITLES.items():
+        assert titles[number] == title
+    # The sidebar's talk title and author, beside the frame title on every frame, are not it.
+    bfh = {p.number: p.title for p in open_deck(BFH).pages}
+    assert [bfh[n] for n in (9, 10, 11)] == ["Frame with a subtitle", "Blocks", "Block types"]
+
+
+@pytest.fixture(scope="module")
+def read_talk(tmp_path_factory):
+    """The pages above as the distinct slides of a 1280x720 video (4:3 pillarboxed), read by OCR."""
+    out = tmp_path_factory.mktemp("titles")
+    (out / "slides").mkdir()
+    pdf = pdfium.PdfDocument(TALK)
+    slides = []
+    for index, number in enumerate(TITLES, start=1):
+        page = pdf[number - 1]
+        picture = page.render(scale=720 / page.get_height()).to_pil().convert("RGB")
+        picture.save(out / f"slides/{index:03d}.png")
+        slides.append(SlideEntry(index, 10.0 * (index - 1), 10.0 * index, f"slides/{index:03d}.png",
+                                 f"thumbs/{index:03d}.jpg"))
+    manifest = Manifest(VideoInfo(10.0 * len(slides), 25.0, 960, 720, "0" * 64), slides)
+    content.run(manifest, out, out / "none.mp4", ExtractOptions(pdf=False, notes=False, workers=2))
+    return manifest
+
+
+def test_without_a_deck_ocr_titles_are_the_frame_titles_not_box_headings(read_talk):
+    titles = [s.title for s in read_talk.slides]
+    assert "Corollary" not in titles and "Theorem" not in titles
+    for title, truth in zip(titles, TITLES.values()):
+        assert _words(title) == _words(truth), (title, truth)
+
+
+def test_chapters_follow_the_frame_titles(read_talk, tmp_path):
+    # Chapters change with the title: a box heading would start a chapter of its own.
+    chapters = content.make_chapters(read_talk)
+    assert [c.title for c in chapters][:2] == [TITLES[4], TITLES[13]]
+
+
+def _words(text: str) -> list[str]:
+    return "".join(c if c.isalnum() else " " for c in text.lower()).split()
+
+
+def test_a_talk_without_a_shared_title_place_keeps_the_single_slide_titles():
+    # Three slides whose top lines sit at different heights: no title band, so each keeps the
+    # title its own page gives it.
+    pages = [[Line("Alpha", (0.1, 0.05 + 0.1 * i, 0.5, 0.1 + 0.1 * i), 0.05),
+              Line("body text here", (0.1, 0.5, 0.9, 0.55), 0.05)] for i in range(3)]
+    assert talk_titles(pages, ["one", "two", "three"]) == ["one", "two", "three"]
