@@ -110,8 +110,9 @@ def _line_height(line: list[Word]) -> float:
 
 
 # Bullet glyphs are layout, not text: searching or quoting a slide never wants them. OCR reads
-# a round bullet as any of these; "*", "-" and ">" count only as a line's first token.
-_BULLETS = set("•·●○◦▪▫■□‣⁃∙")
+# a round bullet as any of these (and beamer's triangles as the arrow heads, which PP-OCRv6's
+# alphabet has); "*", "-" and ">" count only as a line's first token.
+_BULLETS = set("•·●○◦▪▫■□‣⁃∙▶►▸▷▹")
 _LEADING_BULLETS = _BULLETS | set("¢«»*-–—>.")
 
 

@@ -1,4 +1,4 @@
-"""Rewrite rapidocr's PP-OCRv4 models into cheaper, numerically equal graphs (made at run time
+"""Rewrite rapidocr's PP-OCRv4 (and v6 recognition) models into cheaper, numerically equal graphs (made at run time
 from the models inside the rapidocr wheel, so nothing is downloaded or shipped twice).
 
 The exported models spell out every small step of PP-LCNetV3: a learnable affine block
@@ -29,6 +29,7 @@ def fused_model(path: str) -> bytes:
     from onnx import version_converter
 
     model = onnx.load(path)
+    _free_height(model.graph)
     _lift_constants(model.graph)
     model = version_converter.convert_version(model, OPSET)
     graph = _Graph(model.graph)
@@ -38,6 +39,14 @@ def fused_model(path: str) -> bytes:
     graph.drop_unused_initializers()
     onnx.checker.check_model(model)
     return model.SerializeToString()
+
+
+def _free_height(graph) -> None:
+    """PP-OCRv6's recogniser is exported for lines exactly 48 px high; its layers work at any
+    height that is a multiple of 16, and rapid.py reads each line at 32 px first."""
+    dims = graph.input[0].type.tensor_type.shape.dim
+    if len(dims) == 4 and dims[2].HasField("dim_value"):
+        dims[2].dim_param = "height"
 
 
 def _lift_constants(graph) -> None:

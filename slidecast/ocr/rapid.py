@@ -1,8 +1,10 @@
-"""RapidOCR engine: PP-OCRv4 detection + recognition models shipped inside the pip wheel."""
+"""RapidOCR engine: PP-OCRv4 detection from rapidocr-onnxruntime's wheel, PP-OCRv6 recognition
+from rapidocr 3.x's wheel (PP-OCRv4's when that wheel is absent); nothing is downloaded."""
 
 from __future__ import annotations
 
 import importlib.util
+from importlib import metadata
 from pathlib import Path
 
 import cv2
@@ -50,7 +52,8 @@ class RapidEngine:
         from rapidocr_onnxruntime import RapidOCR
 
         # The 180-degree classifier costs time and slides are never upside down.
-        self._ocr = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, use_cls=False)
+        self._ocr = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, use_cls=False,
+                             **latin_recogniser())
         self._ocr.text_det.get_preprocess = _detect_preprocess(self._ocr.text_det)
         self._ocr.text_rec.rec_batch_num = 1
         reopen_sessions(self._ocr, fused=True, arena=True)
@@ -84,6 +87,27 @@ class RapidEngine:
         lines = [_line_words(restore_spaces(image, line), scale) for line in result or []]
         heights = sorted(float(np.ptp(np.asarray(line[0], dtype=float)[:, 1])) for line in result or [])
         return lines, heights
+
+
+# PP-OCRv4's recogniser (rapidocr-onnxruntime's wheel) has no ö, Ä, Ö or ß and no Italian grave
+# accents: "natürlicher" came out "natuirlicher", "più" as "piu". The PP-OCRv6 small recogniser
+# shipped in the wheel of rapidocr 3.x (the same project's successor, never imported here: only
+# its model file is used) has them, and read English slides better too (docs/benchmarks.md,
+# "Slide text without a deck: the recogniser's alphabet"). Same architecture (PP-LCNetV3, so
+# fuse.py applies); its alphabet is in the model's metadata, where rapidocr 1.4 reads it.
+LATIN_DISTRIBUTION = "rapidocr"
+LATIN_MODEL = "rapidocr/models/PP-OCRv6_rec_small.onnx"
+
+
+def latin_recogniser() -> dict:
+    """rapidocr 1.4's argument for PP-OCRv6's recogniser, or none (PP-OCRv4's) when rapidocr
+    3.x is not installed: a partial install still reads slides, only without those letters."""
+    try:
+        dist = metadata.distribution(LATIN_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return {}
+    model = Path(dist.locate_file(LATIN_MODEL))
+    return {"rec_model_path": str(model)} if model.is_file() else {}
 
 
 def reopen_sessions(ocr, fused: bool, arena: bool) -> None:

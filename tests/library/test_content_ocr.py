@@ -1,12 +1,13 @@
 """OCR: a rendered slide's words come back in reading order, with boxes, and a title."""
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from slidecast.ocr import Word, available_engines, get_engine, group_lines, page_from_words
+from slidecast.ocr import Word, available_engines, get_engine, group_lines, page_from_words, rapid
 from slidecast.ocr.runner import ocr_images
 from slidecast.synthetic.slides import deck_style, render_slide, slide_content
 
@@ -121,3 +122,45 @@ def test_quick_first_read_gives_the_full_height_read_of_a_clean_slide(tmp_path):
     full = get_engine("rapid")
     full._ocr.text_rec = full._ocr.text_rec.inner
     assert page_from_words(quick.read(path)).text == page_from_words(full.read(path)).text
+
+
+# Real beamer pages (tests/data/real_pages/README.md): a German lecture and an Italian talk,
+# rendered at the 960x720 a 4:3 slide fills in a 720p video.
+REAL_PAGES = Path(__file__).resolve().parents[1] / "data" / "real_pages"
+needs_latin = pytest.mark.skipif(not rapid.latin_recogniser(),
+                                 reason="rapidocr 3.x (whose wheel has the PP-OCRv6 recogniser) not installed")
+
+
+def words_read(name: str) -> set[str]:
+    page = page_from_words(get_engine("rapid").read(REAL_PAGES / f"{name}.png"))
+    return set(re.findall(r"\w+", page.text))
+
+
+@needs_latin
+def test_umlauts_and_sharp_s_of_a_real_german_slide_are_read():
+    # PP-OCRv4 read these "natuirlichen", "duirfen", "gehrt", "groB" (no ö or ß in its alphabet).
+    assert {"natürlichen", "natürlicher", "dürfen", "Sätze", "gehört", "ähneln", "groß"} <= words_read("logik-8")
+    assert {"Hörsaal", "Sätzen", "natürlicher"} <= words_read("logik-15")
+
+
+@needs_latin
+def test_accents_of_a_real_italian_slide_are_read():
+    # PP-OCRv4 read "più" as "piu" and "possibilità" as "possibilita" (no grave accents).
+    assert {"Più", "possibilità", "più"} <= words_read("b2t-29")
+    assert {"è", "più"} <= words_read("b2t-41")
+
+
+def test_beamer_triangle_bullets_are_not_text():
+    words = [Word("▶", (10, 10, 20, 30), 1), Word("exampleblock", (30, 10, 150, 30), 1)]
+    assert page_from_words(words).text == "exampleblock"
+
+
+@pytest.mark.skipif("rapid" not in available_engines(), reason="rapidocr-onnxruntime not installed")
+def test_without_the_pp_ocrv6_model_the_engine_still_reads_slides(monkeypatch, tmp_path):
+    """The accented letters come from another wheel's model; an install without it keeps reading."""
+    monkeypatch.setattr(rapid, "LATIN_DISTRIBUTION", "no-such-distribution")
+    assert rapid.latin_recogniser() == {}
+    path, title, _ = render(tmp_path, 1)
+    engine = get_engine("rapid")
+    assert "PP-OCRv6" not in engine._ocr.text_rec.inner.session.model_path
+    assert page_from_words(engine.read(path)).title.split() == title.split()

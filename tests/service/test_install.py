@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCKS = {name: ROOT / "requirements" / f"{name}.txt" for name in ("dev", "service", "slim")}
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 # Left out of beat's and Flower's install (slim.txt): the OCR and speech models' runtimes.
-NOT_SLIM = {"onnxruntime", "rapidocr-onnxruntime", "onnx", "pocketsphinx", "faster-whisper"}
+NOT_SLIM = {"onnxruntime", "rapidocr-onnxruntime", "rapidocr", "onnx", "pocketsphinx", "faster-whisper"}
 
 
 def canonical(name: str) -> str:
