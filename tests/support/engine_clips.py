@@ -282,6 +282,12 @@ REAL_CLIPS = {
     # the clean video's lowered threshold counts (a 6-cell blob at 2.9 s taken for a change).
     "laser": RealClip([Shot("metropolis-16", 8), Shot("pure-12", 6), Shot("metropolis-17", 6)], size=(1280, 720),
                       face=Face((960, 460, 288, 240)), pointer=True, seed=2),
+    # Speaker view of a section page that gives way to the next (trigon 5 -> 8: one word
+    # of the title, "Layout" -> "Elements", 0.4% of the page), no pointer: the change is a
+    # 6-cell blob of a few strong cells and their faint edges, which the laser-halo rule took
+    # for a pointer's glow (realism speaker seed 15 at 22.8 s).
+    "section-word": RealClip([Shot("trigon-5", 8), Shot("trigon-8", 8), Shot("trigon-5", 6)],
+                             slide_box=(12, 54, 448, 252), face=Face((471, 120, 160, 120))),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
