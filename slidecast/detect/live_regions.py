@@ -95,7 +95,8 @@ class LiveRegionDetector:
             self.keys.add(changed)
 
     def mask(self) -> np.ndarray:
-        # The keyframe view only confirms what the runs saw wander: one pair is enough. A short
+        # The keyframe view only confirms what the runs saw wander: one pair is enough (from 6
+        # pairs on, LIVE_FRACTION of them asks for 2 anyway). A short
         # clip with a keyframe every 10 s has 3 or 4 pairs with most of the picture still, and a
         # swaying tile changed only some cells in 2 of them: a speaker tile masked in a few
         # cells, its edge taken for builds (realism speaker seed 5: a return not linked).
