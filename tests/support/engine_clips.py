@@ -115,6 +115,7 @@ class RealClip:
     seed: int = 1
     pointer: bool = False  # synthetic.effects.Pointer: an arrow that wanders and pauses, every other 7 s a laser dot
     filmed: bool = False  # the screen filmed by a camera (synthetic.effects.Camera: keystone, drift, blur)
+    backdrop: tuple[int, int, int] = (0, 0, 0)  # RGB around the page (a speaker view's: bench/real's (30, 30, 34))
 
     def transitions(self, builds: bool = False) -> list[float]:
         """True change times: each shot's start (a crossfade's middle); build steps only when
@@ -157,7 +158,7 @@ def render_real_clip(clip: RealClip, path: Path) -> Path:
     box = clip.slide_box or (0, 0, W, H)
     screens = []
     for shot in clip.shots:
-        canvas = np.zeros((H, W, 3), np.uint8)
+        canvas = np.full((H, W, 3), clip.backdrop, np.uint8)
         _fit(page(shot.page), box, canvas)
         screens.append(canvas)
     photo = page("astronaut-face") if clip.face else None
@@ -282,6 +283,20 @@ REAL_CLIPS = {
     # the clean video's lowered threshold counts (a 6-cell blob at 2.9 s taken for a change).
     "laser": RealClip([Shot("metropolis-16", 8), Shot("pure-12", 6), Shot("metropolis-17", 6)], size=(1280, 720),
                       face=Face((960, 460, 288, 240)), pointer=True, seed=2),
+    # Speaker view of a section page that gives way to the next (trigon 5 -> 8: one word
+    # of the title, "Layout" -> "Elements", 0.4% of the page), no pointer: the change is a
+    # 6-cell blob of a few strong cells and their faint edges, which the laser-halo rule took
+    # for a pointer's glow (realism speaker seed 15 at 22.8 s).
+    "section-word": RealClip([Shot("trigon-5", 8), Shot("trigon-8", 8), Shot("trigon-5", 6)],
+                             slide_box=(12, 54, 448, 252), face=Face((471, 120, 160, 120)), backdrop=(30, 30, 34)),
+    # Speaker view of metropolis overlays, tile on the left, a keyframe every 10 s, a clean
+    # video: at 12 s a line is recoloured and one added (6 cells). Phase correlation reads a
+    # fraction of a pixel into that change; shifting the later state back by it, to undo a
+    # filmed screen's drift, moved every edge, and the change was taken for a build (realism
+    # speaker seed 18).
+    "overlays-gop10": RealClip([Shot("metropolis-16", 12), Shot("metropolis-17", 4), Shot("metropolis-18", 6),
+                                Shot("metropolis-16", 8)], slide_box=(180, 12, 448, 336),
+                               face=Face((9, 120, 160, 120)), backdrop=(30, 30, 34), gop_seconds=10.0),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
