@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -91,7 +91,8 @@ def url_problem(url: str, allow_private: bool = False) -> str | None:
     if allow_private:
         return None
     if "%" in parsed.hostname:  # only an IPv6 literal has a zone (%eth0), which names a link of the server
-        address, zone = parsed.hostname, parsed.hostname.split("%", 1)[1]
+        address = unquote(parsed.hostname)  # the URL writes the % of fe80::1%eth0 as %25
+        zone = address.split("%", 1)[1]
         kind = address_kind(address) or "scoped"
         return refusal(address, address, f"{kind} address with zone %{zone}, a network link of the server")
     try:
