@@ -2,7 +2,8 @@
 
 - The database is the truth. Every state change is one conditional UPDATE
   (`... WHERE id = :id AND status IN (...)`), so a finished job never reopens, whoever writes late.
-  Progress is written as `max(progress, :p)` in SQL, so it never goes backwards.
+  Progress is written as `max(progress, :p)` in SQL, so it never goes backwards within an
+  attempt; a job re-queued (requeue) starts over from 0.
 - The cache (Redis, or an in-process TTL cache without REDIS_URL) holds the job record (job_record) for
   fast reads. It is refreshed from the database after every transition, takes progress at once,
   and is never the only place anything is written: progress reaches the database at least every
@@ -45,12 +46,13 @@ _KEY = "slidecast:job-record:{}"
 _STOP_KEY = "slidecast:job-stop:{}"
 TOMBSTONE_SECONDS = 600
 
-# Write the document; progress never goes below what the cache already shows for the job.
+# Write the document; progress never goes below what the cache already shows for the job, except
+# that a queued job (re-queued after a restart: its attempt starts over) has made none.
 _PUT = """
 if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return 'deleted' end
 local old = tonumber(redis.call('HGET', KEYS[1], 'progress') or '-1')
 local new = tonumber(ARGV[3])
-if old > new then new = old end
+if old > new and ARGV[2] ~= 'queued' then new = old end
 redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'status', ARGV[2], 'progress', tostring(new),
            'stage', ARGV[4], 'message', ARGV[5], 'updated_at', ARGV[6])
 redis.call('EXPIRE', KEYS[1], ARGV[7])
@@ -180,7 +182,7 @@ class LocalJobCache:
                 return
             old = self._docs.get(doc["id"])
             doc = dict(doc)
-            if old:
+            if old and doc["status"] != QUEUED:  # a re-queued job starts over (see _PUT)
                 doc["progress"] = max(doc["progress"], old[1]["progress"])
             self._docs[doc["id"]] = (time.monotonic() + self.ttl, doc)
             if len(self._docs) > 10000:  # bound memory: drop expired entries
@@ -487,7 +489,7 @@ class JobStorageService:
         """queued/running -> queued under `new_owner`, only if `old_owner` still holds it: of
         several processes recovering the same job, exactly one wins."""
         return self.transition(job_id, QUEUED, ACTIVE_STATES, owner_is=old_owner, owner=new_owner,
-                               stage=None, message=message)
+                               stage=None, progress=0.0, message=message)
 
     def set_executor(self, job_id: str, executor: str, owner: str | None) -> bool:
         """Record who runs a still-queued job (thread pool fallback after a failed broker send)."""

@@ -38,4 +38,12 @@ def register_api(app: Flask) -> Api:
     app.register_blueprint(web.bp)  # the page at /, outside the OpenAPI document
     init_auth(app)
     document_truthfully(api)
+    app.after_request(_no_sniffing)
     return api
+
+
+def _no_sniffing(response):
+    """Every answer is taken as the type it says (a transcript or a name echoed in an error is
+    never run as HTML or script by a browser that guesses)."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response

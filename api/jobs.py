@@ -28,7 +28,7 @@ from jobs import keys
 from jobs.deck import BadDeck, check_deck, store_deck
 from jobs.inputs import BadVideo, check_video_url, probe_video, video_limits
 from jobs.keys import job_prefix, upload_key, work_prefix
-from jobs.repeats import find_repeat
+from jobs.repeats import find_repeat, hold_repeat_check
 from models import ACTIVE_STATES, Artifact, Job, new_id
 from slidecast import ExtractOptions
 from slidecast.video import mpegts_as_mp4
@@ -149,6 +149,7 @@ def _poll_body(record: dict) -> str:
 def cancel_job(job_id):
     """Cancel a queued or running job; a running one stops at its next progress report."""
     doc = find_job(job_id)
+    job_id = doc["id"]  # the canonical form: the store knows no other (UPPERCASE, {braces}, no hyphens)
     if not job_store().cancel(job_id):
         doc = find_job(job_id)
         problem(409, f"job {job_id} already {doc['status']}; there is nothing to cancel")
@@ -162,6 +163,7 @@ def cancel_job(job_id):
 def delete_job(job_id):
     """Delete the job, its rows and its files; a queued or running job is cancelled first."""
     doc = find_job(job_id)
+    job_id = doc["id"]
     if doc["status"] in ACTIVE_STATES:
         job_store().cancel(job_id)
     job_store().delete(job_id)
@@ -301,6 +303,7 @@ def _store_upload(job: Job, upload) -> str | None:
     name = stored_name(upload.filename or "")
     received = upload.stream
     job.video_sha256 = received.sha256
+    hold_repeat_check(job.video_sha256, job.options, job.api_key_id)  # until the job is committed
     if (earlier := find_repeat(job.video_sha256, job.options, job.api_key_id)) is not None:
         return earlier
     stored_as, content_type = name, upload.mimetype or "application/octet-stream"

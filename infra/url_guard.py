@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -27,7 +27,15 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 SETTING = "ALLOW_PRIVATE_VIDEO_URLS"
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # embeds an IPv4 address a NAT64 gateway reaches
+# IPv6 forms that carry an IPv4 address in their last 32 bits: a connection to one of them can
+# reach that IPv4 address (through the kernel's mapping, a translator or a NAT64 gateway), so
+# they are as public as the address they carry.
+_CARRIES_IPV4 = [ipaddress.ip_network(net) for net in (
+    "::ffff:0:0/96",  # IPv4-mapped
+    "::ffff:0:0:0/96",  # IPv4-translated (RFC 2765 SIIT)
+    "64:ff9b::/96",  # NAT64 well-known prefix
+    "64:ff9b:1::/48",  # NAT64 local-use prefix (RFC 8215)
+)]
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated form ::a.b.c.d
 
 
@@ -36,22 +44,28 @@ class BlockedAddress(Exception):
 
 
 def address_kind(address: str) -> str | None:
-    """None for a public unicast address, else what it is ("loopback", "private", ...)."""
+    """None for a public unicast address, else what it is ("loopback", "private", ...). An IPv6
+    address that carries an IPv4 one (mapped, translated, NAT64, 6to4) is what that
+    IPv4 address is."""
     ip = ipaddress.ip_address(address.split("%")[0])  # drop an IPv6 zone such as fe80::1%eth0
-    if ip.version == 6:
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if embedded is None and ip in _NAT64:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None:
-            return address_kind(str(embedded))
+    if ip.version == 6 and (embedded := _embedded_ipv4(ip)) is not None:
+        return address_kind(str(embedded))
     for kind in ("loopback", "link_local", "multicast", "unspecified"):
         if getattr(ip, f"is_{kind}"):
             return kind.replace("_", "-")
     if ip.is_private:
         return "private"
     if ip.version == 6 and ip in _IPV4_COMPATIBLE:
-        return "reserved"
+        return address_kind(str(ipaddress.IPv4Address(int(ip)))) or "reserved"
     return None if ip.is_global else "not public"
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if any(ip in net for net in _CARRIES_IPV4):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 def refusal(host: str, address: str, kind: str) -> str:
@@ -76,6 +90,11 @@ def url_problem(url: str, allow_private: bool = False) -> str | None:
         return "video_url has an invalid port"
     if allow_private:
         return None
+    if "%" in parsed.hostname:  # only an IPv6 literal has a zone (%eth0), which names a link of the server
+        address = unquote(parsed.hostname)  # the URL writes the % of fe80::1%eth0 as %25
+        zone = address.split("%", 1)[1]
+        kind = address_kind(address) or "scoped"
+        return refusal(address, address, f"{kind} address with zone %{zone}, a network link of the server")
     try:
         found = socket.getaddrinfo(parsed.hostname, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:

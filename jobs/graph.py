@@ -180,7 +180,9 @@ def _align(job: Job, manifest: Manifest, out: Path, folder: Path):
     local = with_local_deck(job_options(job), job.id, folder)
     if not local.deck:
         return None
-    return content.align_to_deck(manifest, out, open_deck(local.deck), reporter(job.id))
+    report = reporter(job.id)  # also while the deck is read: a cancel stops it at the next page
+    deck = open_deck(local.deck, progress=lambda f: report("aligning", 0.0, f"reading the deck: {f:.0%} of its pages"))
+    return content.align_to_deck(manifest, out, deck, report)
 
 
 def _publish_and_succeed(job: Job, manifest: Manifest, out: Path, folder: Path) -> str:

@@ -3,12 +3,34 @@ with the same options, found by the video's SHA-256."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
+
 import sqlalchemy as sa
 
 from infra.extensions import db
 from models import QUEUED, RUNNING, SUCCEEDED, Job
 
 _REUSABLE = (SUCCEEDED, RUNNING, QUEUED)
+# Embedded mode (SQLite) is one process: in-process locks, striped by key.
+_LOCKS = [threading.Lock() for _ in range(64)]
+
+
+def hold_repeat_check(video_sha256: str, options: dict, api_key_id: int | None) -> None:
+    """Make the repeat check of this video, options and key, and the creation of the job that
+    follows it, one step: a lock held until the request's database transaction ends (the new
+    job's commit, or the rollback of a refused upload). Of identical uploads sent at once, the
+    first creates the job and the others wait, then find it. PostgreSQL: an advisory transaction
+    lock, across every web process; SQLite: a lock of this process."""
+    digest = hashlib.sha256(json.dumps([video_sha256, options, api_key_id], sort_keys=True).encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        return
+    lock = _LOCKS[key % len(_LOCKS)]
+    lock.acquire()
+    sa.event.listen(db.session(), "after_transaction_end", lambda *_: lock.release(), once=True)
 
 
 def find_repeat(video_sha256: str, options: dict, api_key_id: int | None, statuses=_REUSABLE,

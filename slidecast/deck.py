@@ -17,6 +17,7 @@ OpenCV does the features and geometry (docs/dependencies.md).
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +29,22 @@ import pypdfium2 as pdfium
 
 from .deck_lines import page_lines
 from .errors import SlidecastError
+from .page_drawing import TooSlow, draw
 from .same_page import one_slide_per_page
 from .titles import talk_titles
 
 MAX_DECK_PAGES = 2000
+# A page's sides, in PDF points: PDF's own bounds (3 to 14400, 200 inches), and at most this
+# ratio between them (slides are 4:3 or 16:9, paper 1.41): a 20 x 14400 page matched at
+# MATCH_WIDTH would be drawn 460000 pixels tall.
+PAGE_POINTS = (3.0, 14400.0)
+MAX_PAGE_ASPECT = 5.0
+# A page is never drawn larger than this many pixels, whatever width is asked.
+MAX_RENDER_PIXELS = 40_000_000
+# Drawing one page fails past this many seconds (a slide draws in well under one), and reading
+# a whole deck (drawing every page and finding its features) past DECK_SECONDS.
+PAGE_SECONDS = 30.0
+DECK_SECONDS = 900.0
 # Pages are matched at this width (pixels); slide pictures are scaled to the same width.
 MATCH_WIDTH = 640
 # A page must explain at least this many feature matches to be the one on screen.
@@ -97,34 +110,49 @@ class Deck:
     outline: list[tuple[int, str]] = field(default_factory=list)  # top-level (page, title)
 
     def render(self, number: int, width: int) -> np.ndarray:
-        """Page `number` (1-based) as an RGB picture `width` pixels wide."""
+        """Page `number` (1-based) as an RGB picture `width` pixels wide (narrower when that
+        would pass MAX_RENDER_PIXELS)."""
         pdf = pdfium.PdfDocument(self.path)
         try:
             page = pdf[number - 1]
-            return np.asarray(page.render(scale=width / page.get_width()).to_pil().convert("RGB"))
+            return draw(page, _scale(page, width), time.monotonic() + PAGE_SECONDS)
+        except TooSlow:
+            raise DeckError(f"deck {self.path.name}: page {number} takes more than {PAGE_SECONDS:.0f} s to draw") from None
         finally:
             pdf.close()
 
 
-def open_deck(path: str | Path, max_pages: int = MAX_DECK_PAGES) -> Deck:
+def open_deck(path: str | Path, max_pages: int = MAX_DECK_PAGES, progress=None,
+              seconds: float = DECK_SECONDS) -> Deck:
     """Read the deck: every page's features and text, and its outline's top level.
 
-    Raises DeckError when the file is missing, is not a PDF, cannot be opened (damaged,
-    encrypted) or has no pages or more than `max_pages`.
+    progress(fraction), when given, is called after each page (it may raise to stop, as a
+    cancelled job's does). Raises DeckError when the file is missing, is not a PDF, cannot be
+    opened (damaged, encrypted), has no pages or more than `max_pages`, a page that cannot be
+    loaded, or takes more than `seconds` to read or PAGE_SECONDS to draw one page (pages too
+    heavy to draw).
     """
     path = Path(path)
     check_pdf(path, max_pages)
+    report = progress or (lambda fraction: None)
+    clock = _Budget(seconds, path.name)
     pdf = pdfium.PdfDocument(path)
     try:
         sift = cv2.SIFT_create(nfeatures=_SIFT_FEATURES)
-        texts = [_page_text(pdf[i]) for i in range(len(pdf))]
-        titles = _titles(pdf)
-        pages = []
-        for i, text in enumerate(_without_running_lines(texts)):
-            grey = _render_grey(pdf[i])
+        texts, pages = [], []
+        for i in range(len(pdf)):
+            page = _load(pdf, i, path.name)
+            texts.append(_page_text(page))
+            try:
+                grey = _render_grey(page, clock.page_deadline())
+            except TooSlow:
+                raise clock.too_slow(i + 1, len(pdf)) from None
             points, descriptors = _features(sift, grey)
             png = cv2.imencode(".png", grey, [cv2.IMWRITE_PNG_COMPRESSION, 1])[1].tobytes()
-            pages.append(DeckPage(i + 1, png, grey.shape, points, descriptors, text, titles[i]))
+            pages.append(DeckPage(i + 1, png, grey.shape, points, descriptors, ""))
+            report((i + 1) / len(pdf))
+        for page, text, title in zip(pages, _without_running_lines(texts), _titles(pdf)):
+            page.text, page.title = text, title
         outline = _outline(pdf)
     finally:
         pdf.close()
@@ -138,6 +166,29 @@ def _titles(pdf) -> list[str]:
     running = _running_keys(["\n".join(line.text for line in lines) for lines in pages])
     kept = [[line for line in lines if _line_key(line.text) not in running] for lines in pages]
     return talk_titles(kept, ["" for _ in kept])
+
+
+class _Budget:
+    """Deadlines for reading the deck: PAGE_SECONDS a page, `seconds` in all."""
+
+    def __init__(self, seconds: float, name: str):
+        self.ends, self.seconds, self.name = time.monotonic() + seconds, seconds, name
+
+    def page_deadline(self) -> float:
+        return min(time.monotonic() + PAGE_SECONDS, self.ends)
+
+    def too_slow(self, page: int, pages: int) -> DeckError:
+        what = f"{self.seconds:.0f} s to read" if time.monotonic() >= self.ends else f"{PAGE_SECONDS:.0f} s to draw page {page}"
+        return DeckError(f"deck {self.name} takes more than {what} (of {pages} pages): its pages are too heavy to "
+                         "draw; send a lighter PDF (exported again)")
+
+
+def _load(pdf, index: int, name: str):
+    try:
+        return pdf[index]
+    except pdfium.PdfiumError:
+        raise DeckError(f"deck {name}: the deck's pages cannot be read (page {index + 1} does not load; "
+                        "the file is damaged)") from None
 
 
 def _outline(pdf) -> list[tuple[int, str]]:
@@ -166,11 +217,41 @@ def check_pdf(path: Path, max_pages: int = MAX_DECK_PAGES) -> int:
         raise DeckError(f"deck {path.name} cannot be opened as a PDF: {exc}") from None
     try:
         count = len(pdf)
+        if count == 0 or count > max_pages:
+            raise DeckError(f"deck {path.name} has {count} pages; a deck must have 1 to {max_pages}")
+        for index in range(count):
+            _check_page_size(pdf, index, path.name)
     finally:
         pdf.close()
-    if count == 0 or count > max_pages:
-        raise DeckError(f"deck {path.name} has {count} pages; a deck must have 1 to {max_pages}")
     return count
+
+
+def _check_page_size(pdf, index: int, name: str) -> None:
+    """From the page tree alone (no page content is read): the page exists and has a size a
+    slide can have."""
+    try:
+        width, height = pdf.get_page_size(index)
+    except pdfium.PdfiumError:
+        raise DeckError(f"deck {name}: the deck's pages cannot be read (page {index + 1} is missing from its "
+                        "page tree, or the tree is damaged)") from None
+    low, high = PAGE_POINTS
+    if not (low <= width <= high and low <= height <= high):
+        raise DeckError(f"deck {name}: page {index + 1} is {width:g} x {height:g} points; a page's sides must be "
+                        f"{low:g} to {high:g} points")
+    if max(width, height) > MAX_PAGE_ASPECT * min(width, height):
+        raise DeckError(f"deck {name}: page {index + 1} is {width:g} x {height:g} points, more than "
+                        f"{MAX_PAGE_ASPECT:g} times longer than wide: not a slide")
+
+
+def load_pages(path: Path) -> None:
+    """Load every page of the PDF at `path` (its content parsed, nothing drawn): what
+    jobs/deck.py times in a child process, which it can stop."""
+    pdf = pdfium.PdfDocument(path)
+    try:
+        for index in range(len(pdf)):
+            _load(pdf, index, Path(path).name).close()
+    finally:
+        pdf.close()
 
 
 # PDFium writes a hyphen that ends a line as this control character and drops the line break.
@@ -208,8 +289,14 @@ def _line_key(line: str) -> str:
     return re.sub(r"\d+", "#", " ".join(line.lower().split()))
 
 
-def _render_grey(page) -> np.ndarray:
-    picture = page.render(scale=MATCH_WIDTH / page.get_width(), grayscale=True).to_numpy()
+def _scale(page, width: int) -> float:
+    """The scale that draws `page` `width` pixels wide, or smaller to stay within MAX_RENDER_PIXELS."""
+    points_w, points_h = page.get_size()
+    return min(width / points_w, (MAX_RENDER_PIXELS / (points_w * points_h)) ** 0.5)
+
+
+def _render_grey(page, deadline: float) -> np.ndarray:
+    picture = draw(page, _scale(page, MATCH_WIDTH), deadline, grayscale=True)
     return picture if picture.ndim == 2 else cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY)
 
 

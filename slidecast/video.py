@@ -41,6 +41,11 @@ log = logging.getLogger(__name__)
 TAIL_SECONDS = 2.0
 TAIL_SHARE = 0.05
 MIDDLE_SHARE = 0.005
+# A packet stamped this far past the declared duration (seconds, or this share of it, whichever
+# is more) has a damaged timestamp: a few flipped bytes of an MP4's index put one at 129766 s of
+# a 195 s video, and the manifest then claimed 36 hours.
+STRAY_SECONDS = 10.0
+STRAY_SHARE = 0.1
 # Leading bytes of containers we know; a file that starts like one but cannot be read is damaged.
 _MEDIA_SIGNATURES = (b"ftyp", b"\x1a\x45\xdf\xa3", b"RIFF", b"OggS", b"FLV", b"\x00\x00\x01\xba",
                      b"\x47")
@@ -167,7 +172,7 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None, window=None) 
     stream.thread_type = "AUTO"  # keyframes decode side by side (same pictures, less waiting)
     span.seek(container, stream)
     # array, not list: 8 bytes a packet instead of ~60 (a 2-hour video has ~200,000 packets)
-    times, sizes, keyframes, key_times, bad = array("d"), array("q"), [], [], []
+    times, sizes, keyframes, key_times, bad, strays = array("d"), array("q"), [], [], [], []
     spill = Spill()
     plain = container.format.name in _PLAIN_PACKETS
     setup = DecoderSetup.of(stream) if plain else None
@@ -196,6 +201,9 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None, window=None) 
         for packet in _demux(container, stream, meta.path):
             t = _packet_time(packet, time_base)
             t = None if t is None else t - meta.start
+            if t is not None and _stray(t, meta):
+                strays.append(t)
+                continue  # neither a time of the video nor a picture of it
             verdict = span.take(t, packet.is_keyframe)
             if verdict == "stop":
                 decode(None, None)  # flush: keyframes still inside the decoder
@@ -222,7 +230,22 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None, window=None) 
                   sorted(keyframes, key=lambda k: k.t), bad_times=bad, start=span.first_key, spill=spill,
                   decoder=setup)
     result.end, result.video_end = _check_complete(meta, result, span)
+    _check_strays(strays, len(times), meta)
     return result
+
+
+def _stray(t: float, meta: VideoMeta) -> bool:
+    return meta.duration > 0 and t > meta.duration + max(STRAY_SECONDS, STRAY_SHARE * meta.duration)
+
+
+def _check_strays(strays: list, packets: int, meta: VideoMeta) -> None:
+    """Packets stamped past the video's end (_stray) were left out; more than MIDDLE_SHARE of
+    them is a damaged file (CorruptVideo), a few are logged."""
+    if len(strays) > int(MIDDLE_SHARE * packets):
+        raise CorruptVideo(f"video file is damaged: {len(strays)} packet(s) are stamped past its end (up to "
+                           f"{max(strays):.1f} s of {meta.duration:.1f} s); re-export or re-download it: {meta.path}")
+    if strays:
+        log.warning("%s: %d packet(s) stamped past the end (%.1f s) left out", meta.path, len(strays), meta.duration)
 
 
 class Window:

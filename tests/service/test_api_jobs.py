@@ -45,6 +45,27 @@ def test_cancel_then_cancel_again(client, app, add_job):
     assert_problem(client.post(f"/api/jobs/{job_id}/cancel"), 409, "already cancelled")
 
 
+def _other_forms(job_id: str) -> list[str]:
+    """Spellings of the same UUID that GET accepts: UPPERCASE, {braces}, no hyphens."""
+    return [job_id.upper(), "{" + job_id + "}", job_id.replace("-", "").upper()]
+
+
+@pytest.mark.parametrize("form", range(3))
+def test_cancel_and_delete_take_the_id_in_any_form_get_takes(client, app, add_job, form):
+    job_id = add_job(app)
+    other = _other_forms(job_id)[form]
+    assert client.get(f"/api/jobs/{other}").get_json()["id"] == job_id
+    response = client.post(f"/api/jobs/{other}/cancel")
+    assert response.status_code == 200, response.get_json()
+    assert client.get(f"/api/jobs/{job_id}").get_json()["status"] == "cancelled"
+    assert_problem(client.post(f"/api/jobs/{other}/cancel"), 409, f"job {job_id} already cancelled")
+    queued = add_job(app)
+    assert client.delete(f"/api/jobs/{_other_forms(queued)[form]}").status_code == 204
+    assert_problem(client.get(f"/api/jobs/{queued}"), 404)
+    assert client.delete(f"/api/jobs/{other}").status_code == 204
+    assert client.get("/api/jobs").get_json()["total"] == 0
+
+
 def test_outputs_of_an_unfinished_job_are_409_and_of_a_failed_job_404(client, app, add_job):
     job_id = add_job(app)
     for path in ("slides", "manifest", "pdf", "archive.zip", "metrics", "slides/1/image"):

@@ -35,6 +35,7 @@ def browser(tmp_path):
     for flag in CHROME_FLAGS:
         options.add_argument(flag)
     options.binary_location = shutil.which("chromium")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP violations land there
     options.add_experimental_option("prefs", {"download.default_directory": str(tmp_path / "downloads"),
                                               "download.prompt_for_download": False})
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
@@ -119,6 +120,8 @@ def test_upload_watch_progress_open_a_slide_download_the_pdf_and_search(browser,
     assert hits[0].get_attribute("data-slide") == "2" and "<mark>" in hits[0].get_attribute("innerHTML").lower()
     hits[0].click()
     wait_until(lambda: viewer.is_displayed() and viewer.get_attribute("data-slide") == "2", "the found slide", 10)
+    refused = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert not refused, refused  # the page's policy (api/web.py) blocks nothing the page does
 
 
 def test_several_videos_go_in_one_batch_and_each_refusal_is_shown(browser, live_server, tmp_path, service_clip):

@@ -52,6 +52,23 @@ def test_progress_never_goes_backwards(app, store, add_job):
     assert store.get(job_id)["progress"] == 60.0
 
 
+@pytest.mark.parametrize("mode", ["postgres", "embedded"])
+def test_a_requeued_job_starts_over_from_zero(request, add_job, mode):
+    app = request.getfixturevalue("app" if mode == "postgres" else "embedded_app")
+    job_id = add_job(app)
+    with app.app_context():
+        store = job_store()
+        assert store.start(job_id, owner="worker-1")
+        assert store.report_progress(job_id, "transcribing", 92.0, "transcribing")
+        assert app.test_client().get(f"/api/jobs/{job_id}").get_json()["progress"] == 92.0
+        assert store.requeue(job_id, "worker-1", "worker-2", "re-queued after the server restarted")
+        for doc in (store.load(job_id), store.get(job_id), app.test_client().get(f"/api/jobs/{job_id}").get_json()):
+            assert (doc["status"], doc["stage"], doc["progress"]) == ("queued", None, 0.0)
+        assert store.start(job_id, owner="worker-2")
+        assert store.report_progress(job_id, "decoding", 10.0, "decoding")
+        assert app.test_client().get(f"/api/jobs/{job_id}").get_json()["progress"] == 10.0
+
+
 def test_progress_reaches_redis_at_once_and_the_database_on_stage_changes(app, store, add_job):
     store.progress_interval = 3600  # only stage changes may reach the database in this test
     job_id = add_job(app)

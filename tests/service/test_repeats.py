@@ -1,7 +1,10 @@
 """Uploading a video again: the finished result at once, or the job already making it."""
 
 import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import sqlalchemy as sa
 
 from infra.extensions import db
@@ -46,6 +49,23 @@ def test_an_upload_matching_a_job_still_under_way_returns_that_job(client, servi
     assert again.status_code == 202
     assert again.get_json()["id"] == running and again.get_json()["cached"] is False
     assert client.get("/api/jobs").get_json()["total"] == 1
+
+
+@pytest.mark.parametrize("mode", ["postgres", "embedded"])
+def test_identical_uploads_sent_at_once_make_one_job(request, service_clip, mode):
+    app = request.getfixturevalue("app" if mode == "postgres" else "embedded_app")
+    start = threading.Barrier(3)
+
+    def send(_):
+        client = app.test_client()
+        start.wait()
+        return upload(client, service_clip, sensitivity="0.41")
+
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(send, range(3)))
+    assert all(a.status_code in (200, 202) for a in answers), [a.get_json() for a in answers]
+    assert len({a.get_json()["id"] for a in answers}) == 1  # the first made it; the others found it
+    assert app.test_client().get("/api/jobs").get_json()["total"] == 1
 
 
 def test_a_failed_job_is_not_reused(client, service_clip, add_job):

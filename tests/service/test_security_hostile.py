@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+import jobs.deck
 from infra.extensions import job_store
 from support.api_checks import assert_nothing_created, assert_problem, upload
+from support.bad_pdfs import heavy_pages, page_of_size, page_tree_loop
 from support.http_servers import serve_folder
 from support.services import clean_postgres, free_port
 
@@ -138,6 +140,21 @@ def test_a_video_over_a_resource_limit_is_422_before_a_job_exists(hostile, hosti
     hostile_app.config[setting] = value
     body = assert_problem(upload(hostile, clip_bytes), 422, *words)
     assert body["invalid_fields"] == ["file"]
+    assert_nothing_created(hostile_app)
+
+
+@pytest.mark.parametrize("deck, words", [
+    (page_of_size(20, 14400), ("page 1 is 20 x 14400 points", "longer than wide")),  # SIFT wanted 4.7 GB
+    (page_of_size(200000, 200000), ("200000 x 200000 points", "3 to 14400 points")),
+    (page_tree_loop(), ("the deck's pages cannot be read",)),
+    (heavy_pages(400, 10), ("the deck's pages take more than 1 s to load", "too heavy")),  # 28 KB, ~15 s a page
+])
+def test_a_deck_made_to_exhaust_the_reader_is_422_at_submit(hostile, hostile_app, clip_bytes, monkeypatch,
+                                                            deck, words):
+    monkeypatch.setattr(jobs.deck, "LOAD_SECONDS", 1.0)  # the 400 pages would need ~100 minutes
+    response = upload(hostile, clip_bytes, deck=(io.BytesIO(deck), "slides.pdf"))
+    body = assert_problem(response, 422, "deck", *words)
+    assert body["invalid_fields"] == ["deck"]
     assert_nothing_created(hostile_app)
 
 

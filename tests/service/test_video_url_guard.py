@@ -31,6 +31,12 @@ NOT_PUBLIC = [
     ("http://[fe80::1]/talk.mp4", "(link-local)"),
     ("http://[::ffff:127.0.0.1]/talk.mp4", "(loopback)"),  # IPv4-mapped
     ("http://[64:ff9b::a01:203]/talk.mp4", "(private)"),  # NAT64 of 10.1.2.3
+    ("http://[::ffff:0:7f00:1]/talk.mp4", "(loopback)"),  # IPv4-translated (::ffff:0:0:0/96) 127.0.0.1
+    ("http://[::ffff:0:a9fe:a9fe]/latest/meta-data/", "(link-local)"),  # ... of 169.254.169.254
+    ("http://[64:ff9b:1::a01:203]/talk.mp4", "(private)"),  # local-use NAT64 of 10.1.2.3
+    ("http://[2002:a9fe:a9fe::1]/talk.mp4", "(link-local)"),  # 6to4 of 169.254.169.254
+    ("http://[::a9fe:a9fe]/talk.mp4", "(link-local)"),  # deprecated IPv4-compatible
+    ("http://[fe80::1%25eth0]/talk.mp4", "(link-local address with zone %eth0, a network link of the server)"),
 ]
 
 
@@ -53,6 +59,7 @@ def test_public_addresses_pass_the_check():
     for url in ("http://8.8.8.8/talk.mp4", "https://[2001:4860:4860::8888]:8443/talk.mp4"):
         assert url_problem(url) is None
     assert address_kind("93.184.215.14") is None and address_kind("::ffff:8.8.8.8") is None
+    assert address_kind("::ffff:0:808:808") is None and address_kind("64:ff9b::808:808") is None
     assert url_problem("http://127.0.0.1/talk.mp4", allow_private=True) is None
     assert url_problem("ftp://8.8.8.8/talk.mp4", allow_private=True) == "video_url must be an http:// or https:// URL"
 
