@@ -133,7 +133,7 @@ class JobSchema(Schema):
     id = fields.String(metadata={"description": "UUID"})
     status = fields.String(validate=validate.OneOf(ALL_STATES))
     stage = fields.String(allow_none=True, metadata={"description": "downloading, decoding, detecting, ..."})
-    progress = fields.Float(metadata={"description": "0-100, never decreases"})
+    progress = fields.Float(metadata={"description": "0-100; never decreases within one run (a re-queued job starts again from 0)"})
     message = fields.String(allow_none=True)
     error = fields.String(allow_none=True, metadata={"description": "why the job failed, for a person"})
     options = fields.Dict()
