@@ -127,7 +127,7 @@ def test_health_is_503_on_a_database_an_older_migration_left(make_app, tmp_path)
         upgrade(directory=str(ROOT / "migrations"), revision="0001_jobs")
     database = app.test_client().get("/api/health").get_json()["components"]["database"]
     assert database["status"] == "down"
-    assert "at 0001_jobs, this code needs 0005_slide_deck_page" in database["detail"]
+    assert "at 0001_jobs, this code needs 0006_job_warnings" in database["detail"]
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
     assert app.test_client().get("/api/health").status_code == 200
