@@ -139,10 +139,11 @@ def open_deck(path: str | Path, max_pages: int = MAX_DECK_PAGES, progress=None,
     pdf = pdfium.PdfDocument(path)
     try:
         sift = cv2.SIFT_create(nfeatures=_SIFT_FEATURES)
-        texts, pages = [], []
+        texts, lines, pages = [], [], []
         for i in range(len(pdf)):
             page = _load(pdf, i, path.name)
             texts.append(_page_text(page))
+            lines.append(page_lines(page))
             try:
                 grey = _render_grey(page, clock.page_deadline())
             except TooSlow:
@@ -151,7 +152,7 @@ def open_deck(path: str | Path, max_pages: int = MAX_DECK_PAGES, progress=None,
             png = cv2.imencode(".png", grey, [cv2.IMWRITE_PNG_COMPRESSION, 1])[1].tobytes()
             pages.append(DeckPage(i + 1, png, grey.shape, points, descriptors, ""))
             report((i + 1) / len(pdf))
-        for page, text, title in zip(pages, _without_running_lines(texts), _titles(pdf)):
+        for page, text, title in zip(pages, _without_running_lines(texts), _titles(lines)):
             page.text, page.title = text, title
         outline = _outline(pdf)
     finally:
@@ -159,10 +160,9 @@ def open_deck(path: str | Path, max_pages: int = MAX_DECK_PAGES, progress=None,
     return Deck(path, pages, outline)
 
 
-def _titles(pdf) -> list[str]:
+def _titles(pages: list[list]) -> list[str]:
     """Each page's frame title, chosen across the deck (slidecast.titles) from its text layer's
-    placed lines without the running ones (navigation bars, headers, footers)."""
-    pages = [page_lines(pdf[i]) for i in range(len(pdf))]
+    placed lines (`pages`) without the running ones (navigation bars, headers, footers)."""
     running = _running_keys(["\n".join(line.text for line in lines) for lines in pages])
     kept = [[line for line in lines if _line_key(line.text) not in running] for lines in pages]
     return talk_titles(kept, ["" for _ in kept])
