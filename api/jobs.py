@@ -28,7 +28,7 @@ from jobs import keys
 from jobs.deck import BadDeck, check_deck, store_deck
 from jobs.inputs import BadVideo, check_video_url, probe_video, video_limits
 from jobs.keys import job_prefix, upload_key, work_prefix
-from jobs.repeats import find_repeat, hold_repeat_check
+from jobs.repeats import end_repeat_check, find_repeat, hold_repeat_check
 from models import ACTIVE_STATES, Artifact, Job, new_id
 from slidecast import ExtractOptions
 from slidecast.video import mpegts_as_mp4
@@ -263,6 +263,7 @@ def accept(fields: dict, upload, deck_upload=None):
             if has_file:
                 earlier = _store_upload(job, upload)
                 if earlier is not None:
+                    end_repeat_check()  # nothing to write: identical uploads waiting on the check go on
                     return _repeat(earlier)
             else:
                 if (why := check_video_url(url)) is not None:
@@ -273,6 +274,7 @@ def accept(fields: dict, upload, deck_upload=None):
                                               content_type="application/pdf"))
             job_store().create(job)
         except BaseException:
+            end_repeat_check()
             storage().delete_prefix(job_prefix(job.id))
             raise
     doc = _enqueue(job.id, kind)

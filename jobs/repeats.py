@@ -13,8 +13,11 @@ from infra.extensions import db
 from models import QUEUED, RUNNING, SUCCEEDED, Job
 
 _REUSABLE = (SUCCEEDED, RUNNING, QUEUED)
-# Embedded mode (SQLite) is one process: in-process locks, striped by key.
-_LOCKS = [threading.Lock() for _ in range(64)]
+# Embedded mode (SQLite) is one process: in-process locks, striped by key. Reentrant, like
+# PostgreSQL's advisory locks within one session: a batch checks several uploads in one request.
+_LOCKS = [threading.RLock() for _ in range(64)]
+# An upload's check and creation take seconds; waiting longer than this is a bug, not a queue.
+LOCK_WAIT_SECONDS = 600
 
 
 def hold_repeat_check(video_sha256: str, options: dict, api_key_id: int | None) -> None:
@@ -29,8 +32,16 @@ def hold_repeat_check(video_sha256: str, options: dict, api_key_id: int | None) 
         db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
         return
     lock = _LOCKS[key % len(_LOCKS)]
-    lock.acquire()
+    if not lock.acquire(timeout=LOCK_WAIT_SECONDS):
+        raise RuntimeError(f"the repeat check of video {video_sha256} waited {LOCK_WAIT_SECONDS} s for another upload")
     sa.event.listen(db.session(), "after_transaction_end", lambda *_: lock.release(), once=True)
+
+
+def end_repeat_check() -> None:
+    """Let go of the repeat check without creating a job (a repeat was found, or the upload was
+    refused): the transaction ends, and with it the lock. A batch checks its next upload in the
+    same request, and other requests waiting for this video go on."""
+    db.session.rollback()
 
 
 def find_repeat(video_sha256: str, options: dict, api_key_id: int | None, statuses=_REUSABLE,
