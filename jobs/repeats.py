@@ -34,7 +34,20 @@ def hold_repeat_check(video_sha256: str, options: dict, api_key_id: int | None) 
     lock = _LOCKS[key % len(_LOCKS)]
     if not lock.acquire(timeout=LOCK_WAIT_SECONDS):
         raise RuntimeError(f"the repeat check of video {video_sha256} waited {LOCK_WAIT_SECONDS} s for another upload")
-    sa.event.listen(db.session(), "after_transaction_end", lambda *_: lock.release(), once=True)
+    sa.event.listen(db.session(), "after_transaction_end", _release_at_root_end(lock))
+
+
+def _release_at_root_end(lock):
+    """A listener that lets go of `lock` once, when the session's outermost transaction ends.
+    A flush runs in a subtransaction that ends first, before the job's row is committed: released
+    there, a second upload found no job yet and made its own."""
+    held = [True]
+
+    def release(_session, transaction) -> None:
+        if transaction.parent is None and held:
+            held.clear()
+            lock.release()
+    return release
 
 
 def end_repeat_check() -> None:
