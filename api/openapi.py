@@ -31,12 +31,14 @@ PROBLEM_SCHEMA = {
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again",
                                 "schema": {"type": "integer"}}}
 _WHY = {
-    400: "the body is not a submission (not a JSON object, nested too deep, no video)",
+    400: "the body is not a submission (not a JSON object, nested too deep, a multipart body that cannot be read, "
+         "no video)",
     401: "AUTH_REQUIRED: no API key, or an unknown or revoked one (see WWW-Authenticate)",
     403: "an operations endpoint, or a priority above 5, asked with a key that is not an admin key",
     404: "no such job for this key, or it has no such file",
     409: "the job has not finished (or has finished, for cancel)",
-    413: "the body is larger than MAX_UPLOAD_MB (or a JSON body larger than 64 KiB)",
+    413: "the body is larger than MAX_UPLOAD_MB (or a JSON body larger than 64 KiB, a form of more than 1000 parts "
+         "or with a text field over 500 KB)",
     415: "the body is none of multipart/form-data, JSON, video/* or application/octet-stream",
     422: "invalid fields, a video outside the limits (MAX_VIDEO_SECONDS, MAX_VIDEO_PIXELS), or a deck that is "
          "no usable PDF or is outside its limits (MAX_DECK_MB, MAX_DECK_PAGES)",

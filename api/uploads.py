@@ -16,12 +16,12 @@ from flask import Request, current_app
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser
 from werkzeug.datastructures import FileStorage, Headers
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.http import parse_options_header
 from werkzeug.utils import secure_filename
 
 from api.errors import problem
+from api.guards import display_name
 from api.request_body import SocketBody, body_pieces
 
 
@@ -138,24 +138,36 @@ _UNLIMITED = sys.maxsize
 
 
 class _UploadFormParser(FormDataParser):
+    """A body that is no readable multipart is a 400 saying so. (werkzeug's own parser turns it
+    into an empty form, which the routes could only answer with "no video".) An empty body is
+    an empty form: "no video" is the right answer to it."""
+
     def _parse_multipart(self, stream, mimetype, content_length, options):
         boundary = options.get("boundary", "").encode("latin-1")
-        if not boundary:
-            raise ValueError("Missing boundary")
         parts = _Parts(self.stream_factory, self.max_form_memory_size, self.max_form_parts, content_length)
+        received = False
         try:
-            parser = MultipartParser(boundary, parts.callbacks(), max_header_size=_UNLIMITED)
+            parser = MultipartParser(boundary, parts.callbacks(), max_header_size=_UNLIMITED) if boundary else None
             for data in body_pieces(stream):
+                received = received or len(data) > 0
+                if parser is None:
+                    _unreadable("its Content-Type names no boundary (multipart/form-data; boundary=...)")
                 _feed(parser, parts, data, b"\r\n\r\n--" + boundary)
-            if not parts.complete:
-                raise ValueError("the multipart body ended before its closing boundary")
-        except (FormParserError, UnicodeDecodeError) as exc:
+            if received and not parts.complete:
+                _unreadable("it ends before its closing boundary (cut short, or its parts are not separated "
+                            "by the boundary its Content-Type names)")
+        except (FormParserError, UnicodeDecodeError, ValueError) as exc:
             parts.discard()
-            raise ValueError(str(exc)) from exc
+            _unreadable(f"it does not follow the multipart/form-data format ({exc})")
         except BaseException:
             parts.discard()
             raise
         return stream, self.cls(parts.fields), self.cls(parts.files)
+
+
+def _unreadable(why: str) -> None:
+    problem(400, f"the multipart body could not be read: {why}. Send the whole form again, as a browser "
+                 "or `curl -F file=@lecture.mp4` sends it")
 
 
 def _feed(parser: MultipartParser, parts: _Parts, data: bytes, empty_part: bytes) -> None:
@@ -181,7 +193,8 @@ def _feed(parser: MultipartParser, parts: _Parts, data: bytes, empty_part: bytes
 class _Parts:
     """python-multipart's callbacks, collecting what werkzeug's parser would: text fields (at
     most max_form_memory_size bytes each) and file parts (a part with a filename) streamed into
-    the request's stream_factory. More than max_form_parts parts is a 413, as in werkzeug."""
+    the request's stream_factory. More parts than max_form_parts, or a longer text field, is a 413 naming
+    that limit (werkzeug's own 413 says nothing, and was answered as the upload size limit)."""
 
     def __init__(self, stream_factory, max_field_bytes: int | None, max_parts: int | None, content_length):
         self._stream_factory, self._max_field_bytes, self._max_parts = stream_factory, max_field_bytes, max_parts
@@ -201,7 +214,9 @@ class _Parts:
     def _begin(self) -> None:
         self._count += 1
         if self._max_parts is not None and self._count > self._max_parts:
-            raise RequestEntityTooLarge()
+            problem(413, f"the form has more than the {self._max_parts} parts (fields and files) allowed; "
+                         "a submission is its video, its deck and a few option fields, a batch at most "
+                         "BATCH_MAX videos with them")
         self._headers: list[tuple[str, str]] = []
         self._header_bytes, self._name, self._value = 0, bytearray(), bytearray()
 
@@ -242,7 +257,9 @@ class _Parts:
         if isinstance(self._sink, bytearray):
             self._sink += data[start:end]
             if self._max_field_bytes is not None and len(self._sink) > self._max_field_bytes:
-                raise RequestEntityTooLarge()
+                problem(413, f"the form field {display_name(str(self._part_name))!r} is larger than the "
+                             f"{self._max_field_bytes // 1000} KB a text field may hold; a video goes in a file "
+                             "part with a file name (curl -F file=@lecture.mp4, not file=<lecture.mp4)")
         else:  # a piece of the body (kept until written: body_pieces) or python-multipart's bytes
             self._sink.write(memoryview(data)[start:end])
 

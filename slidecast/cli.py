@@ -11,11 +11,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 
 from .errors import SlidecastError
 from .options import ExtractOptions, Region
+
+
+class UsageError(SlidecastError):
+    """A command line that cannot be right, whatever the video: exit code 2, as argparse's own."""
+
+    exit_code = 2
 
 
 def _region(text: str) -> Region:
@@ -28,14 +35,53 @@ def _region(text: str) -> Region:
     return Region(x, y, w, h)
 
 
+def _number(text: str, kind=float) -> float | None:
+    """`text` as a finite number of `kind`, else None: nan and inf are no option's value (nan
+    passed every comparison with a bound, inf stood for "never")."""
+    try:
+        value = kind(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _sensitivity(text: str) -> float:
+    value = _number(text)
+    if value is None or not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = _number(text)
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more, got {text!r}")
+    return value
+
+
+def _workers(text: str) -> int:
+    value = _number(text, int)
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 (one per core) or more, got {text!r}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's usage errors the CLI's way: one line naming the option and its allowed values
+    (or JSON with --json), exit 2, instead of the usage summary (eight lines for `extract`)."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (`{self.prog} --help` lists the options)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="slidecast", description="Turn lecture videos into slide decks.")
+    parser = _Parser(prog="slidecast", description="Turn lecture videos into slide decks.")
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("extract", help="find the slides of a video and write them to a folder")
     ex.add_argument("video", help="input video file")
     ex.add_argument("--out", required=True, help="output folder (created if missing)")
-    ex.add_argument("--sensitivity", type=float, default=0.5, help="0..1; higher finds smaller changes")
-    ex.add_argument("--min-duration", type=float, default=1.0, dest="min_duration",
+    ex.add_argument("--sensitivity", type=_sensitivity, default=0.5, help="0..1; higher finds smaller changes")
+    ex.add_argument("--min-duration", type=_seconds, default=1.0, dest="min_duration",
                     help="seconds a screen must stand still to count as a slide (default 1.0)")
     ex.add_argument("--ignore", type=_region, action="append", default=[], metavar="X,Y,W,H",
                     help="region to ignore, as fractions of the frame (repeatable)")
@@ -54,18 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--ocr-engine", default="auto", help="auto, rapid or tesseract (default auto: rapid)")
     ex.add_argument("--transcribe-engine", default="auto",
                     help="auto, pocketsphinx or whisper:/path/to/local/model (default auto)")
-    ex.add_argument("--workers", type=int, default=0, help="OCR threads (default 0: one per core)")
+    ex.add_argument("--workers", type=_workers, default=0, help="OCR threads (default 0: one per core)")
     ex.add_argument("--explain", action="store_true",
                     help="also write explain.json: every candidate change and why it was kept or not")
     ex.add_argument("--quiet", action="store_true", help="print nothing but errors")
     ex.add_argument("--json", action="store_true", help="print the manifest (or error) as JSON on stdout")
     return parser
-
-
-class UsageError(SlidecastError):
-    """A command line that cannot be right, whatever the video: exit code 2, as argparse's own."""
-
-    exit_code = 2
 
 
 def check_out(out: str) -> None:
@@ -75,12 +115,6 @@ def check_out(out: str) -> None:
 
 
 def options_from_args(args) -> ExtractOptions:
-    if not 0.0 <= args.sensitivity <= 1.0:
-        raise SlidecastError("--sensitivity must be between 0 and 1")
-    if args.min_duration < 0:
-        raise SlidecastError("--min-duration must not be negative")
-    if args.workers < 0:
-        raise SlidecastError("--workers must not be negative")
     return ExtractOptions(sensitivity=args.sensitivity, min_slide_duration=args.min_duration,
                           ignore_regions=list(args.ignore), keep_builds=args.keep_builds,
                           ocr=not args.no_ocr, transcribe=args.transcribe, pdf=not args.no_pdf,
@@ -115,8 +149,20 @@ class _Bar:
             self.bar = None
 
 
+def report(exc: SlidecastError, as_json: bool) -> int:
+    """One line on stderr (and with --json the error as JSON on stdout); the exit code."""
+    if as_json:
+        print(json.dumps({"error": {"type": type(exc).__name__, "message": str(exc), "exit_code": exc.exit_code}}))
+    print(f"slidecast: error: {exc}", file=sys.stderr)
+    return exc.exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        return report(exc, "--json" in argv)
     from .pipeline import extract
 
     logging.basicConfig(level=logging.ERROR if args.quiet or args.json else logging.WARNING,
@@ -129,11 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         check_out(args.out)
         manifest = extract(args.video, args.out, options_from_args(args), progress=bar, explain=args.explain)
     except SlidecastError as exc:
-        if args.json:
-            print(json.dumps({"error": {"type": type(exc).__name__, "message": str(exc),
-                                        "exit_code": exc.exit_code}}))
-        print(f"slidecast: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return report(exc, args.json)
     except KeyboardInterrupt:
         print("slidecast: interrupted", file=sys.stderr)
         return 130

@@ -7,6 +7,7 @@
 const FINAL = new Set(["succeeded", "failed", "cancelled"]);
 const KEY_NAME = "slidecast.apiKey";
 const jobs = new Map();          // job id -> {doc, row}
+const removed = new Set();       // jobs deleted here: a late event of their stream must not bring a row back
 const view = {jobId: null, slides: [], at: 0};
 const $ = (id) => document.getElementById(id);
 
@@ -202,12 +203,13 @@ function jobName(doc) {
 }
 
 function showJob(doc) {
+  if (removed.has(doc.id)) return;
   let entry = jobs.get(doc.id);
   if (!entry) {
     const row = document.createElement("li");
     row.dataset.job = doc.id;
     row.innerHTML = '<div class="job-head"><span class="job-name"></span><span class="job-state"></span></div>' +
-      '<progress max="100" value="0"></progress><div class="job-actions"></div>';
+      '<progress max="100" value="0"></progress><div class="job-actions"></div><p class="job-note" role="status"></p>';
     $("jobs").prepend(row);
     entry = {doc, row};
     jobs.set(doc.id, entry);
@@ -227,23 +229,89 @@ function renderJob(entry) {
   const actions = row.querySelector(".job-actions");
   actions.textContent = "";
   if (doc.status === "succeeded") {
-    const open = document.createElement("button");
-    open.type = "button";
-    open.className = "open-job";
     const count = doc.slide_count || 0;
-    open.textContent = "show " + count + (count === 1 ? " slide" : " slides");
-    open.onclick = () => openJob(doc.id);
-    actions.append(open);
-    for (const warning of doc.warnings || []) {
-      const note = document.createElement("p");
-      note.className = "warning";
-      note.textContent = warning;
-      actions.append(note);
-    }
-  } else if (doc.status === "failed") {
-    actions.textContent = doc.error || "failed";
-    actions.className = "job-actions error";
+    actions.append(jobButton("open-job", "show " + count + (count === 1 ? " slide" : " slides"), () => openJob(doc.id)));
   }
+  if (FINAL.has(doc.status)) {
+    actions.append(jobButton("delete-job", "delete", () => deleteJob(doc.id)));
+  } else {
+    actions.append(jobButton("cancel-job", "cancel", () => cancelJob(doc.id)));
+  }
+  if (doc.status === "failed") actions.append(paragraph("error", doc.error || "failed"));
+  if (doc.status === "succeeded") actions.append(...(doc.warnings || []).map((w) => paragraph("warning", w)));
+}
+
+function jobButton(className, label, onclick) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = className;
+  button.textContent = label;
+  button.onclick = onclick;
+  return button;
+}
+
+function paragraph(className, text) {
+  const note = document.createElement("p");
+  note.className = className;
+  note.textContent = text;
+  return note;
+}
+
+// ---- cancelling and deleting a job ----------------------------------------------------------
+// Each asks first; what came of it is said under the job, or above the list once its row is gone.
+function noteJob(jobId, text) {
+  const entry = jobs.get(jobId);
+  if (entry) entry.row.querySelector(".job-note").textContent = text;
+}
+
+function noteJobs(text) {
+  const note = $("jobs-note");
+  note.textContent = text;
+  note.hidden = false;
+}
+
+async function cancelJob(jobId) {
+  const name = jobName(jobs.get(jobId).doc);
+  if (!window.confirm("Cancel “" + name + "”? The work done on it so far is lost.")) return;
+  const response = await api("/api/jobs/" + jobId + "/cancel", {method: "POST"});
+  if (response.ok) {
+    showJob(await response.json());
+    noteJob(jobId, "Cancelled.");
+  } else if (response.status === 404) {
+    forget(jobId, "“" + name + "” is no longer on the server.");
+  } else {  // 409: it finished meanwhile; show how
+    noteJob(jobId, "Not cancelled: " + await problemText(response));
+    const now = await api("/api/jobs/" + jobId);
+    if (now.ok) showJob(await now.json());
+  }
+}
+
+async function deleteJob(jobId) {
+  const name = jobName(jobs.get(jobId).doc);
+  if (!window.confirm("Delete “" + name + "” with its slides and downloads? This cannot be undone.")) return;
+  const response = await api("/api/jobs/" + jobId, {method: "DELETE"});
+  if (response.status === 204) {
+    forget(jobId, "Deleted “" + name + "”.");
+  } else if (response.status === 404) {
+    forget(jobId, "“" + name + "” was already deleted.");
+  } else {
+    noteJob(jobId, "Not deleted: " + await problemText(response));
+  }
+}
+
+// The job's row goes, and its gallery if it is the one open.
+function forget(jobId, text) {
+  const entry = jobs.get(jobId);
+  removed.add(jobId);
+  jobs.delete(jobId);
+  if (entry) entry.row.remove();
+  if (view.jobId === jobId) {
+    view.jobId = null;
+    view.slides = [];
+    if ($("viewer").open) $("viewer").close();
+    $("gallery").hidden = true;
+  }
+  noteJobs(text);
 }
 
 function parseFrame(raw) {

@@ -186,6 +186,26 @@ def test_out_naming_an_existing_file_is_a_usage_error_that_leaves_the_file_alone
     assert (error["type"], error["exit_code"]) == ("UsageError", 2)
 
 
+@pytest.mark.parametrize("flags, allowed", [
+    (["--sensitivity", "5"], "from 0 to 1"),
+    (["--sensitivity", "nan"], "from 0 to 1"),
+    (["--min-duration", "-1"], "0 or more"),
+    (["--min-duration", "nan"], "0 or more"),  # was taken: nan passed the check "not negative"
+    (["--min-duration", "inf"], "0 or more"),  # was taken: one slide, the first screen
+    (["--workers", "-1"], "0 (one per core) or more"),
+    (["--workers", "1.5"], "whole number"),
+    (["--ignore", "0,0,2,0.5"], "fractions 0..1"),
+])
+def test_a_numeric_option_out_of_range_is_a_one_line_usage_error_naming_the_range(engine_clip, tmp_path, flags,
+                                                                                    allowed):
+    video, _ = engine_clip("cuts")
+    result = run_cli(video, "--out", tmp_path / "out", *flags, *FAST)
+    assert_one_clear_line(result, UsageError, f"argument {flags[0]}: ", allowed, repr(flags[1]))
+    assert "usage:" not in result.stderr and not (tmp_path / "out").exists()
+    error = json.loads(run_cli(video, "--out", tmp_path / "out", *flags, "--json", *FAST).stdout)["error"]
+    assert (error["type"], error["exit_code"]) == ("UsageError", 2) and allowed in error["message"]
+
+
 def test_json_mode_reports_an_error_as_json(tmp_path):
     result = run_cli(tmp_path / "nowhere.mp4", "--out", tmp_path / "out", "--json")
     error = json.loads(result.stdout)["error"]

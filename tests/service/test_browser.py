@@ -14,9 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from support.security import make_key
+from infra.extensions import db
+from models import ApiKey
+from support.security import bearer, make_key
 from support.services import BEAMER_DECK, DECK_TALK_PAGES, unavailable, wait_until
 
 NARRATED = Path(__file__).resolve().parents[1] / "data" / "narrated.mp4"  # 3 slides, 12 s, spoken
@@ -148,11 +151,17 @@ def test_several_videos_go_in_one_batch_and_each_refusal_is_shown(browser, live_
 
 
 @pytest.fixture
-def secured_server(make_app, tmp_path, sqlite_template):
-    """An embedded app with AUTH_REQUIRED served over HTTP; yields its URL and a key of it."""
+def secured_app(make_app, tmp_path, sqlite_template):
+    """An embedded app with AUTH_REQUIRED and a key of it."""
     shutil.copyfile(sqlite_template, tmp_path / "secured.db")
     app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'secured.db'}", REDIS_URL=None, AUTH_REQUIRED=True)
-    key = make_key(app, "browser")
+    return app, make_key(app, "browser")
+
+
+@pytest.fixture
+def secured_server(secured_app):
+    """The secured app served over HTTP; yields its URL and the key."""
+    app, key = secured_app
     with serving(app) as url:
         yield url, key
 
@@ -246,6 +255,57 @@ def test_a_slides_pdf_the_server_refuses_is_named_in_the_error_and_no_job_starts
     wait_until(lambda: "goes with one video" in browser.find_element(By.ID, "submit-error").text,
                "the page to ask for a single video", 10)
     assert not browser.find_elements(By.CSS_SELECTOR, "#jobs li[data-job]")
+
+
+def test_a_job_is_cancelled_then_deleted_from_the_page_each_after_a_confirmation(browser, secured_app, add_job):
+    from selenium.webdriver.common.by import By
+
+    app, key = secured_app
+    with app.app_context():
+        owner = db.session.scalar(sa.select(ApiKey.id).where(ApiKey.name == "browser"))
+    job = add_job(app, source_filename="week 5.mp4", api_key_id=owner)  # queued: no broker takes it
+    other = add_job(app, source_filename="week 6.mp4", api_key_id=owner)
+    with serving(app) as url:
+        browser.get(url + "/")
+        prompt = wait_until(lambda: _alert(browser), "the page to ask for the API key", 10)
+        prompt.send_keys(key)
+        prompt.accept()
+        row = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, f"#jobs li[data-job='{job}']"), "the job", 10)[0]
+        assert row.get_attribute("data-status") == "queued" and not row.find_elements(By.CSS_SELECTOR, ".delete-job")
+
+        row.find_element(By.CSS_SELECTOR, ".cancel-job").click()
+        question = wait_until(lambda: _alert(browser), "the page to ask before cancelling", 10)
+        assert "Cancel “week 5.mp4”?" in question.text
+        question.dismiss()  # changed my mind: nothing happens
+        time.sleep(0.5)
+        assert row.get_attribute("data-status") == "queued" and _status(app, key, job) == 200
+
+        row.find_element(By.CSS_SELECTOR, ".cancel-job").click()
+        wait_until(lambda: _alert(browser), "the question again", 10).accept()
+        wait_until(lambda: row.get_attribute("data-status") == "cancelled", "the row to show the job cancelled", 10)
+        assert row.find_element(By.CSS_SELECTOR, ".job-note").text == "Cancelled."
+        assert row.find_element(By.CSS_SELECTOR, ".job-state").text == "cancelled"
+        assert _job(app, key, job)["status"] == "cancelled"  # on the server, with the page's key
+
+        row.find_element(By.CSS_SELECTOR, ".delete-job").click()
+        question = wait_until(lambda: _alert(browser), "the page to ask before deleting", 10)
+        assert "Delete “week 5.mp4”" in question.text and "cannot be undone" in question.text
+        question.accept()
+        wait_until(lambda: not browser.find_elements(By.CSS_SELECTOR, f"#jobs li[data-job='{job}']"), "the row gone", 10)
+        assert browser.find_element(By.ID, "jobs-note").text == "Deleted “week 5.mp4”."
+        assert _status(app, key, job) == 404
+        assert _job(app, key, other)["status"] == "queued"  # the other job is untouched, still listed
+        assert browser.find_elements(By.CSS_SELECTOR, f"#jobs li[data-job='{other}'] .cancel-job")
+
+
+def _job(app, key, job_id):
+    response = app.test_client().get(f"/api/jobs/{job_id}", headers=bearer(key))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def _status(app, key, job_id):
+    return app.test_client().get(f"/api/jobs/{job_id}", headers=bearer(key)).status_code
 
 
 def _alert(browser):

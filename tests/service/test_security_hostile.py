@@ -102,6 +102,40 @@ def test_a_file_part_without_a_usable_file_name_is_named(hostile, hostile_app, c
     assert_nothing_created(hostile_app)
 
 
+@pytest.mark.parametrize("route", ["/api/jobs", "/api/extract", "/api/jobs/batch"])
+def test_a_multipart_body_that_cannot_be_read_is_a_400_saying_so_not_no_video(hostile, hostile_app, clip_bytes,
+                                                                              route):
+    body, content_type = _multipart([('name="ocr"', "text/plain", b"false"),
+                                     ('name="file"; filename="talk.mp4"', "video/mp4", clip_bytes)])
+    cut_short = assert_problem(hostile.post(route, data=body[:len(body) // 2], content_type=content_type), 400,
+                               "the multipart body could not be read", "cut short")
+    other_boundary = content_type.replace("sc-boundary", "not-the-boundary")
+    wrong = assert_problem(hostile.post(route, data=body, content_type=other_boundary), 400,
+                           "the multipart body could not be read", "multipart/form-data format")
+    unnamed = assert_problem(hostile.post(route, data=body, content_type="multipart/form-data"), 400,
+                             "the multipart body could not be read", "no boundary")
+    assert not any("no video" in problem["detail"] for problem in (cut_short, wrong, unnamed))
+    assert_nothing_created(hostile_app)
+    assert_no_folders_left(hostile_app)
+
+
+@pytest.mark.parametrize("route", ["/api/jobs", "/api/jobs/batch"])
+def test_a_form_of_5000_fields_is_a_413_naming_the_parts_limit_not_the_upload_size(hostile, hostile_app, route):
+    body, content_type = _multipart([(f'name="field{i}"', "text/plain", b"x") for i in range(5000)])
+    problem = assert_problem(hostile.post(route, data=body, content_type=content_type), 413, "1000 parts")
+    assert "MB" not in problem["detail"]  # it said "larger than the 500 MB allowed" of a 600 KB body
+    assert_nothing_created(hostile_app)
+
+
+def test_a_video_sent_as_a_text_field_is_a_413_naming_the_field_limit(hostile, hostile_app, clip_bytes):
+    # curl -F "file=<talk.mp4" sends the file's bytes as a plain field, without a file name
+    body, content_type = _multipart([('name="file"', "text/plain", clip_bytes * (1 + 600_000 // len(clip_bytes)))])
+    problem = assert_problem(hostile.post("/api/jobs", data=body, content_type=content_type), 413,
+                             "'file'", "500 KB", "file name")
+    assert "MAX_UPLOAD_MB" not in problem["detail"]
+    assert_nothing_created(hostile_app)
+
+
 def test_a_refused_upload_leaves_no_folder_behind(hostile, hostile_app, clip_bytes):
     assert_problem(upload(hostile, b"not a video" * 100, name="x" * 400 + ".mp4"), 422)
     assert_problem(upload(hostile, clip_bytes[:5000], name="y" * 400 + ".mp4"), 422)
