@@ -80,13 +80,21 @@ def page(name: str) -> np.ndarray:
 
 @dataclass
 class Shot:
-    """`page` on screen for `seconds`, entered by a crossfade of `fade` seconds (0: a cut).
-    `build` marks a step that only adds content to the shot before (merged by default)."""
+    """`page` on screen for `seconds`, entered by a crossfade of `fade` seconds or a push of
+    `push` seconds (the new screen slides in from the right and pushes the old one out to the
+    left, as bench/real's push), or a cut (both 0). `build` marks a step that only adds content
+    to the shot before (merged by default)."""
 
     page: str
     seconds: float
     fade: float = 0.0
     build: bool = False
+    push: float = 0.0
+
+    @property
+    def entering(self) -> float:
+        """Seconds the transition into this shot takes (0: a cut)."""
+        return self.fade or self.push
 
 
 @dataclass
@@ -118,12 +126,12 @@ class RealClip:
     backdrop: tuple[int, int, int] = (0, 0, 0)  # RGB around the page (a speaker view's: bench/real's (30, 30, 34))
 
     def transitions(self, builds: bool = False) -> list[float]:
-        """True change times: each shot's start (a crossfade's middle); build steps only when
-        `builds`."""
+        """True change times: each shot's start (a crossfade's or push's middle); build steps
+        only when `builds`."""
         out, t = [], 0.0
         for k, shot in enumerate(self.shots):
             if k and (builds or not shot.build):
-                out.append(round(t + shot.fade / 2, 3))
+                out.append(round(t + shot.entering / 2, 3))
             t += shot.seconds
         return out
 
@@ -135,6 +143,15 @@ def _fit(img: np.ndarray, box: tuple[int, int, int, int], canvas: np.ndarray) ->
     nw, nh = int(round(iw * scale)), int(round(ih * scale))
     ox, oy = x + (w - nw) // 2, y + (h - nh) // 2
     canvas[oy:oy + nh, ox:ox + nw] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
+
+
+def _pushed(old: np.ndarray, new: np.ndarray, box: tuple[int, int, int, int], a: float) -> np.ndarray:
+    """The screen `a` (0..1) of the way through a push from `old` to `new` inside `box`."""
+    x, y, w, h = box
+    edge = int(round(a * w))
+    out = old.copy()
+    out[y:y + h, x:x + w] = np.concatenate([old[y:y + h, x + edge:x + w], new[y:y + h, x:x + edge]], axis=1)
+    return out
 
 
 def _face_frame(face: Face, photo: np.ndarray, t: float, canvas: np.ndarray) -> None:
@@ -183,6 +200,8 @@ def render_real_clip(clip: RealClip, path: Path) -> Path:
             if k and into < clip.shots[k].fade:
                 a = into / clip.shots[k].fade
                 frame = (1 - a) * screens[k - 1].astype(np.float32) + a * frame
+            if k and into < clip.shots[k].push:
+                frame = _pushed(screens[k - 1], screens[k], box, into / clip.shots[k].push).astype(np.float32)
             if photo is not None:
                 canvas = frame.astype(np.uint8)
                 _face_frame(clip.face, photo, t, canvas)
@@ -297,6 +316,13 @@ REAL_CLIPS = {
     "overlays-gop10": RealClip([Shot("metropolis-16", 12), Shot("metropolis-17", 4), Shot("metropolis-18", 6),
                                 Shot("metropolis-16", 8)], slide_box=(180, 12, 448, 336),
                                face=Face((9, 120, 160, 120)), backdrop=(30, 30, 34), gop_seconds=10.0),
+    # Portrait pages of one theme pushed in from the right (0.4-0.6 s), a keyframe every 10 s: the
+    # runs of frames that live_regions reads after each keyframe catch the pushes, where every
+    # cell the sliding page crosses wanders; taken for live video, the page's whole middle was
+    # masked and three of the six changes were lost (realism wipe-push seed 2).
+    "pushes": RealClip([Shot("cuerna-1", 5), Shot("cuerna-2", 6, push=0.5), Shot("cuerna-3", 6, push=0.6),
+                        Shot("cuerna-5", 6, push=0.5), Shot("cuerna-2", 6, push=0.4), Shot("cuerna-1", 6, push=0.5),
+                        Shot("cuerna-3", 5, push=0.5)], slide_box=(184, 4, 272, 352), gop_seconds=10.0),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
