@@ -22,7 +22,8 @@ def changes(manifest) -> list[float]:
 
 
 @pytest.mark.parametrize("name", ["template", "face", "noisy", "builds", "speaker", "speaker16", "short-pip",
-                                  "slow-fades", "fade-then-keyframe", "section-word", "overlays-gop10"])
+                                  "slow-fades", "fade-then-keyframe", "section-word", "overlays-gop10",
+                                  "pushes-two-decks", "push-then-build"])
 def test_every_page_change_is_found_once(name, real_clip, tmp_path):
     video, clip = real_clip(name)
     manifest = extract_fast(video, tmp_path / "out")

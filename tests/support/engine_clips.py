@@ -323,6 +323,25 @@ REAL_CLIPS = {
     "pushes": RealClip([Shot("cuerna-1", 5), Shot("cuerna-2", 6, push=0.5), Shot("cuerna-3", 6, push=0.6),
                         Shot("cuerna-5", 6, push=0.5), Shot("cuerna-2", 6, push=0.4), Shot("cuerna-1", 6, push=0.5),
                         Shot("cuerna-3", 5, push=0.5)], slide_box=(184, 4, 272, 352), gop_seconds=10.0),
+    # Pages of two decks pushed in, a keyframe every 10 s, no pointer: beamer2thesis 35 -> 36 (a
+    # circle around a symbol gives way to a box and code lines) and metropolis overlays (a line
+    # recoloured, one added: 7 cells, 4 of them strong). With 3 keyframe pairs the engine could
+    # not tell whether the video shows a pointer and assumed one: the circle taken away was
+    # forgiven as pointer spots (a build) and the overlay step's faint cells as a laser's halo
+    # (realism wipe-push seed 2 at 33.2).
+    "pushes-two-decks": RealClip([Shot("metropolis-16", 5), Shot("b2t-35", 6, push=0.5), Shot("b2t-36", 6, push=0.6),
+                                  Shot("metropolis-16", 6, push=0.5), Shot("metropolis-17", 6),
+                                  Shot("metropolis-18", 6), Shot("b2t-35", 5, push=0.5)],
+                                 slide_box=PILLARBOX, gop_seconds=10.0),
+    # Overlay steps right after a push, a keyframe every 10 s: the encoder draws the pushed page
+    # sharper frame by frame, which moved scattered edge pixels of its ink by just over the
+    # colour check's step, and the build step at 9 s became a slide (realism wipe-push seeds
+    # 8 and 15).
+    "push-then-build": RealClip([Shot("amurmaple-9", 5), Shot("amurmaple-12", 4, push=0.6),
+                                 Shot("amurmaple-13", 5, build=True), Shot("amurmaple-10", 5, push=0.5),
+                                 Shot("amurmaple-4", 3, push=0.5), Shot("amurmaple-5", 4, build=True),
+                                 Shot("amurmaple-6", 5, build=True), Shot("amurmaple-9", 5, push=0.5)],
+                                slide_box=PILLARBOX, gop_seconds=10.0),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
