@@ -126,10 +126,13 @@ class LiveRegionDetector:
 
 def _pushed(a: np.ndarray, b: np.ndarray) -> bool:
     """True if normalised frame `b` is `a` moved as a whole by PUSH_PIXELS or more (see
-    PUSH_EXPLAINED). The Hann window keeps the picture's borders, which a push does not move
-    alike (the strip it uncovers), from pulling phase correlation's peak to no shift."""
+    PUSH_EXPLAINED). A Hann window keeps the picture's borders, which a push does not move
+    alike (the strip it uncovers), from pulling phase correlation's peak to no shift. Applied
+    here, not passed to phaseCorrelate: OpenCV 5.0 then windows the frames in place, and the
+    run's frames (the next run's first one too) were changed for every later test."""
     h, w = a.shape
-    (dx, dy), _ = cv2.phaseCorrelate(a, b, cv2.createHanningWindow((w, h), cv2.CV_32F))
+    window = cv2.createHanningWindow((w, h), cv2.CV_32F)
+    (dx, dy), _ = cv2.phaseCorrelate(a * window, b * window)
     x, y = int(round(dx)), int(round(dy))
     if max(abs(x), abs(y)) < PUSH_PIXELS or 2 * abs(x) >= w or 2 * abs(y) >= h:
         return False
