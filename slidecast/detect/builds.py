@@ -173,14 +173,25 @@ def adds_only(old: np.ndarray, new: np.ndarray, mask: np.ndarray, spots_forgiven
     # One cell more than the live mask: the quieter edge of a webcam tile moves now and then.
     live = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8))
     free = cv2.resize(1 - live, old.shape[1::-1], interpolation=cv2.INTER_NEAREST) > 0
-    changed = (np.abs(new.astype(np.int16) - old.astype(np.int16)).max(axis=2) > FINE_INK) & free
-    removed = (changed & _fine_ink(old)).astype(np.uint8)
+    changed = _moved(old, new) & free
+    # Old ink counts as taken away only if its neighbourhood changed too (the pictures lightly
+    # blurred): the encoder draws a slide sharper frame by frame after a wipe or a push, which
+    # moves scattered edge pixels of old ink by just over FINE_INK (wipe-push seeds 8 and 15:
+    # 48-73 such pixels, none once blurred, and a build step became a slide). Not the blurred
+    # pictures alone: new ink drawn beside old would then blur onto it.
+    smooth = _moved(*(cv2.GaussianBlur(p, (3, 3), 0) for p in (old, new)))
+    removed = (changed & smooth & _fine_ink(old)).astype(np.uint8)
     count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(removed, np.ones((3, 3), np.uint8)))
     spot = POINTER_SPOT * old.shape[1] / FINE_REFERENCE
     spots = sorted((int(a) for w, h, a in stats[1:, 2:5] if w <= spot and h <= spot), reverse=True)
     pointer = sum(spots[:spots_forgiven]) * removed.sum() / max(int(stats[1:, 4].sum()), 1)  # back to undilated
     allowed = max(FINE_SLACK, FINE_TOLERANCE * int(changed.sum()))
     return removed.sum() - pointer <= allowed
+
+
+def _moved(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Pixels of two RGB pictures where some channel moved by more than FINE_INK."""
+    return np.abs(new.astype(np.int16) - old.astype(np.int16)).max(axis=2) > FINE_INK
 
 
 def _fine_ink(image: np.ndarray) -> np.ndarray:

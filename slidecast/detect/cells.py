@@ -38,6 +38,13 @@ LINE_GAP = 2  # cells: see content_cells
 # the engine cannot tell and assumes a pointer.
 POINTER_PAIRS = 0.5
 POINTER_MIN_PAIRS = 8
+# ... and with fewer such pairs (a short clip, long groups of pictures), from the steps of the
+# learning runs (live_regions: frames 0.2 s apart after keyframes): a pointer that moves on
+# leaves spots in at least POINTER_STEPS of the quiet steps (0.55 in the laser clip), a video
+# without one in almost none (0-0.01: pushes, wipes and webcam tiles). Assuming a pointer there
+# made a small change between two slides (a 7-cell blob, 4 strong cells) a laser's halo
+# (wipe-push seed 2 at 33.2).
+POINTER_STEPS = 0.2
 # A filmed screen drifts as the camera settles or the tripod creeps (the bench's camera clips:
 # up to 1.2 px over tens of seconds). Over a long slide that moves every edge far enough from
 # the state's first frame to count as a change, so before a new state is declared the new
@@ -157,15 +164,17 @@ class ChangeMeter:
             quiet = float(np.median([percentile(d[free], QUIET_QUANTILE) for d in still_steps]))
             self.set_base(min(BASE_THRESHOLD, max(QUIET_FLOOR * BASE_THRESHOLD, QUIET_FACTOR * quiet)))
 
-    def shows_pointer(self, key_diffs: list[np.ndarray]) -> bool:
+    def shows_pointer(self, key_diffs: list[np.ndarray], run_steps: list[np.ndarray] = ()) -> bool:
         """True if pointer-sized spots alone changed in at least POINTER_PAIRS of the keyframe
         pairs (per-cell differences) whose content did not change: the video shows a pointer or
-        a laser dot. Also True with fewer than POINTER_MIN_PAIRS such pairs (too few to tell).
-        Judged at this meter's sensitivity (callers use the default one)."""
-        quiet = [self.changed_cells(d) for d, c in zip(key_diffs, map(self.content, key_diffs)) if not c.any()]
-        if len(quiet) < POINTER_MIN_PAIRS:
-            return True  # too few to tell: forgive pointer marks, as ever
-        return sum(bool(c.any()) for c in quiet) >= POINTER_PAIRS * len(quiet)
+        a laser dot. With fewer than POINTER_MIN_PAIRS such pairs, judged the same way on the
+        learning runs' steps (`run_steps`, POINTER_STEPS); True when those are too few as well
+        (too few to tell). Judged at this meter's sensitivity (callers use the default one)."""
+        for diffs, share in ((key_diffs, POINTER_PAIRS), (run_steps, POINTER_STEPS)):
+            quiet = [self.changed_cells(d) for d, c in zip(diffs, map(self.content, diffs)) if not c.any()]
+            if len(quiet) >= POINTER_MIN_PAIRS:
+                return sum(bool(c.any()) for c in quiet) >= share * len(quiet)
+        return True  # too few to tell: forgive pointer marks, as ever
 
     def strong_threshold(self, d: np.ndarray, scale: float = 1.0) -> float:
         """The threshold of `changed_cells` at BASE_THRESHOLD (scaled by the sensitivity) instead

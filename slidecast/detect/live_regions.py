@@ -12,7 +12,10 @@ fade. Two views of the video must agree before a cell is called live:
   keyframes in which most of the picture stood still.
 
 Either view alone is fooled: keyframe pairs seconds apart take the body of a deck that builds
-line by line for a live region, and a short run can catch a slow fade. Each live blob is widened
+line by line for a live region, and a short run can catch a slow fade or a push transition (the
+whole slide sliding sideways: every cell it crosses wanders, and is not monotone). A run with a
+step that moves the whole picture (PUSH_PIXELS or more, and the move explains the step) caught a
+push and does not vote. Each live blob is widened
 to its bounding box, then by one cell all round, and masked for all slide decisions.
 
 Liveness is always judged at the default sensitivity: a more sensitive run must not mask more
@@ -38,6 +41,14 @@ MIN_COUNTED = 3
 # MOVED_FRACTION of the runs (the short-run view alone) is the same tile in its other place
 # when its box is at least half the size of a live box in both directions.
 MOVED_FRACTION = 0.1
+# A push transition caught in a run: a step whose picture, moved back by the shift phase
+# correlation measures (at least PUSH_PIXELS analysis pixels), matches the one before up to
+# PUSH_EXPLAINED of the step's difference where the two overlap. A webcam tile that glides to
+# another corner does not: the still slide around it does not move with it. (Issue #10,
+# wipe-push seed 2: two pushes caught in runs masked half the slide, 351 cells, and a slide's
+# small change inside it went unseen.)
+PUSH_PIXELS = 4
+PUSH_EXPLAINED = 0.3
 MARGIN = 2  # cells masked around a live box: the tile's quiet border (a flat backdrop) and shadow
 
 
@@ -78,6 +89,8 @@ class LiveRegionDetector:
         moved = np.logical_or.reduce([self.meter.changed(norms[0], n) for n in norms[1:]])
         if not moved.any() or moved.mean() >= BUSY:
             return
+        if any(_pushed(a, b) for a, b, d in zip(norms, norms[1:], steps) if self.meter.changed_cells(d).any()):
+            return  # a push transition, not something moving by itself
         path = sum(np.maximum(d - self.meter.noise_floor(d), 0.0) for d in steps)
         direct = self._beyond_noise(norms[0], norms[-1])
         self.runs.add(moved & (direct < MONOTONE * path))
@@ -109,6 +122,25 @@ class LiveRegionDetector:
             boxes = _aligned(boxes | _moved_tiles(self.runs.live(MOVED_FRACTION) & ~boxes.astype(bool), boxes))
         size = 2 * MARGIN + 1
         return cv2.dilate(boxes, np.ones((size, size), np.uint8)).astype(bool)
+
+
+def _pushed(a: np.ndarray, b: np.ndarray) -> bool:
+    """True if normalised frame `b` is `a` moved as a whole by PUSH_PIXELS or more (see
+    PUSH_EXPLAINED). A Hann window keeps the picture's borders, which a push does not move
+    alike (the strip it uncovers), from pulling phase correlation's peak to no shift. Applied
+    here, not passed to phaseCorrelate: OpenCV 5.0 then windows the frames in place, and the
+    run's frames (the next run's first one too) were changed for every later test."""
+    h, w = a.shape
+    window = cv2.createHanningWindow((w, h), cv2.CV_32F)
+    (dx, dy), _ = cv2.phaseCorrelate(a * window, b * window)
+    x, y = int(round(dx)), int(round(dy))
+    if max(abs(x), abs(y)) < PUSH_PIXELS or 2 * abs(x) >= w or 2 * abs(y) >= h:
+        return False
+    # b[r, c] = a[r - y, c - x] where both are in the picture; compared with `a` in place there.
+    moved = b[max(0, y):h + min(0, y), max(0, x):w + min(0, x)]
+    source = a[max(0, -y):h - max(0, y), max(0, -x):w - max(0, x)]
+    in_place = a[max(0, y):h + min(0, y), max(0, x):w + min(0, x)]
+    return float(np.abs(moved - source).mean()) <= PUSH_EXPLAINED * float(np.abs(moved - in_place).mean())
 
 
 def _boxes(live: np.ndarray) -> np.ndarray:

@@ -106,7 +106,7 @@ def screen(scan: Scan, meta: VideoMeta, options: ExtractOptions, size: tuple[int
         if previous is not None:
             diffs.append(meter.diff(previous, norm))
         previous = norm
-    meter.pointer_seen = meter.at_default().shows_pointer(diffs)
+    meter.pointer_seen = meter.at_default().shows_pointer(diffs, live.still_steps)
     is_key = np.isin(scan.packet_t, [k.t for k in scan.keyframes])
     spikes = find_spikes(scan.packet_t, scan.packet_size, is_key, meta.fps, meta.width * meta.height,
                          options.sensitivity)

@@ -22,7 +22,8 @@ def changes(manifest) -> list[float]:
 
 
 @pytest.mark.parametrize("name", ["template", "face", "noisy", "builds", "speaker", "speaker16", "short-pip",
-                                  "slow-fades", "fade-then-keyframe", "section-word", "overlays-gop10"])
+                                  "slow-fades", "fade-then-keyframe", "section-word", "overlays-gop10",
+                                  "pushes-two-decks", "push-then-build"])
 def test_every_page_change_is_found_once(name, real_clip, tmp_path):
     video, clip = real_clip(name)
     manifest = extract_fast(video, tmp_path / "out")
@@ -179,6 +180,16 @@ def test_build_steps_on_a_filmed_projector_are_one_slide(real_clip, tmp_path):
     assert unmatched(clip.transitions(), changes(merged)) == ([], [])
     every_step = extract_fast(video, tmp_path / "steps", keep_builds=True)
     assert unmatched(clip.transitions(builds=True), changes(every_step)) == ([], [])
+
+
+def test_pages_pushed_in_from_the_side_are_each_found_and_not_taken_for_live_video(real_clip, tmp_path):
+    # Every push is a slide change, the pages that come back are linked, and no part of the
+    # page is left out of the decisions as a live region.
+    video, clip = real_clip("pushes")
+    manifest = extract_fast(video, tmp_path / "out")
+    assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
+    assert [s.same_as for s in manifest.slides] == [None, None, None, None, 2, 1, 3]
+    assert [s.live_regions for s in manifest.slides] == [[]] * len(manifest.slides)
 
 
 def test_a_pointers_faint_halo_in_a_clean_video_is_no_slide_change(real_clip, tmp_path):

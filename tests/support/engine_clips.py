@@ -80,13 +80,21 @@ def page(name: str) -> np.ndarray:
 
 @dataclass
 class Shot:
-    """`page` on screen for `seconds`, entered by a crossfade of `fade` seconds (0: a cut).
-    `build` marks a step that only adds content to the shot before (merged by default)."""
+    """`page` on screen for `seconds`, entered by a crossfade of `fade` seconds or a push of
+    `push` seconds (the new screen slides in from the right and pushes the old one out to the
+    left, as bench/real's push), or a cut (both 0). `build` marks a step that only adds content
+    to the shot before (merged by default)."""
 
     page: str
     seconds: float
     fade: float = 0.0
     build: bool = False
+    push: float = 0.0
+
+    @property
+    def entering(self) -> float:
+        """Seconds the transition into this shot takes (0: a cut)."""
+        return self.fade or self.push
 
 
 @dataclass
@@ -118,12 +126,12 @@ class RealClip:
     backdrop: tuple[int, int, int] = (0, 0, 0)  # RGB around the page (a speaker view's: bench/real's (30, 30, 34))
 
     def transitions(self, builds: bool = False) -> list[float]:
-        """True change times: each shot's start (a crossfade's middle); build steps only when
-        `builds`."""
+        """True change times: each shot's start (a crossfade's or push's middle); build steps
+        only when `builds`."""
         out, t = [], 0.0
         for k, shot in enumerate(self.shots):
             if k and (builds or not shot.build):
-                out.append(round(t + shot.fade / 2, 3))
+                out.append(round(t + shot.entering / 2, 3))
             t += shot.seconds
         return out
 
@@ -135,6 +143,15 @@ def _fit(img: np.ndarray, box: tuple[int, int, int, int], canvas: np.ndarray) ->
     nw, nh = int(round(iw * scale)), int(round(ih * scale))
     ox, oy = x + (w - nw) // 2, y + (h - nh) // 2
     canvas[oy:oy + nh, ox:ox + nw] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
+
+
+def _pushed(old: np.ndarray, new: np.ndarray, box: tuple[int, int, int, int], a: float) -> np.ndarray:
+    """The screen `a` (0..1) of the way through a push from `old` to `new` inside `box`."""
+    x, y, w, h = box
+    edge = int(round(a * w))
+    out = old.copy()
+    out[y:y + h, x:x + w] = np.concatenate([old[y:y + h, x + edge:x + w], new[y:y + h, x:x + edge]], axis=1)
+    return out
 
 
 def _face_frame(face: Face, photo: np.ndarray, t: float, canvas: np.ndarray) -> None:
@@ -183,6 +200,8 @@ def render_real_clip(clip: RealClip, path: Path) -> Path:
             if k and into < clip.shots[k].fade:
                 a = into / clip.shots[k].fade
                 frame = (1 - a) * screens[k - 1].astype(np.float32) + a * frame
+            if k and into < clip.shots[k].push:
+                frame = _pushed(screens[k - 1], screens[k], box, into / clip.shots[k].push).astype(np.float32)
             if photo is not None:
                 canvas = frame.astype(np.uint8)
                 _face_frame(clip.face, photo, t, canvas)
@@ -297,6 +316,32 @@ REAL_CLIPS = {
     "overlays-gop10": RealClip([Shot("metropolis-16", 12), Shot("metropolis-17", 4), Shot("metropolis-18", 6),
                                 Shot("metropolis-16", 8)], slide_box=(180, 12, 448, 336),
                                face=Face((9, 120, 160, 120)), backdrop=(30, 30, 34), gop_seconds=10.0),
+    # Portrait pages of one theme pushed in from the right (0.4-0.6 s), a keyframe every 10 s: the
+    # runs of frames that live_regions reads after each keyframe catch the pushes, where every
+    # cell the sliding page crosses wanders; taken for live video, the page's whole middle was
+    # masked and three of the six changes were lost (realism wipe-push seed 2).
+    "pushes": RealClip([Shot("cuerna-1", 5), Shot("cuerna-2", 6, push=0.5), Shot("cuerna-3", 6, push=0.6),
+                        Shot("cuerna-5", 6, push=0.5), Shot("cuerna-2", 6, push=0.4), Shot("cuerna-1", 6, push=0.5),
+                        Shot("cuerna-3", 5, push=0.5)], slide_box=(184, 4, 272, 352), gop_seconds=10.0),
+    # Pages of two decks pushed in, a keyframe every 10 s, no pointer: beamer2thesis 35 -> 36 (a
+    # circle around a symbol gives way to a box and code lines) and metropolis overlays (a line
+    # recoloured, one added: 7 cells, 4 of them strong). With 3 keyframe pairs the engine could
+    # not tell whether the video shows a pointer and assumed one: the circle taken away was
+    # forgiven as pointer spots (a build) and the overlay step's faint cells as a laser's halo
+    # (realism wipe-push seed 2 at 33.2).
+    "pushes-two-decks": RealClip([Shot("metropolis-16", 5), Shot("b2t-35", 6, push=0.5), Shot("b2t-36", 6, push=0.6),
+                                  Shot("metropolis-16", 6, push=0.5), Shot("metropolis-17", 6),
+                                  Shot("metropolis-18", 6), Shot("b2t-35", 5, push=0.5)],
+                                 slide_box=PILLARBOX, gop_seconds=10.0),
+    # Overlay steps right after a push, a keyframe every 10 s: the encoder draws the pushed page
+    # sharper frame by frame, which moved scattered edge pixels of its ink by just over the
+    # colour check's step, and the build step at 9 s became a slide (realism wipe-push seeds
+    # 8 and 15).
+    "push-then-build": RealClip([Shot("amurmaple-9", 5), Shot("amurmaple-12", 4, push=0.6),
+                                 Shot("amurmaple-13", 5, build=True), Shot("amurmaple-10", 5, push=0.5),
+                                 Shot("amurmaple-4", 3, push=0.5), Shot("amurmaple-5", 4, build=True),
+                                 Shot("amurmaple-6", 5, build=True), Shot("amurmaple-9", 5, push=0.5)],
+                                slide_box=PILLARBOX, gop_seconds=10.0),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
