@@ -181,6 +181,11 @@ def adds_only(old: np.ndarray, new: np.ndarray, mask: np.ndarray, spots_forgiven
     # pictures alone: new ink drawn beside old would then blur onto it.
     smooth = _moved(*(cv2.GaussianBlur(p, (3, 3), 0) for p in (old, new)))
     removed = (changed & smooth & _fine_ink(old)).astype(np.uint8)
+    # A stroke taken away or recoloured is a line of pixels; a pixel with at most one such
+    # neighbour is a noisy video's grain on an ink edge (issue #10's noise seeds: 30-50 such
+    # pixels on a build step, most of them alone or in pairs).
+    neighbours = cv2.filter2D(removed, -1, np.ones((3, 3), np.float32), borderType=cv2.BORDER_CONSTANT)
+    removed = removed & (neighbours >= 3).astype(np.uint8)
     count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(removed, np.ones((3, 3), np.uint8)))
     spot = POINTER_SPOT * old.shape[1] / FINE_REFERENCE
     spots = sorted((int(a) for w, h, a in stats[1:, 2:5] if w <= spot and h <= spot), reverse=True)

@@ -66,6 +66,24 @@ DRIFT_RESPONSE = 0.8
 QUIET_QUANTILE = 98
 QUIET_FACTOR = 6.0
 QUIET_FLOOR = 0.25
+# The quiet level comes from neighbouring predicted frames, which x264 draws from one reference:
+# a noisy video's sensor noise is smoothed away between them, and looks as quiet as a clean
+# one. Each keyframe draws the noise afresh, so two keyframes of one still screen differ by it
+# (issue #10's noise seeds 16 and 18: the lowered base took keyframes for slide changes). A
+# keyframe that differs from the settled state by no more than REDRAW_FACTOR times the keyframe
+# redraw level (QUIET_QUANTILE of the cell differences of keyframe pairs that show one still
+# screen, their median; never above BASE_THRESHOLD) redraws it (ChangeMeter.redrawn). The base
+# itself stays: a change between keyframes as faint as the noise (a blue page after its green
+# twin, in grey) is still seen on the predicted frames, and a raised base lost it (the
+# noisy-return clip). Only pairs that did not move count: on a filmed screen, keyframes seconds
+# apart differ by the camera's drift, and a raised base missed changes there (projector seeds
+# 2, 3, 10 and 18: a filmed A4 page changes its cells by 0.07-0.1 only, and its keyframe pairs
+# without drift differ by 0.055 as well). A pair moved if undoing phase correlation's shift
+# brings it under REDRAW_GEOMETRY of what doubling the shift leaves (a shift's size alone does
+# not tell: on a still noisy page phase correlation reads up to half a pixel into the noise);
+# one such pair marks the video filmed, where the drift rule (same_but_shifted) does this.
+REDRAW_FACTOR = 2.0
+REDRAW_GEOMETRY = 0.8
 TONE_SPREAD = 0.25  # see tone_only
 TONE_PEAK = 2.0
 TONE_RESIDUAL = 0.5  # see _tone_curve_explains
@@ -95,6 +113,8 @@ class ChangeMeter:
         self.scale = 2.0 ** ((0.5 - s) * 4)  # the sensitivity's factor on the base threshold
         self.base = BASE_THRESHOLD  # see learn_noise
         self.threshold = self.base * self.scale
+        self.redraws: list[float] = []  # keyframe redraw levels seen (learn_redraw)
+        self.filmed = False  # a keyframe pair showed the camera's drift (redraw_level)
         self.pointer_cells = max(1, int(round(POINTER_CELLS * 2.0 ** ((0.5 - s) * 2))))
         self.mask = np.zeros((grid[1], grid[0]), bool) if mask is None else mask
         self._pixel_mask: np.ndarray | None = None
@@ -163,6 +183,46 @@ class ChangeMeter:
             # The median pair: the few that caught a slide change or a fade do not count.
             quiet = float(np.median([percentile(d[free], QUIET_QUANTILE) for d in still_steps]))
             self.set_base(min(BASE_THRESHOLD, max(QUIET_FLOOR * BASE_THRESHOLD, QUIET_FACTOR * quiet)))
+
+    def redraw_level(self, a: np.ndarray, b: np.ndarray, d: np.ndarray) -> float | None:
+        """QUIET_QUANTILE of the free cells of `d` (= diff(a, b): two keyframes, or a state
+        settled on predicted frames and the keyframe after them) if the two show one still
+        screen, else None. Judged at the default threshold, whatever the base learnt so far.
+        A pair that moved (see REDRAW_GEOMETRY) marks the video `filmed`."""
+        free = ~self.mask
+        if not free.any() or self.at_default().content(d).any():
+            return None
+        (dx, dy), _ = cv2.phaseCorrelate(a, b)
+        if max(abs(dx), abs(dy)) > DRIFT_PIXELS:
+            return None
+        if max(abs(dx), abs(dy)) > 0:
+            # Moved back by the shift, a filmed screen comes closer than moved on by it; noise
+            # (whose texture phase correlation reads a shift into, up to half a pixel) does not.
+            back = percentile(self.diff(a, moved_back(b, (dx, dy)))[free], QUIET_QUANTILE)
+            on = percentile(self.diff(a, moved_back(b, (-dx, -dy)))[free], QUIET_QUANTILE)
+            if back < REDRAW_GEOMETRY * on:
+                self.filmed = True
+                return None
+        return percentile(d[free], QUIET_QUANTILE)
+
+    def learn_redraw(self, levels: list[float | None]) -> None:
+        """Add keyframe redraw levels (`redraw_level`; None entries are left out): from the
+        keyframe pairs before the second pass, and from each keyframe redraw it meets (a short
+        clip with a keyframe every 10 s has no keyframe pair without a slide change)."""
+        self.redraws += [v for v in levels if v is not None]
+
+    def redrawn(self, d: np.ndarray) -> bool:
+        """True if a keyframe that differs from the settled state by `d` (per cell) only
+        redraws it: nothing but pointer spots differs by more than REDRAW_FACTOR times the
+        video's keyframe redraw level (their median; scaled by the sensitivity, at most
+        BASE_THRESHOLD). Never in a filmed video, nor before a redraw level is known."""
+        if self.filmed or not self.redraws:
+            return False
+        bound = min(BASE_THRESHOLD, REDRAW_FACTOR * float(np.median(self.redraws))) * self.scale
+        if bound <= self.threshold:
+            return False  # a clean video: its keyframes redraw nothing the threshold sees
+        changed = (d > bound + NOISE_FACTOR * self.noise_floor(d)) & ~self.mask
+        return not self.content_cells(changed).any()
 
     def shows_pointer(self, key_diffs: list[np.ndarray], run_steps: list[np.ndarray] = ()) -> bool:
         """True if pointer-sized spots alone changed in at least POINTER_PAIRS of the keyframe

@@ -29,8 +29,8 @@ RULES = {
     "fade tail": (False, "the end of the change before it (a slow fade settling, a keyframe sharpening it)"),
     "same screen": (False, "the screen came back to what it showed before (a flash, a pointer)"),
     "camera drift": (False, "the same picture shifted by at most a pixel or two (a filmed screen)"),
-    "keyframe redraw": (False, "a keyframe after predicted frames drew the slide faintly differently (compression);"
-                                " under the default threshold: a higher --sensitivity does not count it either"),
+    "keyframe redraw": (False, "a keyframe drew the slide faintly differently (compression after predicted frames,"
+                                " or a noisy video's noise drawn afresh); under the default threshold"),
     "exposure": (False, "changed faintly all over (a camera's exposure or gain step), nowhere strongly"),
     "live region": (False, "changed only inside a live region (webcam, video); --ignore masks more"),
     "pointer": (False, "only pointer-sized spots changed; a higher --sensitivity counts smaller ones"),

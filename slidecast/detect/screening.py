@@ -100,12 +100,14 @@ def screen(scan: Scan, meta: VideoMeta, options: ExtractOptions, size: tuple[int
     live_mask = live.mask()
     meter.set_mask(live_mask | regions_mask(options.ignore_regions, meter.grid))
     meter.learn_noise(live.still_floors, live.still_steps)
-    diffs, previous = [], None
+    diffs, redraws, previous = [], [], None
     for key in scan.keyframes:
         norm = meter.normalise(cropped(key.gray(), crop))
         if previous is not None:
             diffs.append(meter.diff(previous, norm))
+            redraws.append(meter.redraw_level(previous, norm, diffs[-1]))
         previous = norm
+    meter.learn_redraw(redraws)
     meter.pointer_seen = meter.at_default().shows_pointer(diffs, live.still_steps)
     is_key = np.isin(scan.packet_t, [k.t for k in scan.keyframes])
     spikes = find_spikes(scan.packet_t, scan.packet_size, is_key, meta.fps, meta.width * meta.height,

@@ -177,22 +177,30 @@ class TransitionDetector:
         self.last_still = frame.t
 
     def _keyframe_redraw(self, frame: AnalysisFrame) -> bool:
-        """True (and the state follows the keyframe) if the state settled on predicted frames
-        since the last keyframe and the next keyframe, right after them, differs from it only
-        faintly, under the default threshold: the encoder drew the same slide afresh.
-        Predicted frames drift from the picture along a group of pictures, most after a fade,
-        and a clean video's lowered threshold (cells.QUIET_FACTOR) saw the keyframe that ends
-        the drift as a change (issue #10's fade-then-keyframe clip). A state already checked
-        against a keyframe is not redrawn: a faint change that falls on a keyframe is a change."""
-        previous = self.previous
-        if not frame.is_key or previous is None or previous.is_key or frame.t - previous.t >= self.settle:
+        """True (and the state follows the keyframe) if the keyframe differs from the state
+        only faintly, under the default threshold, and either the state settled on predicted
+        frames since the last keyframe (right before this one) or the difference is within the
+        video's keyframe redraw level (ChangeMeter.redrawn): the encoder drew the same slide
+        afresh. Predicted frames drift from the picture along a group of pictures, most after a
+        fade, and a clean video's lowered threshold (cells.QUIET_FACTOR) saw the keyframe that
+        ends the drift as a change (issue #10's fade-then-keyframe clip); a noisy video's
+        keyframes draw its noise afresh (cells.REDRAW_FACTOR). Otherwise a state already
+        checked against a keyframe is not redrawn: a faint change that falls on a keyframe is
+        a change."""
+        if not frame.is_key:
             return False
-        if self.current.settled <= self.last_key:
+        previous = self.previous
+        fresh = (previous is not None and not previous.is_key and frame.t - previous.t < self.settle
+                 and self.current.settled > self.last_key)
+        diff = self.meter.diff(self.current_norm, frame.norm)
+        if not fresh and not self.meter.redrawn(diff):
             return False
         if self.stillness.significant(self.current_norm, frame.norm):
             return False
-        self.explanation.add(frame.t, "keyframe redraw",
-                             **pair_measures(self.meter, self.meter.diff(self.current_norm, frame.norm)))
+        self.explanation.add(frame.t, "keyframe redraw", **pair_measures(self.meter, diff))
+        if fresh:
+            # How much a keyframe redraws this video's still screen (ChangeMeter.redrawn).
+            self.meter.learn_redraw([self.meter.redraw_level(self.current_norm, frame.norm, diff)])
         self.current_norm = frame.norm
         self._still(frame)
         return True

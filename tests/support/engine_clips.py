@@ -116,6 +116,7 @@ class RealClip:
     slide_box: tuple[int, int, int, int] | None = None  # where the page goes; None: centred, fit
     face: Face | None = None
     noise: float = 0.0  # sensor noise, grey levels (sigma)
+    colour_noise: float = 0.0  # sensor noise per colour channel (sigma), the realism bench's (effects.NoiseBank)
     flicker: float = 0.0  # gain amplitude of a 7 Hz-ish flicker
     exposure_steps: list[tuple[float, float]] = field(default_factory=list)  # (time, gain) from then
     fps: int = 25
@@ -183,6 +184,7 @@ def render_real_clip(clip: RealClip, path: Path) -> Path:
     rng = np.random.default_rng(clip.seed)
     pointer = fx.Pointer(W, H, clip.seed) if clip.pointer else None
     camera = fx.Camera(W, H, clip.seed) if clip.filmed else None
+    grain = fx.NoiseBank(W, H, clip.colour_noise, clip.seed) if clip.colour_noise else None
     total = int(round(starts[-1] * clip.fps))
     with av.open(str(path), "w") as container:
         rate = Fraction(clip.fps)
@@ -220,6 +222,8 @@ def render_real_clip(clip: RealClip, path: Path) -> Path:
             if clip.noise:
                 frame = frame + rng.normal(0, clip.noise, frame.shape[:2])[..., None]
             rgb = np.clip(frame * gain, 0, 255).astype(np.uint8)
+            if grain is not None:
+                rgb = grain.apply(rgb, i)
             out = av.VideoFrame.from_ndarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
             out.pts = i
             container.mux(stream.encode(out))
@@ -342,6 +346,20 @@ REAL_CLIPS = {
                                  Shot("amurmaple-4", 3, push=0.5), Shot("amurmaple-5", 4, build=True),
                                  Shot("amurmaple-6", 5, build=True), Shot("amurmaple-9", 5, push=0.5)],
                                 slide_box=PILLARBOX, gop_seconds=10.0),
+    # A4 pages of small text with the realism bench's sensor noise (per colour channel), a
+    # keyframe every 2 s: predicted frames copy their keyframe's noise, so the video looks as
+    # quiet as a clean one between keyframes, and each keyframe draws the noise afresh (0.01-0.03
+    # of the ink contrast per cell), which the lowered base of a clean video counted as a slide
+    # change (realism noise seeds 16 and 18).
+    "grain-keyframes": RealClip([Shot("cuerna-2", 8), Shot("cuerna-1", 8), Shot("cuerna-3", 8), Shot("cuerna-2", 8)],
+                                slide_box=PILLARBOX, colour_noise=8.0, gop_seconds=2.0, seed=3),
+    # Beamer overlays with sensor noise, a keyframe every 10 s: each step only adds an item, but
+    # a few dozen pixels of grain on old ink edges passed the colour check's "ink taken away"
+    # (realism noise seed 11: both steps kept as slides).
+    "noisy-builds": RealClip([Shot("amurmaple-4", 6), Shot("amurmaple-5", 5, build=True),
+                              Shot("amurmaple-6", 5, build=True), Shot("amurmaple-12", 6),
+                              Shot("amurmaple-13", 6, build=True), Shot("amurmaple-11", 6)],
+                             slide_box=PILLARBOX, noise=6.0, gop_seconds=10.0, seed=4),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
