@@ -41,11 +41,12 @@ def _release_at_root_end(lock):
     """A listener that lets go of `lock` once, when the session's outermost transaction ends.
     A flush runs in a subtransaction that ends first, before the job's row is committed: released
     there, a second upload found no job yet and made its own."""
-    held = [True]
+    released = False
 
     def release(_session, transaction) -> None:
-        if transaction.parent is None and held:
-            held.clear()
+        nonlocal released
+        if transaction.parent is None and not released:
+            released = True
             lock.release()
     return release
 

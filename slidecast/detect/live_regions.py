@@ -24,6 +24,8 @@ of the slide (that would find fewer changes, not more).
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -131,7 +133,7 @@ def _pushed(a: np.ndarray, b: np.ndarray) -> bool:
     here, not passed to phaseCorrelate: OpenCV 5.0 then windows the frames in place, and the
     run's frames (the next run's first one too) were changed for every later test."""
     h, w = a.shape
-    window = cv2.createHanningWindow((w, h), cv2.CV_32F)
+    window = _hann(w, h)
     (dx, dy), _ = cv2.phaseCorrelate(a * window, b * window)
     x, y = int(round(dx)), int(round(dy))
     if max(abs(x), abs(y)) < PUSH_PIXELS or 2 * abs(x) >= w or 2 * abs(y) >= h:
@@ -141,6 +143,14 @@ def _pushed(a: np.ndarray, b: np.ndarray) -> bool:
     source = a[max(0, -y):h - max(0, y), max(0, -x):w - max(0, x)]
     in_place = a[max(0, y):h + min(0, y), max(0, x):w + min(0, x)]
     return float(np.abs(moved - source).mean()) <= PUSH_EXPLAINED * float(np.abs(moved - in_place).mean())
+
+
+@functools.lru_cache(maxsize=4)
+def _hann(width: int, height: int) -> np.ndarray:
+    """A Hann window of the analysis size (one per video: made once, not on every run's step)."""
+    window = cv2.createHanningWindow((width, height), cv2.CV_32F)
+    window.flags.writeable = False
+    return window
 
 
 def _boxes(live: np.ndarray) -> np.ndarray:

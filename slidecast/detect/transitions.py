@@ -187,15 +187,14 @@ class TransitionDetector:
         keyframes draw its noise afresh (cells.REDRAW_FACTOR). Otherwise a state already
         checked against a keyframe is not redrawn: a faint change that falls on a keyframe is
         a change."""
-        if not frame.is_key:
+        # The default-threshold test first: it turns down every real change, cheaply.
+        if not frame.is_key or self.stillness.significant(self.current_norm, frame.norm):
             return False
         previous = self.previous
         fresh = (previous is not None and not previous.is_key and frame.t - previous.t < self.settle
                  and self.current.settled > self.last_key)
         diff = self.meter.diff(self.current_norm, frame.norm)
         if not fresh and not self.meter.redrawn(diff):
-            return False
-        if self.stillness.significant(self.current_norm, frame.norm):
             return False
         self.explanation.add(frame.t, "keyframe redraw", **pair_measures(self.meter, diff))
         if fresh:

@@ -202,7 +202,8 @@ def test_a_pointers_faint_halo_in_a_clean_video_is_no_slide_change(real_clip, tm
 
 def test_a_noisy_videos_keyframes_drawing_the_noise_afresh_are_no_slide_changes(real_clip, tmp_path):
     # Between keyframes the noise stands still and the video looks as quiet as a clean one; two
-    # keyframes of one page differ by their noise, so the base follows that (cells.REDRAW_FACTOR).
+    # keyframes of one page differ by their noise: a keyframe within twice that redraw level is
+    # the same slide drawn afresh (cells.REDRAW_FACTOR).
     video, clip = real_clip("grain-keyframes")
     manifest = extract_fast(video, tmp_path / "out")
     assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
