@@ -3,6 +3,7 @@ scored as the number of seeds with any error (a missed or extra change, or an un
 
     python bench/real/seeds.py                                   # every difficulty, seeds 1-20
     python bench/real/seeds.py --difficulties pip fade --seeds 1-5
+    python bench/real/seeds.py --clips /tmp/seed-clips   # keep the clips; a later run reuses them
 
 Each seed draws a dev deck and a window of 7 consecutive pages, the frame rate (25/30), the
 keyframe interval (2-10 s), the slide timing and the difficulty's layout and motion (tile side
@@ -14,6 +15,7 @@ Like bench/camera_seeds.py, this is the existing pattern of the synthetic bench.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -75,21 +77,33 @@ def errors(truth: dict, found: list[float], same_as: list) -> list[str]:
     return problems
 
 
+def clip(name: str, seed: int, folder: Path, cache: Path) -> tuple[Path, dict]:
+    """The seed's clip and truth: rendered into folder, or the one a run before left there."""
+    path = folder / f"{name}-{seed}.mp4"
+    truth_file = Path(str(path) + ".truth.json")
+    if path.exists() and truth_file.exists():
+        return path, json.loads(truth_file.read_text())
+    return path, mv.render(f"{name}-{seed}", recipe(name, seed), folder, seed, cache)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--difficulties", nargs="+", default=list(DIFFICULTIES), choices=DIFFICULTIES)
     parser.add_argument("--seeds", default="1-20", help="FIRST-LAST")
     parser.add_argument("--cache", type=Path, default=HERE / "cache")
+    parser.add_argument("--clips", type=Path, help="keep the rendered clips here and reuse them (same renders for every "
+                        "engine compared); default: a temporary folder")
     args = parser.parse_args(argv)
     first, last = (int(x) for x in args.seeds.split("-"))
     totals = {}
     with tempfile.TemporaryDirectory(prefix="realseeds-") as tmp:
+        folder = args.clips or Path(tmp)
         for name in args.difficulties:
             wrong = 0
             for seed in range(first, last + 1):
                 spec = recipe(name, seed)
-                truth = mv.render(f"{name}-{seed}", spec, Path(tmp), seed, args.cache)
-                manifest = extract(Path(tmp) / f"{name}-{seed}.mp4", Path(tmp) / f"out-{name}-{seed}", OPTIONS)
+                video, truth = clip(name, seed, folder, args.cache)
+                manifest = extract(video, Path(tmp) / f"out-{name}-{seed}", OPTIONS)
                 slides = manifest.slides
                 problems = errors(truth, [s.start for s in slides[1:]], [s.same_as for s in slides])
                 wrong += bool(problems)
