@@ -52,10 +52,13 @@ def _sensitivity(text: str) -> float:
     return value
 
 
+MAX_MIN_DURATION = 600.0  # the API's bound (api/schemas.py): a screen still for 10 min is a slide
+
+
 def _seconds(text: str) -> float:
     value = _number(text)
-    if value is None or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more, got {text!r}")
+    if value is None or not 0 <= value <= MAX_MIN_DURATION:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds from 0 to {MAX_MIN_DURATION:g}, got {text!r}")
     return value
 
 
@@ -157,12 +160,22 @@ def report(exc: SlidecastError, as_json: bool) -> int:
     return exc.exit_code
 
 
+def _asks_json(argv: list[str]) -> bool:
+    """--json anywhere on a command line argparse refused, abbreviations included (argparse takes
+    `--js` for `--json`), so the error comes back in the form the caller reads."""
+    return any(len(arg) > 3 and "--json".startswith(arg) for arg in argv)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:
-        return report(exc, "--json" in argv)
+        return report(exc, _asks_json(argv))
     from .pipeline import extract
 
     logging.basicConfig(level=logging.ERROR if args.quiet or args.json else logging.WARNING,
@@ -189,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         print(manifest.to_json())
     elif not args.quiet:
         distinct = len(manifest.distinct())
-        print(f"{len(manifest.slides)} slides ({distinct} distinct) written to {args.out}")
+        print(f"{_count(len(manifest.slides), 'slide')} ({distinct} distinct) written to {args.out}")
     return 0
 
 

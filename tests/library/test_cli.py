@@ -89,6 +89,19 @@ def test_quiet_mode_prints_nothing(engine_clip, tmp_path):
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
+def test_the_summary_line_counts_in_plain_english(tmp_path):
+    video = tmp_path / "one-slide.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 180))
+    page = np.full((180, 320, 3), 255, np.uint8)
+    cv2.putText(page, "Only slide", (40, 100), cv2.FONT_HERSHEY_SIMPLEX, 1, (0, 0, 0), 2)
+    for _ in range(30):
+        writer.write(page)
+    writer.release()
+    result = run_cli(video, "--out", tmp_path / "out", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"1 slide (1 distinct) written to {tmp_path / 'out'}"
+
+
 def test_missing_file(tmp_path):
     result = run_cli(tmp_path / "nowhere.mp4", "--out", tmp_path / "out")
     assert_one_clear_line(result, InputNotFound, "not found", "nowhere.mp4")
@@ -189,9 +202,10 @@ def test_out_naming_an_existing_file_is_a_usage_error_that_leaves_the_file_alone
 @pytest.mark.parametrize("flags, allowed", [
     (["--sensitivity", "5"], "from 0 to 1"),
     (["--sensitivity", "nan"], "from 0 to 1"),
-    (["--min-duration", "-1"], "0 or more"),
-    (["--min-duration", "nan"], "0 or more"),  # was taken: nan passed the check "not negative"
-    (["--min-duration", "inf"], "0 or more"),  # was taken: one slide, the first screen
+    (["--min-duration", "-1"], "from 0 to 600"),
+    (["--min-duration", "nan"], "from 0 to 600"),  # was taken: nan passed the check "not negative"
+    (["--min-duration", "inf"], "from 0 to 600"),  # was taken: one slide, the first screen
+    (["--min-duration", "1e9"], "from 0 to 600"),  # was taken; the API refuses more than 600 s
     (["--workers", "-1"], "0 (one per core) or more"),
     (["--workers", "1.5"], "whole number"),
     (["--ignore", "0,0,2,0.5"], "fractions 0..1"),
@@ -204,6 +218,13 @@ def test_a_numeric_option_out_of_range_is_a_one_line_usage_error_naming_the_rang
     assert "usage:" not in result.stderr and not (tmp_path / "out").exists()
     error = json.loads(run_cli(video, "--out", tmp_path / "out", *flags, "--json", *FAST).stdout)["error"]
     assert (error["type"], error["exit_code"]) == ("UsageError", 2) and allowed in error["message"]
+
+
+def test_an_abbreviated_json_flag_gets_a_usage_error_as_json_too(engine_clip, tmp_path):
+    video, _ = engine_clip("cuts")
+    result = run_cli(video, "--out", tmp_path / "out", "--js", "--sensitivity", "5", *FAST)
+    error = json.loads(result.stdout)["error"]
+    assert (error["type"], error["exit_code"]) == ("UsageError", 2) and "from 0 to 1" in error["message"]
 
 
 def test_json_mode_reports_an_error_as_json(tmp_path):
