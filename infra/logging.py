@@ -111,6 +111,9 @@ def configure_logging(level: str = "INFO", fmt: str = "JSON") -> None:
     # Libraries that are chatty at INFO about every connection (fontTools: every PDF font subset).
     for name in ("botocore", "boto3", "s3transfer", "urllib3", "alembic.runtime.plugins", "fontTools"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    # python-multipart warns about every malformed body it is sent; the client gets a 400 that
+    # names the fault, and a log line per hostile request would let anyone flood the log.
+    logging.getLogger("python_multipart").setLevel(max(logging.ERROR, root.level))
 
 
 def gunicorn_logconfig(level: str | None = None, fmt: str | None = None) -> dict:
