@@ -225,3 +225,13 @@ def test_a4_pages_beside_a_moving_picture_in_picture_are_each_found_and_their_re
     manifest = extract_fast(video, tmp_path / "out")
     assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
     assert [s.same_as for s in manifest.slides] == [None, None, None, None, 1, 2]
+
+
+def test_a_keyframe_that_draws_the_page_afresh_is_no_new_slide(real_clip, tmp_path):
+    # The keyframe at 4 s redraws the first page's edges (the first keyframe's ringing): the
+    # same page, not a slide of its own linked back to itself; the two pages that come back at
+    # the end are linked to their first appearances.
+    video, clip = real_clip("a4-redraw")
+    manifest = extract_fast(video, tmp_path / "out")
+    assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
+    assert [s.same_as for s in manifest.slides] == [None, None, None, 2, 1]

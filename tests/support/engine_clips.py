@@ -369,6 +369,14 @@ REAL_CLIPS = {
                         Shot("pgf-38", 5), Shot("pgf-39", 6)], slide_box=(193, 0, 254, 360),
                        face=Face((502, 10, 128, 96), move_at=16.5, moves_to=(502, 254)), gop_seconds=4.0,
                        fps=30),
+    # A4 pages of small text pillarboxed, pushed in, a keyframe every 4 s, a clean video: x264's
+    # first keyframe rings along the page's edges, and the keyframe at 4 s draws them afresh
+    # (75 cells at 0.02-0.035, over a clean video's lowered threshold, no pixel changing colour):
+    # the first page came out twice, the second "a return" of the first (realism wipe-push seed
+    # 10 at 3.93). Pages 31 and 30 come back at the end.
+    "a4-redraw": RealClip([Shot("pgf-30", 6.8), Shot("pgf-31", 2, push=0.6), Shot("pgf-32", 6.6, push=0.7),
+                           Shot("pgf-31", 4, push=0.6), Shot("pgf-30", 6, push=0.5)], slide_box=(193, 0, 254, 360),
+                          gop_seconds=4.0, fps=30),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
