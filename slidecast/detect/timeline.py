@@ -67,7 +67,7 @@ def build_timeline(states: list[ScreenState], meter: ChangeMeter, min_duration: 
             last.states.append(state)
             last.end = state.end
             continue
-        if not meter.filmed and ReturnJudge(meter).judge(Shown(old, last.shown.fine_rgb),
+        if not meter.filmed_early and ReturnJudge(meter).judge(Shown(old, last.shown.fine_rgb),
                                                          Shown(new, state.fine_rgb)).same:
             # The slide before, drawn again: what the return judge calls one slide when it comes
             # back minutes later is one slide when it follows itself too. A keyframe draws a

@@ -235,3 +235,12 @@ def test_a_keyframe_that_draws_the_page_afresh_is_no_new_slide(real_clip, tmp_pa
     manifest = extract_fast(video, tmp_path / "out")
     assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
     assert [s.same_as for s in manifest.slides] == [None, None, None, 2, 1]
+
+
+def test_one_digit_changed_in_a_video_without_pointer_or_webcam_is_a_new_slide(real_clip, tmp_path):
+    # "Subsection 1.1" -> "1.2" at 11.3 s: pointer-sized, but nothing in this video is a pointer
+    # or a webcam's edge; the page with 1.1 comes back at the end.
+    video, clip = real_clip("digit")
+    manifest = extract_fast(video, tmp_path / "out")
+    assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
+    assert [s.same_as for s in manifest.slides] == [None, None, None, 1]

@@ -377,6 +377,12 @@ REAL_CLIPS = {
     "a4-redraw": RealClip([Shot("pgf-30", 6.8), Shot("pgf-31", 2, push=0.6), Shot("pgf-32", 6.6, push=0.7),
                            Shot("pgf-31", 4, push=0.6), Shot("pgf-30", 6, push=0.5)], slide_box=(193, 0, 254, 360),
                           gop_seconds=4.0, fps=30),
+    # Focus section pages, full frame, no pointer, no webcam, a keyframe every 4 s: "Subsection
+    # 1.1" gives way to "Subsection 1.2" (one digit, a blob of 4 faint cells), which the pointer
+    # rule dropped, and the build test forgave as a webcam's edge (realism wipe-push seed 11 at
+    # 33.8); the subtitle added at 5 s is a build; page 3 comes back at the end.
+    "digit": RealClip([Shot("focus-2", 5), Shot("focus-3", 6, build=True), Shot("focus-6", 6, push=0.6),
+                       Shot("focus-11", 5, push=0.5), Shot("focus-3", 5, push=0.5)], gop_seconds=4.0, fps=30),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
