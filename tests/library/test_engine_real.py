@@ -214,3 +214,33 @@ def test_build_steps_in_a_noisy_video_are_one_slide(real_clip, tmp_path):
     video, clip = real_clip("noisy-builds")
     manifest = extract_fast(video, tmp_path / "out")
     assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
+
+
+def test_a4_pages_beside_a_moving_picture_in_picture_are_each_found_and_their_returns_linked(real_clip, tmp_path):
+    # Pages of small text replaced by others (0.06-0.1 per cell), a tile in the black margin
+    # that moves from the top to the bottom corner: the page change at 14 s hid in the pair's
+    # noise floor (found only at the next keyframe, 2 s late), and page 38 coming back at 22 s
+    # was then linked to page 40.
+    video, clip = real_clip("a4-pip")
+    manifest = extract_fast(video, tmp_path / "out")
+    assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
+    assert [s.same_as for s in manifest.slides] == [None, None, None, None, 1, 2]
+
+
+def test_a_keyframe_that_draws_the_page_afresh_is_no_new_slide(real_clip, tmp_path):
+    # The keyframe at 4 s redraws the first page's edges (the first keyframe's ringing): the
+    # same page, not a slide of its own linked back to itself; the two pages that come back at
+    # the end are linked to their first appearances.
+    video, clip = real_clip("a4-redraw")
+    manifest = extract_fast(video, tmp_path / "out")
+    assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
+    assert [s.same_as for s in manifest.slides] == [None, None, None, 2, 1]
+
+
+def test_one_digit_changed_in_a_video_without_pointer_or_webcam_is_a_new_slide(real_clip, tmp_path):
+    # "Subsection 1.1" -> "1.2" at 11.3 s: pointer-sized, but nothing in this video is a pointer
+    # or a webcam's edge; the page with 1.1 comes back at the end.
+    video, clip = real_clip("digit")
+    manifest = extract_fast(video, tmp_path / "out")
+    assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
+    assert [s.same_as for s in manifest.slides] == [None, None, None, 1]

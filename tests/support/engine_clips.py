@@ -360,6 +360,29 @@ REAL_CLIPS = {
                               Shot("amurmaple-6", 5, build=True), Shot("amurmaple-12", 6),
                               Shot("amurmaple-13", 6, build=True), Shot("amurmaple-11", 6)],
                              slide_box=PILLARBOX, noise=6.0, gop_seconds=10.0, seed=4),
+    # A4 pages of small text pillarboxed, a picture-in-picture in the black margin (top right,
+    # gliding to the bottom right at 16.5 s: both places masked), a keyframe every 4 s, a clean
+    # video: a page replaced by another changes its cells by only 0.06-0.1, and with a fifth of
+    # the free cells black and still, the pair's noise floor (their 20th percentile) was the
+    # change itself; the page change at 14 s was missed (realism pip seed 19).
+    "a4-pip": RealClip([Shot("pgf-38", 4), Shot("pgf-39", 4), Shot("pgf-40", 6), Shot("pgf-41", 8),
+                        Shot("pgf-38", 5), Shot("pgf-39", 6)], slide_box=(193, 0, 254, 360),
+                       face=Face((502, 10, 128, 96), move_at=16.5, moves_to=(502, 254)), gop_seconds=4.0,
+                       fps=30),
+    # A4 pages of small text pillarboxed, pushed in, a keyframe every 4 s, a clean video: x264's
+    # first keyframe rings along the page's edges, and the keyframe at 4 s draws them afresh
+    # (75 cells at 0.02-0.035, over a clean video's lowered threshold, no pixel changing colour):
+    # the first page came out twice, the second "a return" of the first (realism wipe-push seed
+    # 10 at 3.93). Pages 31 and 30 come back at the end.
+    "a4-redraw": RealClip([Shot("pgf-30", 6.8), Shot("pgf-31", 2, push=0.6), Shot("pgf-32", 6.6, push=0.7),
+                           Shot("pgf-31", 4, push=0.6), Shot("pgf-30", 6, push=0.5)], slide_box=(193, 0, 254, 360),
+                          gop_seconds=4.0, fps=30),
+    # Focus section pages, full frame, no pointer, no webcam, a keyframe every 4 s: "Subsection
+    # 1.1" gives way to "Subsection 1.2" (one digit, a blob of 4 faint cells), which the pointer
+    # rule dropped, and the build test forgave as a webcam's edge (realism wipe-push seed 11 at
+    # 33.8); the subtitle added at 5 s is a build; page 3 comes back at the end.
+    "digit": RealClip([Shot("focus-2", 5), Shot("focus-3", 6, build=True), Shot("focus-6", 6, push=0.6),
+                       Shot("focus-11", 5, push=0.5), Shot("focus-3", 5, push=0.5)], gop_seconds=4.0, fps=30),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
