@@ -34,6 +34,18 @@ LINE_SHARE = 0.6
 PLACE_TOLERANCE = 0.02
 # A gap this many line heights wide splits a line into columns, judged apart.
 COLUMN_GAP = 2.5
+# A narrower gap, still wider than any word space, splits a line where template words meet the
+# slide's own: a sidebar's running title read on one line with the frame title ("Short title
+# Lorem ipsum") is two columns, not one line that is half template.
+TEMPLATE_GAP = 1.0
+# A slide's template is the chrome it shares with other slides: slides that carry this share of
+# its chrome (title and section pages do not carry a sidebar) are the slides of its template.
+SAME_TEMPLATE = 0.9
+# Among the slides of one template, a whole column of text (a sidebar's entry) also counts as
+# repeated when it sits at the same left edge up to this far (a fraction of the picture's
+# height) above or below: a sidebar's table of contents moves down when the current section's
+# subsections open above it.
+SHIFT = 0.15
 # OCR reads the same small template word slightly differently from slide to slide.
 SIMILAR = 0.75
 # Two consecutive slides are steps of one frame when one carries this share of the other's own
@@ -80,14 +92,48 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
     needed = max(2, MOST * (count - 1))
     for p, page in enumerate(pages):
         others = [(frame, other) for frame, other in zip(frames, placed) if frame != frames[p]]
-        for l, line in enumerate(page.lines):
-            repeated = [len({frame for frame, other in others if other.has(spot)}) >= needed
-                        for spot in spots[p][l]]
-            for first, last in _columns(line):
-                if _mostly(line[first:last], repeated[first:last]):
+        _mark_repeated(page, spots[p], others, needed, flags[p])
+    # Second look, among the slides of the same template only: a deck's title and section pages
+    # (or a part with another sidebar) do not show its sidebar's table of contents, so counted
+    # over the whole talk the contents fall short of "most slides" while every slide of the
+    # sidebar's template shows them.
+    first_flags = [[list(marks) for marks in page_flags] for page_flags in flags]
+    # Columns split where the first look's template meets the rest, as the lines were judged.
+    columns = [[(l, first, last, _Column.of(line_spots[first:last]))
+                for l, (line, line_spots, marks) in enumerate(zip(page.lines, page_spots, page_flags))
+                for first, last in _columns(line, marks)]
+               for page, page_spots, page_flags in zip(pages, spots, first_flags)]
+    for p, page in enumerate(pages):
+        mine = [s for s, c in zip(_flat(spots[p]), _flat(first_flags[p])) if c and not s.number]
+        chars = sum(len(s.key) for s in mine)
+        if not chars:
+            continue
+        group = {frame for frame, other in zip(frames, placed) if frame != frames[p]
+                 and sum(len(s.key) for s in mine if other.has(s)) >= SAME_TEMPLATE * chars}
+        if MIN_SLIDES - 1 <= len(group) < count - 1:
+            others = [(frame, other) for frame, other in zip(frames, placed) if frame in group]
+            needed_here = max(2, MOST * len(group))
+            _mark_repeated(page, spots[p], others, needed_here, flags[p])
+            for l, first, last, column in columns[p]:
+                seen = {frame for frame, cols in zip(frames, columns) if frame in group
+                        and any(column.moved(other) for *_, other in cols)}
+                if len(seen) >= needed_here:
                     flags[p][l][first:last] = [True] * (last - first)
-        _symbols_beside_chrome(page, flags[p])
+    for page, page_flags in zip(pages, flags):
+        _symbols_beside_chrome(page, page_flags)
     return flags
+
+
+def _mark_repeated(page: PageText, spots: list[list["_Spot"]], others: list[tuple[int, "_Placed"]],
+                   needed: float, flags: list[list[bool]]) -> None:
+    """Flag the columns of `page`'s lines mostly made of words found at the same place on at
+    least `needed` of the frames in `others` (flags are only ever added)."""
+    for l, line in enumerate(page.lines):
+        repeated = [len({frame for frame, other in others if other.has(spot)}) >= needed
+                    for spot in spots[l]]
+        for first, last in _columns(line, repeated):
+            if _mostly(line[first:last], repeated[first:last]):
+                flags[l][first:last] = [True] * (last - first)
 
 
 def _frames(placed: list["_Placed"]) -> list[int]:
@@ -148,11 +194,17 @@ def body_page(page: PageText, flags: list[list[bool]]) -> PageText:
     return PageText(lines=[line for line in lines if line])
 
 
-def _columns(line: list[Word]) -> list[tuple[int, int]]:
+def _columns(line: list[Word], repeated: list[bool]) -> list[tuple[int, int]]:
     """[first, last) word ranges of a line split where the gap is wider than COLUMN_GAP line
-    heights: a sidebar or a corner's page number read on the same line as the body text."""
+    heights (a sidebar or a corner's page number read on the same line as the body text), or
+    wider than TEMPLATE_GAP where a repeated word meets one that is not."""
     height = max(1, sorted(w.height for w in line)[len(line) // 2])
-    cuts = [i for i in range(1, len(line)) if line[i].box[0] - line[i - 1].box[2] > COLUMN_GAP * height]
+
+    def cut(i: int) -> bool:
+        gap = line[i].box[0] - line[i - 1].box[2]
+        return gap > COLUMN_GAP * height or (gap > TEMPLATE_GAP * height and repeated[i] != repeated[i - 1])
+
+    cuts = [i for i in range(1, len(line)) if cut(i)]
     bounds = [0] + cuts + [len(line)]
     return list(zip(bounds, bounds[1:]))
 
@@ -168,6 +220,29 @@ def _spot(word: Word, size: tuple[int, int]) -> _Spot:
 
 def _flat(page_spots: list[list[_Spot]]) -> list[_Spot]:
     return [s for line in page_spots for s in line]
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One column of a line (see _columns), placed like a _Spot, with its whole text."""
+
+    key: str
+    x0: float
+    cy: float
+    height: float
+
+    @classmethod
+    def of(cls, spots: list[_Spot]) -> "_Column":
+        heights = sorted(s.height for s in spots)
+        return cls("".join(s.key for s in spots), spots[0].x0, sum(s.cy for s in spots) / len(spots),
+                   heights[len(heights) // 2])
+
+    def moved(self, other: "_Column") -> bool:
+        """Is `other` this column's text at the same left edge, moved up or down by at most
+        SHIFT, in type of about the same size?"""
+        return (abs(other.x0 - self.x0) <= 2 * PLACE_TOLERANCE and abs(other.cy - self.cy) <= SHIFT
+                and 2 / 3 <= other.height / max(self.height, 1e-6) <= 1.5 and len(self.key) >= 3
+                and _same_text(self.key, other.key))
 
 
 class _Placed:
