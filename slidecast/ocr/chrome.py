@@ -90,9 +90,11 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
     if count < MIN_SLIDES:
         return flags
     needed = max(2, MOST * (count - 1))
+    # The frames (other than its own) on which each word of each page sits at the same place.
+    holders = [[[frozenset(frame for frame, other in zip(frames, placed) if frame != frames[p] and other.has(spot))
+                 for spot in line] for line in spots[p]] for p in range(len(pages))]
     for p, page in enumerate(pages):
-        others = [(frame, other) for frame, other in zip(frames, placed) if frame != frames[p]]
-        _mark_repeated(page, spots[p], others, needed, flags[p])
+        _mark_repeated(page, [[len(h) >= needed for h in line] for line in holders[p]], flags[p])
     # Second look, among the slides of the same template only: a deck's title and section pages
     # (or a part with another sidebar) do not show its sidebar's table of contents, so counted
     # over the whole talk the contents fall short of "most slides" while every slide of the
@@ -103,37 +105,38 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
                 for l, (line, line_spots, marks) in enumerate(zip(page.lines, page_spots, page_flags))
                 for first, last in _columns(line, marks)]
                for page, page_spots, page_flags in zip(pages, spots, first_flags)]
+    lefts = [_LeftEdges([column for *_, column in page_columns]) for page_columns in columns]
     for p, page in enumerate(pages):
-        mine = [s for s, c in zip(_flat(spots[p]), _flat(first_flags[p])) if c and not s.number]
-        chars = sum(len(s.key) for s in mine)
+        mine = [(s, h) for s, h, c in zip(_flat(spots[p]), _flat(holders[p]), _flat(first_flags[p]))
+                if c and not s.number]
+        chars = sum(len(s.key) for s, _ in mine)
         if not chars:
             continue
-        group = {frame for frame, other in zip(frames, placed) if frame != frames[p]
-                 and sum(len(s.key) for s in mine if other.has(s)) >= SAME_TEMPLATE * chars}
-        if MIN_SLIDES - 1 <= len(group) < count - 1:
-            others = [(frame, other) for frame, other in zip(frames, placed) if frame in group]
-            needed_here = max(2, MOST * len(group))
-            _mark_repeated(page, spots[p], others, needed_here, flags[p])
-            for l, first, last, column in columns[p]:
-                seen = {frame for frame, cols in zip(frames, columns) if frame in group
-                        and any(column.moved(other) for *_, other in cols)}
-                if len(seen) >= needed_here:
-                    flags[p][l][first:last] = [True] * (last - first)
+        group = {frame for frame in set(frames) - {frames[p]}
+                 if sum(len(s.key) for s, h in mine if frame in h) >= SAME_TEMPLATE * chars}
+        if not MIN_SLIDES - 1 <= len(group) < count - 1:
+            continue
+        needed_here = max(2, MOST * len(group))
+        _mark_repeated(page, [[len(h & group) >= needed_here for h in line] for line in holders[p]], flags[p])
+        for l, first, last, column in columns[p]:
+            if all(flags[p][l][first:last]):
+                continue
+            seen = {frame for frame, near in zip(frames, lefts) if frame in group
+                    and any(column.moved(other) for other in near.near(column))}
+            if len(seen) >= needed_here:
+                flags[p][l][first:last] = [True] * (last - first)
     for page, page_flags in zip(pages, flags):
         _symbols_beside_chrome(page, page_flags)
     return flags
 
 
-def _mark_repeated(page: PageText, spots: list[list["_Spot"]], others: list[tuple[int, "_Placed"]],
-                   needed: float, flags: list[list[bool]]) -> None:
-    """Flag the columns of `page`'s lines mostly made of words found at the same place on at
-    least `needed` of the frames in `others` (flags are only ever added)."""
-    for l, line in enumerate(page.lines):
-        repeated = [len({frame for frame, other in others if other.has(spot)}) >= needed
-                    for spot in spots[l]]
-        for first, last in _columns(line, repeated):
-            if _mostly(line[first:last], repeated[first:last]):
-                flags[l][first:last] = [True] * (last - first)
+def _mark_repeated(page: PageText, repeated: list[list[bool]], flags: list[list[bool]]) -> None:
+    """Flag the columns of `page`'s lines mostly made of `repeated` words (flags are only ever
+    added)."""
+    for line, line_repeated, marks in zip(page.lines, repeated, flags):
+        for first, last in _columns(line, line_repeated):
+            if _mostly(line[first:last], line_repeated[first:last]):
+                marks[first:last] = [True] * (last - first)
 
 
 def _frames(placed: list["_Placed"]) -> list[int]:
@@ -245,6 +248,21 @@ class _Column:
                 and _same_text(self.key, other.key))
 
 
+class _LeftEdges:
+    """One slide's columns, indexed by left edge so that a lookup looks only at its neighbours."""
+
+    def __init__(self, columns: list[_Column]):
+        self.columns = columns
+        self.x0 = np.array([c.x0 for c in columns])
+        self.cy = np.array([c.cy for c in columns])
+
+    def near(self, column: _Column) -> list[_Column]:
+        if not self.columns:
+            return []
+        close = (np.abs(self.x0 - column.x0) <= 2 * PLACE_TOLERANCE) & (np.abs(self.cy - column.cy) <= SHIFT)
+        return [self.columns[i] for i in np.flatnonzero(close)]
+
+
 class _Placed:
     """One slide's words, indexed by position so that a lookup looks only at its neighbours."""
 
@@ -277,7 +295,9 @@ def _same_text(a: str, b: str) -> bool:
         return True
     if min(len(a), len(b)) < 3:
         return False
-    return difflib.SequenceMatcher(None, a, b).ratio() >= SIMILAR
+    # The quick bounds are upper bounds of ratio(): the same answers, most pairs decided cheaply.
+    matcher = difflib.SequenceMatcher(None, a, b)
+    return matcher.real_quick_ratio() >= SIMILAR and matcher.quick_ratio() >= SIMILAR and matcher.ratio() >= SIMILAR
 
 
 def _mostly(line: list[Word], repeated: list[bool]) -> bool:
