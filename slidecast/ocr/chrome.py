@@ -11,6 +11,11 @@ out of the slide's text, title, keywords and notes.
 Votes are counted per frame, not per slide: consecutive slides that carry nearly all of each
 other's own text (build steps of one frame, a box kept while bullets change) are one frame, so a
 block that stays on screen through four steps of one frame is not taken for the template.
+
+A template need not cover the whole talk: title, section and part pages carry no sidebar, and a
+later part may have another one. So each slide is voted on a second time among the frames of its
+own template (those carrying nearly all of its chrome from the first vote), where a sidebar
+entry also counts when opened subsections moved it down.
 """
 
 from __future__ import annotations
