@@ -11,6 +11,11 @@ out of the slide's text, title, keywords and notes.
 Votes are counted per frame, not per slide: consecutive slides that carry nearly all of each
 other's own text (build steps of one frame, a box kept while bullets change) are one frame, so a
 block that stays on screen through four steps of one frame is not taken for the template.
+
+A template need not cover the whole talk: title, section and part pages carry no sidebar, and a
+later part may have another one. So each slide is voted on a second time among the frames of its
+own template (those carrying nearly all of its chrome from the first vote), where a sidebar
+entry also counts when opened subsections moved it down.
 """
 
 from __future__ import annotations
@@ -34,6 +39,18 @@ LINE_SHARE = 0.6
 PLACE_TOLERANCE = 0.02
 # A gap this many line heights wide splits a line into columns, judged apart.
 COLUMN_GAP = 2.5
+# A narrower gap, still wider than any word space, splits a line where template words meet the
+# slide's own: a sidebar's running title read on one line with the frame title ("Short title
+# Lorem ipsum") is two columns, not one line that is half template.
+TEMPLATE_GAP = 1.0
+# A slide's template is the chrome it shares with other slides: slides that carry this share of
+# its chrome (title and section pages do not carry a sidebar) are the slides of its template.
+SAME_TEMPLATE = 0.9
+# Among the slides of one template, a whole column of text (a sidebar's entry) also counts as
+# repeated when it sits at the same left edge up to this far (a fraction of the picture's
+# height) above or below: a sidebar's table of contents moves down when the current section's
+# subsections open above it.
+SHIFT = 0.15
 # OCR reads the same small template word slightly differently from slide to slide.
 SIMILAR = 0.75
 # Two consecutive slides are steps of one frame when one carries this share of the other's own
@@ -78,16 +95,53 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
     if count < MIN_SLIDES:
         return flags
     needed = max(2, MOST * (count - 1))
+    # The frames (other than its own) on which each word of each page sits at the same place.
+    holders = [[[frozenset(frame for frame, other in zip(frames, placed) if frame != frames[p] and other.has(spot))
+                 for spot in line] for line in spots[p]] for p in range(len(pages))]
     for p, page in enumerate(pages):
-        others = [(frame, other) for frame, other in zip(frames, placed) if frame != frames[p]]
-        for l, line in enumerate(page.lines):
-            repeated = [len({frame for frame, other in others if other.has(spot)}) >= needed
-                        for spot in spots[p][l]]
-            for first, last in _columns(line):
-                if _mostly(line[first:last], repeated[first:last]):
-                    flags[p][l][first:last] = [True] * (last - first)
-        _symbols_beside_chrome(page, flags[p])
+        _mark_repeated(page, [[len(h) >= needed for h in line] for line in holders[p]], flags[p])
+    # Second look, among the slides of the same template only: a deck's title and section pages
+    # (or a part with another sidebar) do not show its sidebar's table of contents, so counted
+    # over the whole talk the contents fall short of "most slides" while every slide of the
+    # sidebar's template shows them.
+    first_flags = [[list(marks) for marks in page_flags] for page_flags in flags]
+    # Columns split where the first look's template meets the rest, as the lines were judged.
+    columns = [[(l, first, last, _Column.of(line_spots[first:last]))
+                for l, (line, line_spots, marks) in enumerate(zip(page.lines, page_spots, page_flags))
+                for first, last in _columns(line, marks)]
+               for page, page_spots, page_flags in zip(pages, spots, first_flags)]
+    lefts = [_LeftEdges([column for *_, column in page_columns]) for page_columns in columns]
+    for p, page in enumerate(pages):
+        mine = [(s, h) for s, h, c in zip(_flat(spots[p]), _flat(holders[p]), _flat(first_flags[p]))
+                if c and not s.number]
+        chars = sum(len(s.key) for s, _ in mine)
+        if not chars:
+            continue
+        group = {frame for frame in set(frames) - {frames[p]}
+                 if sum(len(s.key) for s, h in mine if frame in h) >= SAME_TEMPLATE * chars}
+        if not MIN_SLIDES - 1 <= len(group) < count - 1:
+            continue
+        needed_here = max(2, MOST * len(group))
+        _mark_repeated(page, [[len(h & group) >= needed_here for h in line] for line in holders[p]], flags[p])
+        for l, first, last, column in columns[p]:
+            if all(flags[p][l][first:last]):
+                continue
+            seen = {frame for frame, near in zip(frames, lefts) if frame in group
+                    and any(column.moved(other) for other in near.near(column))}
+            if len(seen) >= needed_here:
+                flags[p][l][first:last] = [True] * (last - first)
+    for page, page_flags in zip(pages, flags):
+        _symbols_beside_chrome(page, page_flags)
     return flags
+
+
+def _mark_repeated(page: PageText, repeated: list[list[bool]], flags: list[list[bool]]) -> None:
+    """Flag the columns of `page`'s lines mostly made of `repeated` words (flags are only ever
+    added)."""
+    for line, line_repeated, marks in zip(page.lines, repeated, flags):
+        for first, last in _columns(line, line_repeated):
+            if _mostly(line[first:last], line_repeated[first:last]):
+                marks[first:last] = [True] * (last - first)
 
 
 def _frames(placed: list["_Placed"]) -> list[int]:
@@ -148,11 +202,17 @@ def body_page(page: PageText, flags: list[list[bool]]) -> PageText:
     return PageText(lines=[line for line in lines if line])
 
 
-def _columns(line: list[Word]) -> list[tuple[int, int]]:
+def _columns(line: list[Word], repeated: list[bool]) -> list[tuple[int, int]]:
     """[first, last) word ranges of a line split where the gap is wider than COLUMN_GAP line
-    heights: a sidebar or a corner's page number read on the same line as the body text."""
+    heights (a sidebar or a corner's page number read on the same line as the body text), or
+    wider than TEMPLATE_GAP where a repeated word meets one that is not."""
     height = max(1, sorted(w.height for w in line)[len(line) // 2])
-    cuts = [i for i in range(1, len(line)) if line[i].box[0] - line[i - 1].box[2] > COLUMN_GAP * height]
+
+    def cut(i: int) -> bool:
+        gap = line[i].box[0] - line[i - 1].box[2]
+        return gap > COLUMN_GAP * height or (gap > TEMPLATE_GAP * height and repeated[i] != repeated[i - 1])
+
+    cuts = [i for i in range(1, len(line)) if cut(i)]
     bounds = [0] + cuts + [len(line)]
     return list(zip(bounds, bounds[1:]))
 
@@ -168,6 +228,44 @@ def _spot(word: Word, size: tuple[int, int]) -> _Spot:
 
 def _flat(page_spots: list[list[_Spot]]) -> list[_Spot]:
     return [s for line in page_spots for s in line]
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One column of a line (see _columns), placed like a _Spot, with its whole text."""
+
+    key: str
+    x0: float
+    cy: float
+    height: float
+
+    @classmethod
+    def of(cls, spots: list[_Spot]) -> "_Column":
+        heights = sorted(s.height for s in spots)
+        return cls("".join(s.key for s in spots), spots[0].x0, sum(s.cy for s in spots) / len(spots),
+                   heights[len(heights) // 2])
+
+    def moved(self, other: "_Column") -> bool:
+        """Is `other` this column's text at the same left edge, moved up or down by at most
+        SHIFT, in type of about the same size?"""
+        return (abs(other.x0 - self.x0) <= 2 * PLACE_TOLERANCE and abs(other.cy - self.cy) <= SHIFT
+                and 2 / 3 <= other.height / max(self.height, 1e-6) <= 1.5 and len(self.key) >= 3
+                and _same_text(self.key, other.key))
+
+
+class _LeftEdges:
+    """One slide's columns, indexed by left edge so that a lookup looks only at its neighbours."""
+
+    def __init__(self, columns: list[_Column]):
+        self.columns = columns
+        self.x0 = np.array([c.x0 for c in columns])
+        self.cy = np.array([c.cy for c in columns])
+
+    def near(self, column: _Column) -> list[_Column]:
+        if not self.columns:
+            return []
+        close = (np.abs(self.x0 - column.x0) <= 2 * PLACE_TOLERANCE) & (np.abs(self.cy - column.cy) <= SHIFT)
+        return [self.columns[i] for i in np.flatnonzero(close)]
 
 
 class _Placed:
@@ -202,7 +300,9 @@ def _same_text(a: str, b: str) -> bool:
         return True
     if min(len(a), len(b)) < 3:
         return False
-    return difflib.SequenceMatcher(None, a, b).ratio() >= SIMILAR
+    # The quick bounds are upper bounds of ratio(): the same answers, most pairs decided cheaply.
+    matcher = difflib.SequenceMatcher(None, a, b)
+    return matcher.real_quick_ratio() >= SIMILAR and matcher.quick_ratio() >= SIMILAR and matcher.ratio() >= SIMILAR
 
 
 def _mostly(line: list[Word], repeated: list[bool]) -> bool:

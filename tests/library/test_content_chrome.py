@@ -107,3 +107,40 @@ def test_a_box_kept_through_one_frames_build_steps_is_the_slides_text(tmp_path):
         assert "Example block title" in slide.text
     assert "Duis eget orci" in manifest.slides[3].text
     assert "Sodales" in manifest.slides[6].text
+
+
+# Amurmaple's sidebar demo (dev source of the realism bench): the talk as a video shows it, with
+# the title, contents, section, part and closing pages that carry no sidebar. The first part's
+# sidebar (short title, author, table of contents) is on pages 3, 7, 9, 10 and 14: five of
+# fourteen slides, fewer than half; the short title and author are on eight.
+AMURMAPLE = DECK.with_name("amurmaple-sidebar.pdf")
+AMURMAPLE_PAGES = (1, 2, 3, 7, 8, 9, 10, 14, 16, 17, 19, 21, 22, 23)
+SIDEBAR_SLIDES = (3, 4, 6, 7, 8)  # 1-based slide numbers of pages 3, 7, 9, 10, 14
+
+
+@pytest.fixture(scope="module")
+def read_sidebar_deck(tmp_path_factory):
+    out = tmp_path_factory.mktemp("amurmaple")
+    manifest = beamer_manifest(out, pages=AMURMAPLE_PAGES, deck=AMURMAPLE)
+    content.run(manifest, out, out / "none.mp4", ExtractOptions(pdf=False, notes=False, workers=2))
+    return manifest
+
+
+def test_a_sidebars_table_of_contents_on_fewer_than_half_the_slides_is_chrome(read_sidebar_deck):
+    # Counted over the whole talk the contents fall short of "most slides"; among the slides
+    # that show the sidebar at all, every one carries them.
+    for number in SIDEBAR_SLIDES:
+        slide = read_sidebar_deck.slides[number - 1]
+        sidebar = [w for w in slide.words if w["box"][2] < 0.2 * 960]  # the strip left of the body
+        assert "Second section" in " ".join(w["text"] for w in sidebar), (number, sidebar)
+        assert all(w["chrome"] for w in sidebar), (number, [w["text"] for w in sidebar if not w["chrome"]])
+        if number != 3:  # page 3 lists the first section's contents in its body
+            assert "Second section" not in slide.text and "New one" not in slide.text, (number, slide.text)
+    # The contents page lists the sections in its body: that is what it says.
+    assert "Second section" in read_sidebar_deck.slides[1].text
+
+
+def test_a_frame_title_read_on_one_line_with_the_sidebars_title_is_the_slides_title(read_sidebar_deck):
+    lorem, test = read_sidebar_deck.slides[3], read_sidebar_deck.slides[5]  # pages 7 and 9
+    assert lorem.title == "Lorem ipsum" and "Short title" not in lorem.text, lorem.text
+    assert test.title == "Test" and test.text.startswith("Test"), test.text
