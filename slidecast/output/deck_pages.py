@@ -19,9 +19,17 @@ def page_sizes(deck_path: Path) -> list[tuple[float, float]]:
     """Width and height (points) of every page of the deck as shown (its crop box), in order."""
     deck = pdfium.PdfDocument(deck_path)
     try:
-        return [_box_size(deck[i].get_cropbox()) for i in range(len(deck))]
+        return [_box_size(_shown_box(deck[i])) for i in range(len(deck))]
     finally:
         deck.close()
+
+
+def _shown_box(page) -> tuple[float, float, float, float]:
+    """The page's crop box within its media box, boxes inherited from the page tree included.
+    `get_cropbox()` reads only the page's own dictionary: XeTeX decks set the size once on the
+    page tree, and it gave PDFium's US Letter default there (the slide drawn in a corner of a
+    tall blank page)."""
+    return page.get_bbox()
 
 
 def _box_size(box) -> tuple[float, float]:
@@ -41,7 +49,7 @@ def place_deck_pages(pdf_bytes: bytes, placements: dict[int, int], deck_path: Pa
         for index, number in sorted(placements.items()):
             if number not in forms:  # one XObject per deck page, however often it is shown
                 forms[number] = deck.page_as_xobject(number - 1, out)
-            _draw(out[index], forms[number], deck[number - 1].get_cropbox())
+            _draw(out[index], forms[number], _shown_box(deck[number - 1]))
         buffer = io.BytesIO()
         out.save(buffer)
         return buffer.getvalue()

@@ -16,11 +16,14 @@ import pypdfium2.raw as pdfium_c
 import pytest
 from PIL import Image
 from pptx import Presentation
-from pypdf import PdfReader
+from fpdf import FPDF
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, FloatObject, NameObject
 
 from slidecast import content
 from slidecast.deck import DeckError, check_pdf, open_deck
 from slidecast.options import ExtractOptions
+from slidecast.output.deck_pages import page_sizes, place_deck_pages
 from slidecast.output.manifest import Manifest, SlideEntry, VideoInfo, validate
 from slidecast.synthetic.slides import deck_style, render_slide, slide_content
 
@@ -164,6 +167,31 @@ def test_the_pdfs_page_of_an_aligned_slide_is_the_deck_page_itself_not_a_picture
         "7. The modified formal computational problem. (01:30)",
         "8. Slide 8 (01:45)", "9. Good news about ppp-partitions of genotype matrices. (02:00)"]
     assert "A haplotype matrix H." in reader.pages[0].extract_text()
+
+
+def test_a_deck_that_sets_its_page_size_once_for_all_pages_fills_the_pdfs_pages(tmp_path):
+    # XeTeX writes the page size once, on the page tree, not on every page.
+    reader = PdfReader(DECK)
+    writer = PdfWriter(clone_from=reader)
+    box = writer.pages[0].mediabox
+    for page in writer.pages:
+        for key in ("/MediaBox", "/CropBox"):
+            if key in page:
+                del page[key]
+    writer._root_object["/Pages"][NameObject("/MediaBox")] = ArrayObject(
+        [FloatObject(v) for v in (box.left, box.bottom, box.right, box.top)])
+    inherited = tmp_path / "inherited.pdf"
+    writer.write(inherited)
+    assert [size for pair in page_sizes(inherited) for size in pair] == pytest.approx(
+        [size for pair in page_sizes(DECK) for size in pair])
+    width, height = page_sizes(DECK)[3]
+    blank = FPDF(unit="pt", format=(width, height))
+    blank.add_page()
+    drawn = pdfium.PdfDocument(place_deck_pages(bytes(blank.output()), {0: 4}, inherited))
+    own = pdfium.PdfDocument(DECK)
+    picture = np.asarray(drawn[0].render(scale=1).to_pil().convert("L"), dtype=float)
+    expected = np.asarray(own[3].render(scale=1).to_pil().convert("L"), dtype=float)
+    assert picture.shape == expected.shape and np.abs(picture - expected).mean() < 2
 
 
 def pypdfium2_pages(path: Path) -> list[dict]:
