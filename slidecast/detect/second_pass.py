@@ -177,8 +177,8 @@ class _DecodeAhead:
     prepare(t, frame)), then None at the end. An error on either thread is raised by `get`.
 
     Decoding and shrinking on threads of their own, beside the detector on the caller's: the
-    three stages keep two cores busy with one FFmpeg thread, where one thread that decoded and
-    shrank in turn could not keep up (docs/benchmarks.md, engine-speed)."""
+    thread that hands packets to FFmpeg's frame threads no longer stops while a frame is shrunk
+    (docs/benchmarks.md, engine-speed)."""
 
     def __init__(self, frames, prepare):
         self.frames, self.prepare = frames, prepare
