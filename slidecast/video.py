@@ -197,31 +197,38 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None, window=None) 
                 keyframes.append(_keyframe(frame, float(ft), size, spill, where))
 
     time_base = float(stream.time_base)
+    # This loop runs for every packet of the file (37,000 in a 20-minute video) on one thread
+    # while the keyframes decode on others: what it asks of each packet is read once.
+    stray_after = _stray_after(meta)
+    video_start, whole = meta.start, span.whole
     try:
         for packet in _demux(container, stream, meta.path):
             t = _packet_time(packet, time_base)
-            t = None if t is None else t - meta.start
-            if t is not None and _stray(t, meta):
-                strays.append(t)
-                continue  # neither a time of the video nor a picture of it
-            verdict = span.take(t, packet.is_keyframe)
-            if verdict == "stop":
-                decode(None, None)  # flush: keyframes still inside the decoder
-                break
-            if verdict == "skip":
-                continue
-            if t is not None and packet.size:
+            is_key, packet_size = packet.is_keyframe, packet.size
+            if t is not None:
+                t -= video_start
+                if t > stray_after:
+                    strays.append(t)
+                    continue  # neither a time of the video nor a picture of it
+            if not whole:  # the whole video takes every packet (Window.take)
+                verdict = span.take(t, is_key)
+                if verdict == "stop":
+                    decode(None, None)  # flush: keyframes still inside the decoder
+                    break
+                if verdict == "skip":
+                    continue
+            if t is not None and packet_size:
                 times.append(t)
-                sizes.append(packet.size)
+                sizes.append(packet_size)
                 if on_progress and len(times) % 500 == 0:
                     on_progress(span.fraction(t))
-            if packet.is_keyframe and t is not None:
+            if is_key and t is not None:
                 key_times.append(t)
                 if plain and packet.pts is not None and packet.pos is not None and packet.pos >= 0:
-                    key_packets[packet.pts] = (packet.pos, packet.size)
-            if packet.size and not packet.is_keyframe:
+                    key_packets[packet.pts] = (packet.pos, packet_size)
+            if packet_size and not is_key:
                 continue  # never decoded: sending it to the decoder only to be skipped costs time
-            decode(packet if packet.size else None, t)
+            decode(packet if packet_size else None, t)
     finally:
         container.close()
     times_a, sizes_a = np.frombuffer(times, np.float64), np.frombuffer(sizes, np.int64)
@@ -234,12 +241,16 @@ def scan(meta: VideoMeta, size: tuple[int, int], on_progress=None, window=None) 
     return result
 
 
-def _stray(t: float, meta: VideoMeta) -> bool:
-    return meta.duration > 0 and t > meta.duration + max(STRAY_SECONDS, STRAY_SHARE * meta.duration)
+def _stray_after(meta: VideoMeta) -> float:
+    """Packets stamped after this time have a damaged timestamp (STRAY_SECONDS); inf if the
+    container declares no duration."""
+    if meta.duration > 0:
+        return meta.duration + max(STRAY_SECONDS, STRAY_SHARE * meta.duration)
+    return math.inf
 
 
 def _check_strays(strays: list, packets: int, meta: VideoMeta) -> None:
-    """Packets stamped past the video's end (_stray) were left out; more than MIDDLE_SHARE of
+    """Packets stamped past the video's end (_stray_after) were left out; more than MIDDLE_SHARE of
     them is a damaged file (CorruptVideo), a few are logged."""
     if len(strays) > int(MIDDLE_SHARE * packets):
         raise CorruptVideo(f"video file is damaged: {len(strays)} packet(s) are stamped past its end (up to "

@@ -11,11 +11,13 @@ overlay step) and a changed title (old ink touched in the top TITLE_ROWS of the 
 
 from __future__ import annotations
 
+from typing import Callable
+
 import cv2
 import numpy as np
 
 from ..frames import cell_detail, cell_means
-from .cells import DRIFT_PIXELS, ChangeMeter, moved_back
+from .cells import DRIFT_PIXELS, ChangeMeter, moved_back, percentile
 
 BACKGROUND = 0.05  # cell detail (std, in units of ink contrast) below which a cell holds no ink
 TOUCHED_TOLERANCE = 0.1  # fraction of changed cells that may have held old ink
@@ -47,18 +49,24 @@ LEVEL_GAIN = (0.5, 2.0)
 
 
 def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter,
-             fine: tuple[np.ndarray, np.ndarray] | None = None) -> bool:
+             fine: tuple[np.ndarray, np.ndarray] | Callable[[], tuple | None] | None = None,
+             new_aligned: np.ndarray | None = None) -> bool:
     """True if normalised frame `new` is `old` with content added and nothing removed; with
-    `fine` (the two states' RGB pictures, see ScreenState.keep_fine) that must hold in colour,
-    pixel by pixel, too (`adds_only`). Each test passes with the pictures as they are or with
-    a filmed screen's drift and grey levels undone (`aligned`, `_fine_aligned`): undoing a
-    shift that phase correlation read into a clean picture's added ink, or refitting the grey
-    levels of a picture that only changed faintly, can move what did not change (dev
-    talk-cuts at 191.4 s, fade seed 12 at 1.9 s)."""
-    if not (_adds_cells(old, new, meter) or _adds_cells(old, aligned(old, new, meter), meter)):
-        return False
+    `fine` (the two states' RGB pictures, see ScreenState.keep_fine, or a function that
+    unpacks them or returns None) that must hold in colour, pixel by pixel, too (`adds_only`).
+    Each test passes with the pictures as they are or with a filmed screen's drift and grey
+    levels undone (`aligned`, `_fine_aligned`): undoing a shift that phase correlation read
+    into a clean picture's added ink, or refitting the grey levels of a picture that only
+    changed faintly, can move what did not change (dev talk-cuts at 191.4 s, fade seed 12 at
+    1.9 s). `new_aligned`: `aligned(old, new, meter)` if the caller has it already."""
+    if not _adds_cells(old, new, meter):
+        moved = aligned(old, new, meter) if new_aligned is None else new_aligned
+        if not _adds_cells(old, moved, meter):
+            return False
     # The colour check last: both must hold, and its 31-px median blur costs more than all the
     # cell tests, which turn down most pairs (a new slide) on their own.
+    if callable(fine):
+        fine = fine()  # unpacked only for a pair that passed the cell tests
     spots = SPOTS if meter.pointer_seen else SPOTS_NO_POINTER if meter.mask.any() else 0
     return bool(fine is None or adds_only(*fine, meter.mask, spots)
                 or adds_only(*_fine_aligned(fine, new.shape[1]), meter.mask, spots))
@@ -70,7 +78,7 @@ def _adds_cells(old: np.ndarray, new: np.ndarray, meter: ChangeMeter) -> bool:
     if not changed.any():
         return False
     old_detail, new_detail = cell_detail(old, meter.grid), cell_detail(new, meter.grid)
-    floor = BACKGROUND + 2.0 * float(np.percentile(old_detail, 20))
+    floor = BACKGROUND + 2.0 * percentile(old_detail.ravel(), 20)
     had_ink, has_ink = old_detail > floor, new_detail > floor
     touched = changed & had_ink & (_ink_lost(old, new, meter.grid) > LOST_SHARE)
     if (changed & had_ink & ~has_ink).sum() > REMOVED_TOLERANCE:
@@ -106,7 +114,7 @@ def aligned(old: np.ndarray, new: np.ndarray, meter: ChangeMeter) -> np.ndarray:
             return new  # a blank picture: no grey levels to fit
         gain, offset = fit
         residual = np.abs(gain * x + offset - y)
-        use = residual <= np.percentile(residual, LEVEL_QUANTILE)
+        use = residual <= percentile(residual, LEVEL_QUANTILE)
     if LEVEL_GAIN[0] <= gain <= LEVEL_GAIN[1]:
         new = (gain * new + offset).astype(np.float32)
     return new

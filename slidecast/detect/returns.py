@@ -22,6 +22,7 @@ theme demo's blue page against its green twin).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -144,25 +145,40 @@ class ReturnJudge:
         # only and made again from the packed state for later ones: memory stays bounded in a
         # long lecture with hundreds of distinct slides.
         firsts: list[tuple[int, object, np.ndarray, Shown | None]] = []
-        for index, slide in enumerate(slides, start=1):
-            shown = _shown(meter, slide.shown)
-            means = cell_means(shown.norm, meter.grid)
-            closest: tuple[int, Verdict] | None = None
-            for first_index, state, first_means, kept in firsts:
-                if _surely_different(means, first_means, meter):
-                    continue  # cheap pre-check: keeps a long lecture from costing n^2 full compares
-                first = kept or _shown(meter, state)
-                verdict = self.judge(first, shown)
-                if verdict.same:
-                    slide.same_as = first_index
-                    closest = (first_index, verdict)
-                    break
-                if closest is None or _nearer(verdict, closest[1]):
-                    closest = (first_index, verdict)
-            else:
-                firsts.append((index, slide.shown, means, shown if len(firsts) < KEPT_PICTURES else None))
-            if explanation is not None and index > 1:
-                explanation.add_return(slide.start, slide.same_as, *(closest or (None, None)))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slidecast-returns") as helper:
+            for index, slide in enumerate(slides, start=1):
+                shown = _shown(meter, slide.shown)
+                means = cell_means(shown.norm, meter.grid)
+                # The cheap pre-check keeps a long lecture from costing n^2 full compares.
+                candidates = [(first_index, state, kept) for first_index, state, first_means, kept in firsts
+                              if not _surely_different(means, first_means, meter)]
+                closest: tuple[int, Verdict] | None = None
+                for first_index, verdict in self._verdicts(candidates, shown, helper):
+                    if verdict.same:
+                        slide.same_as = first_index
+                        closest = (first_index, verdict)
+                        break
+                    if closest is None or _nearer(verdict, closest[1]):
+                        closest = (first_index, verdict)
+                else:
+                    firsts.append((index, slide.shown, means, shown if len(firsts) < KEPT_PICTURES else None))
+                if explanation is not None and index > 1:
+                    explanation.add_return(slide.start, slide.same_as, *(closest or (None, None)))
+
+    def _verdicts(self, candidates: list, shown: Shown, helper: ThreadPoolExecutor):
+        """(first index, verdict) of each candidate earlier slide against `shown`, in order.
+        Two are judged at a time, the second on `helper`: phase correlation and the cell tests
+        let go of the GIL, and when the timeline is built the second pass's threads are done, so
+        a core would wait. A verdict judged ahead of a link found is dropped."""
+        for k in range(0, len(candidates), 2):
+            ahead = helper.submit(self._verdict, candidates[k + 1], shown) if k + 1 < len(candidates) else None
+            yield self._verdict(candidates[k], shown)
+            if ahead is not None:
+                yield ahead.result()
+
+    def _verdict(self, candidate: tuple, shown: Shown) -> tuple[int, Verdict]:
+        first_index, state, kept = candidate
+        return first_index, self.judge(kept or _shown(self.meter, state), shown)
 
 
 def _shown(meter: ChangeMeter, state) -> Shown:

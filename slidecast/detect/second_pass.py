@@ -30,7 +30,8 @@ from .transitions import TransitionDetector
 
 STILL_STEP = 0.12  # seconds between analysed frames while the screen stands still
 REPORT_EVERY = 2.0  # seconds of video between progress reports (each one may cancel)
-AHEAD_FRAMES = 8  # decoded frames waiting for the detector at most (~1.4 MB each at 720p)
+AHEAD_FRAMES = 8  # shrunk frames waiting for the detector at most (~1.4 MB each at 720p)
+DECODED_FRAMES = 2  # decoded frames waiting to be shrunk at most
 
 
 @dataclass
@@ -154,7 +155,7 @@ class SecondPass:
         self.stats.detect_seconds += time.perf_counter() - began
 
     def _analysis_frame(self, t: float, frame, is_key: bool) -> AnalysisFrame:
-        gray = cropped(small_gray(frame, self.size), self.screening.crop)
+        gray = small_gray(frame, self.size, self.screening.crop)
         return AnalysisFrame(t, gray, self.screening.meter.normalise(gray), bool(is_key), frame)
 
     def _keyframe(self, index: int) -> AnalysisFrame:
@@ -171,26 +172,52 @@ class SecondPass:
 
 
 class _DecodeAhead:
-    """Runs a DenseDecoder.run generator on its own thread, at most AHEAD_FRAMES ahead of the
-    consumer; each item is (t, frame, prepare(t, frame)), then None at the end. An error on the
-    decoding thread is raised by `get`."""
+    """Runs a DenseDecoder.run generator on its own thread and `prepare` on each frame it
+    yields on another, at most AHEAD_FRAMES ahead of the consumer; each item is (t, frame,
+    prepare(t, frame)), then None at the end. An error on either thread is raised by `get`.
+
+    Decoding and shrinking on threads of their own, beside the detector on the caller's: the
+    thread that hands packets to FFmpeg's frame threads no longer stops while a frame is shrunk
+    (docs/benchmarks.md, engine-speed)."""
 
     def __init__(self, frames, prepare):
         self.frames, self.prepare = frames, prepare
+        self.decoded: queue.Queue = queue.Queue(DECODED_FRAMES)
         self.items: queue.Queue = queue.Queue(AHEAD_FRAMES)
         self.stopping = False
-        self.thread = threading.Thread(target=self._run, name="slidecast-decode", daemon=True)
-        self.thread.start()
+        self.threads = [threading.Thread(target=self._decode, name="slidecast-decode", daemon=True),
+                        threading.Thread(target=self._prepare, name="slidecast-shrink", daemon=True)]
+        for thread in self.threads:
+            thread.start()
 
-    def _run(self) -> None:
+    def _decode(self) -> None:
         try:
             for t, frame in self.frames:
                 if self.stopping:
                     return
-                self.items.put((t, frame, self.prepare(t, frame)))
-            self.items.put(None)
-        except BaseException as exc:  # handed to the consumer, raised there
-            self.items.put(exc)
+                self.decoded.put((t, frame))
+            self.decoded.put(None)
+        except BaseException as exc:  # handed on to the consumer, raised there
+            self.decoded.put(exc)
+
+    def _prepare(self) -> None:
+        while True:
+            try:
+                item = self.decoded.get(timeout=0.05)
+            except queue.Empty:
+                if self.stopping:
+                    return
+                continue
+            if item is None or isinstance(item, BaseException):
+                self.items.put(item)
+                return
+            t, frame = item
+            try:
+                prepared = self.prepare(t, frame)
+            except BaseException as exc:
+                self.items.put(exc)
+                return
+            self.items.put((t, frame, prepared))
 
     def get(self):
         item = self.items.get()
@@ -201,8 +228,12 @@ class _DecodeAhead:
     def stop(self) -> None:
         """Stop early (the consumer failed or was cancelled) or after the end: drain and join."""
         self.stopping = True
-        while self.thread.is_alive():
-            try:
-                self.items.get(timeout=0.05)
-            except queue.Empty:
-                pass
+        while any(thread.is_alive() for thread in self.threads):
+            for waiting in (self.decoded, self.items):
+                try:
+                    while True:
+                        waiting.get_nowait()
+                except queue.Empty:
+                    pass
+            for thread in self.threads:
+                thread.join(timeout=0.01)

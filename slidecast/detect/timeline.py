@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,15 +54,17 @@ def build_timeline(states: list[ScreenState], meter: ChangeMeter, min_duration: 
     """Turn detected states (in time order) into slides; see the module docstring. Each state
     after the first is entered in `explanation` with the rule that decided it."""
     explanation = explanation or Explanation()
-    kept = _drop_short(states, min_duration, meter, explanation)
+    normalised = _Normalised(meter)
+    kept = _drop_short(states, min_duration, meter, explanation, normalised)
     slides: list[Slide] = []
     for state in kept:
         last = slides[-1] if slides else None
         if last is None:
             slides.append(Slide(state.start, state.end, [state]))
             continue
-        old, new = meter.normalise(last.shown.small()), meter.normalise(state.small())
-        if not meter.content(meter.diff(old, aligned(old, new, meter))).any():
+        old, new = normalised(last.shown), normalised(state)
+        new_aligned = aligned(old, new, meter)
+        if not meter.content(meter.diff(old, new_aligned)).any():
             # Nothing new once the camera's drift and levels are undone: a filmed screen that
             # moved, the same slide (dev focus-projector at 37.9 s).
             explanation.add(state.start, "camera drift", **pair_measures(meter, meter.diff(old, new)))
@@ -81,8 +85,7 @@ def build_timeline(states: list[ScreenState], meter: ChangeMeter, min_duration: 
             last.states.append(state)
             last.end = state.end
             continue
-        fine = (last.shown.fine_rgb(), state.fine_rgb())
-        build = is_build(old, new, meter, fine if fine[0] is not None and fine[1] is not None else None)
+        build = is_build(old, new, meter, functools.partial(_fine_pair, last.shown, state), new_aligned)
         rule = "slide change" if not build else "build kept" if keep_builds else "build"
         explanation.add(state.start, rule, **pair_measures(meter, meter.diff(old, new)))
         if build and not keep_builds:
@@ -94,8 +97,41 @@ def build_timeline(states: list[ScreenState], meter: ChangeMeter, min_duration: 
     return slides
 
 
+def _fine_pair(old: ScreenState, new: ScreenState) -> tuple[np.ndarray, np.ndarray] | None:
+    """The two states' colour pictures (ScreenState.keep_fine), or None if one has none."""
+    fine = (old.fine_rgb(), new.fine_rgb())
+    return fine if fine[0] is not None and fine[1] is not None else None
+
+
+class _Normalised:
+    """Each state's small picture, normalised (ChangeMeter.normalise), made once while it is
+    in hand: the timeline compares every state with the one before it (twice: short states,
+    then builds) and a fade's tail with the two before it, and unpacked and normalised both
+    pictures of every pair again. The last KEEP states' pictures are kept (230 KB each at
+    320 px), not all: memory stays flat however many states a lecture has."""
+
+    KEEP = 4
+
+    def __init__(self, meter: ChangeMeter):
+        self.meter = meter
+        self.kept: OrderedDict[int, tuple[ScreenState, np.ndarray]] = OrderedDict()
+
+    def __call__(self, state: ScreenState) -> np.ndarray:
+        hit = self.kept.get(id(state))
+        if hit is not None and hit[0] is state:
+            self.kept.move_to_end(id(state))
+            return hit[1]
+        norm = self.meter.normalise(state.small())
+        norm.flags.writeable = False  # shared by the comparisons that follow: none may change it
+        self.kept[id(state)] = (state, norm)
+        if len(self.kept) > self.KEEP:
+            self.kept.popitem(last=False)
+        return norm
+
+
 def _drop_short(states: list[ScreenState], min_duration: float, meter: ChangeMeter,
-                explanation: Explanation) -> list[ScreenState]:
+                explanation: Explanation, normalised: _Normalised | None = None) -> list[ScreenState]:
+    normalised = normalised or _Normalised(meter)
     kept: list[ScreenState] = []
     pending_start = None
     for i, state in enumerate(states):
@@ -112,12 +148,12 @@ def _drop_short(states: list[ScreenState], min_duration: float, meter: ChangeMet
         if short and kept:
             kept[-1].end = state.end
             continue
-        if kept and not meter.significant(meter.normalise(kept[-1].small()), meter.normalise(state.small())):
+        if kept and not meter.significant(normalised(kept[-1]), normalised(state)):
             explanation.add(state.start, "same screen")
             kept[-1].end = state.end  # the screen came back after a flash: one state
             continue
         halfway = len(kept) >= 2 and kept[-1].end - kept[-1].start < TAIL_SECONDS
-        if halfway and _continues(kept[-2], kept[-1], state, meter):
+        if halfway and _continues(kept[-2], kept[-1], state, meter, normalised):
             explanation.add(state.start, "fade tail")
             state.start = kept[-1].start  # one change: pictured by its last, cleanest state
             kept[-1] = state
@@ -126,11 +162,12 @@ def _drop_short(states: list[ScreenState], min_duration: float, meter: ChangeMet
     return kept
 
 
-def _continues(a: ScreenState, b: ScreenState, c: ScreenState, meter: ChangeMeter) -> bool:
+def _continues(a: ScreenState, b: ScreenState, c: ScreenState, meter: ChangeMeter,
+               normalised: _Normalised) -> bool:
     """True if going from b to c finishes the change from a to b: a step the same way, pixel by
     pixel (a crossfade that crept under the threshold, settled halfway and went on). A new
     slide, a build step (ink elsewhere) or going back point another way."""
-    na, nb, nc = (meter.normalise(s.small()) for s in (a, b, c))
+    na, nb, nc = (normalised(s) for s in (a, b, c))
     keep = meter.free_pixels(nb.shape)
     step, before = (nc - nb)[keep], (nb - na)[keep]
     size, done = float(np.linalg.norm(step)), float(np.linalg.norm(before))
