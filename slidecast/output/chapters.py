@@ -5,8 +5,10 @@ A chapter is a section of the talk, not a slide: with a deck, its outline's top-
 its page; without one, a chapter starts where the slide title changes (builds and continued
 frames keep their title, so they stay in one chapter). Video sites want the first chapter at
 00:00, times ascending and chapters at least 10 s long, so a section shorter than that is
-folded into the one before it; a chapter never has the title of the one before (a section
-interrupted by a short one stays one chapter).
+folded into the one before it, and a section that starts less than 10 s after the chapter
+before (a talk's 6-s title page, then its first section) starts 10 s after it instead of being
+left out; a chapter never has the title of the one before (a section interrupted by a short
+one stays one chapter).
 """
 
 from __future__ import annotations
@@ -39,13 +41,15 @@ def make_chapters(manifest: Manifest, outline: list[tuple[int, str]] | None = No
     ends = [run.start for run in runs[1:]] + [int(manifest.video.duration)]
     chapters: list[Chapter] = []
     for run, end in zip(runs, ends):
-        # Too short itself, or too soon after the chapter before: it belongs to the one before.
-        if chapters and (end - run.start < MIN_CHAPTER_SECONDS
-                         or run.start - chapters[-1].start < MIN_CHAPTER_SECONDS):
-            continue
-        # The section before came back after a short one was folded into it: still one chapter.
-        if chapters and run.title == chapters[-1].title:
-            continue
+        if chapters:
+            start = max(run.start, chapters[-1].start + MIN_CHAPTER_SECONDS)
+            # Too short, once moved clear of the chapter before: it belongs to the one before.
+            if end - start < MIN_CHAPTER_SECONDS:
+                continue
+            # The section before came back after a short one was folded into it: still one chapter.
+            if run.title == chapters[-1].title:
+                continue
+            run = Chapter(start, run.title)
         chapters.append(run)
     return chapters
 

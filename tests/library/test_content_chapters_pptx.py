@@ -60,8 +60,9 @@ def test_chapters_txt_follows_the_video_site_rules(tmp_path):
     times = [t for t, _ in chapters]
     assert times[0] == 0 and len(chapters) >= 3
     assert all(b - a >= 10 for a, b in zip(times, times[1:])), times
-    # One per section, not one per slide: the continued frame and the short demo fold in.
-    assert chapters == [(0, "Fast Fourier Transforms"), (40, "Divide and conquer"),
+    # One per section, not one per slide: the continued frame and the short demo fold in. The
+    # outline, 34 s right after a 6-s title page, is a chapter too, 10 s after the first.
+    assert chapters == [(0, "Fast Fourier Transforms"), (10, "Outline"), (40, "Divide and conquer"),
                         (99, "Complexity"), (150, "Outline")]
     assert manifest.artifacts["chapters"] == "chapters.txt"
 
@@ -72,7 +73,8 @@ def test_chapters_vtt_has_one_cue_per_chapter_up_to_the_end(tmp_path):
     vtt = (tmp_path / "chapters.vtt").read_text(encoding="utf-8")
     assert vtt.startswith("WEBVTT\n\n")
     cues = re.findall(r"(\d\d:\d\d:\d\d\.\d{3}) --> (\d\d:\d\d:\d\d\.\d{3})\n(.+)\n", vtt)
-    assert cues == [("00:00:00.000", "00:00:40.000", "Fast Fourier Transforms"),
+    assert cues == [("00:00:00.000", "00:00:10.000", "Fast Fourier Transforms"),
+                    ("00:00:10.000", "00:00:40.000", "Outline"),
                     ("00:00:40.000", "00:01:39.000", "Divide and conquer"),
                     ("00:01:39.000", "00:02:30.000", "Complexity"),
                     ("00:02:30.000", "00:03:10.500", "Outline")]
@@ -92,7 +94,8 @@ def test_a_section_interrupted_by_a_short_one_stays_one_chapter(tmp_path):
     manifest = talk_manifest(tmp_path)
     manifest.slides[5].title = "Divide and conquer"  # 99-150 s, back after the demo
     chapters = parse_chapters(to_chapters_txt(make_chapters(manifest)))
-    assert chapters == [(0, "Fast Fourier Transforms"), (40, "Divide and conquer"), (150, "Outline")]
+    assert chapters == [(0, "Fast Fourier Transforms"), (10, "Outline"), (40, "Divide and conquer"),
+                        (150, "Outline")]
     titles = [title for _, title in chapters]
     assert all(a != b for a, b in zip(titles, titles[1:]))
 
