@@ -45,7 +45,7 @@ def refuse_unknown_type() -> None:
     any of it is read: parsed as JSON it only earned a confusing 400 or 413."""
     kind = request.mimetype
     if kind not in JSON_BODY_TYPES and not kind.endswith("+json"):
-        problem(415, f"a {kind} body is not a submission: send {SUBMISSION_TYPES}")
+        problem(415, f"a body of type {kind} is not a submission: send {SUBMISSION_TYPES}")
 
 
 def one_file(*names: str):
@@ -89,7 +89,9 @@ def json_object() -> dict:
 
 _FORM_HINT = {"application/x-www-form-urlencoded": (
     " with Content-Type: application/json (`curl -d` sends form fields; `curl -F video_url=...` sends them "
-    "as multipart, which works too)")}
+    "as multipart, which works too)"),
+    "text/plain": " (a text/plain body is read as JSON; a video goes as a multipart `file`, video/* or "
+                  "application/octet-stream)"}
 
 
 def _json_kind(value) -> str:

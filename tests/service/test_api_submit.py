@@ -36,6 +36,9 @@ def test_a_body_of_another_kind_is_415_naming_the_kinds_accepted(client, app, cl
     form = client.post("/api/jobs", data="video_url=https://example.org/a.mp4",
                        content_type="application/x-www-form-urlencoded")
     assert_problem(form, 400, "not valid JSON", "curl -F video_url=")
+    # text/plain is read as JSON (some clients label JSON so): the answer says so and how a video goes
+    text = client.post("/api/jobs", data="hello", content_type="text/plain")
+    assert_problem(text, 400, "not valid JSON", "text/plain body is read as JSON", "multipart `file`")
     assert_nothing_created(app)
 
 
