@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("extract", help="find the slides of a video and write them to a folder")
     ex.add_argument("video", help="input video file")
     ex.add_argument("--out", required=True, help="output folder (created if missing)")
-    ex.add_argument("--sensitivity", type=_sensitivity, default=0.5, help="0..1; higher finds smaller changes (default 0.5)")
+    ex.add_argument("--sensitivity", type=_sensitivity, default=0.5,
+                    help="0..1; higher finds smaller changes (default 0.5)")
     ex.add_argument("--min-duration", type=_seconds, default=1.0, dest="min_duration",
                     help="seconds a screen must stand still to count as a slide (default 1.0)")
     ex.add_argument("--ignore", type=_region, action="append", default=[], metavar="X,Y,W,H",
