@@ -40,8 +40,6 @@ SPOTS = 3  # compact spots forgiven: the pointer where it was and where it is, a
 # ... in a video that shows no pointer (ChangeMeter.shows_pointer) only the webcam's edge: a
 # circle around a symbol taken away leaves two pointer-sized arcs (issue #10, b2t at 324 s).
 SPOTS_NO_POINTER = 1
-# ... and none in a video with neither (no live region either): a digit changed ("1.1" ->
-# "1.2") is one pointer-sized spot of ink taken away (realism wipe-push seed 11 at 33.8).
 # Re-levelling a filmed state onto the one before (aligned): fitted on the LEVEL_QUANTILE of
 # pixels that fit best (a build adds ink to a minority), kept if the gain is an exposure's.
 LEVEL_QUANTILE = 75
@@ -67,7 +65,7 @@ def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter,
     # cell tests, which turn down most pairs (a new slide) on their own.
     if callable(fine):
         fine = fine()  # unpacked only for a pair that passed the cell tests
-    spots = SPOTS if meter.pointer_seen else SPOTS_NO_POINTER if meter.mask.any() else 0
+    spots = SPOTS if meter.pointer_seen else SPOTS_NO_POINTER
     return bool(fine is None or adds_only(*fine, meter.mask, spots)
                 or adds_only(*_fine_aligned(fine, new.shape[1]), meter.mask, spots))
 

@@ -115,10 +115,6 @@ class ChangeMeter:
         self.threshold = self.base * self.scale
         self.redraws: list[float] = []  # keyframe redraw levels seen (learn_redraw)
         self.filmed = False  # a keyframe pair showed the camera's drift (redraw_level)
-        # ... one of the keyframe pairs read before the second pass (screening): what the rules
-        # that must not change during a run ask (content, timeline's same-slide test); a state
-        # and the keyframe after a fade can read as moved later on (fade seed 3).
-        self.filmed_early = False
         self.pointer_cells = max(1, int(round(POINTER_CELLS * 2.0 ** ((0.5 - s) * 2))))
         self.mask = np.zeros((grid[1], grid[0]), bool) if mask is None else mask
         self._pixel_mask: np.ndarray | None = None
@@ -215,19 +211,6 @@ class ChangeMeter:
         clip with a keyframe every 10 s has no keyframe pair without a slide change)."""
         self.redraws += [v for v in levels if v is not None]
 
-    def cap_noise_by_redraw(self) -> None:
-        """Cap the pair noise floor at REDRAW_FACTOR times the video's keyframe redraw level
-        (learn_redraw's levels so far; not in a filmed video, whose keyframe pairs drift): two
-        keyframes of one still screen differ in 98% of their cells by less than that level, so
-        a pair whose 20th percentile lies above it shows a change in that many cells, not
-        noise. The cap from learn_noise (CAP_MIN) allows 0.05 in a clean video, and a page of
-        small text replaced by another beside a tile in the pillarbox (a fifth of the free cells
-        black and still) changes its cells by 0.06-0.1: the floor read 0.034, the threshold
-        0.12, and the new page was missed (issue #10, pip seed 19)."""
-        if self.filmed or not self.redraws:
-            return
-        self.noise_cap = min(self.noise_cap, REDRAW_FACTOR * float(np.median(self.redraws)))
-
     def redrawn(self, d: np.ndarray) -> bool:
         """True if a keyframe that differs from the settled state by `d` (per cell) only
         redraws it: nothing but pointer spots differs by more than REDRAW_FACTOR times the
@@ -266,17 +249,8 @@ class ChangeMeter:
     def content(self, d: np.ndarray, scale: float = 1.0) -> np.ndarray:
         """The changed cells of a per-cell difference grid that are content, not pointer spots;
         in a video that shows a pointer, without the faint halo around its spot (content_cells)."""
-        if not self.pointer_seen and not self.filmed_early:
-            # A video that shows no pointer (shows_pointer: its still keyframe pairs and
-            # learning runs hardly ever change in a spot alone) has nothing that draws a spot:
-            # a spot that changed is content. One digit changed ("Subsection 1.1" -> "1.2",
-            # 4 faint cells) was taken for a pointer (realism wipe-push seed 11 at 33.8). Not
-            # on a filmed screen, whose camera noise leaves a spot now and then (projector
-            # seed 17: states split, a return missed). A spot that is encoder noise (a first
-            # keyframe's ringing along a page's edge) changes no pixel's colour, and the
-            # timeline joins its state to the slide before (timeline, "same slide").
-            return self.changed_cells(d, scale)
-        return self.content_cells(self.changed_cells(d, scale), self.strong_cells(d, scale))
+        strong = self.strong_cells(d, scale) if self.pointer_seen else None
+        return self.content_cells(self.changed_cells(d, scale), strong)
 
     def content_cells(self, changed: np.ndarray, strong: np.ndarray | None = None) -> np.ndarray:
         """`changed` without pointer-sized blobs, unless there are many of them (text edits).
