@@ -27,7 +27,7 @@ from .errors import OutputNotWritable
 from .options import ExtractOptions
 from .output.pdf import PdfInfo, build_pdf
 from .output.subtitles import to_srt, to_vtt
-from .transcribe import transcribe_media
+from .transcribe import rough_engine_warning, transcribe_media
 from .titles import talk_titles, ocr_lines
 from .transcribe.align import all_words, make_cues, words_by_range
 
@@ -124,6 +124,9 @@ def transcribe_slides(manifest: Manifest, video_path: Path, options: ExtractOpti
     if segments is None:
         report("transcribing", 1.0, "no audio track: no transcript")
         return None
+    warning = rough_engine_warning(options.transcribe_engine)
+    if warning:
+        manifest.warnings.append(warning)
     ranges = [(s.start, s.end) for s in manifest.slides]
     for slide, words in zip(manifest.slides, words_by_range(all_words(segments), ranges)):
         slide.transcript = " ".join(w.text for w in words)

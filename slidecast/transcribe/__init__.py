@@ -41,6 +41,20 @@ def get_engine(name: str = "auto", slide_text: list[str] | None = None) -> AsrEn
     return WhisperEngine(configured_model(name.partition(":")[2] or None), slide_text=slide_text)
 
 
+ROUGH_ENGINE_WARNING = (
+    "the narration was transcribed by the bundled recogniser (pocketsphinx), which gets most words of a "
+    "real lecture wrong (word error rate 67-92% measured); for a transcript to study from, give a "
+    "faster-whisper model: $SLIDECAST_WHISPER_MODEL or transcribe_engine 'whisper:/path' (docs/content.md)")
+
+
+def rough_engine_warning(name: str) -> str | None:
+    """The warning a transcript made by engine `name` deserves: "auto" falls back to pocketsphinx
+    when no whisper model is set up, and a user who did not choose it should know."""
+    if name == "auto" and not WhisperEngine.available():
+        return ROUGH_ENGINE_WARNING
+    return None
+
+
 def transcribe_media(path: str | Path, engine: str = "auto", progress: Progress | None = None,
                      slide_text: list[str] | None = None) -> list[Segment] | None:
     """Timed speech segments of the first audio track; None when there is no audio track.
@@ -52,4 +66,5 @@ def transcribe_media(path: str | Path, engine: str = "auto", progress: Progress 
     return asr.transcribe(pcm, progress or (lambda fraction: None))
 
 
-__all__ = ["Segment", "TimedWord", "get_engine", "check_engine_name", "transcribe_media", "decode_audio"]
+__all__ = ["Segment", "TimedWord", "get_engine", "check_engine_name", "transcribe_media", "decode_audio",
+           "rough_engine_warning"]
