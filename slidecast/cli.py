@@ -161,6 +161,16 @@ def report(exc: SlidecastError, as_json: bool) -> int:
     return exc.exit_code
 
 
+def unused_options(args) -> list[str]:
+    """An engine chosen for a stage that is off: most likely the stage was meant to be on."""
+    unused = []
+    if args.transcribe_engine != "auto" and not args.transcribe:
+        unused.append("--transcribe-engine has no effect without --transcribe")
+    if args.ocr_engine != "auto" and args.no_ocr:
+        unused.append("--ocr-engine has no effect with --no-ocr")
+    return unused
+
+
 def _asks_json(argv: list[str]) -> bool:
     """--json anywhere on a command line argparse refused, abbreviations included (argparse takes
     `--js` for `--json`), so the error comes back in the form the caller reads."""
@@ -184,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     # fpdf2 names each character the PDF's text font lacks (OCR misreads, CJK); the picture on the
     # page is whole and the user can do nothing about it.
     logging.getLogger("fpdf").setLevel(logging.ERROR)
+    if not args.quiet:
+        for warning in unused_options(args):
+            print(f"slidecast: warning: {warning}", file=sys.stderr)
     bar = _Bar() if sys.stderr.isatty() and not (args.quiet or args.json) else None
     try:
         check_out(args.out)

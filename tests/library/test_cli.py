@@ -102,6 +102,13 @@ def test_the_summary_line_counts_in_plain_english(tmp_path):
     assert result.stdout.strip() == f"1 slide (1 distinct) written to {tmp_path / 'out'}"
 
 
+def test_an_engine_chosen_for_a_stage_that_is_off_is_named_in_a_warning(engine_clip, tmp_path):
+    video, _ = engine_clip("cuts")
+    result = run_cli(video, "--out", tmp_path / "out", "--transcribe-engine", "whisper:/nowhere", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert "slidecast: warning: --transcribe-engine has no effect without --transcribe" in result.stderr
+
+
 def test_missing_file(tmp_path):
     result = run_cli(tmp_path / "nowhere.mp4", "--out", tmp_path / "out")
     assert_one_clear_line(result, InputNotFound, "not found", "nowhere.mp4")
