@@ -61,6 +61,16 @@ SAME_FRAME = 0.9
 OWN_TEXT = 20
 # Words on this share of all slides are the talk-wide template, left out of "own text".
 TALK_WIDE = 0.8
+# A frame title continued over consecutive frames ("Analytic method" heading four frames in a
+# row, each with its own body) repeats at one place like a running header but is what those
+# slides say. It is told from the template by three things together: it sits in the top part of
+# the slide (TITLE_TOP of the picture's height), its type is not smaller than the talk's body
+# type (NOT_SMALLER; navigation bars, running headers and footers are set smaller), and the
+# frames carrying it are one unbroken run that leaves out at least OUTSIDE_RUN frames and is
+# under TALK_WIDE of them (a header on every frame but the title page is still template).
+TITLE_TOP = 0.3
+NOT_SMALLER = 0.9
+OUTSIDE_RUN = 2
 
 _NUMBER = re.compile(r"^[\d\s/.:,\-–()|]+$|^(p\.?|page|slide|seite|s\.)?\s*\d+(\s*(/|of|von)\s*\d+)?$", re.I)
 # Beamer's navigation symbols and mini-frame circles, as OCR reads them.
@@ -98,8 +108,12 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
     # The frames (other than its own) on which each word of each page sits at the same place.
     holders = [[[frozenset(frame for frame, other in zip(frames, placed) if frame != frames[p] and other.has(spot))
                  for spot in line] for line in spots[p]] for p in range(len(pages))]
+    body = _body_height(spots)
+    titled = [[[_continued_title(spot, h | {frames[p]}, count, body) for spot, h in zip(line, line_holders)]
+               for line, line_holders in zip(spots[p], holders[p])] for p in range(len(pages))]
     for p, page in enumerate(pages):
-        _mark_repeated(page, [[len(h) >= needed for h in line] for line in holders[p]], flags[p])
+        _mark_repeated(page, [[len(h) >= needed and not t for h, t in zip(line, line_titled)]
+                              for line, line_titled in zip(holders[p], titled[p])], flags[p])
     # Second look, among the slides of the same template only: a deck's title and section pages
     # (or a part with another sidebar) do not show its sidebar's table of contents, so counted
     # over the whole talk the contents fall short of "most slides" while every slide of the
@@ -122,9 +136,10 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
         if not MIN_SLIDES - 1 <= len(group) < count - 1:
             continue
         needed_here = max(2, MOST * len(group))
-        _mark_repeated(page, [[len(h & group) >= needed_here for h in line] for line in holders[p]], flags[p])
+        _mark_repeated(page, [[len(h & group) >= needed_here and not t for h, t in zip(line, line_titled)]
+                              for line, line_titled in zip(holders[p], titled[p])], flags[p])
         for l, first, last, column in columns[p]:
-            if all(flags[p][l][first:last]):
+            if all(flags[p][l][first:last]) or all(titled[p][l][first:last]):
                 continue
             seen = {frame for frame, near in zip(frames, lefts) if frame in group
                     and any(column.moved(other) for other in near.near(column))}
@@ -133,6 +148,21 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
     for page, page_flags in zip(pages, flags):
         _symbols_beside_chrome(page, page_flags)
     return flags
+
+
+def _body_height(spots: list[list[list[_Spot]]]) -> float:
+    """The talk's body type: the median word height, each word counted by its characters."""
+    heights = sorted(s.height for page in spots for line in page for s in line for _ in range(max(1, len(s.key))))
+    return heights[len(heights) // 2] if heights else 0.0
+
+
+def _continued_title(spot: _Spot, frames: frozenset, count: int, body: float) -> bool:
+    """Is `spot`, carried by `frames` (its own included) of the talk's `count`, a frame title
+    continued over consecutive frames rather than template (see TITLE_TOP)?"""
+    if spot.number or spot.cy > TITLE_TOP or spot.height < NOT_SMALLER * body or len(frames) < 2:
+        return False
+    run = max(frames) - min(frames) + 1
+    return run == len(frames) and count - run >= OUTSIDE_RUN and run < TALK_WIDE * count
 
 
 def _mark_repeated(page: PageText, repeated: list[list[bool]], flags: list[list[bool]]) -> None:
