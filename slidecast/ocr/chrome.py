@@ -65,11 +65,14 @@ TALK_WIDE = 0.8
 # row, each with its own body) repeats at one place like a running header but is what those
 # slides say. It is told from the template by three things together: it sits in the top part of
 # the slide (TITLE_TOP of the picture's height), its type is not smaller than the talk's body
-# type (NOT_SMALLER; navigation bars, running headers and footers are set smaller), and the
-# frames carrying it are one unbroken run that leaves out at least OUTSIDE_RUN frames and is
-# under TALK_WIDE of them (a header on every frame but the title page is still template).
+# type (NOT_SMALLER) nor than LARGEST of the largest type in the top part of its slide
+# (navigation bars, running headers and a sidebar's entries beside the title are set smaller
+# than the frame title), and the frames carrying it are one unbroken run that leaves out at
+# least OUTSIDE_RUN frames and is under TALK_WIDE of them (a header on every frame but the title
+# page is still template).
 TITLE_TOP = 0.3
 NOT_SMALLER = 0.9
+LARGEST = 0.8
 OUTSIDE_RUN = 2
 
 _NUMBER = re.compile(r"^[\d\s/.:,\-–()|]+$|^(p\.?|page|slide|seite|s\.)?\s*\d+(\s*(/|of|von)\s*\d+)?$", re.I)
@@ -109,7 +112,13 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
     holders = [[[frozenset(frame for frame, other in zip(frames, placed) if frame != frames[p] and other.has(spot))
                  for spot in line] for line in spots[p]] for p in range(len(pages))]
     body = _body_height(spots)
-    titled = [[[_continued_title(spot, h | {frames[p]}, count, body) for spot, h in zip(line, line_holders)]
+    tops = [_top_height(page_spots) for page_spots in spots]
+    heads = [_Placed([s for s in _flat(page_spots) if _head(s, body, top)]) for page_spots, top in zip(spots, tops)]
+    titled = [[[_head(spot, body, tops[p]) and _continued_title(h | {frames[p]}, count)
+                # ...and the title's type on every frame carrying it: a sidebar's entry is the
+                # largest type only on a slide without a frame title.
+                and all(any(heads[q].has(spot) for q in range(len(pages)) if frames[q] == frame) for frame in h)
+                for spot, h in zip(line, line_holders)]
                for line, line_holders in zip(spots[p], holders[p])] for p in range(len(pages))]
     for p, page in enumerate(pages):
         _mark_repeated(page, [[len(h) >= needed and not t for h, t in zip(line, line_titled)]
@@ -156,13 +165,22 @@ def _body_height(spots: list[list[list[_Spot]]]) -> float:
     return heights[len(heights) // 2] if heights else 0.0
 
 
-def _continued_title(spot: _Spot, frames: frozenset, count: int, body: float) -> bool:
-    """Is `spot`, carried by `frames` (its own included) of the talk's `count`, a frame title
-    continued over consecutive frames rather than template (see TITLE_TOP)?"""
-    if spot.number or spot.cy > TITLE_TOP or spot.height < NOT_SMALLER * body or len(frames) < 2:
-        return False
+def _top_height(page_spots: list[list[_Spot]]) -> float:
+    """The largest type in the top part (TITLE_TOP) of one slide."""
+    return max((s.height for s in _flat(page_spots) if s.cy <= TITLE_TOP and not s.number), default=0.0)
+
+
+def _head(spot: _Spot, body: float, top: float) -> bool:
+    """Is `spot` in its slide's title type: in the top part, not smaller than the talk's `body`
+    type nor than LARGEST of `top`, the largest type in the top part of its slide?"""
+    return not spot.number and spot.cy <= TITLE_TOP and spot.height >= max(NOT_SMALLER * body, LARGEST * top)
+
+
+def _continued_title(frames: frozenset, count: int) -> bool:
+    """Are `frames` (of the talk's `count`) one unbroken run, short of nearly all (see
+    TITLE_TOP)?"""
     run = max(frames) - min(frames) + 1
-    return run == len(frames) and count - run >= OUTSIDE_RUN and run < TALK_WIDE * count
+    return len(frames) >= 2 and run == len(frames) and count - run >= OUTSIDE_RUN and run < TALK_WIDE * count
 
 
 def _mark_repeated(page: PageText, repeated: list[list[bool]], flags: list[list[bool]]) -> None:
