@@ -114,7 +114,7 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
     body = _body_height(spots)
     tops = [_top_height(page_spots) for page_spots in spots]
     heads = [_Placed([s for s in _flat(page_spots) if _head(s, body, top)]) for page_spots, top in zip(spots, tops)]
-    titled = [[[_head(spot, body, tops[p]) and _continued_title(h | {frames[p]}, count)
+    titled = [[[_head(spot, body, tops[p]) and continued_run(h | {frames[p]}, count)
                 # ...and the title's type on every frame carrying it: a sidebar's entry is the
                 # largest type only on a slide without a frame title.
                 and all(any(heads[q].has(spot) for q in range(len(pages)) if frames[q] == frame) for frame in h)
@@ -176,9 +176,10 @@ def _head(spot: _Spot, body: float, top: float) -> bool:
     return not spot.number and spot.cy <= TITLE_TOP and spot.height >= max(NOT_SMALLER * body, LARGEST * top)
 
 
-def _continued_title(frames: frozenset, count: int) -> bool:
-    """Are `frames` (of the talk's `count`) one unbroken run, short of nearly all (see
-    TITLE_TOP)?"""
+def continued_run(frames: frozenset, count: int) -> bool:
+    """Are `frames` (numbers of frames or slides, of the talk's `count`) one unbroken run, short
+    of nearly all (see TITLE_TOP): how a frame title continued over consecutive frames repeats,
+    where a template repeats over the whole talk or with gaps?"""
     run = max(frames) - min(frames) + 1
     return len(frames) >= 2 and run == len(frames) and count - run >= OUTSIDE_RUN and run < TALK_WIDE * count
 
