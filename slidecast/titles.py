@@ -136,10 +136,13 @@ def _without_template(pages: list[list[Line]]) -> list[list[Line]]:
 def _continued(held: dict[int, Line], count: int) -> bool:
     """Do the slides whose line in `held` (by slide number) reads the most common text form one
     unbroken run, short of nearly all `count` slides: a frame title continued over consecutive
-    frames ("Analytic method" heading four frames in a row), not template text."""
+    frames ("Analytic method" heading four frames in a row), not template text. Other slides
+    must read other text at that place (the next frame's title): a sidebar shown on one part of
+    the talk only reads the same wherever it is."""
     keys = {p: _key(line) for p, line in held.items()}
     common = Counter(keys.values()).most_common(1)[0][0]
-    return continued_run(frozenset(p for p, key in keys.items() if key == common), count)
+    run = frozenset(p for p, key in keys.items() if key == common)
+    return len(run) < len(keys) and continued_run(run, count)
 
 
 def _key(line: Line) -> str:
