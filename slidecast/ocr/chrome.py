@@ -74,6 +74,11 @@ TITLE_TOP = 0.3
 NOT_SMALLER = 0.9
 LARGEST = 0.8
 OUTSIDE_RUN = 2
+# The top strip of the picture (a share of its height) where a headline runs: a word there in a
+# row of chrome, in its type (heights within SIZE_RATIO; 1.5 took a frame title's words on
+# logik-fades-1080), is chrome too.
+EDGE = 0.07
+SIZE_RATIO = 1.25
 
 _NUMBER = re.compile(r"^[\d\s/.:,\-–()|]+$|^(p\.?|page|slide|seite|s\.)?\s*\d+(\s*(/|of|von)\s*\d+)?$", re.I)
 # Beamer's navigation symbols and mini-frame circles, as OCR reads them.
@@ -154,9 +159,28 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
                     and any(column.moved(other) for other in near.near(column))}
             if len(seen) >= needed_here:
                 flags[p][l][first:last] = [True] * (last - first)
+    for page_spots, page_flags, top in zip(spots, flags, tops):
+        _rows_of_chrome(page_spots, page_flags, lambda spot: _head(spot, body, top))
     for page, page_flags in zip(pages, flags):
         _symbols_beside_chrome(page, page_flags)
     return flags
+
+
+def _rows_of_chrome(page_spots: list[list[_Spot]], flags: list[list[bool]], head) -> None:
+    """Mark a word in the picture's top strip (EDGE) that sits in a row of chrome in the same
+    type: a split headline's right half lists the current section's subsections, which change
+    with the section (a run of slides each, never "most"), beside the section names that are on
+    every slide. A word in the slide's title type (`head`) is not: a frame title beside a
+    sidebar's running title."""
+    chrome = [s for line, marks in zip(page_spots, flags) for s, c in zip(line, marks) if c]
+    for line, marks in zip(page_spots, flags):
+        for i, spot in enumerate(line):
+            # A number there may be the frame title's own ("2 columns"); page numbers are voted.
+            if marks[i] or spot.cy > EDGE or any(ch.isdigit() for ch in spot.key) or head(spot):
+                continue
+            marks[i] = any(abs(c.cy - spot.cy) <= spot.height / 2 and
+                           max(c.height, spot.height) / max(1e-9, min(c.height, spot.height)) <= SIZE_RATIO
+                           for c in chrome)
 
 
 def _body_height(spots: list[list[list[_Spot]]]) -> float:
