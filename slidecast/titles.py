@@ -23,6 +23,8 @@ from collections import Counter
 from dataclasses import dataclass
 from statistics import median
 
+from .ocr.chrome import continued_run
+
 # OCR lines are split into columns at gaps this many word heights wide (the smaller of the two
 # words beside the gap: a sidebar's small type beside a title; a word space is a third of one).
 COLUMN_GAP = 1.5
@@ -85,7 +87,8 @@ def talk_titles(pages: list[list[Line]], fallback: list[str] | None = None) -> l
     band = title_band([page[:1] for page in candidates], len(pages), body)
     if band is None:
         return list(fallback)
-    return [_title_in(page, heads, band, body) for page, heads in zip(shown, candidates)]
+    return [_title_in(page, heads, band, body) or _own_title(page, alone, body)
+            for page, heads, alone in zip(shown, candidates, fallback)]
 
 
 def body_size(pages: list[list[Line]]) -> float:
@@ -122,16 +125,33 @@ def _without_template(pages: list[list[Line]]) -> list[list[Line]]:
         kept = []
         for line in page:
             band = _Band(line.centre, line.size)
-            held = [next(l for l in other if band.holds(l)) for other in pages if any(band.holds(l) for l in other)]
-            if len(held) < MIN_PAGES or not _same_text(held):
+            held = {p: next(l for l in other if band.holds(l)) for p, other in enumerate(pages)
+                    if any(band.holds(l) for l in other)}
+            if len(held) < MIN_PAGES or not _same_text(list(held.values())) or _continued(held, len(pages)):
                 kept.append(line)
         out.append(sorted(kept, key=lambda line: line.box[1]))
     return out
 
 
+def _continued(held: dict[int, Line], count: int) -> bool:
+    """Do the slides whose line in `held` (by slide number) reads the most common text form one
+    unbroken run, short of nearly all `count` slides: a frame title continued over consecutive
+    frames ("Analytic method" heading four frames in a row), not template text. Other slides
+    must read other text at that place (the next frame's title): a sidebar shown on one part of
+    the talk only reads the same wherever it is."""
+    keys = {p: _key(line) for p, line in held.items()}
+    common = Counter(keys.values()).most_common(1)[0][0]
+    run = frozenset(p for p, key in keys.items() if key == common)
+    return len(run) < len(keys) and continued_run(run, count)
+
+
+def _key(line: Line) -> str:
+    return "".join(c for c in line.text.lower() if c.isalnum())
+
+
 def _same_text(lines: list[Line]) -> bool:
     """Most of the lines (TEMPLATE) read the same (letters and digits only, any case)."""
-    keys = Counter("".join(c for c in line.text.lower() if c.isalnum()) for line in lines)
+    keys = Counter(_key(line) for line in lines)
     return bool(keys) and keys.most_common(1)[0][1] > TEMPLATE * len(lines)
 
 
@@ -149,6 +169,14 @@ def _title_in(page: list[Line], candidates: list[Line], band: _Band, body: float
         return " ".join(held[0].text.split())
     largest = max(page, key=lambda line: line.size, default=None)
     return " ".join(largest.text.split()) if largest is not None and largest.size >= DISPLAY * body else ""
+
+
+def _own_title(page: list[Line], alone: str, body: float) -> str:
+    """A slide with no line in the band and no display line (a title page, a section page whose
+    name is set only a little larger than the body) keeps its title by the single-slide rule
+    (`alone`) when that line is not smaller than the body type (a figure's caption or label is)."""
+    line = next((line for line in page if " ".join(line.text.split()) == " ".join(alone.split())), None)
+    return "" if line is None or line.size < NOT_SMALLER * body else " ".join(line.text.split())
 
 
 def ocr_lines(page, size: tuple[int, int]) -> list[Line]:

@@ -61,6 +61,24 @@ SAME_FRAME = 0.9
 OWN_TEXT = 20
 # Words on this share of all slides are the talk-wide template, left out of "own text".
 TALK_WIDE = 0.8
+# A frame title continued over consecutive frames ("Analytic method" heading four frames in a
+# row, each with its own body) repeats at one place like a running header but is what those
+# slides say. It is told from the template by three things together: it sits in the top part of
+# the slide (TITLE_TOP of the picture's height), its type is not smaller than the talk's body
+# type (NOT_SMALLER) nor than LARGEST of the largest type in the top part of its slide
+# (navigation bars, running headers and a sidebar's entries beside the title are set smaller
+# than the frame title), and the frames carrying it are one unbroken run that leaves out at
+# least OUTSIDE_RUN frames and is under TALK_WIDE of them (a header on every frame but the title
+# page is still template).
+TITLE_TOP = 0.3
+NOT_SMALLER = 0.9
+LARGEST = 0.8
+OUTSIDE_RUN = 2
+# The top strip of the picture (a share of its height) where a headline runs: a word there in a
+# row of chrome, in its type (heights within SIZE_RATIO; 1.5 took a frame title's words on
+# logik-fades-1080), is chrome too.
+EDGE = 0.07
+SIZE_RATIO = 1.25
 
 _NUMBER = re.compile(r"^[\d\s/.:,\-–()|]+$|^(p\.?|page|slide|seite|s\.)?\s*\d+(\s*(/|of|von)\s*\d+)?$", re.I)
 # Beamer's navigation symbols and mini-frame circles, as OCR reads them.
@@ -98,8 +116,18 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
     # The frames (other than its own) on which each word of each page sits at the same place.
     holders = [[[frozenset(frame for frame, other in zip(frames, placed) if frame != frames[p] and other.has(spot))
                  for spot in line] for line in spots[p]] for p in range(len(pages))]
+    body = _body_height(spots)
+    tops = [_top_height(page_spots) for page_spots in spots]
+    heads = [_Placed([s for s in _flat(page_spots) if _head(s, body, top)]) for page_spots, top in zip(spots, tops)]
+    titled = [[[_head(spot, body, tops[p]) and continued_run(h | {frames[p]}, count)
+                # ...and the title's type on every frame carrying it: a sidebar's entry is the
+                # largest type only on a slide without a frame title.
+                and all(any(heads[q].has(spot) for q in range(len(pages)) if frames[q] == frame) for frame in h)
+                for spot, h in zip(line, line_holders)]
+               for line, line_holders in zip(spots[p], holders[p])] for p in range(len(pages))]
     for p, page in enumerate(pages):
-        _mark_repeated(page, [[len(h) >= needed for h in line] for line in holders[p]], flags[p])
+        _mark_repeated(page, [[len(h) >= needed and not t for h, t in zip(line, line_titled)]
+                              for line, line_titled in zip(holders[p], titled[p])], flags[p])
     # Second look, among the slides of the same template only: a deck's title and section pages
     # (or a part with another sidebar) do not show its sidebar's table of contents, so counted
     # over the whole talk the contents fall short of "most slides" while every slide of the
@@ -122,17 +150,62 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
         if not MIN_SLIDES - 1 <= len(group) < count - 1:
             continue
         needed_here = max(2, MOST * len(group))
-        _mark_repeated(page, [[len(h & group) >= needed_here for h in line] for line in holders[p]], flags[p])
+        _mark_repeated(page, [[len(h & group) >= needed_here and not t for h, t in zip(line, line_titled)]
+                              for line, line_titled in zip(holders[p], titled[p])], flags[p])
         for l, first, last, column in columns[p]:
-            if all(flags[p][l][first:last]):
+            if all(flags[p][l][first:last]) or all(titled[p][l][first:last]):
                 continue
             seen = {frame for frame, near in zip(frames, lefts) if frame in group
                     and any(column.moved(other) for other in near.near(column))}
             if len(seen) >= needed_here:
                 flags[p][l][first:last] = [True] * (last - first)
+    for page_spots, page_flags, top in zip(spots, flags, tops):
+        _rows_of_chrome(page_spots, page_flags, lambda spot: _head(spot, body, top))
     for page, page_flags in zip(pages, flags):
         _symbols_beside_chrome(page, page_flags)
     return flags
+
+
+def _rows_of_chrome(page_spots: list[list[_Spot]], flags: list[list[bool]], head) -> None:
+    """Mark a word in the picture's top strip (EDGE) that sits in a row of chrome in the same
+    type: a split headline's right half lists the current section's subsections, which change
+    with the section (a run of slides each, never "most"), beside the section names that are on
+    every slide. A word in the slide's title type (`head`) is not: a frame title beside a
+    sidebar's running title."""
+    chrome = [s for line, marks in zip(page_spots, flags) for s, c in zip(line, marks) if c]
+    for line, marks in zip(page_spots, flags):
+        for i, spot in enumerate(line):
+            # A number there may be the frame title's own ("2 columns"); page numbers are voted.
+            if marks[i] or spot.cy > EDGE or any(ch.isdigit() for ch in spot.key) or head(spot):
+                continue
+            marks[i] = any(abs(c.cy - spot.cy) <= spot.height / 2 and
+                           max(c.height, spot.height) / max(1e-9, min(c.height, spot.height)) <= SIZE_RATIO
+                           for c in chrome)
+
+
+def _body_height(spots: list[list[list[_Spot]]]) -> float:
+    """The talk's body type: the median word height, each word counted by its characters."""
+    heights = sorted(s.height for page in spots for line in page for s in line for _ in range(max(1, len(s.key))))
+    return heights[len(heights) // 2] if heights else 0.0
+
+
+def _top_height(page_spots: list[list[_Spot]]) -> float:
+    """The largest type in the top part (TITLE_TOP) of one slide."""
+    return max((s.height for s in _flat(page_spots) if s.cy <= TITLE_TOP and not s.number), default=0.0)
+
+
+def _head(spot: _Spot, body: float, top: float) -> bool:
+    """Is `spot` in its slide's title type: in the top part, not smaller than the talk's `body`
+    type nor than LARGEST of `top`, the largest type in the top part of its slide?"""
+    return not spot.number and spot.cy <= TITLE_TOP and spot.height >= max(NOT_SMALLER * body, LARGEST * top)
+
+
+def continued_run(frames: frozenset, count: int) -> bool:
+    """Are `frames` (numbers of frames or slides, of the talk's `count`) one unbroken run, short
+    of nearly all (see TITLE_TOP): how a frame title continued over consecutive frames repeats,
+    where a template repeats over the whole talk or with gaps?"""
+    run = max(frames) - min(frames) + 1
+    return len(frames) >= 2 and run == len(frames) and count - run >= OUTSIDE_RUN and run < TALK_WIDE * count
 
 
 def _mark_repeated(page: PageText, repeated: list[list[bool]], flags: list[list[bool]]) -> None:

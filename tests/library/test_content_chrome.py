@@ -144,3 +144,40 @@ def test_a_frame_title_read_on_one_line_with_the_sidebars_title_is_the_slides_ti
     lorem, test = read_sidebar_deck.slides[3], read_sidebar_deck.slides[5]  # pages 7 and 9
     assert lorem.title == "Lorem ipsum" and "Short title" not in lorem.text, lorem.text
     assert test.title == "Test" and test.text.startswith("Test"), test.text
+
+
+# Saint-Petersburg's demo talk (pages 1-7, as a new user's 51 s video shows them): title page,
+# section page, then "Analytic method" heads four frames in a row, each with its own body, and
+# "Empirical method" the next one. Four of seven slides share that title: more than half.
+SAINTPETERSBURG = DECK.with_name("saintpetersburg-example.pdf")
+
+
+def test_a_frame_title_continued_over_consecutive_frames_is_their_title_not_chrome(tmp_path):
+    manifest = beamer_manifest(tmp_path, pages=tuple(range(1, 8)), deck=SAINTPETERSBURG)
+    content.run(manifest, tmp_path, tmp_path / "none.mp4", ExtractOptions(pdf=False, notes=False, workers=2))
+    for slide in manifest.slides[2:6]:
+        assert slide.title == "Analytic method", (slide.index, slide.title)
+        assert slide.text.startswith("Analytic method"), (slide.index, slide.text)
+        assert not any(w["chrome"] for w in slide.words if w["text"] in ("Analytic", "method"))
+    assert manifest.slides[6].title == "Empirical method"
+    assert any("Analytic method" in line for line in (tmp_path / "chapters.txt").read_text().splitlines())
+
+
+# beamerauxtheme's split headline with mini-frames (pages 1-7, as a new user's 40 s video shows
+# them): section names on the left half of the headline, on every slide; the current section's
+# subsections on the right half, which change with the section, so no one entry is on most
+# slides.
+SPLIT_HEADLINE = DECK.with_name("auxtheme-splitwithminiframes.pdf")
+
+
+def test_a_split_headlines_subsections_beside_the_section_names_are_chrome(tmp_path):
+    manifest = beamer_manifest(tmp_path, pages=tuple(range(1, 8)), deck=SPLIT_HEADLINE)
+    content.run(manifest, tmp_path, tmp_path / "none.mp4", ExtractOptions(pdf=False, notes=False, workers=2))
+    for slide in manifest.slides[2:]:
+        first = slide.text.splitlines()[0] if slide.text else ""
+        for entry in ("Title Pages for Sectioning", "Third subsection", "Fourth subsection"):
+            assert not first.startswith(entry), (slide.index, slide.text)
+    for slide in manifest.slides[4:]:
+        assert "Test frame" in slide.text, (slide.index, slide.text)
+    # The contents page lists the subsections in its body: that is what it says.
+    assert "Title Pages for Sectioning" in manifest.slides[1].text
