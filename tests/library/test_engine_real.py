@@ -217,7 +217,7 @@ def test_build_steps_in_a_noisy_video_are_one_slide(real_clip, tmp_path):
 
 
 @pytest.mark.xfail(strict=True, reason="engine-pip's fix was reverted: with it the held-out split fell from "
-                   "0.979 to 0.971 (docs/benchmarks.md, 'engine-pip reverted'); the failure class stays open")
+                   "0.979 to 0.971 (docs/benchmarks.md, 'Stop 22'); the failure class stays open")
 def test_a4_pages_beside_a_moving_picture_in_picture_are_each_found_and_their_returns_linked(real_clip, tmp_path):
     # Pages of small text replaced by others (0.06-0.1 per cell), a tile in the black margin
     # that moves from the top to the bottom corner: the page change at 14 s hid in the pair's
@@ -230,7 +230,7 @@ def test_a4_pages_beside_a_moving_picture_in_picture_are_each_found_and_their_re
 
 
 @pytest.mark.xfail(strict=True, reason="engine-pip's fix was reverted: with it the held-out split fell from "
-                   "0.979 to 0.971 (docs/benchmarks.md, 'engine-pip reverted'); the failure class stays open")
+                   "0.979 to 0.971 (docs/benchmarks.md, 'Stop 22'); the failure class stays open")
 def test_a_keyframe_that_draws_the_page_afresh_is_no_new_slide(real_clip, tmp_path):
     # The keyframe at 4 s redraws the first page's edges (the first keyframe's ringing): the
     # same page, not a slide of its own linked back to itself; the two pages that come back at
@@ -242,7 +242,7 @@ def test_a_keyframe_that_draws_the_page_afresh_is_no_new_slide(real_clip, tmp_pa
 
 
 @pytest.mark.xfail(strict=True, reason="engine-pip's fix was reverted: with it the held-out split fell from "
-                   "0.979 to 0.971 (docs/benchmarks.md, 'engine-pip reverted'); the failure class stays open")
+                   "0.979 to 0.971 (docs/benchmarks.md, 'Stop 22'); the failure class stays open")
 def test_one_digit_changed_in_a_video_without_pointer_or_webcam_is_a_new_slide(real_clip, tmp_path):
     # "Subsection 1.1" -> "1.2" at 11.3 s: pointer-sized, but nothing in this video is a pointer
     # or a webcam's edge; the page with 1.1 comes back at the end.
