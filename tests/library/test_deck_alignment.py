@@ -314,3 +314,20 @@ def test_another_talks_deck_gives_no_pages_and_a_warning(wrong_deck):
     assert len(wrong_deck.warnings) == 1 and "is it this talk's deck?" in wrong_deck.warnings[0]
     assert f"of {len(wrong_deck.distinct())} distinct slides" in wrong_deck.warnings[0]
     validate(wrong_deck.to_dict())
+
+
+SPLIT_NAVIGATION = Path(__file__).resolve().parents[1] / "data" / "beamer" / "splitwithminiframes.pdf"
+
+
+def test_the_navigation_bar_is_left_out_by_place_and_the_contents_keep_its_words():
+    # The bar lists "First section", "Second section" on every page and, on the right, the
+    # current section's subsections; the Contents page lists the same words in its body.
+    pages = open_deck(SPLIT_NAVIGATION).pages
+    assert pages[1].text.splitlines() == ["Contents", "First section", "Title Pages for Sectioning", "Blocks",
+                                          "Second section", "Third subsection", "Fourth subsection"]
+    assert pages[2].text.splitlines() == ["Section 1", "First section"]
+    navigation = {"First section", "Second section", "Title Pages for Sectioning", "Blocks",
+                  "Third subsection", "Fourth subsection"}
+    for page in pages:
+        assert page.text.splitlines()[0] not in navigation, (page.number, page.text)
+    assert [p.title for p in pages[4:]] == ["Test frame"] * 3
