@@ -31,7 +31,7 @@ import pypdfium2 as pdfium
 from .deck_lines import stream_lines
 from .errors import SlidecastError
 from .page_drawing import TooSlow, draw
-from .same_page import one_slide_per_page
+from .same_page import join_untold_builds, one_slide_per_page
 from .titles import Line, talk_titles
 
 MAX_DECK_PAGES = 2000
@@ -636,15 +636,20 @@ class Alignment:
     outline: list[tuple[int, str]]  # top-level (page, title): the chapters
 
 
-def align_slides(manifest, out_dir: Path, deck: Deck, progress=None) -> Alignment:
+def align_slides(manifest, out_dir: Path, deck: Deck, progress=None, build_steps=frozenset()) -> Alignment:
     """Set `deck_page` on every appearance (matched on its own picture; None when no page of the
     deck is on screen); make appearances of one page one slide (slidecast.same_page: joined when
     in a row, returns otherwise); give each aligned distinct slide the page's text and title
     (the frame title of its text layer; else OCR's; else the text's first line); render the
     aligned pages into OUT/deck/page-NNN.png at the slide picture's size, twice over, for the
     documents that take pictures.
+
+    `build_steps`: indices of appearances that are a build step of the one before, kept as
+    slides only so that each overlay step can get its page; those the deck does not tell apart
+    are joined back (slidecast.same_page.join_untold_builds), as without a deck.
     """
     _match_pages(DeckMatcher(deck), manifest.slides, Path(out_dir), progress or (lambda fraction: None))
+    join_untold_builds(manifest, Path(out_dir), build_steps)
     one_slide_per_page(manifest, Path(out_dir))
     slides = manifest.slides
     warning = _few_matched(manifest.distinct(), deck)
