@@ -296,9 +296,10 @@ def _without_running_lines(texts: list[str], pages: list[list[Line]], running: l
 def _running_flags(pages: list[list[Line]]) -> list[list[bool]]:
     """For each line of each page, whether it is a running line (navigation bar, running header
     or footer), decided by where it is, not by its words alone:
-    - the same words (numbers counting as equal: "3 / 20" is "4 / 20") in the same column
-      (_column) on half or more of the pages; the column, not the height, because a sidebar's
-      entries move down under an opened section;
+    - words (numbers counting as equal: "3 / 20" is "4 / 20") found on half or more of the
+      pages, and in this line's column (_column) on a quarter or more of them (at least 2): a
+      deck may place its logo's text in two layouts (title-page variants and sidebar pages);
+      the column, not the height, because a sidebar's entries move down under an opened section;
     - or a line in the row of such a line on its page, of its type size, at a place (_place)
       where most pages have words: the current section's entries of a navigation bar ("Third
       subsection" beside "First section"), which show on only some pages.
@@ -308,14 +309,17 @@ def _running_flags(pages: list[list[Line]]) -> list[list[bool]]:
         return [[False] * len(lines) for lines in pages]
     words: dict[tuple, set[int]] = {}  # (key, column) -> pages
     places: dict[tuple, set[int]] = {}  # place -> pages with any words there
+    anywhere: Counter = Counter()  # key -> pages
     for number, lines in enumerate(pages):
+        anywhere.update({_line_key(line.text) for line in lines})
         for line in lines:
             words.setdefault((_line_key(line.text), *_column(line)), set()).add(number)
             places.setdefault(_place(line), set()).add(number)
-    half = len(pages) / 2
+    half, quarter = len(pages) / 2, max(2.0, len(pages) / 4)
     out = []
     for lines in pages:
-        anchors = [_on_pages(words, (_line_key(line.text), *_column(line)), 2) >= half for line in lines]
+        anchors = [anywhere[_line_key(line.text)] >= half
+                   and _on_pages(words, (_line_key(line.text), *_column(line)), 2) >= quarter for line in lines]
         rows = [line for line, anchor in zip(lines, anchors) if anchor]
         # A row-mate's place holds some words on most pages too: body text beside a sidebar's
         # entry moves from page to page.
