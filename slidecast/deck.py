@@ -16,6 +16,7 @@ OpenCV does the features and geometry (docs/dependencies.md).
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections import Counter
@@ -27,11 +28,11 @@ from PIL import Image
 import numpy as np
 import pypdfium2 as pdfium
 
-from .deck_lines import page_lines
+from .deck_lines import stream_lines
 from .errors import SlidecastError
 from .page_drawing import TooSlow, draw
-from .same_page import one_slide_per_page
-from .titles import talk_titles
+from .same_page import join_untold_builds, one_slide_per_page
+from .titles import Line, talk_titles
 
 MAX_DECK_PAGES = 2000
 # A page's sides, in PDF points: PDF's own bounds (3 to 14400, 200 inches), and at most this
@@ -143,7 +144,7 @@ def open_deck(path: str | Path, max_pages: int = MAX_DECK_PAGES, progress=None,
         for i in range(len(pdf)):
             page = _load(pdf, i, path.name)
             texts.append(_page_text(page))
-            lines.append(page_lines(page))
+            lines.append(stream_lines(page))
             try:
                 grey = _render_grey(page, clock.page_deadline())
             except TooSlow:
@@ -152,7 +153,8 @@ def open_deck(path: str | Path, max_pages: int = MAX_DECK_PAGES, progress=None,
             png = cv2.imencode(".png", grey, [cv2.IMWRITE_PNG_COMPRESSION, 1])[1].tobytes()
             pages.append(DeckPage(i + 1, png, grey.shape, points, descriptors, ""))
             report((i + 1) / len(pdf))
-        for page, text, title in zip(pages, _without_running_lines(texts), _titles(lines)):
+        running = _running_flags(lines)
+        for page, text, title in zip(pages, _without_running_lines(texts, lines, running), _titles(lines, running)):
             page.text, page.title = text, title
         outline = _outline(pdf)
     finally:
@@ -160,11 +162,12 @@ def open_deck(path: str | Path, max_pages: int = MAX_DECK_PAGES, progress=None,
     return Deck(path, pages, outline)
 
 
-def _titles(pages: list[list]) -> list[str]:
+def _titles(pages: list[list[Line]], running: list[list[bool]]) -> list[str]:
     """Each page's frame title, chosen across the deck (slidecast.titles) from its text layer's
     placed lines (`pages`) without the running ones (navigation bars, headers, footers)."""
-    running = _running_keys(["\n".join(line.text for line in lines) for lines in pages])
-    kept = [[line for line in lines if _line_key(line.text) not in running] for lines in pages]
+    kept = [sorted((line for line, flag in zip(lines, flags) if not flag),
+                   key=lambda line: (round(line.box[1], 3), line.box[0]))
+            for lines, flags in zip(pages, running)]
     return talk_titles(kept, ["" for _ in kept])
 
 
@@ -270,19 +273,95 @@ def _page_text(page) -> str:
     return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
 
 
-def _without_running_lines(texts: list[str]) -> list[str]:
-    """Each page's text without lines found on half or more of the pages (navigation bars,
-    running headers and footers; numbers count as equal so "3 / 20" matches "4 / 20")."""
-    running = _running_keys(texts)
-    return ["\n".join(line for line in text.splitlines() if _line_key(line) not in running) for text in texts]
+def _without_running_lines(texts: list[str], pages: list[list[Line]], running: list[list[bool]]) -> list[str]:
+    """Each page's text without its running lines (_running_flags). The text's lines and the
+    placed lines (`pages`, in stream order) are both in the order of the page's content, so the
+    n-th text line of a wording is the n-th placed line of it: the table of contents' "First
+    section" stays while the navigation bar's "First section" above it goes."""
+    out = []
+    for text, lines, flags in zip(texts, pages, running):
+        placed: dict[str, list[bool]] = {}
+        for line, flag in zip(lines, flags):
+            placed.setdefault(_line_key(line.text), []).append(flag)
+        kept = []
+        for line in text.splitlines():
+            flags_of_key = placed.get(_line_key(line))
+            # A text line no placed line spells the same (a hyphen put back) is the page's own.
+            if not (flags_of_key and flags_of_key.pop(0)):
+                kept.append(line)
+        out.append("\n".join(kept))
+    return out
 
 
-def _running_keys(texts: list[str]) -> set[str]:
-    """Keys (_line_key) of the lines found on half or more of the pages; none under 3 pages."""
-    if len(texts) < 3:
-        return set()
-    seen = Counter(k for text in texts for k in {_line_key(line) for line in text.splitlines()})
-    return {k for k, n in seen.items() if n >= len(texts) / 2}
+def _running_flags(pages: list[list[Line]]) -> list[list[bool]]:
+    """For each line of each page, whether it is a running line (navigation bar, running header
+    or footer), decided by where it is, not by its words alone:
+    - words (numbers counting as equal: "3 / 20" is "4 / 20") found on half or more of the
+      pages, and in this line's column (_column) on a quarter or more of them (at least 2): a
+      deck may place its logo's text in two layouts (title-page variants and sidebar pages);
+      the column, not the height, because a sidebar's entries move down under an opened section;
+    - or a line in the row of such a line on its page, of its type size, at a place (_place)
+      where most pages have words: the current section's entries of a navigation bar ("Third
+      subsection" beside "First section"), which show on only some pages.
+    The same words elsewhere on a page (the table of contents' "First section") are the page's
+    own. None under 3 pages."""
+    if len(pages) < 3:
+        return [[False] * len(lines) for lines in pages]
+    words: dict[tuple, set[int]] = {}  # (key, column) -> pages
+    places: dict[tuple, set[int]] = {}  # place -> pages with any words there
+    anywhere: Counter = Counter()  # key -> pages
+    for number, lines in enumerate(pages):
+        anywhere.update({_line_key(line.text) for line in lines})
+        for line in lines:
+            words.setdefault((_line_key(line.text), *_column(line)), set()).add(number)
+            places.setdefault(_place(line), set()).add(number)
+    half, quarter = len(pages) / 2, max(2.0, len(pages) / 4)
+    out = []
+    for lines in pages:
+        anchors = [anywhere[_line_key(line.text)] >= half
+                   and _on_pages(words, (_line_key(line.text), *_column(line)), 2) >= quarter for line in lines]
+        rows = [line for line, anchor in zip(lines, anchors) if anchor]
+        # A row-mate's place holds some words on most pages too: body text beside a sidebar's
+        # entry moves from page to page.
+        out.append([anchor or (any(_same_row(line, row) for row in rows) and _on_pages(places, _place(line), 0) >= half)
+                    for line, anchor in zip(lines, anchors)])
+    return out
+
+
+# Places are cells this many to the page height (top and bottom) and width (left edge, centre);
+# a line is at a place when its cells are within one of it (a centred "12 / 20" is wider than
+# "3 / 20").
+_ROWS, _COLUMNS = 100, 20
+
+
+def _column(line: Line) -> tuple[int, int]:
+    """Where across the page the line is: a sidebar's entries keep it while an opened section's
+    subsections move the ones below down."""
+    x0, _, x1, _ = line.box
+    return round(x0 * _ROWS), round((x0 + x1) / 2 * _COLUMNS)
+
+
+def _place(line: Line) -> tuple[int, int, int]:
+    x0, y0, x1, y1 = line.box
+    return round(y0 * _ROWS), round(y1 * _ROWS), round((x0 + x1) / 2 * _COLUMNS)
+
+
+def _on_pages(seen: dict[tuple, set[int]], cell: tuple, fixed: int) -> int:
+    """On how many pages something is at `cell` or next to it (each number after the first
+    `fixed` of the cell within one)."""
+    pages: set[int] = set()
+    head, tail = cell[:fixed], cell[fixed:]
+    for near in itertools.product(*[(n - 1, n, n + 1) for n in tail]):
+        pages |= seen.get((*head, *near), set())
+    return len(pages)
+
+
+def _same_row(line: Line, running: Line) -> bool:
+    """`line` shares most of its height with the running line and has about its type size."""
+    shared = min(line.box[3], running.box[3]) - max(line.box[1], running.box[1])
+    height = min(line.box[3] - line.box[1], running.box[3] - running.box[1])
+    sizes = sorted((line.size, running.size))
+    return height > 0 and shared >= 0.5 * height and sizes[1] <= 1.25 * sizes[0]
 
 
 def _line_key(line: str) -> str:
@@ -561,15 +640,20 @@ class Alignment:
     outline: list[tuple[int, str]]  # top-level (page, title): the chapters
 
 
-def align_slides(manifest, out_dir: Path, deck: Deck, progress=None) -> Alignment:
+def align_slides(manifest, out_dir: Path, deck: Deck, progress=None, build_steps=frozenset()) -> Alignment:
     """Set `deck_page` on every appearance (matched on its own picture; None when no page of the
     deck is on screen); make appearances of one page one slide (slidecast.same_page: joined when
     in a row, returns otherwise); give each aligned distinct slide the page's text and title
     (the frame title of its text layer; else OCR's; else the text's first line); render the
     aligned pages into OUT/deck/page-NNN.png at the slide picture's size, twice over, for the
     documents that take pictures.
+
+    `build_steps`: indices of appearances that are a build step of the one before, kept as
+    slides only so that each overlay step can get its page; those the deck does not tell apart
+    are joined back (slidecast.same_page.join_untold_builds), as without a deck.
     """
     _match_pages(DeckMatcher(deck), manifest.slides, Path(out_dir), progress or (lambda fraction: None))
+    join_untold_builds(manifest, Path(out_dir), build_steps)
     one_slide_per_page(manifest, Path(out_dir))
     slides = manifest.slides
     warning = _few_matched(manifest.distinct(), deck)

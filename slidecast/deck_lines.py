@@ -15,6 +15,12 @@ from .titles import Line
 
 def page_lines(page) -> list[Line]:
     """The lines of a pypdfium2 page's text layer, top to bottom (empty for a page without one)."""
+    return sorted(stream_lines(page), key=lambda line: (round(line.box[1], 3), line.box[0]))
+
+
+def stream_lines(page) -> list[Line]:
+    """The lines of a pypdfium2 page's text layer in the order of its content stream (the order
+    of the lines of PDFium's page text)."""
     width, height = page.get_width(), page.get_height()
     textpage = page.get_textpage()
     try:
@@ -23,8 +29,7 @@ def page_lines(page) -> list[Line]:
         textpage.close()
     lines = [_line(run, width, height) for run in runs]
     # Text placed off the page (beamer keeps an overlay's hidden parts there) is not shown.
-    lines = [line for line in lines if line.text and _on_page(line.box)]
-    return sorted(lines, key=lambda line: (round(line.box[1], 3), line.box[0]))
+    return [line for line in lines if line.text and _on_page(line.box)]
 
 
 def _runs(textpage: pdfium.PdfTextPage) -> list[list[tuple[str, tuple[float, float, float, float], float]]]:

@@ -44,21 +44,58 @@ def mark_returns(slides: list) -> None:
             first[slide.deck_page] = slide.index
 
 
+def join_untold_builds(manifest, out_dir: Path, steps) -> int:
+    """Join each build step (`steps`: indices of appearances the engine found to add content to
+    the one before, kept apart only because a deck was given) that the deck does not tell apart
+    from the slide before it (both on no page, or on the same one) into that slide, as the
+    engine joins builds without a deck: one slide over the build's time, pictured (and read) by
+    its fullest step. Renumbers like join_same_pages; returns how many were joined away."""
+    def joins(last, slide) -> bool:
+        return slide.index in steps and slide.deck_page == last.deck_page
+
+    replaced: set[int] = set()
+
+    def take_step(kept, step) -> None:
+        _take_step(kept, step)
+        replaced.add(kept.index)
+
+    def forget_returns() -> None:
+        # A return to an earlier step (the engine found it before the steps were joined) shows
+        # a picture that is no longer on the timeline: it is a slide of its own, as when the
+        # engine compares it with the build's fullest step.
+        for slide in manifest.slides:
+            if slide.same_as in replaced:
+                slide.same_as = None
+
+    return _join(manifest, Path(out_dir), joins, take_step, forget_returns)
+
+
 def join_same_pages(manifest, out_dir: Path) -> int:
     """Join runs of consecutive appearances with the same (non-null) deck_page into their first,
     renumber the timeline and move the pictures; returns how many appearances were joined away."""
+    def joins(last, slide) -> bool:
+        return slide.deck_page is not None and slide.deck_page == last.deck_page
+
+    return _join(manifest, Path(out_dir), joins, _absorb)
+
+
+def _join(manifest, out_dir: Path, joins, absorb, before_renumbering=lambda: None) -> int:
+    """Join each appearance for which joins(kept before it, it) holds into the kept appearance
+    before it (absorb(kept, joined)), then call before_renumbering(), renumber the timeline and
+    move the pictures."""
     slides = manifest.slides
     into: dict[int, int] = {}  # old index of a joined appearance -> old index of the one kept
     kept = []
     for slide in slides:
         last = kept[-1] if kept else None
-        if last is not None and slide.deck_page is not None and slide.deck_page == last.deck_page:
-            _absorb(last, slide)
+        if last is not None and joins(last, slide):
+            absorb(last, slide)
             into[slide.index] = last.index
         else:
             kept.append(slide)
     if not into:
         return 0
+    before_renumbering()
     by_index = {s.index: s for s in slides}
     first = {s.index: _first_shown(s.index, into, by_index) for s in slides}
     _move_pictures(Path(out_dir), kept, [by_index[i] for i in into])
@@ -70,6 +107,18 @@ def join_same_pages(manifest, out_dir: Path) -> int:
         slide.index = numbers[slide.index]
     manifest.slides = kept
     return len(into)
+
+
+def _take_step(kept, step) -> None:
+    """`kept` (a build's earlier step) becomes the build: `step`'s picture, what was read on it
+    and its page, over both times; `step` is left with the earlier picture, which goes."""
+    _absorb(kept, step)
+    kept.image, step.image = step.image, kept.image
+    kept.thumbnail, step.thumbnail = step.thumbnail, kept.thumbnail
+    kept.frame_time, kept.text, kept.words = step.frame_time, step.text, step.words
+    kept.title, kept.keywords, kept.deck_page = step.title, step.keywords, step.deck_page
+    # The fuller picture may be one shown before (a return); the earlier step's is gone.
+    kept.same_as = step.same_as if step.same_as != kept.index else None
 
 
 def _absorb(kept, joined) -> None:

@@ -40,6 +40,9 @@ class Slide:
     end: float
     states: list[ScreenState] = field(default_factory=list)
     same_as: int | None = None
+    # A build step of the slide before, a slide of its own only because builds are kept
+    # (with a deck, which may join it back when no page tells the two apart).
+    build_step: bool = False
 
     @property
     def shown(self) -> ScreenState:
@@ -76,7 +79,7 @@ def build_timeline(states: list[ScreenState], meter: ChangeMeter, min_duration: 
             last.states.append(state)
             last.end = state.end
         else:
-            slides.append(Slide(state.start, state.end, [state]))
+            slides.append(Slide(state.start, state.end, [state], build_step=build))
     ReturnJudge(meter).mark(slides, explanation)
     return slides
 

@@ -21,6 +21,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, FloatObject, NameObject
 
 from slidecast import content
+from support.engine_clips import extract_fast
 from slidecast.deck import DeckError, check_pdf, open_deck
 from slidecast.options import ExtractOptions
 from slidecast.output.deck_pages import page_sizes, place_deck_pages
@@ -314,3 +315,40 @@ def test_another_talks_deck_gives_no_pages_and_a_warning(wrong_deck):
     assert len(wrong_deck.warnings) == 1 and "is it this talk's deck?" in wrong_deck.warnings[0]
     assert f"of {len(wrong_deck.distinct())} distinct slides" in wrong_deck.warnings[0]
     validate(wrong_deck.to_dict())
+
+
+SPLIT_NAVIGATION = Path(__file__).resolve().parents[1] / "data" / "beamer" / "auxtheme-splitwithminiframes.pdf"
+
+
+def test_the_navigation_bar_is_left_out_by_place_and_the_contents_keep_its_words():
+    # The bar lists "First section", "Second section" on every page and, on the right, the
+    # current section's subsections; the Contents page lists the same words in its body.
+    pages = open_deck(SPLIT_NAVIGATION).pages
+    assert pages[1].text.splitlines() == ["Contents", "First section", "Title Pages for Sectioning", "Blocks",
+                                          "Second section", "Third subsection", "Fourth subsection"]
+    assert pages[2].text.splitlines() == ["Section 1", "First section"]
+    navigation = {"First section", "Second section", "Title Pages for Sectioning", "Blocks",
+                  "Third subsection", "Fourth subsection"}
+    for page in pages:
+        assert page.text.splitlines()[0] not in navigation, (page.number, page.text)
+    assert [p.title for p in pages[4:]] == ["Test frame"] * 3
+
+
+def test_build_steps_another_talks_deck_cannot_tell_apart_are_one_slide_as_without_a_deck(real_clip, tmp_path):
+    # With a deck every build step is kept so that each overlay step can get its page; when the
+    # deck is another talk's, no page tells the steps apart and the slides must be the same as
+    # without a deck: one slide per build, pictured by its fullest step.
+    video, _ = real_clip("builds")
+    plain = extract_fast(video, tmp_path / "plain")
+    with_deck = extract_fast(video, tmp_path / "deck", deck=str(DECK))
+    assert all(s.deck_page is None for s in with_deck.slides)
+
+    def timeline(manifest):
+        return [(s.start, s.end, s.same_as, s.frame_time) for s in manifest.slides]
+
+    assert timeline(with_deck) == timeline(plain)
+    for slide in plain.slides:
+        assert (tmp_path / "deck" / slide.image).read_bytes() == (tmp_path / "plain" / slide.image).read_bytes()
+    # Asked for, the steps stay slides of their own.
+    kept = extract_fast(video, tmp_path / "kept", deck=str(DECK), keep_builds=True)
+    assert len(kept.slides) > len(plain.slides)
