@@ -68,7 +68,8 @@ class SubmitFormSchema(Schema.from_dict(_options(fields.Boolean))):
     class Meta:
         unknown = RAISE
 
-    video_url = fields.String(validate=validate.Length(max=2048))
+    video_url = fields.String(validate=validate.Length(max=2048), metadata={
+        "description": "instead of `file`: an http(s) address of the video (a file, a video site's page or an HLS stream)"})
     priority = PRIORITY
 
 
@@ -78,7 +79,8 @@ class SubmitJsonSchema(Schema.from_dict(_options(StrictBoolean))):
     class Meta:
         unknown = RAISE
 
-    video_url = fields.String(required=True, validate=validate.Length(min=1, max=2048))
+    video_url = fields.String(required=True, validate=validate.Length(min=1, max=2048), metadata={
+        "description": "an http(s) address of the video (a file, a video site's page or an HLS stream)"})
     priority = PRIORITY
     ignore_regions = fields.List(fields.Nested(RegionSchema), load_default=None,
                                  metadata={"description": "rectangles to ignore, fractions of the frame"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 
 import sqlalchemy as sa
 from flask import current_app, jsonify
@@ -101,7 +102,8 @@ def stats():
 
 
 def docs_page():
-    """/api/docs: the OpenAPI document as a plain HTML page (no scripts, works offline)."""
+    """/api/docs: the OpenAPI document as a plain HTML page (no scripts, works offline): each
+    route with its parameters, the fields its request body takes and its responses."""
     spec = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
     parts = [f"<h1>{html.escape(spec['info']['title'])} API</h1>",
              "<p>Machine-readable: <a href='/api/openapi.json'>/api/openapi.json</a>. "
@@ -111,13 +113,44 @@ def docs_page():
             if method == "parameters":
                 continue
             parts.append(f"<h3><code>{method.upper()} {html.escape(path)}</code></h3>")
-            parts.append(f"<p>{html.escape(op.get('summary', ''))}</p><p>{html.escape(op.get('description', ''))}</p>")
+            parts.append(f"<p>{_prose(op.get('summary', ''))}</p><p>{_prose(op.get('description', ''))}</p>")
             params = [p["name"] for p in op.get("parameters", []) if "name" in p]
             if params:
                 parts.append(f"<p>Parameters: {html.escape(', '.join(params))}</p>")
-            codes = ", ".join(f"{code} {html.escape(r.get('description', ''))}" for code, r in op["responses"].items())
+            parts.extend(_body_parts(spec, op.get("requestBody", {})))
+            codes = ", ".join(f"{code} {_prose(op['responses'][code].get('description', ''))}"
+                              for code in sorted(op["responses"], key=str))
             parts.append(f"<p>Responses: {codes}</p>")
     body = "\n".join(parts)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Slidecast API</title>"
             f"<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}h3{{margin-bottom:0}}</style>"
             f"</head><body>{body}</body></html>")
+
+
+def _prose(text: str) -> str:
+    """Escaped text with the descriptions' `code` spans shown as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
+def _body_parts(spec: dict, request_body: dict) -> list[str]:
+    """Per content type of a request body, the fields it takes, each with its description."""
+    parts = []
+    for kind, media in request_body.get("content", {}).items():
+        fields = _fields(spec, media.get("schema", {}))
+        if not fields:
+            continue
+        items = "".join(f"<li><code>{html.escape(name)}</code> {_prose(field.get('description', ''))}</li>"
+                        for name, field in fields.items())
+        parts.append(f"<p>Body as <code>{html.escape(kind)}</code>:</p><ul>{items}</ul>")
+    return parts
+
+
+def _fields(spec: dict, schema: dict) -> dict:
+    """The properties of `schema`, its $ref and allOf parts resolved in the document."""
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    fields = {}
+    for part in schema.get("allOf", []):
+        fields.update(_fields(spec, part))
+    fields.update(schema.get("properties", {}))
+    return fields

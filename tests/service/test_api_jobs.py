@@ -150,6 +150,11 @@ def test_openapi_document_and_docs_page(client):
     assert "multipart/form-data" in spec["paths"]["/api/jobs"]["post"]["requestBody"]["content"]
     page = client.get("/api/docs")
     assert page.status_code == 200 and b"POST /api/jobs" in page.data
+    # The options a submission takes are listed with what they do, not only in openapi.json.
+    text = page.get_data(as_text=True)
+    for field in ("sensitivity", "min_slide_duration", "pptx", "video_url", "deck"):
+        assert f"<li><code>{field}</code>" in text, field
+    assert "`" not in text  # code spans shown as code, not as Markdown
 
 
 @pytest.mark.parametrize("path", ["/api/nothing-here", "/api/jobs/x/y/z"])
