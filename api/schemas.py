@@ -69,7 +69,8 @@ class SubmitFormSchema(Schema.from_dict(_options(fields.Boolean))):
         unknown = RAISE
 
     video_url = fields.String(validate=validate.Length(max=2048), metadata={
-        "description": "instead of `file`: an http(s) address of the video (a file, a video site's page or an HLS stream)"})
+        "description": "instead of `file`: an http(s) address of the video (a file, a video site's page or an "
+                       "HLS stream)"})
     priority = PRIORITY
 
 

@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--difficulties", nargs="+", default=list(DIFFICULTIES), choices=DIFFICULTIES)
     parser.add_argument("--seeds", default="1-20", help="FIRST-LAST")
     parser.add_argument("--cache", type=Path, default=HERE / "cache")
-    parser.add_argument("--clips", type=Path, help="keep the rendered clips here and reuse them (same renders for every "
-                        "engine compared); default: a temporary folder")
+    parser.add_argument("--clips", type=Path, help="keep the rendered clips here and reuse them (the same "
+                        "renders for every engine compared); default: a temporary folder")
     args = parser.parse_args(argv)
     first, last = (int(x) for x in args.seeds.split("-"))
     totals = {}
