@@ -177,6 +177,11 @@ def _asks_json(argv: list[str]) -> bool:
     return any(len(arg) > 3 and "--json".startswith(arg) for arg in argv)
 
 
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"slidecast: warning: {warning}", file=sys.stderr)
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -195,8 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     # page is whole and the user can do nothing about it.
     logging.getLogger("fpdf").setLevel(logging.ERROR)
     if not args.quiet:
-        for warning in unused_options(args):
-            print(f"slidecast: warning: {warning}", file=sys.stderr)
+        _warn(unused_options(args))
     bar = _Bar() if sys.stderr.isatty() and not (args.quiet or args.json) else None
     try:
         check_out(args.out)
@@ -210,8 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         if bar is not None:
             bar.close()
     if not args.quiet:
-        for warning in manifest.warnings:
-            print(f"slidecast: warning: {warning}", file=sys.stderr)
+        _warn(manifest.warnings)
     if args.json:
         print(manifest.to_json())
     elif not args.quiet:

@@ -28,7 +28,7 @@ from PIL import Image
 import numpy as np
 import pypdfium2 as pdfium
 
-from .deck_lines import stream_lines
+from .deck_lines import reading_order, stream_lines
 from .errors import SlidecastError
 from .page_drawing import TooSlow, draw
 from .same_page import join_untold_builds, one_slide_per_page
@@ -165,9 +165,7 @@ def open_deck(path: str | Path, max_pages: int = MAX_DECK_PAGES, progress=None,
 def _titles(pages: list[list[Line]], running: list[list[bool]]) -> list[str]:
     """Each page's frame title, chosen across the deck (slidecast.titles) from its text layer's
     placed lines (`pages`) without the running ones (navigation bars, headers, footers)."""
-    kept = [sorted((line for line, flag in zip(lines, flags) if not flag),
-                   key=lambda line: (round(line.box[1], 3), line.box[0]))
-            for lines, flags in zip(pages, running)]
+    kept = [reading_order(line for line, flag in zip(lines, flags) if not flag) for lines, flags in zip(pages, running)]
     return talk_titles(kept, ["" for _ in kept])
 
 
@@ -310,16 +308,17 @@ def _running_flags(pages: list[list[Line]]) -> list[list[bool]]:
     words: dict[tuple, set[int]] = {}  # (key, column) -> pages
     places: dict[tuple, set[int]] = {}  # place -> pages with any words there
     anywhere: Counter = Counter()  # key -> pages
-    for number, lines in enumerate(pages):
-        anywhere.update({_line_key(line.text) for line in lines})
-        for line in lines:
-            words.setdefault((_line_key(line.text), *_column(line)), set()).add(number)
+    keys = [[_line_key(line.text) for line in lines] for lines in pages]
+    for number, (lines, page_keys) in enumerate(zip(pages, keys)):
+        anywhere.update(set(page_keys))
+        for line, key in zip(lines, page_keys):
+            words.setdefault((key, *_column(line)), set()).add(number)
             places.setdefault(_place(line), set()).add(number)
     half, quarter = len(pages) / 2, max(2.0, len(pages) / 4)
     out = []
-    for lines in pages:
-        anchors = [anywhere[_line_key(line.text)] >= half
-                   and _on_pages(words, (_line_key(line.text), *_column(line)), 2) >= quarter for line in lines]
+    for lines, page_keys in zip(pages, keys):
+        anchors = [anywhere[key] >= half and _on_pages(words, (key, *_column(line)), 2) >= quarter
+                   for line, key in zip(lines, page_keys)]
         rows = [line for line, anchor in zip(lines, anchors) if anchor]
         # A row-mate's place holds some words on most pages too: body text beside a sidebar's
         # entry moves from page to page.

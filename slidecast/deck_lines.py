@@ -15,7 +15,12 @@ from .titles import Line
 
 def page_lines(page) -> list[Line]:
     """The lines of a pypdfium2 page's text layer, top to bottom (empty for a page without one)."""
-    return sorted(stream_lines(page), key=lambda line: (round(line.box[1], 3), line.box[0]))
+    return reading_order(stream_lines(page))
+
+
+def reading_order(lines) -> list[Line]:
+    """`lines` top to bottom, left to right within a row."""
+    return sorted(lines, key=lambda line: (round(line.box[1], 3), line.box[0]))
 
 
 def stream_lines(page) -> list[Line]:

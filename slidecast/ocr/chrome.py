@@ -119,10 +119,13 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
     body = _body_height(spots)
     tops = [_top_height(page_spots) for page_spots in spots]
     heads = [_Placed([s for s in _flat(page_spots) if _head(s, body, top)]) for page_spots, top in zip(spots, tops)]
+    heads_of_frame: dict[int, list[_Placed]] = {}
+    for frame, page_heads in zip(frames, heads):
+        heads_of_frame.setdefault(frame, []).append(page_heads)
     titled = [[[_head(spot, body, tops[p]) and continued_run(h | {frames[p]}, count)
                 # ...and the title's type on every frame carrying it: a sidebar's entry is the
                 # largest type only on a slide without a frame title.
-                and all(any(heads[q].has(spot) for q in range(len(pages)) if frames[q] == frame) for frame in h)
+                and all(any(placed_heads.has(spot) for placed_heads in heads_of_frame[frame]) for frame in h)
                 for spot, h in zip(line, line_holders)]
                for line, line_holders in zip(spots[p], holders[p])] for p in range(len(pages))]
     for p, page in enumerate(pages):
@@ -202,8 +205,8 @@ def _head(spot: _Spot, body: float, top: float) -> bool:
 
 def continued_run(frames: frozenset, count: int) -> bool:
     """Are `frames` (numbers of frames or slides, of the talk's `count`) one unbroken run, short
-    of nearly all (see TITLE_TOP): how a frame title continued over consecutive frames repeats,
-    where a template repeats over the whole talk or with gaps?"""
+    of nearly all (OUTSIDE_RUN, TALK_WIDE): how a frame title continued over consecutive frames
+    repeats, where a template repeats over the whole talk or with gaps?"""
     run = max(frames) - min(frames) + 1
     return len(frames) >= 2 and run == len(frames) and count - run >= OUTSIDE_RUN and run < TALK_WIDE * count
 
