@@ -69,6 +69,21 @@ def _workers(text: str) -> int:
     return value
 
 
+def _ocr_engine(text: str) -> str:
+    from .ocr import ENGINES
+
+    if text != "auto" and text not in ENGINES:
+        raise argparse.ArgumentTypeError(f"must be auto, {' or '.join(ENGINES)}, got {text!r}")
+    return text
+
+
+def _transcribe_engine(text: str) -> str:
+    # Only the name is checked here; whether the engine can run is the pipeline's error (exit 7).
+    if text not in ("auto", "pocketsphinx", "whisper") and not text.startswith("whisper:"):
+        raise argparse.ArgumentTypeError(f"must be auto, pocketsphinx, whisper or whisper:/path/to/model, got {text!r}")
+    return text
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse's usage errors the CLI's way: one line naming the option and its allowed values
     (or JSON with --json), exit 2, instead of the usage summary (eight lines for `extract`)."""
@@ -101,8 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--deck", metavar="DECK.pdf", help="the talk's own slides as a PDF: pages are matched to the video")
     ex.add_argument("--pdf-all-appearances", action="store_true",
                     help="one PDF page per appearance, not per distinct slide")
-    ex.add_argument("--ocr-engine", default="auto", help="auto, rapid or tesseract (default auto: rapid)")
-    ex.add_argument("--transcribe-engine", default="auto",
+    ex.add_argument("--ocr-engine", type=_ocr_engine, default="auto", help="auto, rapid or tesseract (default auto: rapid)")
+    ex.add_argument("--transcribe-engine", type=_transcribe_engine, default="auto",
                     help="auto, pocketsphinx or whisper:/path/to/local/model (default auto)")
     ex.add_argument("--workers", type=_workers, default=0, help="OCR threads (default 0: one per core)")
     ex.add_argument("--explain", action="store_true",

@@ -240,14 +240,22 @@ def test_json_mode_reports_an_error_as_json(tmp_path):
     assert error["type"] == "InputNotFound" and error["exit_code"] == result.returncode == 2
 
 
-@pytest.mark.parametrize("flags, words", [
-    (["--ocr-engine", "banana"], ["unknown OCR engine", "banana"]),
-    (["--no-ocr", "--transcribe", "--transcribe-engine", "parrot"], ["unknown transcription engine", "parrot"]),
+@pytest.mark.parametrize("flags, allowed", [
+    (["--ocr-engine", "banana"], "auto, rapid or tesseract"),  # was exit 7, after decoding began
+    (["--transcribe-engine", "parrot"], "auto, pocketsphinx, whisper or whisper:/path/to/model"),
 ])
-def test_an_engine_that_cannot_run_is_refused_before_any_work(engine_clip, tmp_path, flags, words):
+def test_an_unknown_engine_name_is_a_usage_error_naming_the_engines(engine_clip, tmp_path, flags, allowed):
     video, _ = engine_clip("cuts")
     result = run_cli(video, "--out", tmp_path / "out", *flags)
-    assert_one_clear_line(result, InvalidOptions, *words)
+    assert_one_clear_line(result, UsageError, f"argument {flags[0]}: ", allowed, repr(flags[1]))
+    assert result.returncode == 2 and not (tmp_path / "out").exists()
+
+
+def test_an_engine_that_cannot_run_here_is_refused_before_any_work(engine_clip, tmp_path):
+    video, _ = engine_clip("cuts")
+    result = run_cli(video, "--out", tmp_path / "out", "--no-ocr", "--transcribe",
+                     "--transcribe-engine", f"whisper:{tmp_path / 'no-model'}")
+    assert_one_clear_line(result, InvalidOptions, "whisper needs", "local model directory")
     assert not (tmp_path / "out" / "manifest.json").exists()
     assert not list((tmp_path / "out").glob("slides/*.png"))
 
