@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 from run_extraction import run_method  # noqa: E402
 from scoring import score  # noqa: E402
+from timeline import as_seen  # noqa: E402
 
 TARGET = {"f1": 0.97, "extra": 1, "returns": 0.95}
 
@@ -128,12 +129,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--json", type=Path, help="save the raw runs here")
     parser.add_argument("--from-json", type=Path, help="re-score runs saved with --json")
+    parser.add_argument("--count-unseen", action="store_true", help="score every page change, also one "
+                        "between two pages that look the same (bench/real/timeline.py as_seen)")
     args = parser.parse_args(argv)
     items = videos(args.dir, args.splits, args.videos)
     if not items:
         print(f"no videos under {args.dir}/{{{','.join(args.splits)}}}; run bench/real/make_videos.py", file=sys.stderr)
         return 2
     truths = {(s, v.stem): json.loads(Path(str(v) + ".truth.json").read_text()) for s, v in items}
+    if not args.count_unseen:
+        truths = {key: as_seen(t) for key, t in truths.items()}
+        for (split, name), t in truths.items():
+            if t.get("unseen_changes"):
+                print(f"{split}/{name}: not scored, changes no pixel shows: {t['unseen_changes']}", file=sys.stderr)
     if args.from_json:
         runs = {k: v for k, v in json.loads(args.from_json.read_text()).items() if tuple(k.split("/")[:2]) in truths}
     else:

@@ -30,6 +30,7 @@ sys.path.insert(0, str(HERE))  # first: bench/ has a make_videos.py of its own
 import decks as dk  # noqa: E402
 import make_videos as mv  # noqa: E402
 from scoring import score  # noqa: E402
+from timeline import as_seen  # noqa: E402
 from slidecast import ExtractOptions, extract  # noqa: E402
 
 OPTIONS = ExtractOptions(ocr=False, transcribe=False, pdf=False, notes=False, subtitles=False)
@@ -91,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--difficulties", nargs="+", default=list(DIFFICULTIES), choices=DIFFICULTIES)
     parser.add_argument("--seeds", default="1-20", help="FIRST-LAST")
     parser.add_argument("--cache", type=Path, default=HERE / "cache")
+    parser.add_argument("--count-unseen", action="store_true", help="score every page change, also one "
+                        "between two pages that look the same (bench/real/timeline.py as_seen)")
     parser.add_argument("--clips", type=Path, help="keep the rendered clips here and reuse them (the same "
                         "renders for every engine compared); default: a temporary folder")
     args = parser.parse_args(argv)
@@ -103,12 +106,15 @@ def main(argv: list[str] | None = None) -> int:
             for seed in range(first, last + 1):
                 spec = recipe(name, seed)
                 video, truth = clip(name, seed, folder, args.cache)
+                truth = truth if args.count_unseen else as_seen(truth)
                 manifest = extract(video, Path(tmp) / f"out-{name}-{seed}", OPTIONS)
                 slides = manifest.slides
                 problems = errors(truth, [s.start for s in slides[1:]], [s.same_as for s in slides])
                 wrong += bool(problems)
+                unseen = truth.get("unseen_changes")
+                note = f" (not scored, no pixel shows them: {unseen})" if unseen else ""
                 print(f"{name} seed {seed} ({spec['deck']} p{spec['pages'][0]}-{spec['pages'][1]}, "
-                      f"{len(truth['transitions'])} changes): {', '.join(problems) or 'ok'}", flush=True)
+                      f"{len(truth['transitions'])} changes): {', '.join(problems) or 'ok'}{note}", flush=True)
             totals[name] = wrong
     print("\n| difficulty | seeds with any error |\n|---|---|")
     for name, wrong in totals.items():

@@ -150,3 +150,26 @@ def truth(items: list[Item], fps: float) -> dict:
     return {"duration": round(total / fps, 3), "fps": fps, "appearances": appearances,
             "transitions": transitions, "build_transitions": builds, "changes": changes,
             "playlist": [{**asdict(i), "file": i.file.name} for i in items], "slides": {}}
+
+
+def as_seen(truth: dict) -> dict:
+    """The truth as a viewer sees it: a change between two pages that look the same (less than
+    pages.VISIBLE of the page differs, e.g. a return to page 5 followed by page 8, the same
+    picture) shows nothing on screen, so it is no slide change and its two appearances are one.
+    Returns point at the merged appearances. Scorers apply this; the saved truth keeps every
+    page change."""
+    unseen = {c["time"] for c in truth["changes"] if not c["build"] and c["changed"] < pg.VISIBLE}
+    if not unseen:
+        return truth
+    merged, number = [], {}
+    for n, a in enumerate(truth["appearances"], 1):
+        if merged and a["start"] in unseen:
+            merged[-1] = {**merged[-1], "end": a["end"], "pages": merged[-1]["pages"] + a["pages"]}
+        else:
+            merged.append(dict(a))
+        number[n] = len(merged)
+    for a in merged:
+        if a["same_as_appearance"]:
+            a["same_as_appearance"] = number[a["same_as_appearance"]]
+    return {**truth, "appearances": merged, "unseen_changes": sorted(unseen),
+            "transitions": [t for t in truth["transitions"] if t not in unseen]}
