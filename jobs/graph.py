@@ -182,7 +182,7 @@ def _align(job: Job, manifest: Manifest, out: Path, folder: Path):
         return None
     report = reporter(job.id)  # also while the deck is read: a cancel stops it at the next page
     deck = open_deck(local.deck, progress=lambda f: report("aligning", 0.0, f"reading the deck: {f:.0%} of its pages"))
-    return content.align_to_deck(manifest, out, deck, report)
+    return content.align_to_deck(manifest, out, deck, report, join_builds=not job_options(job).keep_builds)
 
 
 def _publish_and_succeed(job: Job, manifest: Manifest, out: Path, folder: Path) -> str:

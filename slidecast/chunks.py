@@ -140,6 +140,7 @@ def _joined(slides: list, entry: SlideEntry, picture: Path, steps: "_BuildSteps"
     last, last_picture = slides[-1]
     if steps.added(last_picture, picture):  # tested first: one bullet more can pass same_screen
         if steps.keep_builds:
+            entry.build_step = True
             return False
         slides[-1] = (replace(entry, start=last.start), picture)
         return True

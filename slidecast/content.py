@@ -35,7 +35,7 @@ Progress = Callable[[str, float, str], None]
 
 
 def run(manifest: Manifest, out_dir: Path, video_path: Path, options: ExtractOptions,
-        progress: Progress | None = None, build_steps=frozenset()) -> None:
+        progress: Progress | None = None) -> None:
     """Fill OCR text/words/title per distinct slide (repeats get copies), transcript per
     appearance, keywords, deck title; write slides.pdf, notes.md, transcript.srt/.vtt as the
     options ask. Sets manifest.artifacts (paths relative to out_dir, only files written by this
@@ -43,8 +43,7 @@ def run(manifest: Manifest, out_dir: Path, video_path: Path, options: ExtractOpt
 
     progress(stage, fraction, message): stages "ocr", "transcribing", "generating", fraction
     0..1 never decreasing within a stage. A video without an audio track gets no transcript and
-    no subtitle files, and is not an error. `build_steps`: indices of appearances that are build
-    steps kept only for the deck (slidecast.deck.align_slides).
+    no subtitle files, and is not an error.
     """
     out_dir = Path(out_dir)
     report = progress or (lambda stage, fraction, message: None)
@@ -53,7 +52,7 @@ def run(manifest: Manifest, out_dir: Path, video_path: Path, options: ExtractOpt
         started = time.perf_counter()
         ocr_slides(manifest, out_dir, options, report)
         manifest.timings["ocr"] = round(time.perf_counter() - started, 3)
-    aligned = align_to_deck(manifest, out_dir, deck, report, build_steps) if deck else None
+    aligned = align_to_deck(manifest, out_dir, deck, report, join_builds=not options.keep_builds) if deck else None
     segments = None
     if options.transcribe:
         started = time.perf_counter()
@@ -67,12 +66,13 @@ def run(manifest: Manifest, out_dir: Path, video_path: Path, options: ExtractOpt
 
 
 def align_to_deck(manifest: Manifest, out_dir: Path, deck: Deck, report: Progress,
-                  build_steps=frozenset()) -> Alignment:
+                  join_builds: bool = True) -> Alignment:
     """deck_page for every appearance and the deck's text for aligned slides (after OCR, which
-    it overrides); timings "align"."""
+    it overrides); timings "align". `join_builds`: the user did not ask to keep build steps, so
+    those the deck does not tell apart are joined back (slidecast.deck.align_slides)."""
     started = time.perf_counter()
     aligned = align_slides(manifest, Path(out_dir), deck, lambda f: report("aligning", f, "matching the deck's pages"),
-                           build_steps)
+                           join_builds)
     manifest.timings["align"] = round(time.perf_counter() - started, 3)
     return aligned
 

@@ -639,7 +639,7 @@ class Alignment:
     outline: list[tuple[int, str]]  # top-level (page, title): the chapters
 
 
-def align_slides(manifest, out_dir: Path, deck: Deck, progress=None, build_steps=frozenset()) -> Alignment:
+def align_slides(manifest, out_dir: Path, deck: Deck, progress=None, join_builds: bool = True) -> Alignment:
     """Set `deck_page` on every appearance (matched on its own picture; None when no page of the
     deck is on screen); make appearances of one page one slide (slidecast.same_page: joined when
     in a row, returns otherwise); give each aligned distinct slide the page's text and title
@@ -647,12 +647,13 @@ def align_slides(manifest, out_dir: Path, deck: Deck, progress=None, build_steps
     aligned pages into OUT/deck/page-NNN.png at the slide picture's size, twice over, for the
     documents that take pictures.
 
-    `build_steps`: indices of appearances that are a build step of the one before, kept as
-    slides only so that each overlay step can get its page; those the deck does not tell apart
-    are joined back (slidecast.same_page.join_untold_builds), as without a deck.
+    `join_builds`: the build steps (`build_step`) were kept as slides only so that each overlay
+    step can get its page; those the deck does not tell apart are joined back
+    (slidecast.same_page.join_untold_builds), as without a deck.
     """
     _match_pages(DeckMatcher(deck), manifest.slides, Path(out_dir), progress or (lambda fraction: None))
-    join_untold_builds(manifest, Path(out_dir), build_steps)
+    steps = {s.index for s in manifest.slides if s.build_step} if join_builds else set()
+    join_untold_builds(manifest, Path(out_dir), steps)
     one_slide_per_page(manifest, Path(out_dir))
     slides = manifest.slides
     warning = _few_matched(manifest.distinct(), deck)

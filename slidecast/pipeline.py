@@ -177,10 +177,7 @@ def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progre
     timings["live"] = time.perf_counter() - began
     manifest = Manifest(video, _entries(slides, out, live), options=opts.to_dict())
     manifest.timings.update({k: round(v, 3) for k, v in timings.items()})
-    # Build steps kept only because of the deck: the deck alignment joins back those no page
-    # tells apart (the manifest has no field for it).
-    steps = frozenset(i for i, s in enumerate(slides, start=1) if s.build_step and not opts.keep_builds)
-    _run_content(manifest, out.root, meta.path, opts, progress, steps)
+    _run_content(manifest, out.root, meta.path, opts, progress)
     if explain:
         try:
             found.explanation.write(out.root / "explain.json")
@@ -208,16 +205,16 @@ def _entries(slides: list[Slide], out: OutputDir, live: list[list[list[int]]]) -
         image, thumb = out.place(index, slide.shown.key)
         entries.append(SlideEntry(index, round(slide.start, 3), round(slide.end, 3), image, thumb,
                                   same_as=slide.same_as, frame_time=round(slide.shown.best.t, 3),
-                                  live_regions=boxes))
+                                  live_regions=boxes, build_step=slide.build_step))
     return entries
 
 
-def _run_content(manifest, out_root: Path, video_path: Path, opts, progress, build_steps=frozenset()) -> None:
+def _run_content(manifest, out_root: Path, video_path: Path, opts, progress) -> None:
     """The content module (OCR, transcript, PDF, notes) fills in the manifest, if installed."""
     if importlib.util.find_spec("slidecast.content") is None:
         return
     content = importlib.import_module("slidecast.content")
-    content.run(manifest, out_root, video_path, opts, progress, build_steps)
+    content.run(manifest, out_root, video_path, opts, progress)
 
 
 class _PictureKeeper:

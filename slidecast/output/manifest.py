@@ -51,6 +51,9 @@ class SlideEntry:
     # tile on the slide, a playing video) or that --ignore masks: [[x0, y0, x1, y1], ...] in
     # image pixels.
     live_regions: list[list[int]] = field(default_factory=list)
+    # This appearance only adds content to the one before it (a build step: a bullet revealed),
+    # kept as a slide of its own because builds are kept (--keep-builds, or a deck given).
+    build_step: bool = False
 
 
 @dataclass
@@ -142,6 +145,7 @@ MANIFEST_SCHEMA = {
                     "live_regions": {"type": "array", "items": {
                         "type": "array", "items": {"type": "integer", "minimum": 0},
                         "minItems": 4, "maxItems": 4}},
+                    "build_step": {"type": "boolean"},
                 },
             },
         },

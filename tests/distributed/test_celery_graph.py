@@ -70,6 +70,34 @@ def test_a_deck_sent_with_the_video_is_aligned_in_the_generation_step(make_app, 
     assert files_under(app, f"jobs/{done['id']}/deck") != [], "the deck is kept beside the video"
 
 
+@pytest.mark.parametrize("chunk_seconds", [None, 10], ids=["whole", "chunked"])
+def test_build_steps_another_talks_deck_cannot_tell_apart_are_one_slide_on_workers_too(
+        make_app, app, tmp_path, real_clip, wait_job, throwaway_redis, chunk_seconds):
+    # On workers, extraction and the deck's alignment are separate steps (a long video is also
+    # split in pieces): the build steps kept for the deck must still be joined back when no page
+    # tells them apart, as one process does, so a deck changes no slide it does not match.
+    limits = {"CHUNK_SECONDS": chunk_seconds} if chunk_seconds else {}
+    video, _ = real_clip("builds")  # Amurmaple's demo pages; the deck is the beamer talk's
+    with workers(app, tmp_path, throwaway_redis.url, count=2, **limits):
+        client = web_app(make_app, app, throwaway_redis.url).test_client()
+
+        def slides(**fields):
+            data = {"file": (video.open("rb"), "builds.mp4"), "ocr": "false", "pdf": "false", **fields}
+            done = wait_job(client, client.post("/api/jobs", data=data).get_json()["id"], limit=240)
+            assert done["status"] == "succeeded" and done["executor"] == "celery", done
+            return client.get(f"/api/jobs/{done['id']}/manifest").get_json()["slides"]
+
+        plain = slides()
+        with_deck = slides(deck=(BEAMER_DECK.open("rb"), "talk.pdf"))
+        kept = slides(deck=(BEAMER_DECK.open("rb"), "talk.pdf"), keep_builds="true") if not chunk_seconds else None
+    assert len(plain) == 5  # three steps of one build, two of another, a return in between
+    assert [(s["start"], s["end"], s["same_as"]) for s in with_deck] == [(s["start"], s["end"], s["same_as"])
+                                                                          for s in plain]
+    assert not any(s.get("build_step") for s in with_deck)
+    if kept is not None:  # asked for, the steps stay slides of their own, marked
+        assert [s["build_step"] for s in kept] == [False, True, True, False, False, True, False, False]
+
+
 def test_a_long_video_is_split_across_two_workers(make_app, app, tmp_path, long_clip, wait_job, throwaway_redis):
     """Chunks of 30 s on a 120 s clip: pieces run on both workers; the result is one timeline."""
     url = throwaway_redis.url
