@@ -8,7 +8,9 @@ frames keep their title, so they stay in one chapter). Video sites want the firs
 folded into the one before it, and a section that starts less than 10 s after the chapter
 before (a talk's 6-s title page, then its first section) starts 10 s after it instead of being
 left out; a chapter never has the title of the one before (a section interrupted by a short
-one stays one chapter).
+one stays one chapter). When folding would leave fewer than 3 chapters of a talk with 3
+sections or more (every section short), consecutive short sections are grouped instead: a
+chapter starts wherever a section is still on screen 10 s after the chapter before began.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .pdf import clock
 from .subtitles import to_vtt
 
 MIN_CHAPTER_SECONDS = 10
+MIN_CHAPTERS = 3  # video sites ignore a shorter chapter list
 
 
 @dataclass
@@ -33,17 +36,33 @@ def make_chapters(manifest: Manifest, outline: list[tuple[int, str]] | None = No
     """Chapters in time order: the first at 0, each at least MIN_CHAPTER_SECONDS after the one
     before. `outline` is the deck's top-level (page, title) list, used for appearances that have
     a `deck_page`; without it (or for unaligned slides) titles decide. Empty for no slides."""
+    runs = _sections(manifest, outline)
+    ends = [run.start for run in runs[1:]] + [int(manifest.video.duration)]
+    chapters = _folded(runs, ends)
+    if len(chapters) < MIN_CHAPTERS <= len({run.title for run in runs}):
+        # Every section is short (a 90-s talk of 8-s slides): folding leaves one chapter, which
+        # video sites ignore; a chapter of several short sections is more use than none.
+        chapters = _grouped(runs, ends, int(manifest.video.duration)) or chapters
+    return chapters
+
+
+def _sections(manifest: Manifest, outline) -> list[Chapter]:
+    """Runs of consecutive appearances of one section (or one title), at their own starts."""
     runs: list[Chapter] = []
     for slide in manifest.slides:
         label = _section(slide, outline)
         if label and (not runs or label != runs[-1].title):
             runs.append(Chapter(0 if not runs else int(slide.start), label))
-    ends = [run.start for run in runs[1:]] + [int(manifest.video.duration)]
+    return runs
+
+
+def _folded(runs: list[Chapter], ends: list[int]) -> list[Chapter]:
+    """A section shorter than MIN_CHAPTER_SECONDS, once moved clear of the chapter before, is
+    folded into it."""
     chapters: list[Chapter] = []
     for run, end in zip(runs, ends):
         if chapters:
             start = max(run.start, chapters[-1].start + MIN_CHAPTER_SECONDS)
-            # Too short, once moved clear of the chapter before: it belongs to the one before.
             if end - start < MIN_CHAPTER_SECONDS:
                 continue
             # The section before came back after a short one was folded into it: still one chapter.
@@ -52,6 +71,18 @@ def make_chapters(manifest: Manifest, outline: list[tuple[int, str]] | None = No
             run = Chapter(start, run.title)
         chapters.append(run)
     return chapters
+
+
+def _grouped(runs: list[Chapter], ends: list[int], duration: int) -> list[Chapter]:
+    """Chapters of one or more short sections each, named by the section on screen when the
+    chapter starts: a section starts a chapter if it is still on screen MIN_CHAPTER_SECONDS
+    after the chapter before began, with that long left of the video."""
+    chapters = [runs[0]] if runs else []
+    for run, end in zip(runs[1:], ends[1:]):
+        start = max(run.start, chapters[-1].start + MIN_CHAPTER_SECONDS)
+        if start < end and start + MIN_CHAPTER_SECONDS <= duration and run.title != chapters[-1].title:
+            chapters.append(Chapter(start, run.title))
+    return chapters if len(chapters) >= MIN_CHAPTERS else []
 
 
 def _section(slide: SlideEntry, outline: list[tuple[int, str]] | None) -> str | None:

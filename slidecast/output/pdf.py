@@ -146,8 +146,9 @@ def _place_word(pdf: FPDF, word: dict, font: str) -> None:
 
 
 def clock(seconds: float) -> str:
-    """mm:ss (or h:mm:ss past an hour) for outlines and notes."""
-    total = int(seconds)
+    """mm:ss (or h:mm:ss past an hour) for outlines and notes, to the nearest second (a slide
+    shown from 0.0 to 6.94 s ends at 00:07, where the next one starts)."""
+    total = int(seconds + 0.5)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"

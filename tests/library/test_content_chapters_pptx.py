@@ -100,6 +100,23 @@ def test_a_section_interrupted_by_a_short_one_stays_one_chapter(tmp_path):
     assert all(a != b for a, b in zip(titles, titles[1:]))
 
 
+def test_a_talk_of_short_slides_still_gets_chapters_each_named_by_what_is_on_screen(tmp_path):
+    # Twelve titles of 7.6 s each (a 92-s talk): folding each short section into the one before
+    # left one chapter, which video sites ignore.
+    manifest = talk_manifest(tmp_path)
+    titles = [f"Slide {n}" for n in range(1, 13)]
+    manifest.slides = [SlideEntry(n, 7.6 * (n - 1), 7.6 * n, f"slides/{n:03d}.png", f"thumbs/{n:03d}.jpg",
+                                  title=title) for n, title in enumerate(titles, start=1)]
+    manifest.video.duration = 7.6 * 12
+    chapters = parse_chapters(to_chapters_txt(make_chapters(manifest)))
+    times = [t for t, _ in chapters]
+    assert times[0] == 0 and len(chapters) >= 3, chapters
+    assert all(b - a >= 10 for a, b in zip(times, times[1:])) and times[-1] + 10 <= manifest.video.duration
+    for time, title in chapters:  # each chapter starts while its section is on screen
+        slide = manifest.slides[titles.index(title)]
+        assert int(slide.start) <= time < slide.end, (time, title)
+
+
 def test_no_chapters_option_removes_them(tmp_path):
     manifest = talk_manifest(tmp_path)
     (tmp_path / "chapters.txt").write_text("stale")
