@@ -10,7 +10,7 @@ import requests
 from flask import current_app
 
 from infra.extensions import storage
-from slidecast.errors import NoVideoStream, SlidecastError
+from slidecast.errors import NotAVideo, NoVideoStream, SlidecastError
 from slidecast.video import open_video, probe
 from infra.url_guard import BlockedAddress, guarded_session, url_problem
 from jobs.video_sites import SiteDownloadFailed, fetch_with_ytdlp, wants_ytdlp
@@ -65,6 +65,8 @@ def probe_video(path: Path, limits: dict) -> dict:
         return {"duration": meta.duration, "width": meta.width, "height": meta.height}
     except NoVideoStream:
         raise BadVideo("the file has no video stream") from None
+    except NotAVideo:
+        raise BadVideo(_not_a_video(path)) from None
     except (SlidecastError, av.FFmpegError, OSError) as exc:
         raise BadVideo(f"the file is not a readable video, or it is truncated ({_reason(exc)})") from None
 
@@ -107,6 +109,13 @@ def _check_tail(container, stream, duration: float) -> None:
         if frame.time is None or frame.time >= min(target, duration * 0.5):
             return
     raise BadVideo(f"the video stops before its stated end ({duration:.1f} s): it is truncated or damaged")
+
+
+def _not_a_video(path: Path) -> str:
+    with open(path, "rb") as fh:
+        if fh.read(5) == b"%PDF-":  # the talk's slides sent in place of its video
+            return "the file is not a readable video: it is a PDF; send the video as `file` and its slides as `deck`"
+    return "the file is not a readable video: its format is not one FFmpeg knows"
 
 
 def _reason(exc: Exception) -> str:

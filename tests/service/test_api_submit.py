@@ -69,8 +69,15 @@ def test_empty_file(client, app):
 
 
 def test_bytes_that_are_not_a_video(client, app):
-    body = assert_problem(upload(client, b"%PDF-1.4 definitely not a video\n" * 200, name="notes.mp4"),
-                          422, "not a readable video")
+    body = assert_problem(upload(client, b"definitely not a video\n" * 200, name="notes.mp4"),
+                          422, "not a readable video: its format is not one FFmpeg knows")
+    assert body["invalid_fields"] == ["file"] and "((" not in body["detail"] and "))" not in body["detail"]
+    assert_nothing_created(app)
+
+
+def test_a_pdf_sent_as_the_video_is_refused_with_where_it_belongs(client, app):
+    body = assert_problem(upload(client, b"%PDF-1.4 the talk's slides\n" * 200, name="talk.pdf"),
+                          422, "it is a PDF", "its slides as `deck`")
     assert body["invalid_fields"] == ["file"]
     assert_nothing_created(app)
 
