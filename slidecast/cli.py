@@ -92,12 +92,22 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (`{self.prog} --help` lists the options)")
 
 
+def parse_args(argv: list[str]):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "extract" and args.out is None:
+        raise UsageError("the following arguments are required: --out (`slidecast extract --help` lists the options)")
+    return args
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="slidecast", description="Turn lecture videos into slide decks.")
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("extract", help="find the slides of a video and write them to a folder")
     ex.add_argument("video", help="input video file")
-    ex.add_argument("--out", required=True, help="output folder (created if missing)")
+    # Checked after parsing (parse_args): argparse names a missing required option before an
+    # unknown one, so `extract talk.mp4 --bogus` would say "--out is required", not "--bogus".
+    ex.add_argument("--out", help="output folder (created if missing; required)")
     ex.add_argument("--sensitivity", type=_sensitivity, default=0.5,
                     help="0..1; higher finds smaller changes (default 0.5)")
     ex.add_argument("--min-duration", type=_seconds, default=1.0, dest="min_duration",
@@ -204,7 +214,7 @@ def _count(n: int, noun: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(argv)
+        args = parse_args(argv)
     except UsageError as exc:
         return report(exc, _asks_json(argv))
     from .pipeline import extract

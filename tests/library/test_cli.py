@@ -227,6 +227,13 @@ def test_a_numeric_option_out_of_range_is_a_one_line_usage_error_naming_the_rang
     assert (error["type"], error["exit_code"]) == ("UsageError", 2) and allowed in error["message"]
 
 
+def test_an_unknown_option_is_named_even_when_out_is_missing_too(engine_clip, tmp_path):
+    video, _ = engine_clip("cuts")
+    result = run_cli(video, "--bogus")
+    assert_one_clear_line(result, UsageError, "unrecognized arguments: --bogus")  # was: "--out" required
+    assert_one_clear_line(run_cli(video), UsageError, "required: --out", "slidecast extract --help")
+
+
 def test_an_abbreviated_json_flag_gets_a_usage_error_as_json_too(engine_clip, tmp_path):
     video, _ = engine_clip("cuts")
     result = run_cli(video, "--out", tmp_path / "out", "--js", "--sensitivity", "5", *FAST)
