@@ -26,7 +26,9 @@ Commands:
            http://127.0.0.1:${PORT:-5000} (HOST=0.0.0.0: on every interface); with
            CELERY_BROKER_URL or REDIS_URL set, also start a Celery worker per queue group,
            Celery beat and Flower on ${FLOWER_PORT:-5555}, on the same HOST (login
-           FLOWER_BASIC_AUTH, generated and printed when unset). Ctrl-C stops everything.
+           FLOWER_BASIC_AUTH, generated and printed when unset). Ctrl-C stops everything,
+           and so does any of them stopping (a crashed worker); jobs under way are taken up
+           again at the next start. In production each role runs on its own (render.yaml).
            Embedded defaults: SQLite under instance/, files under data/, an in-process cache
            and a thread pool run the jobs.
   test     setup, make sure PostgreSQL and Redis answer on 127.0.0.1 (starting throwaway
@@ -177,7 +179,7 @@ local_stack() {
   WEB_CONCURRENCY="${WEB_CONCURRENCY:-1}" setsid "$VENV/bin/gunicorn" -c gunicorn.conf.py 'app:create_app()' &
   CHILDREN+=($!)
   wait -n "${CHILDREN[@]}" || true
-  echo "==> a process stopped; stopping the rest" >&2
+  echo "==> a process stopped (its log is above); stopping the rest. Start again: jobs under way are taken up again" >&2
   exit 1
 }
 
