@@ -105,11 +105,11 @@ def analyse(job: Job) -> str:
     with tempfile.TemporaryDirectory(prefix="slidecast-ocr-") as tmp:
         folder = Path(tmp)
         manifest = fetch_extraction(job, folder)
-        began = time.perf_counter()
+        began, known = time.perf_counter(), list(manifest.warnings)
         content.ocr_slides(manifest, folder, job_options(job), reporter(job.id))
         pages = [{"text": s.text, "title": s.title, "words": s.words} for s in manifest.slides]
-        put_json(keys.ocr_key(job.id), {"slides": pages, "seconds": time.perf_counter() - began},
-                 folder)
+        put_json(keys.ocr_key(job.id), {"slides": pages, "seconds": time.perf_counter() - began,
+                                        "warnings": added_warnings(manifest, known)}, folder)
     after_part(job, ANALYSE)
     return "analysed"
 
@@ -123,13 +123,25 @@ def transcribe(job: Job) -> str:
         if job_options(job).ocr:
             _apply_ocr(job, manifest, folder)
         video = stored_video(job, folder, reporter(job.id))
-        began = time.perf_counter()
+        began, known = time.perf_counter(), list(manifest.warnings)
         segments = content.transcribe_slides(manifest, video, job_options(job), reporter(job.id))
         data = {"transcripts": [s.transcript for s in manifest.slides], "seconds": time.perf_counter() - began,
-                "segments": None if segments is None else [dataclasses.asdict(s) for s in segments]}
+                "segments": None if segments is None else [dataclasses.asdict(s) for s in segments],
+                "warnings": added_warnings(manifest, known)}
         put_json(keys.transcript_key(job.id), data, folder)
     after_part(job, TRANSCRIBE)
     return "transcribed"
+
+
+def added_warnings(manifest: Manifest, known: list[str]) -> list[str]:
+    """The warnings a step added to its copy of the manifest: only its results travel to the
+    generation step, which would otherwise lose them (the job ends with the manifest's)."""
+    return [w for w in manifest.warnings if w not in known]
+
+
+def keep_warnings(manifest: Manifest, step_result: dict) -> None:
+    """Add a step's warnings (added_warnings) to the manifest once, in the order the steps ran."""
+    manifest.warnings.extend(w for w in step_result.get("warnings", []) if w not in manifest.warnings)
 
 
 # ---- generation --------------------------------------------------------------------------------
@@ -162,6 +174,7 @@ def _apply_analysis(job: Job, manifest: Manifest, options, folder: Path):
         for slide, text in zip(manifest.slides, spoken["transcripts"]):
             slide.transcript = text
         manifest.timings["transcribe"] = round(spoken["seconds"], 3)
+        keep_warnings(manifest, spoken)
         if spoken["segments"] is not None:
             segments = [Segment(s["start"], s["end"], [TimedWord(**w) for w in s["words"]])
                         for s in spoken["segments"]]
@@ -173,6 +186,7 @@ def _apply_ocr(job: Job, manifest: Manifest, folder: Path) -> None:
     for slide, page in zip(manifest.slides, ocr["slides"]):
         slide.text, slide.title, slide.words = page["text"], page["title"], page["words"]
     manifest.timings["ocr"] = round(ocr["seconds"], 3)
+    keep_warnings(manifest, ocr)
 
 
 def _align(job: Job, manifest: Manifest, out: Path, folder: Path):
