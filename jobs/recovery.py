@@ -9,7 +9,8 @@
   timeout, with or without beat running.
 - Thread-pool jobs of a dead web process are run again by the next web process to start
   (recover_thread_jobs), or failed the same way.
-- expire_jobs: finished jobs older than JOB_RETENTION_DAYS are deleted with their files.
+- expire_jobs: finished jobs older than JOB_RETENTION_DAYS are deleted with their files (beat;
+  without a broker each web process every hour, start_expirer; by hand `flask jobs expire`).
 Each job is taken with a guarded update: several processes may recover at once.
 """
 
@@ -180,3 +181,33 @@ def expire_jobs() -> dict:
         if ids:
             log.info("expired %d job(s) finished before %s", len(ids), cutoff.isoformat())
     return {"deleted": list(ids)}
+
+
+def expire_all() -> int:
+    """expire_jobs until nothing is left to delete (one run deletes EXPIRE_BATCH); the count."""
+    total = 0
+    while deleted := expire_jobs()["deleted"]:
+        total += len(deleted)
+    return total
+
+
+EXPIRE_EVERY_SECONDS = 3600  # as beat's schedule
+
+
+def start_expirer(app, every: float = EXPIRE_EVERY_SECONDS) -> threading.Thread:
+    """A daemon thread expiring old jobs now and then every `every` seconds, in `app`'s context:
+    with no broker there is no beat to do it. Each gunicorn worker runs one; a job two of them
+    delete at once is deleted once (the rows and files are simply gone for the second)."""
+    def expire_forever():
+        while True:
+            try:
+                with app.app_context():
+                    expire_all()
+                    db.session.remove()
+            except Exception:  # the database down: tried again next time
+                log.exception("expiry of old jobs failed")
+            time.sleep(every)
+
+    thread = threading.Thread(target=expire_forever, name="slidecast-expire", daemon=True)
+    thread.start()
+    return thread
