@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from jobs.inputs import input_video
 from jobs.progress import reporter
 from jobs.publish import metrics_row, publish_files, slide_rows
 from jobs.reuse import downloaded_sha256, reuse_earlier
+from jobs.scratch import scratch
 from jobs.steps import finish_part, remove_files_unless_succeeded
 from models import Job, as_utc, utcnow
 from slidecast import content
@@ -52,7 +52,7 @@ log = logging.getLogger("slidecast.tasks")
 # ---- extraction ----------------------------------------------------------------------------------
 def extract(job: Job) -> str:
     """First step: extract the job's slides (a long video: plan pieces for chunks.py instead)."""
-    with tempfile.TemporaryDirectory(prefix="slidecast-extract-") as tmp:
+    with scratch("extract") as tmp:
         work = Path(tmp)
         report = extraction_reporter(job.id)
         video = input_video(job, work, report)
@@ -102,7 +102,7 @@ def after_part(job: Job, part: str) -> None:
 # ---- analysis and transcription ---------------------------------------------------------------
 def analyse(job: Job) -> str:
     """OCR of every distinct slide; results to work/ocr.json."""
-    with tempfile.TemporaryDirectory(prefix="slidecast-ocr-") as tmp:
+    with scratch("ocr") as tmp:
         folder = Path(tmp)
         manifest = fetch_extraction(job, folder)
         began, known = time.perf_counter(), list(manifest.warnings)
@@ -117,7 +117,7 @@ def analyse(job: Job) -> str:
 def transcribe(job: Job) -> str:
     """Transcript of the narration, aligned to the slides; results to work/transcript.json. The
     recogniser is told the slides' words (OCR's text, from the analysis step)."""
-    with tempfile.TemporaryDirectory(prefix="slidecast-asr-") as tmp:
+    with scratch("asr") as tmp:
         folder = Path(tmp)
         manifest = fetch_extraction(job, folder)
         if job_options(job).ocr:
@@ -148,7 +148,7 @@ def keep_warnings(manifest: Manifest, step_result: dict) -> None:
 def generate(job: Job) -> str:
     """Keywords, title, PDF, notes, subtitles; publish everything; the job succeeds."""
     options = job_options(job)
-    with tempfile.TemporaryDirectory(prefix="slidecast-generate-") as tmp:
+    with scratch("generate") as tmp:
         folder = Path(tmp)
         out = folder / "out"
         manifest = fetch_extraction(job, out)

@@ -31,6 +31,7 @@ from infra.logging import job_context
 from jobs.dispatch import send
 from jobs.identity import owner_is_alive
 from jobs.keys import job_prefix
+from jobs.scratch import remove_stale_scratch
 from models import ACTIVE_STATES, FINAL_STATES, RUNNING, Job, as_utc, utcnow
 
 log = logging.getLogger("slidecast.maintenance")
@@ -195,7 +196,8 @@ EXPIRE_EVERY_SECONDS = 3600  # as beat's schedule
 
 
 def start_expirer(app, every: float = EXPIRE_EVERY_SECONDS) -> threading.Thread:
-    """A daemon thread expiring old jobs now and then every `every` seconds, in `app`'s context:
+    """A daemon thread expiring old jobs now and then every `every` seconds, in `app`'s context
+    (and, from the first hour on, removing stale scratch folders: jobs/scratch.py):
     with no broker there is no beat to do it. Each gunicorn worker runs one; a job two of them
     delete at once is deleted once (the rows and files are simply gone for the second)."""
     def expire_forever():
@@ -207,6 +209,8 @@ def start_expirer(app, every: float = EXPIRE_EVERY_SECONDS) -> threading.Thread:
             except Exception:  # the database down: tried again next time
                 log.exception("expiry of old jobs failed")
             time.sleep(every)
+            # create_app removed them at start; a server runs for weeks
+            remove_stale_scratch(app.config["JOB_TIME_LIMIT"])
 
     thread = threading.Thread(target=expire_forever, name="slidecast-expire", daemon=True)
     thread.start()
