@@ -23,7 +23,7 @@ from pathlib import Path
 import slidecast
 from flask import current_app
 
-from celery_config import ANALYSE, GENERATE, TRANSCRIBE
+from celery_config import ANALYSE, GENERATE, ROUTES, TRANSCRIBE
 from infra.extensions import db, job_store, storage
 from jobs import keys
 from jobs.chunks import merge_pieces, split
@@ -32,7 +32,7 @@ from jobs.handover import (extract_names, extraction_only, extraction_reporter, 
                            job_options, put_json, put_tree, stored_video)
 from jobs.deck import with_local_deck
 from jobs.inputs import input_video
-from jobs.progress import reporter
+from jobs.progress import reporter, stage_percent
 from jobs.publish import metrics_row, publish_files, slide_rows
 from jobs.reuse import downloaded_sha256, reuse_earlier
 from jobs.scratch import scratch
@@ -83,7 +83,17 @@ def fan_out(job: Job) -> None:
     """After extraction: OCR, then transcription (those the options ask for; the recogniser
     takes the slides' words from OCR, so it waits for it), or straight to generation."""
     parts = analysis_parts(job_options(job))
-    send(parts[0] if parts else GENERATE, job, job.attempts)
+    send_next(parts[0] if parts else GENERATE, job, "detecting")
+
+
+def send_next(name: str, job: Job, stage: str) -> None:
+    """Send the job's next step, saying first that the job waits for a worker of its queue: with
+    none consuming it, the job would read as still in `stage` of the step that ended. The next
+    step's first report replaces the message (it comes after: no race)."""
+    queue = ROUTES[name]["queue"]
+    job_store().report_progress(job.id, stage, stage_percent(stage, 1.0), f"waiting for a worker of the {queue} queue",
+                                force=True)
+    send(name, job, job.attempts)
 
 
 def analysis_parts(options: slidecast.ExtractOptions) -> list[str]:
@@ -93,10 +103,11 @@ def analysis_parts(options: slidecast.ExtractOptions) -> list[str]:
 def after_part(job: Job, part: str) -> None:
     """Record an analysis part; the next part of the set follows it, the last sends generation."""
     parts = analysis_parts(job_options(job))
+    stage = "ocr" if part == ANALYSE else "transcribing"
     if finish_part(job.id, job.attempts, part, parts):
-        send(GENERATE, job, job.attempts)
+        send_next(GENERATE, job, stage)
     elif part in parts and parts.index(part) + 1 < len(parts):
-        send(parts[parts.index(part) + 1], job, job.attempts)
+        send_next(parts[parts.index(part) + 1], job, stage)
 
 
 # ---- analysis and transcription ---------------------------------------------------------------
