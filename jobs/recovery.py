@@ -16,6 +16,7 @@ Each job is taken with a guarded update: several processes may recover at once.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -127,17 +128,23 @@ def sweep_once() -> dict | None:
 def start_sweeper(app, every: float) -> threading.Thread:
     """A daemon thread sweeping for stale jobs now and then every `every` seconds, in `app`'s
     context, so a worker that starts takes over the jobs of one that died, with no beat."""
-    def sweep_forever():
+    return run_every(app, every, "stale-job sweep", sweep_once)
+
+
+def run_every(app, every: float, what: str, work) -> threading.Thread:
+    """A daemon thread running work() in `app`'s context now and then every `every` seconds; a
+    run that failed (the database down) is tried again next time."""
+    def forever():
         while True:
             try:
                 with app.app_context():
-                    sweep_once()
+                    work()
                     db.session.remove()
-            except Exception:  # a sweep that failed (database down) is tried again next time
-                log.exception("stale-job sweep failed")
+            except Exception:
+                log.exception("%s failed", what)
             time.sleep(every)
 
-    thread = threading.Thread(target=sweep_forever, name="slidecast-stale-sweep", daemon=True)
+    thread = threading.Thread(target=forever, name=f"slidecast-{what.replace(' ', '-')}", daemon=True)
     thread.start()
     return thread
 
@@ -197,21 +204,13 @@ EXPIRE_EVERY_SECONDS = 3600  # as beat's schedule
 
 def start_expirer(app, every: float = EXPIRE_EVERY_SECONDS) -> threading.Thread:
     """A daemon thread expiring old jobs now and then every `every` seconds, in `app`'s context
-    (and, from the first hour on, removing stale scratch folders: jobs/scratch.py):
-    with no broker there is no beat to do it. Each gunicorn worker runs one; a job two of them
-    delete at once is deleted once (the rows and files are simply gone for the second)."""
-    def expire_forever():
-        while True:
-            try:
-                with app.app_context():
-                    expire_all()
-                    db.session.remove()
-            except Exception:  # the database down: tried again next time
-                log.exception("expiry of old jobs failed")
-            time.sleep(every)
-            # create_app removed them at start; a server runs for weeks
-            remove_stale_scratch(app.config["JOB_TIME_LIMIT"])
+    (and, from the second run on, removing stale scratch folders: jobs/scratch.py; create_app
+    did at start): with no broker there is no beat to do it. Each gunicorn worker runs one; a job
+    two of them delete at once is deleted once (the rows and files are simply gone for the second)."""
+    runs = itertools.count()
 
-    thread = threading.Thread(target=expire_forever, name="slidecast-expire", daemon=True)
-    thread.start()
-    return thread
+    def expire_and_clean():
+        expire_all()
+        if next(runs):  # a server runs for weeks
+            remove_stale_scratch(app.config["JOB_TIME_LIMIT"])
+    return run_every(app, every, "expiry of old jobs", expire_and_clean)
