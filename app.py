@@ -20,7 +20,9 @@ from infra.settings import ROOT, load_settings, settings_or_exit
 from infra.storage import open_storage
 from job_storage import JobStorageService, make_cache
 from jobs.executor import JobExecutor
-from jobs.recovery import recover_thread_jobs
+from jobs.commands import jobs_cli
+from jobs.recovery import recover_thread_jobs, start_expirer
+from jobs.scratch import remove_stale_scratch
 
 
 def create_app(config: dict | None = None, *, with_api: bool = True) -> Flask:
@@ -48,6 +50,10 @@ def create_app(config: dict | None = None, *, with_api: bool = True) -> Flask:
         trust_proxies(app)
         if app.config["RECOVER_JOBS_ON_START"]:
             recover_thread_jobs(app)
+            remove_stale_scratch(app.config["JOB_TIME_LIMIT"])
+            if not app.config["CELERY_BROKER_URL"]:  # no beat: this process expires old jobs
+                start_expirer(app)
+    app.cli.add_command(jobs_cli)
     return app
 
 

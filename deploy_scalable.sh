@@ -325,8 +325,11 @@ beat() {
 
 flower() {
   [[ -n "${FLOWER_BASIC_AUTH:-}" ]] || die "FLOWER_BASIC_AUTH is not set (user:password): Flower is not started without authentication"
+  # Flower reads its login from FLOWER_BASIC_AUTH itself; on the command line anyone on the
+  # machine would read it in the process list.
+  export FLOWER_BASIC_AUTH
   exec "$(tool celery)" -A worker flower --address="${HOST:-0.0.0.0}" --port="${PORT:-5555}" \
-    --basic-auth="$FLOWER_BASIC_AUTH" --conf=infra/flower_conf.py
+    --conf=infra/flower_conf.py
 }
 
 # ---- demo ---------------------------------------------------------------------------------

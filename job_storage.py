@@ -527,15 +527,16 @@ class JobStorageService:
         """queued/running -> cancelled. A running task notices at its next progress report."""
         return self.transition(job_id, CANCELLED, ACTIVE_STATES, message="cancelled by request")
 
-    def report_progress(self, job_id: str, stage: str, percent: float, message: str = "") -> bool:
-        """Record progress of a running job. Returns False when the job is no longer running
-        (cancelled, deleted, finished): the caller should stop working on it."""
+    def report_progress(self, job_id: str, stage: str, percent: float, message: str = "", force: bool = False) -> bool:
+        """Record progress of a running job (`force`: even right after a report of the same stage).
+        Returns False when the job is no longer running (cancelled, deleted, finished): the
+        caller should stop working on it."""
         percent = max(0.0, min(100.0, float(percent)))
         self.near.drop(job_id)
         now = time.monotonic()
         with self._lock:
             last = self._last_report.get(job_id)
-            if last and last[1] == stage and now - last[0] < MIN_REPORT_GAP and percent - last[2] < 5:
+            if not force and last and last[1] == stage and now - last[0] < MIN_REPORT_GAP and percent - last[2] < 5:
                 return True
             self._last_report[job_id] = (now, stage, percent)
             last_write = self._last_db_write.get(job_id)

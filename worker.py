@@ -12,6 +12,7 @@ from infra.extensions import db
 from infra.logging import connect_celery_logging
 from infra.settings import settings_or_exit
 from jobs.recovery import start_sweeper
+from jobs.scratch import remove_stale_scratch
 
 connect_celery_logging()  # workers and beat log JSON lines like the web (infra/logging.py)
 flask_app = create_app(settings_or_exit({"RECOVER_JOBS_ON_START": False}), with_api=False)
@@ -28,5 +29,7 @@ def _fresh_connections(**_kwargs):
 @worker_ready.connect(weak=False)
 def _sweep_for_stale_jobs(**_kwargs):
     """Each worker looks for jobs whose worker died, at start and every RECOVERY_SWEEP_SECONDS:
-    recovery needs no beat (a deploy or a crash may leave none, or two)."""
+    recovery needs no beat (a deploy or a crash may leave none, or two). Also the scratch
+    folders steps of a stopped worker left on this machine."""
+    remove_stale_scratch(flask_app.config["JOB_TIME_LIMIT"])
     start_sweeper(flask_app, flask_app.config["RECOVERY_SWEEP_SECONDS"])

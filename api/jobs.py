@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from jobs.deck import BadDeck, check_deck, store_deck
 from jobs.inputs import BadVideo, check_video_url, probe_video, video_limits
 from jobs.keys import job_prefix, upload_key, work_prefix
 from jobs.repeats import end_repeat_check, find_repeat, hold_repeat_check
+from jobs.scratch import scratch
 from models import ACTIVE_STATES, Artifact, Job, new_id
 from slidecast import ExtractOptions
 from slidecast.video import mpegts_as_mp4
@@ -253,7 +253,7 @@ def accept(fields: dict, upload, deck_upload=None):
         kind = executor().choose()
     except BrokerUnavailable as exc:
         problem(503, str(exc))
-    with tempfile.TemporaryDirectory(prefix="slidecast-deck-") as tmp:
+    with scratch("deck") as tmp:
         deck = _checked_deck(deck_upload, Path(tmp))
         if deck is not None:
             options["deck"] = deck[1]  # before the repeat check: another deck is another job
@@ -309,7 +309,7 @@ def _store_upload(job: Job, upload) -> str | None:
     if (earlier := find_repeat(job.video_sha256, job.options, job.api_key_id)) is not None:
         return earlier
     stored_as, content_type = name, upload.mimetype or "application/octet-stream"
-    with tempfile.TemporaryDirectory(prefix="slidecast-remux-") as tmp:
+    with scratch("remux") as tmp:
         video = Path(tmp) / "video.mp4"
         try:
             if mpegts_as_mp4(received.path, video):  # the probe and every later step seek in it

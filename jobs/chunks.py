@@ -12,7 +12,6 @@ one waits for one piece, not the whole video.
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from pathlib import Path
 
 import slidecast
@@ -23,6 +22,7 @@ from jobs import keys
 from jobs.dispatch import send
 from jobs.handover import (extract_names, extraction_only, extraction_reporter, fetch_json, fetch_tree, job_options,
                            put_json, put_tree, stored_video)
+from jobs.scratch import scratch
 from jobs.steps import finish_part
 from models import Job
 from slidecast.chunks import Piece, PieceResult, merge, plan_pieces
@@ -56,7 +56,7 @@ def extract_piece(job: Job, index: int) -> str:
     """Extract the slides of one piece (a window of the job's video) into work/chunks/NNN/; the
     last piece to finish sends the merge."""
     report = extraction_reporter(job.id)
-    with tempfile.TemporaryDirectory(prefix="slidecast-chunk-") as tmp:
+    with scratch("chunk") as tmp:
         folder = Path(tmp)
         plan = fetch_json(keys.plan_key(job.id), folder)
         piece = Piece(**plan["pieces"][index])
@@ -76,7 +76,7 @@ def extract_piece(job: Job, index: int) -> str:
 
 def merge_pieces(job: Job) -> None:
     """Join the pieces' timelines into work/extract/, as a single extraction would write it."""
-    with tempfile.TemporaryDirectory(prefix="slidecast-merge-") as tmp:
+    with scratch("merge") as tmp:
         folder = Path(tmp)
         plan = fetch_json(keys.plan_key(job.id), folder)
         results = []

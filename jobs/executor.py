@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from celery import Celery
 from kombu import Connection
 
-from celery_config import PROCESS_JOB, send_priority
+from celery_config import PROCESS_JOB, ROUTES, send_priority
 from infra.extensions import job_store
 from jobs.dispatch import step_task_ids, task_id
 from jobs.identity import process_identity
@@ -23,6 +23,8 @@ log = logging.getLogger("slidecast.executor")
 
 BROKER_CHECK_TTL = 5.0
 WORKERS_CHECK_TTL = 10.0
+# The queues tasks are sent to: one that no worker consumes keeps its tasks until one does.
+ROUTED_QUEUES = tuple(dict.fromkeys(route["queue"] for route in ROUTES.values()))
 
 
 class BrokerUnavailable(Exception):
@@ -133,17 +135,20 @@ class JobExecutor:
                 "url": _redact(self.broker_url), "threads": self.pool_size}
 
     def workers(self) -> dict:
-        """Health: Celery workers answering a ping, or the thread pool. A ping waits its whole
-        0.5 s timeout for replies, so the answer is kept WORKERS_CHECK_TTL seconds."""
+        """Health: which Celery workers consume which queue (a queue nobody consumes: degraded),
+        or the thread pool. With REQUIRE_BROKER and the broker down nothing runs a new job
+        (submit answers 503): down. The inspect waits its whole 0.5 s timeout for replies, so
+        the answer is kept WORKERS_CHECK_TTL seconds."""
         if not self.broker_reachable():
+            if self.broker_url and self.require_broker:
+                return {"status": "down", "mode": "unavailable",
+                        "detail": "the broker does not answer and REQUIRE_BROKER is set: new jobs are refused"}
             return {"status": "ok", "mode": "thread pool", "threads": self.pool_size}
         checked_at, answer = self._workers_checked
         if time.monotonic() - checked_at < WORKERS_CHECK_TTL:
             return answer
         try:
-            replies = self._celery.control.ping(timeout=0.5) or []
-            names = sorted(name for reply in replies for name in reply)
-            answer = {"status": "ok" if names else "none", "mode": "celery", "online": names}
+            answer = consumers_answer(self._celery.control.inspect(timeout=0.5).active_queues() or {})
         except Exception as exc:
             answer = {"status": "unknown", "mode": "celery", "detail": str(exc)}
         self._workers_checked = (time.monotonic(), answer)
@@ -154,6 +159,23 @@ class JobExecutor:
             if self._pool is not None:
                 self._pool.shutdown(wait=wait, cancel_futures=not wait)
                 self._pool = None
+
+
+def consumers_answer(consumed: dict) -> dict:
+    """The workers' health from Celery's active_queues replies ({worker: [{"name": queue}]}):
+    the workers online, who consumes each routed queue, and the queues nobody does."""
+    names = sorted(consumed)
+    by_queue = {queue: [n for n in names if any(q.get("name") == queue for q in consumed[n])]
+                for queue in ROUTED_QUEUES}
+    missing = [queue for queue, consumers in by_queue.items() if not consumers]
+    answer = {"status": "ok", "mode": "celery", "online": names, "queues": by_queue, "unconsumed": missing}
+    if not names:
+        answer.update(status="none", detail="no worker answers: every job waits in its queue")
+    elif missing:
+        waiting = "maintenance tasks" if missing == ["maintenance"] else "jobs"
+        answer.update(status="degraded", detail=f"no worker consumes the queue(s) {', '.join(missing)}: "
+                                                 f"{waiting} sent there wait until a worker for it starts")
+    return answer
 
 
 def _redact(url: str) -> str:

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import tempfile
 import time
 from pathlib import Path
 
 import slidecast
 from flask import current_app
 
-from celery_config import ANALYSE, GENERATE, TRANSCRIBE
+from celery_config import ANALYSE, GENERATE, ROUTES, TRANSCRIBE
 from infra.extensions import db, job_store, storage
 from jobs import keys
 from jobs.chunks import merge_pieces, split
@@ -33,9 +32,10 @@ from jobs.handover import (extract_names, extraction_only, extraction_reporter, 
                            job_options, put_json, put_tree, stored_video)
 from jobs.deck import with_local_deck
 from jobs.inputs import input_video
-from jobs.progress import reporter
+from jobs.progress import reporter, stage_percent
 from jobs.publish import metrics_row, publish_files, slide_rows
 from jobs.reuse import downloaded_sha256, reuse_earlier
+from jobs.scratch import scratch
 from jobs.steps import finish_part, remove_files_unless_succeeded
 from models import Job, as_utc, utcnow
 from slidecast import content
@@ -52,7 +52,7 @@ log = logging.getLogger("slidecast.tasks")
 # ---- extraction ----------------------------------------------------------------------------------
 def extract(job: Job) -> str:
     """First step: extract the job's slides (a long video: plan pieces for chunks.py instead)."""
-    with tempfile.TemporaryDirectory(prefix="slidecast-extract-") as tmp:
+    with scratch("extract") as tmp:
         work = Path(tmp)
         report = extraction_reporter(job.id)
         video = input_video(job, work, report)
@@ -83,7 +83,17 @@ def fan_out(job: Job) -> None:
     """After extraction: OCR, then transcription (those the options ask for; the recogniser
     takes the slides' words from OCR, so it waits for it), or straight to generation."""
     parts = analysis_parts(job_options(job))
-    send(parts[0] if parts else GENERATE, job, job.attempts)
+    send_next(parts[0] if parts else GENERATE, job, "detecting")
+
+
+def send_next(name: str, job: Job, stage: str) -> None:
+    """Send the job's next step, saying first that the job waits for a worker of its queue: with
+    none consuming it, the job would read as still in `stage` of the step that ended. The next
+    step's first report replaces the message (it comes after: no race)."""
+    queue = ROUTES[name]["queue"]
+    job_store().report_progress(job.id, stage, stage_percent(stage, 1.0), f"waiting for a worker of the {queue} queue",
+                                force=True)
+    send(name, job, job.attempts)
 
 
 def analysis_parts(options: slidecast.ExtractOptions) -> list[str]:
@@ -93,23 +103,24 @@ def analysis_parts(options: slidecast.ExtractOptions) -> list[str]:
 def after_part(job: Job, part: str) -> None:
     """Record an analysis part; the next part of the set follows it, the last sends generation."""
     parts = analysis_parts(job_options(job))
+    stage = "ocr" if part == ANALYSE else "transcribing"
     if finish_part(job.id, job.attempts, part, parts):
-        send(GENERATE, job, job.attempts)
+        send_next(GENERATE, job, stage)
     elif part in parts and parts.index(part) + 1 < len(parts):
-        send(parts[parts.index(part) + 1], job, job.attempts)
+        send_next(parts[parts.index(part) + 1], job, stage)
 
 
 # ---- analysis and transcription ---------------------------------------------------------------
 def analyse(job: Job) -> str:
     """OCR of every distinct slide; results to work/ocr.json."""
-    with tempfile.TemporaryDirectory(prefix="slidecast-ocr-") as tmp:
+    with scratch("ocr") as tmp:
         folder = Path(tmp)
         manifest = fetch_extraction(job, folder)
-        began = time.perf_counter()
+        began, known = time.perf_counter(), list(manifest.warnings)
         content.ocr_slides(manifest, folder, job_options(job), reporter(job.id))
         pages = [{"text": s.text, "title": s.title, "words": s.words} for s in manifest.slides]
-        put_json(keys.ocr_key(job.id), {"slides": pages, "seconds": time.perf_counter() - began},
-                 folder)
+        put_json(keys.ocr_key(job.id), {"slides": pages, "seconds": time.perf_counter() - began,
+                                        "warnings": added_warnings(manifest, known)}, folder)
     after_part(job, ANALYSE)
     return "analysed"
 
@@ -117,26 +128,38 @@ def analyse(job: Job) -> str:
 def transcribe(job: Job) -> str:
     """Transcript of the narration, aligned to the slides; results to work/transcript.json. The
     recogniser is told the slides' words (OCR's text, from the analysis step)."""
-    with tempfile.TemporaryDirectory(prefix="slidecast-asr-") as tmp:
+    with scratch("asr") as tmp:
         folder = Path(tmp)
         manifest = fetch_extraction(job, folder)
         if job_options(job).ocr:
             _apply_ocr(job, manifest, folder)
         video = stored_video(job, folder, reporter(job.id))
-        began = time.perf_counter()
+        began, known = time.perf_counter(), list(manifest.warnings)
         segments = content.transcribe_slides(manifest, video, job_options(job), reporter(job.id))
         data = {"transcripts": [s.transcript for s in manifest.slides], "seconds": time.perf_counter() - began,
-                "segments": None if segments is None else [dataclasses.asdict(s) for s in segments]}
+                "segments": None if segments is None else [dataclasses.asdict(s) for s in segments],
+                "warnings": added_warnings(manifest, known)}
         put_json(keys.transcript_key(job.id), data, folder)
     after_part(job, TRANSCRIBE)
     return "transcribed"
+
+
+def added_warnings(manifest: Manifest, known: list[str]) -> list[str]:
+    """The warnings a step added to its copy of the manifest: only its results travel to the
+    generation step, which would otherwise lose them (the job ends with the manifest's)."""
+    return [w for w in manifest.warnings if w not in known]
+
+
+def keep_warnings(manifest: Manifest, step_result: dict) -> None:
+    """Add a step's warnings (added_warnings) to the manifest once, in the order the steps ran."""
+    manifest.warnings.extend(w for w in step_result.get("warnings", []) if w not in manifest.warnings)
 
 
 # ---- generation --------------------------------------------------------------------------------
 def generate(job: Job) -> str:
     """Keywords, title, PDF, notes, subtitles; publish everything; the job succeeds."""
     options = job_options(job)
-    with tempfile.TemporaryDirectory(prefix="slidecast-generate-") as tmp:
+    with scratch("generate") as tmp:
         folder = Path(tmp)
         out = folder / "out"
         manifest = fetch_extraction(job, out)
@@ -162,6 +185,7 @@ def _apply_analysis(job: Job, manifest: Manifest, options, folder: Path):
         for slide, text in zip(manifest.slides, spoken["transcripts"]):
             slide.transcript = text
         manifest.timings["transcribe"] = round(spoken["seconds"], 3)
+        keep_warnings(manifest, spoken)
         if spoken["segments"] is not None:
             segments = [Segment(s["start"], s["end"], [TimedWord(**w) for w in s["words"]])
                         for s in spoken["segments"]]
@@ -173,6 +197,7 @@ def _apply_ocr(job: Job, manifest: Manifest, folder: Path) -> None:
     for slide, page in zip(manifest.slides, ocr["slides"]):
         slide.text, slide.title, slide.words = page["text"], page["title"], page["words"]
     manifest.timings["ocr"] = round(ocr["seconds"], 3)
+    keep_warnings(manifest, ocr)
 
 
 def _align(job: Job, manifest: Manifest, out: Path, folder: Path):

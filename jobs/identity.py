@@ -33,3 +33,8 @@ def owner_is_alive(owner: str | None) -> bool | None:
     if host != socket.gethostname():
         return None
     return _start_ticks(pid_number) == ticks
+
+
+def pid_alive(pid: int) -> bool:
+    """A live process has this pid on this host (perhaps another one than before: a reused pid)."""
+    return _start_ticks(pid) != "0"

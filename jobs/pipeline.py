@@ -7,7 +7,6 @@ finished, cancelled, deleted) is left alone, and a finished job is never reopene
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from jobs.keys import out_prefix as output_prefix
 from jobs.progress import reporter
 from jobs.reuse import downloaded_sha256, reuse_earlier
 from jobs.publish import metrics_row, publish_files, slide_rows
+from jobs.scratch import scratch
 from models import Job
 from slidecast.output import OutputDir
 
@@ -44,7 +44,7 @@ def _process_job(job_id: str) -> str:
     started = time.monotonic()
     out_prefix = output_prefix(job_id)
     try:
-        with tempfile.TemporaryDirectory(prefix="slidecast-job-") as work:
+        with scratch("job") as work:
             return _run(job_id, Path(work), out_prefix, started)
     except slidecast.Cancelled:
         storage().delete_prefix(out_prefix)

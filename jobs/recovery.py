@@ -9,12 +9,14 @@
   timeout, with or without beat running.
 - Thread-pool jobs of a dead web process are run again by the next web process to start
   (recover_thread_jobs), or failed the same way.
-- expire_jobs: finished jobs older than JOB_RETENTION_DAYS are deleted with their files.
+- expire_jobs: finished jobs older than JOB_RETENTION_DAYS are deleted with their files (beat;
+  without a broker each web process every hour, start_expirer; by hand `flask jobs expire`).
 Each job is taken with a guarded update: several processes may recover at once.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -30,6 +32,7 @@ from infra.logging import job_context
 from jobs.dispatch import send
 from jobs.identity import owner_is_alive
 from jobs.keys import job_prefix
+from jobs.scratch import remove_stale_scratch
 from models import ACTIVE_STATES, FINAL_STATES, RUNNING, Job, as_utc, utcnow
 
 log = logging.getLogger("slidecast.maintenance")
@@ -125,17 +128,23 @@ def sweep_once() -> dict | None:
 def start_sweeper(app, every: float) -> threading.Thread:
     """A daemon thread sweeping for stale jobs now and then every `every` seconds, in `app`'s
     context, so a worker that starts takes over the jobs of one that died, with no beat."""
-    def sweep_forever():
+    return run_every(app, every, "stale-job sweep", sweep_once)
+
+
+def run_every(app, every: float, what: str, work) -> threading.Thread:
+    """A daemon thread running work() in `app`'s context now and then every `every` seconds; a
+    run that failed (the database down) is tried again next time."""
+    def forever():
         while True:
             try:
                 with app.app_context():
-                    sweep_once()
+                    work()
                     db.session.remove()
-            except Exception:  # a sweep that failed (database down) is tried again next time
-                log.exception("stale-job sweep failed")
+            except Exception:
+                log.exception("%s failed", what)
             time.sleep(every)
 
-    thread = threading.Thread(target=sweep_forever, name="slidecast-stale-sweep", daemon=True)
+    thread = threading.Thread(target=forever, name=f"slidecast-{what.replace(' ', '-')}", daemon=True)
     thread.start()
     return thread
 
@@ -180,3 +189,28 @@ def expire_jobs() -> dict:
         if ids:
             log.info("expired %d job(s) finished before %s", len(ids), cutoff.isoformat())
     return {"deleted": list(ids)}
+
+
+def expire_all() -> int:
+    """expire_jobs until nothing is left to delete (one run deletes EXPIRE_BATCH); the count."""
+    total = 0
+    while deleted := expire_jobs()["deleted"]:
+        total += len(deleted)
+    return total
+
+
+EXPIRE_EVERY_SECONDS = 3600  # as beat's schedule
+
+
+def start_expirer(app, every: float = EXPIRE_EVERY_SECONDS) -> threading.Thread:
+    """A daemon thread expiring old jobs now and then every `every` seconds, in `app`'s context
+    (and, from the second run on, removing stale scratch folders: jobs/scratch.py; create_app
+    did at start): with no broker there is no beat to do it. Each gunicorn worker runs one; a job
+    two of them delete at once is deleted once (the rows and files are simply gone for the second)."""
+    runs = itertools.count()
+
+    def expire_and_clean():
+        expire_all()
+        if next(runs):  # a server runs for weeks
+            remove_stale_scratch(app.config["JOB_TIME_LIMIT"])
+    return run_every(app, every, "expiry of old jobs", expire_and_clean)

@@ -9,7 +9,6 @@ once with the earlier job's slides and files, its message saying so.
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 from infra.extensions import db, job_store, storage
 from jobs.keys import out_prefix
 from jobs.repeats import find_repeat
+from jobs.scratch import scratch
 from models import SUCCEEDED, Artifact, Job, JobMetrics, Slide
 from slidecast.pipeline import FileHasher
 
@@ -65,7 +65,7 @@ def _copied_results(source_id: str, target_id: str) -> list:
     moved = {}
     artifacts = db.session.scalars(sa.select(Artifact).where(Artifact.job_id == source_id,
                                                              Artifact.key.startswith(old + "/"))).all()
-    with tempfile.TemporaryDirectory(prefix="slidecast-reuse-") as tmp:
+    with scratch("reuse") as tmp:
         copy = Path(tmp) / "file"
         for row in artifacts:
             moved[row.key] = new + row.key[len(old):]

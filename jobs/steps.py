@@ -122,11 +122,13 @@ def backoff(task) -> int:
 
 def run_step(task, job_id: str, attempt: int, body, *extra) -> str:
     """Run `body(job, *extra)` as step `task` of (job_id, attempt): only for a job running with
-    that attempt, under run_guarded. What a task of tasks.py calls."""
+    that attempt, under run_guarded. What a task of tasks.py calls. The stages the step reports
+    are timed (slidecast_job_stage_duration_seconds), as the first step's; each piece of a long
+    video counts once."""
     def claim_and_run():
         job = claim_or_retry(task, job_id, lambda: claim_step(job_id, attempt))
         return "skipped" if job is None else run_guarded(task, job, lambda: body(job, *extra))
-    with job_context(job_id):
+    with job_context(job_id), stage_timer():
         return within_time_limit(job_id, lambda: run_patiently(job_id, claim_and_run))
 
 

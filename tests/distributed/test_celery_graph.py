@@ -10,6 +10,7 @@ import io
 import os
 import signal
 import threading
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -19,9 +20,13 @@ from pypdf import PdfReader
 from infra.extensions import db
 from jobs.steps import run_first_step
 from models import Job, JobPart, Slide
+from slidecast.transcribe import ROUGH_ENGINE_WARNING
 from tasks import process_job
 from support.celery_workers import Worker, broker, files_under, steps_run, submit, web_app, worker_env, workers
+from support.ops_helpers import scrape, stage_counts
 from support.services import BEAMER_DECK, DECK_TALK_PAGES, wait_until
+
+NARRATED = Path(__file__).resolve().parents[1] / "data" / "narrated.mp4"
 
 STEPS = ("slidecast.process_job", "slidecast.analyse", "slidecast.transcribe", "slidecast.generate")
 
@@ -195,3 +200,22 @@ def test_the_time_limit_fails_the_job_wherever_its_signal_lands(app, add_job, so
     assert outcome == "failed"
     assert job.status == "failed"
     assert job.error == f"stopped: a processing step ran longer than JOB_TIME_LIMIT ({app.config['JOB_TIME_LIMIT']} s)"
+
+
+def test_a_narrated_job_on_workers_ends_with_every_steps_warnings_and_stage_times(make_app, app, tmp_path, wait_job,
+                                                                  throwaway_redis):
+    # The transcription step's warning (no whisper model here: the bundled recogniser) was made
+    # on the step's copy of the manifest; the job the user reads ends with generation's copy.
+    # Every step times its stages for /metrics, not only the first (decoding, detecting).
+    with workers(app, tmp_path, throwaway_redis.url):
+        client = web_app(make_app, app, throwaway_redis.url).test_client()
+        before = stage_counts(scrape(client.get))
+        job = submit(client, NARRATED, ocr=True, transcribe=True, pdf=False)
+        done = wait_job(client, job["id"], limit=240)
+    assert done["status"] == "succeeded" and done["executor"] == "celery", done
+    assert ROUGH_ENGINE_WARNING in done["warnings"], done["warnings"]
+    manifest = client.get(f"/api/jobs/{done['id']}/manifest").get_json()
+    assert manifest["warnings"] == done["warnings"]
+    after = stage_counts(scrape(client.get))
+    grown = {stage for stage, count in after.items() if count > before.get(stage, 0)}
+    assert {"decoding", "detecting", "ocr", "transcribing", "generating", "publishing"} <= grown, after

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from support.celery_workers import broker, submit, web_app, workers
+from celery_config import QUEUES
+from support.celery_workers import Worker, broker, submit, web_app, worker_env, workers
 from support.http_servers import http_server
 from support.services import wait_until
 
@@ -30,6 +31,28 @@ def test_queues_report_depth_and_workers(make_app, app, tmp_path, service_clip, 
     throwaway_redis.stop()
     down = client.get("/api/queues")
     assert down.status_code == 503 and down.mimetype == "application/problem+json"
+
+
+def test_a_queue_no_worker_consumes_is_named_by_health_and_by_the_job_waiting_there(make_app, app, tmp_path,
+                                                                                   service_clip, throwaway_redis):
+    # A worker answers, but none takes analysis: every job asking for OCR stops there.
+    client = web_app(make_app, app, throwaway_redis.url).test_client()
+    assert client.get("/api/health").get_json()["components"]["workers"]["status"] == "none"
+    log = tmp_path / "worker.log"
+    worker = Worker(worker_env(app, throwaway_redis.url), log, queues=[q for q in QUEUES if q != "analysis"])
+    try:
+        fresh = web_app(make_app, app, throwaway_redis.url).test_client()  # the answer is kept 10 s
+        health = fresh.get("/api/health").get_json()
+        job = submit(fresh, service_clip, ocr=True)
+        waiting = wait_until(lambda: (lambda j: j if "analysis" in (j["message"] or "") else None)(
+            fresh.get(f"/api/jobs/{job['id']}").get_json()), what="the job to wait for OCR", limit=120)
+    finally:
+        worker.stop()
+    workers_part = health["components"]["workers"]
+    assert health["status"] == "degraded" and workers_part["status"] == "degraded", health
+    assert workers_part["unconsumed"] == ["analysis"] and worker.name in workers_part["queues"]["extraction"]
+    assert "analysis" in workers_part["detail"] and "wait" in workers_part["detail"]
+    assert waiting["status"] == "running" and waiting["message"] == "waiting for a worker of the analysis queue"
 
 
 def test_queues_without_a_broker(client):

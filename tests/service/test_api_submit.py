@@ -150,6 +150,9 @@ def test_required_broker_down_answers_503(make_app, migrated_pg, redis_url, clip
     clean_postgres(app)
     assert_problem(upload(app.test_client(), clip_bytes), 503, "broker")
     assert_nothing_created(app)
+    # Health tells the same: no thread pool takes the jobs the broker cannot.
+    health = app.test_client().get("/api/health").get_json()
+    assert health["status"] != "ok" and health["components"]["workers"]["status"] == "down", health
 
 
 def test_a_file_name_of_thousands_of_characters_is_cut_and_one_too_long_to_read_is_refused_saying_so(

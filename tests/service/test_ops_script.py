@@ -96,6 +96,8 @@ def test_flower_answers_its_health_check_without_login_and_nothing_else_not_even
         metrics = requests.get(f"http://127.0.0.1:{port}/metrics", auth=("ops", "secret-word"), timeout=5)
         assert metrics.status_code == 200 and "flower_" in metrics.text
         assert listening_addresses(port) == {"127.0.0.1"}
+        # What `ps` shows anyone on the machine (the script execs Flower: same process).
+        assert b"secret-word" not in Path(f"/proc/{proc.pid}/cmdline").read_bytes()
     finally:
         stop(proc)
 

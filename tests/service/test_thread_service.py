@@ -155,3 +155,60 @@ def _answers(url: str) -> bool:
         return requests.get(url, timeout=1).status_code == 200
     except requests.RequestException:
         return False
+
+
+def test_old_jobs_are_expired_without_beat_by_command_and_by_the_server(make_app, embedded_app, add_job):
+    # Embedded mode has no beat: `flask jobs expire` by hand, and each serving process hourly.
+    from datetime import timedelta
+
+    from models import utcnow
+    from support.services import wait_until
+    retention = embedded_app.config["JOB_RETENTION_DAYS"]
+    old, later_old, recent = (add_job(embedded_app) for _ in range(3))
+    with embedded_app.app_context():
+        for job_id, days in ((old, retention + 1), (later_old, retention + 2), (recent, retention - 1)):
+            job_store().transition(job_id, "succeeded", ("queued",), finished_at=utcnow() - timedelta(days=days))
+
+    def left():
+        with embedded_app.app_context():
+            return set(db.session.scalars(sa.select(Job.id)))
+    result = embedded_app.test_cli_runner().invoke(args=["jobs", "expire"])
+    assert result.exit_code == 0 and "deleted 2" in result.output, result.output
+    assert left() == {recent}
+    with embedded_app.app_context():
+        job_store().transition(recent, "succeeded", ("succeeded",), finished_at=utcnow() - timedelta(days=retention + 1))
+    make_app(SQLALCHEMY_DATABASE_URI=embedded_app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=None,
+             RECOVER_JOBS_ON_START=True)  # a server starting
+    wait_until(lambda: not left(), what="the server to expire the old job", limit=30)
+
+
+def test_scratch_folders_interrupted_work_left_go_at_start_and_a_live_process_keeps_its_own(
+        make_app, embedded_app, tmp_path, monkeypatch):
+    import os
+    import tempfile
+    import time
+    root = tmp_path / "tmp"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    dead, alive = ended.pid, os.getpid()
+    long_ago = time.time() - embedded_app.config["JOB_TIME_LIMIT"] - 60
+
+    def folder(name, changed=long_ago, inner_changed=None):
+        path = root / name
+        (path / "frames").mkdir(parents=True)
+        (path / "frames" / "video.mp4").write_bytes(b"x")
+        for item, when in ((path / "frames" / "video.mp4", inner_changed or changed), (path / "frames", changed),
+                           (path, changed)):
+            os.utime(item, (when, when))
+        return name
+    gone = {folder(f"slidecast-job-{dead}-ab12cd_x"), folder("slidecast-extract-k2j4abcd"),  # an older version's
+            folder(f"slidecast-metrics-{dead}", changed=time.time())}
+    kept = {folder(f"slidecast-ocr-{alive}-q1w2e3r4"),  # a running job's: its process lives
+            folder(f"slidecast-asr-{dead}-zzzz1111", changed=time.time()),  # recent
+            folder(f"slidecast-generate-{dead}-yyyy2222", inner_changed=time.time()),  # written in lately
+            folder(f"slidecast-metrics-{alive}"), folder("slidecast-notes-abcd1234"), folder("other-app-x")}
+    make_app(SQLALCHEMY_DATABASE_URI=embedded_app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=None,
+             RECOVER_JOBS_ON_START=True)  # a server starting
+    assert set(os.listdir(root)) == kept, f"removed: {kept - set(os.listdir(root))}, left: {gone & set(os.listdir(root))}"

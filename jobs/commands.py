@@ -1,0 +1,16 @@
+"""`flask jobs ...`: maintenance an operator runs by hand (or from cron) when no beat does."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from jobs.recovery import expire_all
+
+jobs_cli = AppGroup("jobs", help="Maintenance of jobs.")
+
+
+@jobs_cli.command("expire")
+def expire_command() -> None:
+    """Delete finished jobs older than JOB_RETENTION_DAYS, rows and files, as beat's expire_jobs."""
+    click.echo(f"deleted {expire_all()} finished job(s) older than the retention")
