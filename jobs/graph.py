@@ -32,7 +32,7 @@ from jobs.handover import (extract_names, extraction_only, extraction_reporter, 
                            job_options, put_json, put_tree, stored_video)
 from jobs.deck import with_local_deck
 from jobs.inputs import input_video
-from jobs.progress import reporter, stage_percent
+from jobs.progress import ALIGNING_LAST, reporter, stage_percent
 from jobs.publish import metrics_row, publish_files, slide_rows
 from jobs.reuse import downloaded_sha256, reuse_earlier
 from jobs.scratch import scratch
@@ -205,7 +205,7 @@ def _align(job: Job, manifest: Manifest, out: Path, folder: Path):
     local = with_local_deck(job_options(job), job.id, folder)
     if not local.deck:
         return None
-    report = reporter(job.id)  # also while the deck is read: a cancel stops it at the next page
+    report = reporter(job.id, ALIGNING_LAST)  # also while the deck is read: a cancel stops it at the next page
     deck = open_deck(local.deck, progress=lambda f: report("aligning", 0.0, f"reading the deck: {f:.0%} of its pages"))
     return content.align_to_deck(manifest, out, deck, report, join_builds=not job_options(job).keep_builds)
 
