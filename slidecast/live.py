@@ -38,13 +38,15 @@ ON_PICTURE = 0.5
 # it changed by more than STEP grey levels from the first frame (sensor noise and a webcam's
 # auto exposure stay under it). An edge is where the outermost change of at least STRAIGHT of
 # the rows lies within EDGE_PX of one line, in at least two thirds of the side (SPREAD of the
-# rows of each); STRAY of the rows may change further out. The box keeps PAD of the frame's
+# rows of each); STRAY of the rows may change further out. Or a step of more than STEP across
+# 2 x EDGE_PX pixels along at least LINE of the rows that change. The box keeps PAD of the frame's
 # width beyond the edge, so a glyph cut by the tile, which touches it, still meets the box.
 STEP = 16
 STRAIGHT = 0.25
 EDGE_PX = 2
 SPREAD = 0.1
 STRAY = 0.05
+LINE = 0.6
 PAD = 0.004
 
 
@@ -160,8 +162,8 @@ def tile_edges(run: list[np.ndarray], box: tuple[int, int, int, int]) -> tuple[i
     moved = cv2.morphologyEx(moved, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
     if not moved.any():
         return None
-    left, right = _edge(moved), _edge(moved[:, ::-1])
-    top, bottom = _edge(moved.T), _edge(moved.T[:, ::-1])
+    left, right = _edge(moved, first), _edge(moved[:, ::-1], first[:, ::-1])
+    top, bottom = _edge(moved.T, first.T), _edge(moved.T[:, ::-1], first.T[:, ::-1])
     pad = max(2, round(PAD * width))
     return (x0 if left is None else max(x0, x0 + left - pad),
             y0 if top is None else max(y0, y0 + top - pad),
@@ -169,17 +171,29 @@ def tile_edges(run: list[np.ndarray], box: tuple[int, int, int, int]) -> tuple[i
             y1 if bottom is None else min(y1, y1 - bottom + pad))
 
 
-def _edge(moved: np.ndarray) -> int | None:
-    """How far in from the left of `moved` (rows x columns) a straight edge of change stands,
-    or None when there is none."""
-    outermost = moved[moved.any(1)].argmax(1)
+def _edge(moved: np.ndarray, still: np.ndarray) -> int | None:
+    """How far in from the left of `moved` (rows x columns) the tile's edge stands, or None
+    when it is not seen; `still` is the first frame there (blurred, int16).
+
+    Two ways to see it, the outer one wins: a straight line on which the outermost change of
+    many rows lies (the picture changes up to the border), or a straight step of the picture
+    along most of the rows that change (a still wall behind the speaker, against the slide),
+    outside all change. A curve (a person's outline, in front of a wall the colour of the
+    slide) is neither.
+    """
+    span = np.nonzero(moved.any(1))[0]
+    moved, still = moved[span[0]:span[-1] + 1], still[span[0]:span[-1] + 1]
+    changed = moved.any(1)
+    outermost = moved.argmax(1)[changed]
     # A few rows changed further out (a pointer, compression around the tile) do not move it.
     edge = int(np.percentile(outermost, 100 * STRAY))
     on_edge = outermost <= edge + EDGE_PX
     thirds = [part.mean() for part in np.array_split(on_edge, 3) if len(part)]
-    if on_edge.mean() < STRAIGHT or sum(share >= SPREAD for share in thirds) < 2:
-        return None
-    return edge
+    seen = [edge] if on_edge.mean() >= STRAIGHT and sum(share >= SPREAD for share in thirds) >= 2 else []
+    steps = np.abs(still[:, :-2 * EDGE_PX] - still[:, 2 * EDGE_PX:]) > STEP  # column j: line j + EDGE_PX
+    lines = np.nonzero(steps[:, :max(0, edge + 1 - EDGE_PX)].mean(0) >= LINE)[0]
+    seen += [int(lines[0]) + EDGE_PX] if len(lines) else []
+    return min(seen) if seen else None
 
 
 def _video_box(blob: np.ndarray, crop, scale) -> tuple[int, int, int, int]:
@@ -193,10 +207,15 @@ def _video_box(blob: np.ndarray, crop, scale) -> tuple[int, int, int, int]:
 
 
 def _in_picture(tight, coarse: list[int], picture, scale) -> list[int]:
-    """A box in video pixels as a box in the slide picture's pixels, inside `coarse`."""
+    """A tile's box in video pixels as a box in the slide picture's pixels, inside `coarse`. A
+    side of `coarse` on the picture's border stays: the tile may go on beyond the picture, and
+    its edge there is not in view (a line inside the photo could be taken for it)."""
     ox, oy = picture[0] * scale[0], picture[1] * scale[1]
-    return [max(coarse[0], round(tight[0] - ox)), max(coarse[1], round(tight[1] - oy)),
-            min(coarse[2], round(tight[2] - ox)), min(coarse[3], round(tight[3] - oy))]
+    width, height = round((picture[2] - picture[0]) * scale[0]), round((picture[3] - picture[1]) * scale[1])
+    return [coarse[0] if coarse[0] <= 0 else max(coarse[0], round(tight[0] - ox)),
+            coarse[1] if coarse[1] <= 0 else max(coarse[1], round(tight[1] - oy)),
+            coarse[2] if coarse[2] >= width else min(coarse[2], round(tight[2] - ox)),
+            coarse[3] if coarse[3] >= height else min(coarse[3], round(tight[3] - oy))]
 
 
 def _window(start: float, end: float, t: float, keys: list[float]) -> tuple[float, float]:
