@@ -159,7 +159,7 @@ def texts_before_after(manifest: Manifest, folder: Path) -> dict[int, tuple[str,
     for slide in distinct:
         with Image.open(folder / slide.image) as im:
             sizes.append(im.size)
-    flags = chrome_flags(pages, sizes)
+    flags = chrome_flags(pages, sizes, [s.live_regions for s in distinct])
     # Words the engine marked live (under a webcam tile) are left out of `text` as well.
     live = [{tuple(w["box"]) for w in s.words if w.get("live")} for s in distinct]
     flags = [[[c or tuple(word.box) in boxes for c, word in zip(line_flags, line)]
