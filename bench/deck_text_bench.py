@@ -76,8 +76,9 @@ _WORD = re.compile(r"<word [^>]*>(.*?)</word>", re.S)
 # width and height; a running line is on at least RUNNING of the deck's frames (and 2) besides
 # its own; digits count as one (a page number) in the top and bottom MARGIN of the page; a frame
 # title continued over consecutive frames is in the top TITLE_TOP, in its page's tallest type
-# there (0.9 of it), on fewer than CONTINUED of the frames.
-PLACE, RUNNING, MARGIN, TITLE_TOP, CONTINUED = 0.02, 0.25, 0.15, 0.3, 0.8
+# there (0.9 of it), on fewer than CONTINUED of the frames; a line at the same left edge up to
+# SHIFT of the height higher or lower is at its place too.
+PLACE, RUNNING, MARGIN, TITLE_TOP, CONTINUED, SHIFT = 0.02, 0.25, 0.15, 0.3, 0.8, 0.15
 
 
 def placed_pages(pdf: Path) -> list[list[tuple[str, float, float, float, float]]]:
@@ -133,8 +134,11 @@ def place_body_texts(pdf: Path) -> list[str]:
         kept = []
         for text, x0, y0, x1, y1 in lines:
             y = (y0 + y1) / 2
+            # Same left edge or centre and height; or the same left edge up to SHIFT higher or
+            # lower: a sidebar's entries move down under a section whose subsections open.
             carrying = [q for q, qx0, qx, qy in spots[key(text, y)]
-                        if abs(qy - y) <= PLACE and (abs(qx0 - x0) <= PLACE or abs(qx - (x0 + x1) / 2) <= PLACE)]
+                        if (abs(qy - y) <= PLACE and (abs(qx0 - x0) <= PLACE or abs(qx - (x0 + x1) / 2) <= PLACE))
+                        or (abs(qy - y) <= SHIFT and abs(qx0 - x0) <= PLACE / 2)]
             held = sorted({frames[q] for q in carrying})
             continued = len(held) < CONTINUED * count and held[-1] - held[0] + 1 == len(held) and \
                 all(title_type(q, text, y) for q in carrying)
