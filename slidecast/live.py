@@ -77,21 +77,39 @@ def live_regions(meta: VideoMeta, size: tuple[int, int], meter: ChangeMeter, cro
     time show them (`tile_edges`): the mask's cells are coarse and widened by a margin for the
     engine, which took words beside a tile for words under it."""
     scale = (meta.width / size[0], meta.height / size[1])
+    slides = _slide_blobs(meta, size, meter, crop, picture, fixed, keys, shown, scale)
+    # A tile keeps its size and place while it is one blob: each side is where the pictures'
+    # frames saw it furthest out (a window in which the lower half of the photo held still saw
+    # a line inside it; others saw the border), and a picture on which it held still takes it.
+    seen: dict[int, list[tuple]] = {}
+    for _, tiles in slides:
+        for k, _, sides in tiles:
+            if sides is not None:
+                seen.setdefault(k, []).append(sides)
     out = []
-    for cells, tiles in _slide_blobs(meta, size, meter, crop, picture, fixed, keys, shown, scale):
+    for cells, tiles in slides:
         boxes = live_boxes(cells, crop, picture, scale)
-        for coarse, tight in tiles:
-            mine = live_boxes(coarse, crop, picture, scale)
-            if tight is not None and len(mine) == 1 and mine[0] in boxes:
+        for k, blob, _ in tiles:
+            mine = live_boxes(blob, crop, picture, scale)
+            if k in seen and len(mine) == 1 and mine[0] in boxes:
+                tight = _outermost(seen[k], _video_box(blob, crop, scale))
                 boxes[boxes.index(mine[0])] = _in_picture(tight, mine[0], picture, scale)
         out.append(boxes)
     return out
 
 
+def _outermost(found: list[tuple], box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """Each side of `box` at the outermost place it was seen (`found`: sides, None where not
+    seen); a side never seen stays."""
+    sides = [[side[i] for side in found if side[i] is not None] for i in range(4)]
+    return (min(sides[0], default=box[0]), min(sides[1], default=box[1]),
+            max(sides[2], default=box[2]), max(sides[3], default=box[3]))
+
+
 def _slide_blobs(meta, size, meter, crop, picture, fixed, keys, shown, scale):
     """(cells, tiles) per picture: the cells as `live_cells` describes; with `scale` (analysis
-    to video pixels) each blob counted on it as (its cells, the tile's box in video pixels
-    measured on the picture's frames or None), else no tiles."""
+    to video pixels) each blob counted on it as (its number, its cells, the tile's sides in video
+    pixels measured on the picture's frames, `tile_edges`), else no tiles."""
     count, labels = cv2.connectedComponents((meter.mask & ~fixed).astype(np.uint8), connectivity=8)
     blobs = [labels == k for k in range(1, count)]
     blobs = [blob for blob in blobs if live_boxes(blob, crop, picture, (1.0, 1.0))]
@@ -120,7 +138,7 @@ def _slide_blobs(meta, size, meter, crop, picture, fixed, keys, shown, scale):
         cells = fixed.copy()
         for k in moving:
             cells |= blobs[k]
-        out.append((cells, [(blobs[k], edges[i][k]) for k in sorted(moving)] if scale else []))
+        out.append((cells, [(k, blobs[k], edges[i][k]) for k in sorted(moving)] if scale else []))
     return out
 
 
@@ -140,9 +158,10 @@ def _moving(judge: ChangeMeter, run: list, crop, blobs: list[np.ndarray]) -> set
     return {k for k, blob in enumerate(blobs) if moved[blob].mean() >= MOVING}
 
 
-def tile_edges(run: list[np.ndarray], box: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
-    """The box of the tile moving inside `box` (x0, y0, x1, y1 in the frames' pixels), or None
-    when the frames of `run` (grey, the video's size) show no movement there.
+def tile_edges(run: list[np.ndarray], box: tuple[int, int, int, int]) -> tuple | None:
+    """The sides (x0, y0, x1, y1, each None where not seen) of the tile moving inside `box` (in
+    the frames' pixels), or None when the frames of `run` (grey, the video's size) show no
+    movement there.
 
     Each side of `box` moves in to the tile's own edge where that edge is seen: a straight line
     on which the outermost change of many rows (columns) lies, in at least two thirds of the
@@ -162,13 +181,12 @@ def tile_edges(run: list[np.ndarray], box: tuple[int, int, int, int]) -> tuple[i
     moved = cv2.morphologyEx(moved, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
     if not moved.any():
         return None
-    left, right = _edge(moved, first), _edge(moved[:, ::-1], first[:, ::-1])
-    top, bottom = _edge(moved.T, first.T), _edge(moved.T[:, ::-1], first.T[:, ::-1])
     pad = max(2, round(PAD * width))
-    return (x0 if left is None else max(x0, x0 + left - pad),
-            y0 if top is None else max(y0, y0 + top - pad),
-            x1 if right is None else min(x1, x1 - right + pad),
-            y1 if bottom is None else min(y1, y1 - bottom + pad))
+    left, top = _edge(moved, first), _edge(moved.T, first.T)
+    right, bottom = _edge(moved[:, ::-1], first[:, ::-1]), _edge(moved.T[:, ::-1], first.T[:, ::-1])
+    return (None if left is None else max(x0, x0 + left - pad), None if top is None else max(y0, y0 + top - pad),
+            None if right is None else min(x1, x1 - right + pad),
+            None if bottom is None else min(y1, y1 - bottom + pad))
 
 
 def _edge(moved: np.ndarray, still: np.ndarray) -> int | None:
