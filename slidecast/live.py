@@ -78,9 +78,10 @@ def live_regions(meta: VideoMeta, size: tuple[int, int], meter: ChangeMeter, cro
     engine, which took words beside a tile for words under it."""
     scale = (meta.width / size[0], meta.height / size[1])
     slides = _slide_blobs(meta, size, meter, crop, picture, fixed, keys, shown, scale)
-    # A tile keeps its size and place while it is one blob: each side is where the pictures'
-    # frames saw it furthest out (a window in which the lower half of the photo held still saw
-    # a line inside it; others saw the border), and a picture on which it held still takes it.
+    # A tile keeps its size and place while it is one blob: each side is where most of the
+    # pictures' frames saw it (one window in which the photo's lower half held still saw a line
+    # inside it, one on trigon-letterbox a step 57 px above the tile; the others saw the
+    # border), and a picture on which it held still takes it too.
     seen: dict[int, list[tuple]] = {}
     for _, tiles in slides:
         for k, _, sides in tiles:
@@ -92,18 +93,18 @@ def live_regions(meta: VideoMeta, size: tuple[int, int], meter: ChangeMeter, cro
         for k, blob, _ in tiles:
             mine = live_boxes(blob, crop, picture, scale)
             if k in seen and len(mine) == 1 and mine[0] in boxes:
-                tight = _outermost(seen[k], _video_box(blob, crop, scale))
+                tight = _typical(seen[k], _video_box(blob, crop, scale))
                 boxes[boxes.index(mine[0])] = _in_picture(tight, mine[0], picture, scale)
         out.append(boxes)
     return out
 
 
-def _outermost(found: list[tuple], box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    """Each side of `box` at the outermost place it was seen (`found`: sides, None where not
-    seen); a side never seen stays."""
+def _typical(found: list[tuple], box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """Each side of `box` at the median of the places it was seen (`found`: sides, None where
+    not seen); a side never seen stays."""
     sides = [[side[i] for side in found if side[i] is not None] for i in range(4)]
-    return (min(sides[0], default=box[0]), min(sides[1], default=box[1]),
-            max(sides[2], default=box[2]), max(sides[3], default=box[3]))
+    return tuple(int(np.floor(np.median(seen))) if seen and i < 2 else int(np.ceil(np.median(seen))) if seen
+                 else box[i] for i, seen in enumerate(sides))
 
 
 def _slide_blobs(meta, size, meter, crop, picture, fixed, keys, shown, scale):
