@@ -5,9 +5,12 @@
 Each video is extracted once into OUT/NAME (kept: a re-run only re-scores; --fresh re-extracts).
 Every true appearance with a deck page is matched to the found appearance it overlaps most in
 time. Word precision = words of `text` also on the page / words of `text`; recall = words of the
-page also in `text` / words of the page (multisets, lower case, \\w+ tokens). Two references:
-the page's whole text (pdftotext) and its body: the page without lines that repeat on half or
-more of the deck's pages (headers, footers, navigation), which is what `text` is meant to hold.
+page also in `text` / words of the page (multisets, lower case, \\w+ tokens). Three references:
+the page's whole text (pdftotext); its body: the page without lines that repeat on half or more
+of the deck's pages (headers, footers, navigation), which is what `text` is meant to hold; and
+`place` (columns *_place), the body told by place (place_body_texts: a line at the same place on
+a quarter of the deck's frames is running), which also takes out a sidebar shown on part of the
+deck and keeps a matrix's digits that the word-based body takes for page numbers.
 "Before" is the text of all OCR words (what `text` was before chrome was marked), "after" is
 `text` (recomputed from the saved words: chrome as the rule decides now, live words as saved). Only appearances the detector found whole are scored for text (counted in `scored`).
 With --deck each video is extracted with every build step kept (what a deck implies, see
@@ -19,6 +22,7 @@ that run (slidecast.deck.align_slides, what --deck does after OCR): deck_page is
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 import subprocess
@@ -30,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import pypdfium2 as pdfium  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from slidecast.ocr.base import Word, page_from_words  # noqa: E402
@@ -64,6 +69,85 @@ def body_text(pages: list[str], page: int) -> str:
     return "\n".join(line for line in pages[page - 1].splitlines() if key(line) not in common)
 
 
+_PAGE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', re.S)
+_LINE = re.compile(r'<line xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</line>', re.S)
+_WORD = re.compile(r"<word [^>]*>(.*?)</word>", re.S)
+# The place-aware reference (place_body_texts): lines at one place within PLACE of the page's
+# width and height; a running line is on at least RUNNING of the deck's frames (and 2) besides
+# its own; digits count as one (a page number) in the top and bottom MARGIN of the page; a frame
+# title continued over consecutive frames is in the top TITLE_TOP, in its page's tallest type
+# there (0.9 of it), on fewer than CONTINUED of the frames; a line at the same left edge up to
+# SHIFT of the height higher or lower is at its place too.
+PLACE, RUNNING, MARGIN, TITLE_TOP, CONTINUED, SHIFT = 0.02, 0.25, 0.15, 0.3, 0.8, 0.15
+
+
+def placed_pages(pdf: Path) -> list[list[tuple[str, float, float, float, float]]]:
+    """Each page's lines (pdftotext -bbox-layout) as (text, x0, y0, x1, y1), fractions of the page."""
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", "-bbox-layout", str(pdf), "-"], capture_output=True, check=True)
+    pages = []
+    for width, height, body in _PAGE.findall(out.stdout.decode("utf-8", "replace")):
+        w, h = float(width), float(height)
+        pages.append([(" ".join(html.unescape(t) for t in _WORD.findall(inner)), float(x0) / w, float(y0) / h,
+                       float(x1) / w, float(y1) / h) for x0, y0, x1, y1, inner in _LINE.findall(body)])
+    return pages
+
+
+def frame_numbers(pdf: Path) -> list[int]:
+    """Each page's frame (0, 1, ...): beamer gives the overlay pages of one frame one page label."""
+    doc = pdfium.PdfDocument(str(pdf))
+    try:
+        labels = [doc.get_page_label(i) or f"page {i}" for i in range(len(doc))]
+    finally:
+        doc.close()
+    order = {label: n for n, label in enumerate(dict.fromkeys(labels))}
+    return [order[label] for label in labels]
+
+
+def place_body_texts(pdf: Path) -> list[str]:
+    """Each page's text without its running lines, told by place: a line is running when the same
+    text (a page number: any digits) stands at its place (left edge or centre, and height) on
+    RUNNING of the deck's frames besides its own. A navigation bar, a sidebar shown on one part
+    of the deck, a footer, a frame counter are running; a matrix's digits, a body line that
+    repeats elsewhere on the page are not (the word-based `body_text` takes both wrongly). A
+    frame title continued over consecutive frames (the slide's own title, in title type there on
+    every page carrying it) is not running."""
+    pages, frames = placed_pages(pdf), frame_numbers(pdf)
+    count = max(frames) + 1
+
+    def key(text: str, y: float) -> str:
+        text = " ".join(text.split()).lower()
+        return re.sub(r"\d+", "#", text) if y < MARGIN or y > 1 - MARGIN else text
+
+    spots: dict[str, list[tuple[int, float, float, float]]] = {}
+    for p, lines in enumerate(pages):
+        for text, x0, y0, x1, y1 in lines:
+            spots.setdefault(key(text, (y0 + y1) / 2), []).append((p, x0, (x0 + x1) / 2, (y0 + y1) / 2))
+    tallest = [max([y1 - y0 for _, _, y0, _, y1 in lines if (y0 + y1) / 2 < TITLE_TOP], default=0.0)
+               for lines in pages]
+
+    def title_type(p: int, text: str, y: float) -> bool:
+        return y < TITLE_TOP and any(abs((y0 + y1) / 2 - y) <= PLACE and y1 - y0 >= 0.9 * tallest[p]
+                                     and t.split() == text.split() for t, _, y0, _, y1 in pages[p])
+
+    out = []
+    for p, lines in enumerate(pages):
+        kept = []
+        for text, x0, y0, x1, y1 in lines:
+            y = (y0 + y1) / 2
+            # Same left edge or centre and height; or the same left edge up to SHIFT higher or
+            # lower: a sidebar's entries move down under a section whose subsections open.
+            carrying = [q for q, qx0, qx, qy in spots[key(text, y)]
+                        if (abs(qy - y) <= PLACE and (abs(qx0 - x0) <= PLACE or abs(qx - (x0 + x1) / 2) <= PLACE))
+                        or (abs(qy - y) <= SHIFT and abs(qx0 - x0) <= PLACE / 2)]
+            held = sorted({frames[q] for q in carrying})
+            continued = len(held) < CONTINUED * count and held[-1] - held[0] + 1 == len(held) and \
+                all(title_type(q, text, y) for q in carrying)
+            if len(held) - 1 < max(2, RUNNING * count) or continued:
+                kept.append(text)
+        out.append("\n".join(kept))
+    return out
+
+
 def overlap(a, b) -> float:
     return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
 
@@ -79,7 +163,7 @@ def texts_before_after(manifest: Manifest, folder: Path) -> dict[int, tuple[str,
     for slide in distinct:
         with Image.open(folder / slide.image) as im:
             sizes.append(im.size)
-    flags = chrome_flags(pages, sizes)
+    flags = chrome_flags(pages, sizes, [s.live_regions for s in distinct])
     # Words the engine marked live (under a webcam tile) are left out of `text` as well.
     live = [{tuple(w["box"]) for w in s.words if w.get("live")} for s in distinct]
     flags = [[[c or tuple(word.box) in boxes for c, word in zip(line_flags, line)]
@@ -88,7 +172,8 @@ def texts_before_after(manifest: Manifest, folder: Path) -> dict[int, tuple[str,
     return {s.index: (p.text, body_page(p, f).text) for s, p, f in zip(distinct, pages, flags)}
 
 
-def score_video(manifest: Manifest, folder: Path, truth: dict, pages: list[str], use_text: bool = False) -> dict:
+def score_video(manifest: Manifest, folder: Path, truth: dict, pages: list[str], use_text: bool = False,
+                placed: list[str] | None = None) -> dict:
     """Counts over the true appearances whose found slide spans the same time (80% both ways):
     where the detector merged or split slides the text cannot be the page's, whatever OCR does."""
     counts = Counter()
@@ -114,13 +199,16 @@ def score_video(manifest: Manifest, folder: Path, truth: dict, pages: list[str],
             # body rule takes a line of digits (a matrix row "0 1 0") for a running page number.
             whole = Counter({t: n for t, n in tokens(pages[page - 1]).items() if keep(t)})
             body = Counter({t: n for t, n in tokens(body_text(pages, page)).items() if keep(t)})
+            place = Counter({t: n for t, n in tokens(placed[page - 1]).items() if keep(t)}) if placed else Counter()
             for name, text in zip(("before", "after"), texts[slide.same_as or slide.index]):
                 found = Counter({t: n for t, n in tokens(text).items() if keep(t)})
                 counts[f"{kind}{name}_found"] += sum(found.values())
                 counts[f"{kind}{name}_hit_whole"] += sum((found & whole).values())
                 counts[f"{kind}{name}_hit_body"] += sum((found & body).values())
+                counts[f"{kind}{name}_hit_place"] += sum((found & place).values())
             counts[f"{kind}whole"] += sum(whole.values())
             counts[f"{kind}body"] += sum(body.values())
+            counts[f"{kind}place"] += sum(place.values())
     return dict(counts)
 
 
@@ -133,6 +221,8 @@ def rates(c: dict) -> dict:
             out[f"{kind}{name}_precision_body"] = c.get(f"{kind}{name}_hit_body", 0) / found
             out[f"{kind}{name}_recall_whole"] = c.get(f"{kind}{name}_hit_whole", 0) / max(1, c.get(f"{kind}whole", 0))
             out[f"{kind}{name}_recall_body"] = c.get(f"{kind}{name}_hit_body", 0) / max(1, c.get(f"{kind}body", 0))
+            out[f"{kind}{name}_precision_place"] = c.get(f"{kind}{name}_hit_place", 0) / found
+            out[f"{kind}{name}_recall_place"] = c.get(f"{kind}{name}_hit_place", 0) / max(1, c.get(f"{kind}place", 0))
     out["deck_page_accuracy"] = c.get("page_right", 0) / max(1, c["appearances"])
     out["deck_page_accuracy_scored"] = c.get("scored_page_right", 0) / max(1, c.get("scored", 0))
     return {k: round(v, 3) for k, v in out.items()}
@@ -167,7 +257,7 @@ def main() -> int:
             # What content.run does with --deck after OCR, on the pictures of the same run.
             align_slides(manifest, out, open_deck(pdf))
         seconds = time.perf_counter() - started
-        counts = score_video(manifest, out, truth, pdf_pages(pdf), use_text=args.deck)
+        counts = score_video(manifest, out, truth, pdf_pages(pdf), use_text=args.deck, placed=place_body_texts(pdf))
         counts["align_seconds"] = round(seconds, 1)
         rows[video.stem] = counts
         total.update(counts)

@@ -89,7 +89,7 @@ def ocr_slides(manifest: Manifest, out_dir: Path, options: ExtractOptions, repor
     sizes = [_size(p) for p in images]
     pages = ocr_images(images, options.ocr_engine, options.workers, done)
     bodies = []
-    for slide, page, flags in zip(distinct, pages, chrome_flags(pages, sizes)):
+    for slide, page, flags in zip(distinct, pages, chrome_flags(pages, sizes, [s.live_regions for s in distinct])):
         live = live_flags(page, slide.live_regions)
         body = body_page(page, [[c or v for c, v in zip(*marks)] for marks in zip(flags, live)])
         slide.text = body.text

@@ -26,7 +26,7 @@ from .detect.live_regions import regions_mask
 from .errors import CorruptVideo, InvalidOptions, OutputNotWritable
 from .frames import analysis_size
 from .heap import map_big_blocks
-from .live import live_boxes, live_cells
+from .live import live_regions
 from .output.manifest import Manifest, SlideEntry, VideoInfo
 from .options import ExtractOptions
 from .output import OutputDir
@@ -192,11 +192,9 @@ def _live_regions(meta: VideoMeta, size, plan, slides: list[Slide], opts) -> lis
     screen, and the user's ignore regions."""
     fixed = regions_mask(opts.ignore_regions, plan.meter.grid)
     shown = [(s.shown.start, s.shown.end, s.shown.best.t) for s in slides]
-    scale = (meta.width / size[0], meta.height / size[1])
     picture = plan.picture or plan.crop
     keys = [gop.start for gop in plan.gops]
-    return [live_boxes(cells, plan.crop, picture, scale)
-            for cells in live_cells(meta, size, plan.meter, plan.crop, picture, fixed, keys, shown)]
+    return live_regions(meta, size, plan.meter, plan.crop, picture, fixed, keys, shown)
 
 
 def _entries(slides: list[Slide], out: OutputDir, live: list[list[list[int]]]) -> list[SlideEntry]:

@@ -97,11 +97,15 @@ class _Spot:
     height: float
 
 
-def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[list[list[bool]]]:
-    """For each page, line and word: is it chrome? `sizes` are the pictures' (width, height).
+def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]],
+                 hidden: list[list[list[int]]] | None = None) -> list[list[list[bool]]]:
+    """For each page, line and word: is it chrome? `sizes` are the pictures' (width, height);
+    `hidden`, each picture's live regions ([x0, y0, x1, y1] pixels: a webcam tile).
 
     Pages are the distinct slides of one video, in any order. With fewer than MIN_SLIDES pages
-    nothing is chrome.
+    nothing is chrome. A frame whose pictures all have a word's place under a live region could
+    not show it, and does not count among the frames the word must be on most of (a page number
+    in the corner a speaker's tile covers for half of the talk).
     """
     spots = [[[_spot(w, size) for w in line] for line in page.lines] for page, size in zip(pages, sizes)]
     flags = [[[False] * len(line) for line in page.lines] for page in pages]
@@ -112,10 +116,10 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
     count = max(frames) + 1
     if count < MIN_SLIDES:
         return flags
-    needed = max(2, MOST * (count - 1))
     # The frames (other than its own) on which each word of each page sits at the same place.
     holders = [[[frozenset(frame for frame, other in zip(frames, placed) if frame != frames[p] and other.has(spot))
                  for spot in line] for line in spots[p]] for p in range(len(pages))]
+    covered = _covered(spots, frames, hidden, sizes)
     body = _body_height(spots)
     tops = [_top_height(page_spots) for page_spots in spots]
     heads = [_Placed([s for s in _flat(page_spots) if _head(s, body, top)]) for page_spots, top in zip(spots, tops)]
@@ -129,8 +133,9 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
                 for spot, h in zip(line, line_holders)]
                for line, line_holders in zip(spots[p], holders[p])] for p in range(len(pages))]
     for p, page in enumerate(pages):
-        _mark_repeated(page, [[len(h) >= needed and not t for h, t in zip(line, line_titled)]
-                              for line, line_titled in zip(holders[p], titled[p])], flags[p])
+        _mark_repeated(page, [[len(h) >= _needed(count - 1 - len(c - {frames[p]})) and not t
+                               for h, t, c in zip(line, line_titled, line_covered)]
+                              for line, line_titled, line_covered in zip(holders[p], titled[p], covered[p])], flags[p])
     # Second look, among the slides of the same template only: a deck's title and section pages
     # (or a part with another sidebar) do not show its sidebar's table of contents, so counted
     # over the whole talk the contents fall short of "most slides" while every slide of the
@@ -167,6 +172,30 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]]) -> list[li
     for page, page_flags in zip(pages, flags):
         _symbols_beside_chrome(page, page_flags)
     return flags
+
+
+def _needed(others: int) -> float:
+    """On how many of `others` frames (besides its own) a word must sit to be chrome."""
+    return max(2, MOST * others) if others >= MIN_SLIDES - 1 else float("inf")
+
+
+def _covered(spots: list[list[list[_Spot]]], frames: list[int], hidden, sizes) -> list[list[list[set[int]]]]:
+    """For each word of each page, the frames all of whose pictures have its place under a live
+    region."""
+    if not hidden or not any(hidden):
+        return [[[set() for _ in line] for line in page_spots] for page_spots in spots]
+    regions = [[(x0 / max(1, w), y0 / max(1, h), x1 / max(1, w), y1 / max(1, h)) for x0, y0, x1, y1 in boxes]
+               for boxes, (w, h) in zip(hidden, sizes)]
+
+    def under(spot: _Spot, page: int) -> bool:
+        y0, y1 = spot.cy - spot.height / 2, spot.cy + spot.height / 2
+        return any(spot.x0 < r[2] and r[0] < spot.x1 and y0 < r[3] and r[1] < y1 for r in regions[page])
+
+    pages_of: dict[int, list[int]] = {}
+    for page, frame in enumerate(frames):
+        pages_of.setdefault(frame, []).append(page)
+    return [[[{frame for frame, pages in pages_of.items() if all(under(spot, q) for q in pages)} for spot in line]
+             for line in page_spots] for page_spots in spots]
 
 
 def _rows_of_chrome(page_spots: list[list[_Spot]], flags: list[list[bool]], head) -> None:

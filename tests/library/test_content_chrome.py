@@ -18,6 +18,7 @@ from slidecast.output.manifest import Manifest, SlideEntry, VideoInfo, validate
 DECK = Path(__file__).resolve().parents[1] / "data" / "beamer" / "conference-talk.pdf"
 # Verona's demo: pages 10-13 are the four steps of one frame under one "Example block" box.
 VERONA = DECK.with_name("verona-default.pdf")
+REAL_PAGES = DECK.parents[1] / "real_pages"  # astronaut-face.png: a photo as a speaker's tile
 # Content pages whose own text names no section: any section name in `text` is the nav bar.
 PAGES = (4, 6, 10, 12, 13, 24)
 NAV_WORDS = ("Introduction", "Hardness", "Tractability", "Summary")
@@ -181,3 +182,26 @@ def test_a_split_headlines_subsections_beside_the_section_names_are_chrome(tmp_p
         assert "Test frame" in slide.text, (slide.index, slide.text)
     # The contents page lists the subsections in its body: that is what it says.
     assert "Title Pages for Sectioning" in manifest.slides[1].text
+
+
+def test_a_page_number_under_a_webcam_tile_on_most_slides_is_still_chrome(tmp_path):
+    # Amurmaple's frame counter ("4/11") sits in the bottom-right corner; a speaker's tile
+    # covers that corner on six of nine slides (their live region), so the counter is read on
+    # three. Slides that cannot show the corner do not count against it: it is on all of the
+    # slides that can, and is kept out of their text.
+    numbers = (3, 4, 9, 10, 11, 12, 15, 18, 21)
+    manifest = beamer_manifest(tmp_path, numbers, AMURMAPLE)
+    face = Image.open(REAL_PAGES / "astronaut-face.png").convert("RGB").resize((200, 180))
+    tile = [760, 540, 960, 720]
+    for slide in manifest.slides[:6]:
+        picture = Image.open(tmp_path / slide.image)
+        picture.paste(face, tuple(tile[:2]))
+        picture.save(tmp_path / slide.image)
+        slide.live_regions = [tile]
+    content.run(manifest, tmp_path, tmp_path / "none.mp4", ExtractOptions(pdf=False, subtitles=False, workers=2))
+    shown = manifest.slides[6:]  # pages 15, 18, 21
+    counters = [w for slide in shown for w in slide.words if w["text"].endswith("/11")]
+    assert len(counters) >= 3 and all(w["chrome"] for w in counters), counters
+    for slide in shown:
+        assert not any(token.endswith("/11") for token in slide.text.split()), (slide.index, slide.text)
+        assert slide.title and slide.title in slide.text

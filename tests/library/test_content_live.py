@@ -4,6 +4,7 @@ words there stay in `words` marked live and are left out of text and title."""
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -13,7 +14,7 @@ from slidecast.output.manifest import Manifest, SlideEntry, VideoInfo, validate
 from slidecast.synthetic import CLIP_NAMES
 from slidecast.synthetic.effects import Webcam
 from slidecast.synthetic.slides import deck_style, render_slide, slide_content
-from support.engine_clips import ENGINE_ONLY, extract_fast
+from support.engine_clips import ENGINE_ONLY, extract_fast, page
 
 SIZE = (960, 540)
 
@@ -84,7 +85,11 @@ def test_a_webcam_tile_that_moves_hides_only_the_words_under_it_on_each_slide(re
     first, last = manifest.slides[0], manifest.slides[-1]
     assert first.end < clip.face.move_at < clip.face.move_at + 1 < last.start
     under = []
-    for slide, tile, away in ((first, right, left), (last, left, right)):
+    for slide, shot, tile, away in ((first, clip.shots[0], right, left), (last, clip.shots[-1], left, right)):
+        # Word boxes are in the slide picture's pixels; the picture leaves out the page's dark border.
+        picture = cv2.cvtColor(cv2.imread(str(tmp_path / "out" / slide.image)), cv2.COLOR_BGR2GRAY)
+        dx, dy = _picture_offset(picture, cv2.cvtColor(page(shot.page), cv2.COLOR_RGB2GRAY))
+        tile, away = _moved(tile, -dx, -dy), _moved(away, -dx, -dy)
         near = (tile[0] - cell, tile[1] - cell, tile[2] + cell, tile[3] + cell)
         under += [word for word in slide.words if _meets(word["box"], tile)]
         clear = [word for word in slide.words if _meets(word["box"], away) and not _meets(word["box"], near)
@@ -93,3 +98,64 @@ def test_a_webcam_tile_that_moves_hides_only_the_words_under_it_on_each_slide(re
         assert all(word["text"] in slide.text.split() for word in clear), (slide.index, slide.text)
     # Words clipped by the tile's edge ("llet" of "bullet") are read; they are not the slide's.
     assert under and all(word["live"] for word in under), under
+
+
+def _moved(box, dx: int, dy: int):
+    return box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy
+
+
+def _picture_offset(picture: np.ndarray, screen: np.ndarray) -> tuple[int, int]:
+    """Where the slide picture (a crop of the screen, maybe without the page's dark border)
+    sits on the screen: its top-left part, away from a tile on the right, found there."""
+    part = picture[:120, :200]
+    scores = cv2.matchTemplate(screen, part, cv2.TM_SQDIFF)
+    _, _, best, _ = cv2.minMaxLoc(scores)
+    return best
+
+
+def test_words_just_beside_a_webcam_tile_are_the_slides_text(real_clip, tmp_path):
+    # The realism bench's camera tile (the head tilts: the picture changes up to the tile's
+    # border) next to lines of the slide. The engine's live mask is the tile's grid cells and
+    # two cells more all round; words in that margin are not under the tile, they are what
+    # the slide says. Words under the tile or clipped by its edge stay out.
+    video, clip = real_clip("face-tilting")
+    out = tmp_path / "out"
+    manifest = extract(video, out, {**ENGINE_ONLY, "ocr": True})
+    x, y, w, h = clip.face.box
+    cell = clip.size[0] // 32
+    beside, under = [], []
+    for slide, shot in zip(manifest.slides, clip.shots):
+        picture = cv2.cvtColor(cv2.imread(str(out / slide.image)), cv2.COLOR_BGR2GRAY)
+        dx, dy = _picture_offset(picture, cv2.cvtColor(page(shot.page), cv2.COLOR_RGB2GRAY))
+        tile = (x - dx, y - dy, x + w - dx, y + h - dy)
+        clear = (tile[0] - 6, tile[1] - 6, tile[2] + 6, tile[3] + 6)
+        margin = (tile[0] - 2 * cell, tile[1] - 2 * cell, tile[2] + 2 * cell, tile[3] + 2 * cell)
+        under += [word for word in slide.words if _meets(word["box"], tile)]
+        near = [word for word in slide.words if _meets(word["box"], margin) and not _meets(word["box"], clear)
+                and not word.get("chrome")]
+        assert all(word["text"] in slide.text.split() for word in near), (slide.index, near, slide.text)
+        beside += near
+    assert len(beside) >= 3 and not any(word["live"] for word in beside), beside
+    assert under and all(word["live"] for word in under), under
+
+
+def test_half_words_at_the_quiet_edge_of_a_webcam_tile_stay_out_of_the_text(real_clip, tmp_path):
+    # A person in front of a black wall, on a black slide: the tile's left edge cuts lines of
+    # the slide ("Sometimes, the logos have to be c|hanged"), but neither moves nor shows as a
+    # step of the picture. The tile's box cannot be cut to that edge, so the pieces of words
+    # the wall cuts off stay live, not read as the slide's words.
+    video, clip = real_clip("face-wall")
+    out = tmp_path / "out"
+    manifest = extract(video, out, {**ENGINE_ONLY, "ocr": True})
+    x, y, w, h = clip.face.box
+    cut = []
+    for slide, shot in zip(manifest.slides, clip.shots):
+        picture = cv2.cvtColor(cv2.imread(str(out / slide.image)), cv2.COLOR_BGR2GRAY)
+        dx, dy = _picture_offset(picture, cv2.cvtColor(page(shot.page), cv2.COLOR_RGB2GRAY))
+        edge, top, bottom = x - dx, y - dy, y + h - dy
+        at_edge = [word for word in slide.words
+                   if word["box"][2] >= edge - 4 and word["box"][0] < edge and word["box"][1] < bottom
+                   and word["box"][3] > top]
+        assert all(word["live"] for word in at_edge), (slide.index, at_edge)
+        cut += at_edge
+    assert len(cut) >= 2, cut

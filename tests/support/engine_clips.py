@@ -101,10 +101,15 @@ class Shot:
 class Face:
     """The speaker's photo as a tile: `box` = (x, y, w, h) in pixels, swaying a few pixels all
     the time, leaning in (growing by `lean`) now and then, and moving to `moves_to` (x, y)
-    at `move_at` seconds over one second."""
+    at `move_at` seconds over one second; with `turn`, the head also tilts by up to that many
+    degrees (the realism bench's tile, bench/real/scene.py): the picture then changes up to the
+    tile's border. With `wall` (RGB), the person stands in front of a still wall of that colour:
+    the photo shows only in an ellipse (head and shoulders), the tile's border does not move."""
 
     box: tuple[int, int, int, int]
     lean: float = 0.12
+    turn: float = 0.0
+    wall: tuple[int, int, int] | None = None
     move_at: float | None = None
     moves_to: tuple[int, int] | None = None
 
@@ -167,7 +172,15 @@ def _face_frame(face: Face, photo: np.ndarray, t: float, canvas: np.ndarray) -> 
     cx0 = int(np.clip((pw - cw) // 2 + sway[0], 0, pw - cw))
     cy0 = int(np.clip((ph - ch) // 2 + sway[1], 0, ph - ch))
     crop = photo[cy0:cy0 + ch, cx0:cx0 + cw]
-    canvas[y:y + h, x:x + w] = cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR)
+    tile = cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR)
+    if face.turn:
+        tilt = cv2.getRotationMatrix2D((w / 2, h / 2), face.turn * np.sin(2 * np.pi * t / 3.7), 1.0)
+        tile = cv2.warpAffine(tile, tilt, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    if face.wall is not None:
+        person = np.zeros((h, w), np.uint8)
+        cv2.ellipse(person, (w // 2, int(h * 0.58)), (int(w * 0.36), int(h * 0.44)), 0, 0, 360, 1, -1)
+        tile[person == 0] = face.wall
+    canvas[y:y + h, x:x + w] = tile
 
 
 def render_real_clip(clip: RealClip, path: Path) -> Path:
@@ -244,6 +257,14 @@ REAL_CLIPS = {
     "face": RealClip([Shot("pure-4", 4), Shot("pure-9", 4), Shot("pure-10", 4), Shot("pure-12", 4),
                       Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-6", 4)],
                      face=Face((480, 200, 144, 144), move_at=13.0, moves_to=(16, 200))),
+    # The realism bench's tile (its head tilts, so the picture changes up to the tile's border)
+    # over slides with words just beside it.
+    "face-tilting": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4)],
+                             face=Face((480, 200, 144, 144), turn=3.0)),
+    # A person in front of a black wall, on a black slide: the tile's left edge, which cuts
+    # through lines of the slide, is seen neither moving nor as a step of the picture.
+    "face-wall": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-9", 4)],
+                          face=Face((300, 190, 144, 144), turn=3.0, wall=(0, 0, 0))),
     # Sensor noise, flicker and three exposure steps.
     "noisy": RealClip([Shot("amurmaple-4", 4), Shot("amurmaple-9", 4), Shot("amurmaple-10", 4),
                        Shot("amurmaple-11", 4), Shot("pure-12", 4), Shot("pure-13", 4)], slide_box=PILLARBOX,
