@@ -115,6 +115,10 @@ class ChangeMeter:
         self.threshold = self.base * self.scale
         self.redraws: list[float] = []  # keyframe redraw levels seen (learn_redraw)
         self.filmed = False  # a keyframe pair showed the camera's drift (redraw_level)
+        # ... one of the keyframe pairs read before the second pass (screening): what a rule
+        # that must not change during a run asks (timeline's same-slide test); a state and the
+        # keyframe after a fade can read as moved later on (fade seed 3).
+        self.filmed_early = False
         self.pointer_cells = max(1, int(round(POINTER_CELLS * 2.0 ** ((0.5 - s) * 2))))
         self.mask = np.zeros((grid[1], grid[0]), bool) if mask is None else mask
         self._pixel_mask: np.ndarray | None = None

@@ -229,8 +229,6 @@ def test_a4_pages_beside_a_moving_picture_in_picture_are_each_found_and_their_re
     assert [s.same_as for s in manifest.slides] == [None, None, None, None, 1, 2]
 
 
-@pytest.mark.xfail(strict=True, reason="engine-pip's fix was reverted: with it the held-out split fell from "
-                   "0.979 to 0.971 (docs/benchmarks.md, 'Stop 22'); the failure class stays open")
 def test_a_keyframe_that_draws_the_page_afresh_is_no_new_slide(real_clip, tmp_path):
     # The keyframe at 4 s redraws the first page's edges (the first keyframe's ringing): the
     # same page, not a slide of its own linked back to itself; the two pages that come back at
