@@ -115,6 +115,10 @@ class ChangeMeter:
         self.threshold = self.base * self.scale
         self.redraws: list[float] = []  # keyframe redraw levels seen (learn_redraw)
         self.filmed = False  # a keyframe pair showed the camera's drift (redraw_level)
+        # ... one of the keyframe pairs read before the second pass (screening): what a rule
+        # that must not change during a run asks (timeline's same-slide test); a state and the
+        # keyframe after a fade can read as moved later on (fade seed 3).
+        self.filmed_early = False
         self.pointer_cells = max(1, int(round(POINTER_CELLS * 2.0 ** ((0.5 - s) * 2))))
         self.mask = np.zeros((grid[1], grid[0]), bool) if mask is None else mask
         self._pixel_mask: np.ndarray | None = None
@@ -210,6 +214,26 @@ class ChangeMeter:
         keyframe pairs before the second pass, and from each keyframe redraw it meets (a short
         clip with a keyframe every 10 s has no keyframe pair without a slide change)."""
         self.redraws += [v for v in levels if v is not None]
+
+    def cap_noise_by_redraw(self) -> None:
+        """Cap the pair noise floor at REDRAW_FACTOR times the video's keyframe redraw level
+        (the median of learn_redraw's levels so far that are above 0; not in a filmed video,
+        whose keyframe pairs drift): two keyframes of one still screen differ in 98% of their
+        cells by less than that level, so a pair whose 20th percentile lies above it shows a
+        change in that many cells, not noise. The cap from learn_noise (CAP_MIN) allows 0.05 in
+        a clean video, and a page of small text replaced by another beside a tile in the
+        pillarbox (a fifth of the free cells black and still) changes its cells by 0.06-0.1:
+        the floor read 0.034, the threshold 0.12, and the new page was missed (issue #10, pip
+        seeds 19 and 35). A level of 0 is two keyframes x264 drew bit for bit the same (one
+        still picture, encoded twice from the same source): it says nothing of how two
+        encodings of one slide reached along different paths differ (a state settled after a
+        fade, the keyframe after it: up to 0.07 per cell). Counting those zeros capped the
+        floor at 0, and a return after a fade was judged on its encoder noise and left
+        unlinked (validation fade seed 30)."""
+        drawn = [v for v in self.redraws if v > 0]
+        if self.filmed or not drawn:
+            return
+        self.noise_cap = min(self.noise_cap, REDRAW_FACTOR * float(np.median(drawn)))
 
     def redrawn(self, d: np.ndarray) -> bool:
         """True if a keyframe that differs from the settled state by `d` (per cell) only

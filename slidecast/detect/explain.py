@@ -31,6 +31,8 @@ RULES = {
     "camera drift": (False, "the same picture shifted by at most a pixel or two (a filmed screen)"),
     "keyframe redraw": (False, "a keyframe drew the slide faintly differently (compression after predicted frames,"
                                 " or a noisy video's noise drawn afresh); under the default threshold"),
+    "same slide": (False, "the slide before drawn again: faint differences, no pixel changed colour (encoder noise),"
+                           " or an exposure step (the return judge's rules)"),
     "exposure": (False, "changed faintly all over (a camera's exposure or gain step), nowhere strongly"),
     "live region": (False, "changed only inside a live region (webcam, video); --ignore masks more"),
     "pointer": (False, "only pointer-sized spots changed; a higher --sensitivity counts smaller ones"),

@@ -108,6 +108,8 @@ def screen(scan: Scan, meta: VideoMeta, options: ExtractOptions, size: tuple[int
             redraws.append(meter.redraw_level(previous, norm, diffs[-1]))
         previous = norm
     meter.learn_redraw(redraws)
+    meter.filmed_early = meter.filmed
+    meter.cap_noise_by_redraw()
     meter.pointer_seen = meter.at_default().shows_pointer(diffs, live.still_steps)
     is_key = np.isin(scan.packet_t, [k.t for k in scan.keyframes])
     spikes = find_spikes(scan.packet_t, scan.packet_size, is_key, meta.fps, meta.width * meta.height,

@@ -3,6 +3,8 @@
 - A state shown for less than `min_slide_duration` is part of a transition: it is dropped and
   the following state starts where it started (a state at the very end extends the one before).
   Two neighbours that then show the same screen become one.
+- A state the return judge (returns.py) finds to show the slide before it (a keyframe's encoder
+  noise drawn afresh, an exposure step) joins that slide; not on a filmed screen.
 - Builds (content added, nothing removed; detect.builds) are one slide by default, shown by its
   fullest (last) state; with `keep_builds` every step is a slide of its own.
 - A slide equal to an earlier distinct slide gets `same_as` = that slide's first appearance
@@ -20,7 +22,7 @@ import numpy as np
 from .builds import aligned, is_build
 from .cells import ChangeMeter
 from .explain import Explanation, pair_measures
-from .returns import ReturnJudge
+from .returns import ReturnJudge, Shown
 from .transitions import ScreenState
 
 
@@ -69,6 +71,20 @@ def build_timeline(states: list[ScreenState], meter: ChangeMeter, min_duration: 
             # Nothing new once the camera's drift and levels are undone: a filmed screen that
             # moved, the same slide (dev focus-projector at 37.9 s).
             explanation.add(state.start, "camera drift", **pair_measures(meter, meter.diff(old, new)))
+            last.states.append(state)
+            last.end = state.end
+            continue
+        if not meter.filmed_early and ReturnJudge(meter).judge(Shown(old, last.shown.fine_rgb),
+                                                         Shown(new, state.fine_rgb)).same:
+            # The slide before, drawn again: what the return judge calls one slide when it comes
+            # back minutes later is one slide when it follows itself too. A keyframe draws a
+            # clean page afresh, faintly different in cells all over it (wipe-push seed 10: 75
+            # cells at 0.035 along the page's edges, over a clean video's lowered threshold, no
+            # pixel changed colour), and the slide came out twice, the second a "return" of the
+            # first. Not on a filmed screen (the drift test above does this there): small text
+            # through a soft lens changes no pixel by the judge's colour step, and a new A4
+            # page after a fade was taken for the one before (projector seed 17 at 30.2).
+            explanation.add(state.start, "same slide", **pair_measures(meter, meter.diff(old, new)))
             last.states.append(state)
             last.end = state.end
             continue
