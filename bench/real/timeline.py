@@ -153,12 +153,12 @@ def truth(items: list[Item], fps: float) -> dict:
 
 
 def as_seen(truth: dict) -> dict:
-    """The truth as a viewer sees it: a change between two pages that look the same (less than
-    pages.VISIBLE of the page differs, e.g. a return to page 5 followed by page 8, the same
-    picture) shows nothing on screen, so it is no slide change and its two appearances are one.
-    Returns point at the merged appearances. Scorers apply this; the saved truth keeps every
-    page change."""
-    unseen = {c["time"] for c in truth["changes"] if not c["build"] and c["changed"] < pg.VISIBLE}
+    """The truth as a viewer sees it: a change between two pages that are the same picture (no
+    pixel differs by pages.INK at the comparison size, e.g. a return to page 5 followed by page
+    8) shows nothing on screen, so it is no slide change and its two appearances are one. A
+    change of a few pixels (a page number, one digit) still counts. Returns point at the merged
+    appearances. Scorers apply this; the saved truth keeps every page change."""
+    unseen = {c["time"] for c in truth["changes"] if not c["build"] and c["changed"] == 0}
     if not unseen:
         return truth
     merged, number = [], {}

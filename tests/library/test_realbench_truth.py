@@ -43,3 +43,22 @@ def test_builds_join_an_appearance_and_a_return_names_the_first_one():
         (0.0, 9.0, [1, 2]), (9.0, 15.0, [3]), (15.0, 18.0, [2])]
     assert [a["same_as_appearance"] for a in truth["appearances"]] == [None, None, 1]
     assert truth["duration"] == 18.0
+
+
+def test_a_change_to_the_same_picture_is_not_scored_but_one_digit_is():
+    # Pages 5 and 8 of a deck can be one picture: going from one to the other shows nothing, so
+    # the scorer joins their appearances (and the later return to page 8 is a return to them);
+    # a change of a few pixels (a page number, one digit) stays a change to find.
+    item = timeline.Item
+    items = [item(1, Path("p1"), 5.0), item(5, Path("p5"), 4.0), item(8, Path("p8"), 6.0),
+             item(9, Path("p9"), 4.0), item(8, Path("p8"), 3.0, is_return=True)]
+    for it, changed in zip(items[1:], [0.3, 0.0, 0.3, 0.3]):
+        it.changed = changed
+    truth = timeline.truth(items, fps=25)
+    seen = timeline.as_seen(truth)
+    assert seen["unseen_changes"] == [9.0] and seen["transitions"] == [5.0, 15.0, 19.0]
+    assert [(a["start"], a["end"], a["pages"]) for a in seen["appearances"]] == [
+        (0.0, 5.0, [1]), (5.0, 15.0, [5, 8]), (15.0, 19.0, [9]), (19.0, 22.0, [8])]
+    assert [a["same_as_appearance"] for a in seen["appearances"]] == [None, None, None, 2]
+    items[2].changed = 0.00002  # the page number differs: three pixels at the comparison size
+    assert timeline.as_seen(timeline.truth(items, fps=25))["transitions"] == [5.0, 9.0, 15.0, 19.0]
