@@ -96,13 +96,14 @@ def parse_args(argv: list[str]):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "extract" and args.out is None:
-        raise UsageError("the following arguments are required: --out (`slidecast extract --help` lists the options)")
+        parser.commands["extract"].error("the following arguments are required: --out")
     return args
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="slidecast", description="Turn lecture videos into slide decks.")
     sub = parser.add_subparsers(dest="command", required=True)
+    parser.commands = sub.choices
     ex = sub.add_parser("extract", help="find the slides of a video and write them to a folder")
     ex.add_argument("video", help="input video file")
     # Checked after parsing (parse_args): argparse names a missing required option before an
