@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -167,7 +168,7 @@ class _Bar:
             self.close()
             self.stage = stage
             # The message rides in {unit}: tqdm puts ", " before any {postfix}.
-            self.bar = self.tqdm(total=100, desc=stage, unit="", leave=False, file=sys.stderr,
+            self.bar = self.tqdm(total=100, desc=stage, unit="", leave=False, file=sys.stderr, **_screen(),
                                  bar_format="{desc:>12} {percentage:3.0f}%|{bar}| {unit}")
         self.bar.n = round(fraction * 100)
         self.bar.unit = message
@@ -177,6 +178,17 @@ class _Bar:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _screen() -> dict:
+    """Nothing: tqdm follows the terminal's size. A terminal that reports no size (a new pty,
+    `script`, `docker run -t`) gets 80x24; tqdm would draw nothing on a 0x0 one."""
+    try:
+        if os.get_terminal_size(sys.stderr.fileno()).columns:
+            return {}
+    except OSError:
+        pass
+    return {"ncols": 80, "nrows": 24}
 
 
 def report(exc: SlidecastError, as_json: bool) -> int:

@@ -267,7 +267,10 @@ def test_an_engine_that_cannot_run_here_is_refused_before_any_work(engine_clip, 
     assert not list((tmp_path / "out").glob("slides/*.png"))
 
 
-def test_the_progress_bar_shows_each_stage_on_a_terminal(engine_clip, tmp_path):
+# A terminal that reports no size (0x0: a new pty, `script` or `docker run -t` without one) still
+# gets the bar, at 80 columns.
+@pytest.mark.parametrize("rows_columns", [(40, 120), (0, 0)], ids=["sized", "unsized"])
+def test_the_progress_bar_shows_each_stage_on_a_terminal(engine_clip, tmp_path, rows_columns):
     import fcntl
     import os
     import pty
@@ -276,10 +279,11 @@ def test_the_progress_bar_shows_each_stage_on_a_terminal(engine_clip, tmp_path):
 
     video, _ = engine_clip("cuts")
     leader, follower = pty.openpty()
-    # A new pty is 0x0; tqdm draws nothing that narrow. Give it a real terminal's size.
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", *rows_columns, 0, 0))
+    environment = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     process = subprocess.Popen([sys.executable, "-m", "slidecast", "extract", str(video), "--out",
-                                str(tmp_path / "out"), *FAST], stdout=subprocess.PIPE, stderr=follower)
+                                str(tmp_path / "out"), *FAST], stdout=subprocess.PIPE, stderr=follower,
+                               env=environment)
     os.close(follower)
     screen = b""
     while True:
