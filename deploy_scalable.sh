@@ -32,7 +32,8 @@ Commands:
            Embedded defaults: SQLite under instance/, files under data/, an in-process cache
            and a thread pool run the jobs.
   test     setup, make sure PostgreSQL and Redis answer on 127.0.0.1 (starting throwaway
-           instances from the installed binaries when they do not), then run the test suite.
+           instances from the installed binaries when they do not), then run the test suite
+           on two processes (TEST_PROCESSES=N for another count; arguments go to pytest).
            With CI=true a service that can be neither reached nor started is an error.
   demo     a newcomer's first minute: start the API on embedded defaults on a free port, make a
            45 s sample lecture video, submit it, show progress, download the PDF and notes into
@@ -279,7 +280,9 @@ run_tests() {
   ensure_browser
   echo "==> checking the import layers (lint-imports, pyproject.toml)"
   "$VENV/bin/lint-imports" --no-cache >/dev/null || "$VENV/bin/lint-imports" --no-cache
-  "$PY" -m pytest -q "$@"
+  # Two processes by default (TEST_PROCESSES=1 runs one): each has its own database, Redis
+  # database and brokers (tests/support/services.py), and a file's tests stay on one process.
+  "$PY" -m pytest -q -n "${TEST_PROCESSES:-2}" --dist loadfile "$@"
 }
 
 # ---- roles: web, migrate, worker, beat, flower (Docker and Render run these too) ----------
