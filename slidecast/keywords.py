@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
+from functools import lru_cache
+from importlib import resources
 
 import yake
 
@@ -16,13 +19,34 @@ MIN_TEXT_WORDS = 4
 EDGE_PUNCTUATION = ".,;:!?"
 
 
-def extract_keywords(text: str, top: int) -> list[str]:
+# Languages whose stopword list (YAKE's own) the talk's language is chosen from: YAKE itself
+# takes the language as given, and English stopwords left "die", "der", "ist" as a German
+# lecture's keywords.
+LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl", "sv", "da", "no", "fi", "pl", "cz", "tr", "ru")
+
+
+@lru_cache(maxsize=None)
+def _stopwords(language: str) -> frozenset[str]:
+    text = resources.files("yake.core").joinpath("StopwordsList", f"stopwords_{language}.txt").read_text("utf-8")
+    return frozenset(word.strip().lower() for word in text.splitlines() if word.strip())
+
+
+def text_language(text: str) -> str:
+    """The language (YAKE's code) whose stopwords make up most of `text`'s words; "en" when
+    none stands out (few words, or formulas and names only)."""
+    words = Counter(re.findall(r"[^\W\d_]+", text.lower()))
+    hits = {lang: sum(n for word, n in words.items() if word in _stopwords(lang)) for lang in LANGUAGES}
+    best = max(LANGUAGES, key=lambda lang: hits[lang])
+    return best if hits[best] > hits["en"] * 1.5 and hits[best] >= 5 else "en"
+
+
+def extract_keywords(text: str, top: int, language: str = "en") -> list[str]:
     """Up to `top` key phrases (1-2 words) of `text`, best first, without case-duplicates."""
     # Each slide line is its own phrase: a key phrase must not run from one bullet into the next.
     text = ". ".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
     if len(re.findall(r"[A-Za-z]{3,}", text)) == 0:
         return []
-    extractor = yake.KeywordExtractor(lan="en", n=2, dedup_lim=0.7, top=top * 2)
+    extractor = yake.KeywordExtractor(lan=language, n=2, dedup_lim=0.7, top=top * 2)
     covered: set[str] = set()
     out: list[str] = []
     for phrase, _score in extractor.extract_keywords(text):
@@ -53,15 +77,17 @@ def slide_source_text(slide: SlideEntry) -> str:
 
 def fill_keywords(manifest: Manifest) -> None:
     """Set keywords on every appearance (repeats share their slide's) and on the deck."""
+    deck_text = "\n".join(slide_source_text(s) for s in manifest.distinct())
+    # One language for the talk: a slide alone has too few words to tell.
+    language = text_language(deck_text)
     by_index = {}
     for slide in manifest.distinct():
-        slide.keywords = extract_keywords(slide_source_text(slide), SLIDE_TOP)
+        slide.keywords = extract_keywords(slide_source_text(slide), SLIDE_TOP, language)
         by_index[slide.index] = slide.keywords
     for slide in manifest.slides:
         if slide.same_as is not None:
             slide.keywords = list(by_index.get(slide.same_as, []))
-    deck_text = "\n".join(slide_source_text(s) for s in manifest.distinct())
-    manifest.keywords = extract_keywords(deck_text, DECK_TOP)
+    manifest.keywords = extract_keywords(deck_text, DECK_TOP, language)
 
 
 def deck_title(manifest: Manifest) -> str:
