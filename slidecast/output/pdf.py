@@ -102,12 +102,15 @@ def _choose_font(pdf: FPDF) -> str:
 
 
 def _add_slide_page(pdf: FPDF, slide: SlideEntry, out_dir: Path, font: str, entry: str | None) -> None:
-    """The slide's picture with its OCR words as invisible text over it."""
+    """The slide's picture with its OCR words as invisible text over it: the words of its
+    `text` only, so a search finds the slides that say a word, not every page whose navigation
+    bar, running header or webcam tile shows it (chrome and live words stay in `words`)."""
     page_w, page_h = _add_page(pdf, slide, out_dir, _picture_size(out_dir / slide.image), entry)
     pdf.image(str(out_dir / slide.image), x=0, y=0, w=page_w, h=page_h)
     with pdf.local_context(text_mode="INVISIBLE"):
         for word in slide.words:
-            _place_word(pdf, word, font)
+            if not (word.get("chrome") or word.get("live")):
+                _place_word(pdf, word, font)
 
 
 def _add_page(pdf: FPDF, slide: SlideEntry, out_dir: Path, aspect: tuple[float, float],
