@@ -57,6 +57,10 @@ def _options(boolean: type[fields.Boolean]) -> dict:
     }
 
 
+# What a job's `options` shows: what a submission may set (the option fields, ignore_regions in
+# JSON, the deck part's mark), not the engines and workers a client cannot choose.
+ECHOED_OPTIONS = frozenset(_options(fields.Boolean)) | {"ignore_regions", "deck"}
+
 # Not an extraction option: where the job goes in the queue (docs/distributed.md).
 PRIORITY = fields.Integer(validate=validate.Range(0, 9, error=_RANGE), load_default=None,
                           metadata={"description": "0..9, 9 runs first (default 5); above 5 needs an admin key when keys are required"})
@@ -139,7 +143,9 @@ class JobSchema(Schema):
     progress = fields.Float(metadata={"description": "0-100; never decreases within one run (a re-queued job starts again from 0)"})
     message = fields.String(allow_none=True)
     error = fields.String(allow_none=True, metadata={"description": "why the job failed, for a person"})
-    options = fields.Dict()
+    options = fields.Dict(metadata={"description": "the extraction options as the job runs them: the option fields "
+                                                   "of a submission (ocr, ..., ignore_regions) and `deck`, the "
+                                                   "deck's mark; engines and workers are the deployment's settings"})
     source = fields.Nested(SourceSchema)
     attempts = fields.Integer()
     priority = fields.Integer()
@@ -168,6 +174,7 @@ class JobSchema(Schema):
             links["slides"] = f"{base}/slides"
             links.update({kind: f"{base}/{DOWNLOADS[kind]}" for kind in artifacts})
         return dict(record, artifacts=artifacts, links=links, cached=record.get("cached", reused(record)),
+                    options={k: v for k, v in record["options"].items() if k in ECHOED_OPTIONS},
                     source={"filename": record["source_filename"], "url": record["source_url"]},
                     video={"duration": record["duration"], "sha256": record["video_sha256"]})
 

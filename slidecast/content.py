@@ -27,7 +27,7 @@ from .errors import OutputNotWritable
 from .options import ExtractOptions
 from .output.pdf import PdfInfo, build_pdf
 from .output.subtitles import to_srt, to_vtt
-from .transcribe import rough_engine_warning, transcribe_media
+from .transcribe import NO_AUDIO_WARNING, rough_engine_warning, transcribe_media
 from .titles import talk_titles, ocr_lines
 from .transcribe.align import all_words, make_cues, words_by_range
 
@@ -131,6 +131,8 @@ def transcribe_slides(manifest: Manifest, video_path: Path, options: ExtractOpti
                                 lambda f: report("transcribing", f, "transcribing the narration"),
                                 slide_text=[s.text for s in manifest.distinct() if s.text])
     if segments is None:
+        # Asked for a transcript and given none: the user should hear why, not find it missing.
+        manifest.warnings.append(NO_AUDIO_WARNING)
         report("transcribing", 1.0, "no audio track: no transcript")
         return None
     warning = rough_engine_warning(options.transcribe_engine)

@@ -177,6 +177,12 @@ def test_accepted_upload_answers_202_with_location(client, clip_bytes):
     assert response.headers["Location"] == f"/api/jobs/{job['id']}"
     assert job["status"] in ("queued", "running")
     assert job["options"]["ocr"] is False and job["options"]["sensitivity"] == 0.6
+    # The echo shows only what a client may send (the OpenAPI document's request fields): not
+    # the engines or workers, which POST /api/jobs refuses as unknown fields.
+    schemas = client.get("/api/openapi.json").get_json()["components"]["schemas"]
+    accepted = set(schemas["SubmitFormFields"]["properties"]) | set(schemas["SubmitJson"]["properties"])
+    assert not {"ocr_engine", "transcribe_engine", "workers"} & set(job["options"]), job["options"]
+    assert set(job["options"]) - {"deck"} <= accepted, set(job["options"]) - accepted
     assert job["source"]["filename"] == "talk.mp4"
     assert job["video"]["duration"] == pytest.approx(30.0, abs=0.5)
     assert job["cached"] is False
