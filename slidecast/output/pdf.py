@@ -69,19 +69,16 @@ def build_pdf(slides: list[SlideEntry], out_dir: Path, info: PdfInfo, deck: Path
 def outline_entries(slides: list[SlideEntry]) -> list[str | None]:
     """The outline entry of each page, or None for a page that continues the entry before.
 
-    Slides are numbered as distinct slides (a return does not count again): "N. title (mm:ss)",
-    "N. Slide N (mm:ss)" without a title. A return to an earlier slide is marked as one ("Back
-    to N. title (mm:ss)"); a page with the same title as the page before (a build step, a
-    continued frame) gets no entry of its own.
+    Slides are numbered as everywhere else (Manifest.slide_numbers: the index of the slide's
+    first appearance, as the API and slides/NNN.png): "N. title (mm:ss)", "N. Slide N (mm:ss)"
+    without a title. A return to an earlier slide is marked as one ("Back to N. title (mm:ss)");
+    a page with the same title as the page before (a build step, a continued frame) gets no
+    entry of its own.
     """
-    numbers: dict[int, int] = {}
     entries: list[str | None] = []
     previous = None
     for slide in slides:
-        first = slide.same_as or slide.index
-        if first not in numbers:
-            numbers[first] = len(numbers) + 1
-        number = numbers[first]
+        number = slide.same_as or slide.index
         title = " ".join(slide.title.split())
         label = f"{number}. {title or f'Slide {number}'} ({clock(slide.start)})"
         same_run = bool(title) and title == previous

@@ -34,10 +34,10 @@ def build_pptx(manifest: Manifest, out_dir: Path, pictures: dict[int, Path] | No
             width, height = first.size
         deck.slide_width, deck.slide_height = SLIDE_WIDTH, Emu(round(SLIDE_WIDTH * height / width))
     said = _narration(manifest)
-    for number, (slide, path) in enumerate(zip(distinct, paths), start=1):
+    for slide, path in zip(distinct, paths):
         page = deck.slides.add_slide(deck.slide_layouts[BLANK_LAYOUT])
         page.shapes.add_picture(str(path), 0, 0, deck.slide_width, deck.slide_height)
-        page.notes_slide.notes_text_frame.text = _notes(slide, number, said.get(slide.index, []))
+        page.notes_slide.notes_text_frame.text = _notes(slide, slide.index, said.get(slide.index, []))
     buffer = io.BytesIO()
     deck.save(buffer)
     return buffer.getvalue()
@@ -53,7 +53,7 @@ def _narration(manifest: Manifest) -> dict[int, list[str]]:
 
 
 def _notes(slide: SlideEntry, number: int, said: list[str]) -> str:
-    """"Slide N: title" (N: the PPTX slide's own number, as in the PDF and the notes), the
+    """"Slide N: title" (N: the slide's number everywhere, Manifest.slide_numbers), the
     slide's text, what was said."""
     parts = [f"Slide {number}" + (f": {slide.title}" if slide.title else "")]
     if slide.text.strip():
