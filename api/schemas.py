@@ -16,6 +16,8 @@ DOWNLOADS = {"manifest": "manifest", "pdf": "pdf", "notes": "notes", "srt": "tra
 
 # A value out of range says the range (a 422's detail shows it).
 _RANGE = "must be from {min} to {max}, got {input}"
+# A number too large for a float (5000 digits) reads as infinity: say what was wrong with it.
+_FINITE = "is too large or not a number: must be from {min} to {max}"
 
 
 class StrictBoolean(fields.Boolean):
@@ -51,8 +53,10 @@ def _options(boolean: type[fields.Boolean]) -> dict:
         "keep_builds": boolean(**flag, metadata={"description": "keep each incremental build step"}),
         "pdf_all_appearances": boolean(**flag, metadata={"description": "PDF holds every appearance"}),
         "sensitivity": fields.Float(validate=validate.Range(0, 1, error=_RANGE), load_default=None,
+                                    error_messages={"special": _FINITE.format(min=0, max=1)},
                                     metadata={"description": "0..1, higher finds smaller changes (0.5)"}),
         "min_slide_duration": fields.Float(validate=validate.Range(0, 600, error=_RANGE), load_default=None,
+                                           error_messages={"special": _FINITE.format(min=0, max=600)},
                                            metadata={"description": "seconds a slide must stay (1.0)"}),
     }
 
@@ -272,3 +276,5 @@ class ProblemSchema(Schema):
     detail = fields.String()
     invalid_fields = fields.List(fields.String())
     errors = fields.Dict()
+    accepted_fields = fields.List(fields.String(), metadata={
+        "description": "on a 422 naming an unknown field: the fields this request may have"})
