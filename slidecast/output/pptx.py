@@ -16,6 +16,7 @@ from .pdf import clock
 # 13.333 in: PowerPoint's widescreen width; the height follows the pictures' aspect.
 SLIDE_WIDTH = Emu(12_192_000)
 BLANK_LAYOUT = 6
+TITLE_ONLY_LAYOUT = 5  # of python-pptx's default template
 
 
 def build_pptx(manifest: Manifest, out_dir: Path, pictures: dict[int, Path] | None = None) -> bytes:
@@ -35,7 +36,11 @@ def build_pptx(manifest: Manifest, out_dir: Path, pictures: dict[int, Path] | No
         deck.slide_width, deck.slide_height = SLIDE_WIDTH, Emu(round(SLIDE_WIDTH * height / width))
     said = _narration(manifest)
     for slide, path in zip(distinct, paths):
-        page = deck.slides.add_slide(deck.slide_layouts[BLANK_LAYOUT])
+        page = deck.slides.add_slide(deck.slide_layouts[TITLE_ONLY_LAYOUT if slide.title else BLANK_LAYOUT])
+        if slide.title:
+            # The title placeholder is what PowerPoint's outline, navigator and screen readers
+            # list; the picture added after it lies on top, so the slide looks as it did.
+            page.shapes.title.text = " ".join(slide.title.split())
         page.shapes.add_picture(str(path), 0, 0, deck.slide_width, deck.slide_height)
         page.notes_slide.notes_text_frame.text = _notes(slide, slide.index, said.get(slide.index, []))
     buffer = io.BytesIO()
