@@ -107,6 +107,11 @@ def http_problem(error: HTTPException):
         extra.setdefault("errors", messages)
         if not data.get("message"):
             detail = f"invalid or unknown field(s): {_field_reasons(messages)}"
+            if extra.get("accepted_fields"):
+                detail += f"; the fields accepted here: {', '.join(extra['accepted_fields'])}"
+    if code == 405 and not data.get("message"):
+        allowed = sorted(getattr(error, "valid_methods", None) or [])
+        detail = f"{request.method} is not allowed on {request.path}; allowed: {', '.join(allowed)} (the Allow header)"
     response = problem_response(code, error.name, detail, **extra)
     # werkzeug's own headers (Allow on a 405, WWW-Authenticate), not its HTML content type
     for name, value in error.get_headers():

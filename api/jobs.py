@@ -59,7 +59,7 @@ def submit_job():
     Answers 202 with the job and a Location header; poll GET /api/jobs/{id}. Nothing is
     created when the request is refused."""
     if request.mimetype == "multipart/form-data":
-        fields = load_fields(SubmitFormSchema(), form_fields("file", "deck"), "form")
+        fields = load_fields(SubmitFormSchema(), form_fields("file", "deck"), "form", ("file", "deck"))
         return accept(fields, one_file("file"), one_file("deck"))
     if request.is_raw_video:
         query = request.args.to_dict()
@@ -80,7 +80,8 @@ def submit_extract():
     "url" or "video_url", "options": {...}, "threshold", "min_duration", "enable_ocr", ..."""
     if request.mimetype == "multipart/form-data":
         data = legacy_submission(form_fields("file", "video", "deck"))
-        return accept(load_fields(SubmitFormSchema(), data, "form"), one_file("file", "video"), one_file("deck"))
+        return accept(load_fields(SubmitFormSchema(), data, "form", ("file", "deck")), one_file("file", "video"),
+                      one_file("deck"))
     refuse_unknown_type()
     return accept(load_fields(SubmitJsonSchema(), legacy_submission(json_object()), "json"), None)
 
@@ -220,11 +221,19 @@ def form_fields(*file_fields: str) -> dict:
     return fields
 
 
-def load_fields(schema, data: dict, location: str) -> dict:
+# marshmallow's message for a field the schema does not have (Meta.unknown = RAISE).
+UNKNOWN = "Unknown field."
+
+
+def load_fields(schema, data: dict, location: str, parts: tuple[str, ...] = ()) -> dict:
+    """The fields `schema` loads from `data`, else a 422 naming each wrong one; for an unknown
+    field the 422 also lists the fields accepted here (the schema's, and file `parts`)."""
     try:
         loaded = schema.load(data)
     except ValidationError as err:
-        problem(422, "", errors={location: err.messages}, invalid_fields=sorted(err.messages))
+        unknown = any(why == [UNKNOWN] for why in err.messages.values())
+        accepted = {"accepted_fields": sorted(set(schema.fields) | set(parts))} if unknown else {}
+        problem(422, "", errors={location: err.messages}, invalid_fields=sorted(err.messages), **accepted)
     return {k: v for k, v in loaded.items() if v is not None}
 
 

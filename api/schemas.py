@@ -16,6 +16,8 @@ DOWNLOADS = {"manifest": "manifest", "pdf": "pdf", "notes": "notes", "srt": "tra
 
 # A value out of range says the range (a 422's detail shows it).
 _RANGE = "must be from {min} to {max}, got {input}"
+# A number too large for a float (5000 digits) reads as infinity: say what was wrong with it.
+_FINITE = "is too large or not a number: must be from {min} to {max}"
 
 
 class StrictBoolean(fields.Boolean):
@@ -51,11 +53,17 @@ def _options(boolean: type[fields.Boolean]) -> dict:
         "keep_builds": boolean(**flag, metadata={"description": "keep each incremental build step"}),
         "pdf_all_appearances": boolean(**flag, metadata={"description": "PDF holds every appearance"}),
         "sensitivity": fields.Float(validate=validate.Range(0, 1, error=_RANGE), load_default=None,
+                                    error_messages={"special": _FINITE.format(min=0, max=1)},
                                     metadata={"description": "0..1, higher finds smaller changes (0.5)"}),
         "min_slide_duration": fields.Float(validate=validate.Range(0, 600, error=_RANGE), load_default=None,
+                                           error_messages={"special": _FINITE.format(min=0, max=600)},
                                            metadata={"description": "seconds a slide must stay (1.0)"}),
     }
 
+
+# What a job's `options` shows: what a submission may set (the option fields, ignore_regions in
+# JSON, the deck part's mark), not the engines and workers a client cannot choose.
+ECHOED_OPTIONS = frozenset(_options(fields.Boolean)) | {"ignore_regions", "deck"}
 
 # Not an extraction option: where the job goes in the queue (docs/distributed.md).
 PRIORITY = fields.Integer(validate=validate.Range(0, 9, error=_RANGE), load_default=None,
@@ -139,7 +147,9 @@ class JobSchema(Schema):
     progress = fields.Float(metadata={"description": "0-100; never decreases within one run (a re-queued job starts again from 0)"})
     message = fields.String(allow_none=True)
     error = fields.String(allow_none=True, metadata={"description": "why the job failed, for a person"})
-    options = fields.Dict()
+    options = fields.Dict(metadata={"description": "the extraction options as the job runs them: the option fields "
+                                                   "of a submission (ocr, ..., ignore_regions) and `deck`, the "
+                                                   "deck's mark; engines and workers are the deployment's settings"})
     source = fields.Nested(SourceSchema)
     attempts = fields.Integer()
     priority = fields.Integer()
@@ -168,6 +178,7 @@ class JobSchema(Schema):
             links["slides"] = f"{base}/slides"
             links.update({kind: f"{base}/{DOWNLOADS[kind]}" for kind in artifacts})
         return dict(record, artifacts=artifacts, links=links, cached=record.get("cached", reused(record)),
+                    options={k: v for k, v in record["options"].items() if k in ECHOED_OPTIONS},
                     source={"filename": record["source_filename"], "url": record["source_url"]},
                     video={"duration": record["duration"], "sha256": record["video_sha256"]})
 
@@ -265,3 +276,5 @@ class ProblemSchema(Schema):
     detail = fields.String()
     invalid_fields = fields.List(fields.String())
     errors = fields.Dict()
+    accepted_fields = fields.List(fields.String(), metadata={
+        "description": "on a 422 naming an unknown field: the fields this request may have"})

@@ -33,7 +33,7 @@ from jobs.handover import (extract_names, extraction_only, extraction_reporter, 
 from jobs.deck import with_local_deck
 from jobs.inputs import input_video
 from jobs.progress import ALIGNING_LAST, reporter, stage_percent
-from jobs.publish import metrics_row, publish_files, slide_rows
+from jobs.publish import in_service_words, metrics_row, publish_files, slide_rows
 from jobs.reuse import downloaded_sha256, reuse_earlier
 from jobs.scratch import scratch
 from jobs.steps import finish_part, remove_files_unless_succeeded
@@ -171,6 +171,7 @@ def generate(job: Job) -> str:
         content.write_artifacts(manifest, out, options, segments, reporter(job.id), aligned)
         manifest.timings["generate"] = round(time.perf_counter() - began, 3)
         manifest.options = options.to_dict()
+        in_service_words(manifest)
         OutputDir(out).write_manifest(manifest)
         return _publish_and_succeed(job, manifest, out, folder)
 

@@ -19,7 +19,7 @@ from jobs.inputs import BadVideo, DownloadFailed, input_video
 from jobs.keys import out_prefix as output_prefix
 from jobs.progress import reporter
 from jobs.reuse import downloaded_sha256, reuse_earlier
-from jobs.publish import metrics_row, publish_files, slide_rows
+from jobs.publish import in_service_words, metrics_row, publish_files, slide_rows
 from jobs.scratch import scratch
 from models import Job
 from slidecast.output import OutputDir
@@ -81,8 +81,10 @@ def _run(job_id: str, work: Path, out_prefix: str, started: float) -> str:
         return "succeeded"
     options = with_local_deck(slidecast.ExtractOptions.from_dict(job.options), job_id, work)
     manifest = slidecast.extract(video, work / "out", options, progress=report, sha256=digest)
+    reworded = in_service_words(manifest)
     if options.deck:  # the manifest names the deck as the job does, not by a path of this machine
         manifest.options["deck"] = job.options["deck"]
+    if options.deck or reworded:
         OutputDir(work / "out").write_manifest(manifest)
     report("publishing", 0.99, "publishing artifacts")
     storage().delete_prefix(out_prefix)  # leftovers of an interrupted earlier attempt

@@ -8,11 +8,29 @@ import zipfile
 from pathlib import Path
 
 from infra.extensions import storage
+from slidecast.transcribe import ROUGH_ENGINE_FACT, ROUGH_ENGINE_WARNING
 from models import Artifact, Job, JobMetrics, Slide, as_utc, utcnow
 
 _KINDS = {"markdown": "notes", "pdf": "pdf", "srt": "srt", "vtt": "vtt"}
 _TYPES = {".md": "text/markdown; charset=utf-8", ".txt": "text/plain; charset=utf-8", ".srt": "application/x-subrip; charset=utf-8",
           ".vtt": "text/vtt; charset=utf-8", ".json": "application/json"}
+
+
+# The library's warning tells a CLI user the option to pass; an API user has no such field: the
+# engine is the deployment's setting.
+SERVICE_ROUGH_ENGINE_WARNING = (
+    f"{ROUGH_ENGINE_FACT}; for a transcript to study from, this service needs a faster-whisper model: "
+    "its operator sets the deployment setting SLIDECAST_WHISPER_MODEL to the model's directory (no request "
+    "field chooses the engine; docs/content.md)")
+
+
+def in_service_words(manifest) -> bool:
+    """Say the manifest's warnings the way an API user can act on them; True when one changed
+    (the manifest file is then to be written again)."""
+    worded = [SERVICE_ROUGH_ENGINE_WARNING if w == ROUGH_ENGINE_WARNING else w for w in manifest.warnings]
+    changed = worded != manifest.warnings
+    manifest.warnings = worded
+    return changed
 
 
 def publish_files(job_id: str, out_dir: Path, out_prefix: str, manifest, work: Path) -> list[Artifact]:

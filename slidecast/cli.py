@@ -9,6 +9,7 @@ Exit 0 on success. On a SlidecastError: the error class's exit code and one line
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import logging
 import math
@@ -95,10 +96,24 @@ class _Parser(argparse.ArgumentParser):
 
 def parse_args(argv: list[str]):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # the command's own parser says it, so the error names `slidecast extract --help`
+        command = parser.commands[args.command]
+        command.error(f"unrecognized arguments: {' '.join(unknown)}{_did_you_mean(unknown, command)}")
     if args.command == "extract" and args.out is None:
         parser.commands["extract"].error("the following arguments are required: --out")
     return args
+
+
+def _did_you_mean(unknown: list[str], command: argparse.ArgumentParser) -> str:
+    """" (did you mean --transcribe?)" for the first unknown option close to one of `command`'s."""
+    options = [name for action in command._actions for name in action.option_strings]
+    for token in unknown:
+        if token.startswith("--"):
+            close = difflib.get_close_matches(token.partition("=")[0], options, n=1, cutoff=0.75)
+            if close:
+                return f" (did you mean {close[0]}?)"
+    return ""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,7 +27,7 @@ from .errors import OutputNotWritable
 from .options import ExtractOptions
 from .output.pdf import PdfInfo, build_pdf
 from .output.subtitles import to_srt, to_vtt
-from .transcribe import rough_engine_warning, transcribe_media
+from .transcribe import NO_AUDIO_WARNING, rough_engine_warning, transcribe_media
 from .titles import talk_titles, ocr_lines
 from .transcribe.align import all_words, make_cues, words_by_range
 
@@ -97,7 +97,8 @@ def ocr_slides(manifest: Manifest, out_dir: Path, options: ExtractOptions, repor
                        for w, c, v in zip(line, chrome, lives)]
         bodies.append(body)
     # The frame title is told by its place across the talk's slides, not by one slide alone.
-    titles = talk_titles([ocr_lines(body, size) for body, size in zip(bodies, sizes)], [b.title for b in bodies])
+    tiles = [[_fractions(box, size) for box in slide.live_regions] for slide, size in zip(distinct, sizes)]
+    titles = talk_titles([ocr_lines(body, size) for body, size in zip(bodies, sizes)], [b.title for b in bodies], tiles)
     for slide, title in zip(distinct, titles):
         slide.title = title
     first = {s.index: s for s in distinct}
@@ -106,6 +107,11 @@ def ocr_slides(manifest: Manifest, out_dir: Path, options: ExtractOptions, repor
             source = first[slide.same_as]
             slide.text, slide.title, slide.words = source.text, source.title, list(source.words)
     report("ocr", 1.0, "slide text read")
+
+
+def _fractions(box: list[int], size: tuple[int, int]) -> tuple[float, float, float, float]:
+    width, height = max(1, size[0]), max(1, size[1])
+    return box[0] / width, box[1] / height, box[2] / width, box[3] / height
 
 
 def _size(image: Path) -> tuple[int, int]:
@@ -125,6 +131,8 @@ def transcribe_slides(manifest: Manifest, video_path: Path, options: ExtractOpti
                                 lambda f: report("transcribing", f, "transcribing the narration"),
                                 slide_text=[s.text for s in manifest.distinct() if s.text])
     if segments is None:
+        # Asked for a transcript and given none: the user should hear why, not find it missing.
+        manifest.warnings.append(NO_AUDIO_WARNING)
         report("transcribing", 1.0, "no audio track: no transcript")
         return None
     warning = rough_engine_warning(options.transcribe_engine)

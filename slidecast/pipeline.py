@@ -168,7 +168,9 @@ def _run(meta: VideoMeta, out: OutputDir, opts: ExtractOptions, progress: Progre
     timings["write"] = pictures.seconds
     timings["other"] = max(0.0, second - stats.screen_seconds - stats.decode_seconds - stats.detect_seconds
                            - pictures.seconds)
-    progress("detecting", 1.0, f"{len(slides)} slides")
+    # Candidates, not the result: returns, joins of one deck page and chunk seams can still
+    # change the count (a job said "33 slides" and ended with 32).
+    progress("detecting", 1.0, f"{len(slides)} slide candidates found")
 
     video = VideoInfo(round(first.video_end, 3), round(meta.fps, 3), meta.width, meta.height,
                       sha256 or hasher.result(), meta.has_audio)

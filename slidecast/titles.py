@@ -19,6 +19,7 @@ layer (font sizes); both are placed in fractions of their picture or page.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from statistics import median
@@ -48,6 +49,20 @@ TEMPLATE = 0.75
 # A slide without a line in the band takes its largest line when it is this much larger than the
 # body type (a section page's name, a title page's title).
 DISPLAY = 1.4
+# A slide whose title place is under a tile takes a line alone on it as its title when the line
+# is this much larger than the body type (metropolis' standout "Questions?" is 1.37 times).
+LONE = 1.2
+# A line ending or starting this close to a tile in its row (a fraction of the page width: about
+# a word space at 1280 px) is what the tile left of a longer line.
+TILE_GAP = 0.03
+# Width per character over line height, both as fractions of the page, under which a line is set
+# sideways: upright type is about 0.5 in pixels, 0.28 in the fractions of a 16:9 page; "Bar" set
+# on its side over a chart's axis measures 0.13.
+SIDEWAYS = 0.15
+# Roman numerals up to 39: beamer's allowframebreaks numbers continued frames "i", "ii", ...
+ROMAN = re.compile(r"x{0,3}(ix|iv|v?i{0,3})")
+# Relation and operator signs: a line holding one and at most one word is a formula.
+MATH_SIGNS = set("=<>≤≥≠≈→←↦⇒⇔∞∑∏∫√±×÷∈∉⊂⊆∀∃∂∇")
 
 
 @dataclass(frozen=True)
@@ -74,23 +89,60 @@ class _Band:
         return abs(line.centre - self.centre) <= PLACE and ratio <= SIZE_RATIO
 
 
-def talk_titles(pages: list[list[Line]], fallback: list[str] | None = None) -> list[str]:
+def talk_titles(pages: list[list[Line]], fallback: list[str] | None = None,
+                hidden: list[list[tuple[float, float, float, float]]] | None = None) -> list[str]:
     """The title of each page (see the module docstring). `pages`: each slide's lines in reading
     order; `fallback`: each slide's title by the single-slide rule, used when the talk shows no
-    title band (else the first line is)."""
+    title band (else the first line is); `hidden`: each slide's boxes that cover part of it (a
+    webcam tile; fractions of the page, as line boxes).
+
+    A title that cannot be the slide's title is "" instead (`fragment`): a scrap OCR read
+    beside a tile that hides the rest of the title, a page number, a formula. A slide whose title
+    place is under a tile takes no other line as its title (the line it would take is a body
+    line), only a display line (a section page's name)."""
     fallback = fallback if fallback is not None else [page[0].text if page else "" for page in pages]
+    hidden = hidden if hidden is not None else [[] for _ in pages]
     if len(pages) < MIN_PAGES:
-        return list(fallback)
+        return [_readable(title) for title in fallback]
     body = body_size(pages)
     shown = _without_template([[line for line in page if any(c.isalnum() for c in line.text)] for page in pages])
     candidates = [[line for line in page if _candidate(line, body)] for page in shown]
     band = title_band([page[:1] for page in candidates], len(pages), body)
     if band is None:
-        return list(fallback)
-    return [_title_in(page, heads, band, body) or _own_title(page, alone, body)
-            for page, heads, alone in zip(shown, candidates, fallback)]
+        return [_readable(title) for title in fallback]
+    return [_readable(_page_title(page, heads, band, body, alone, boxes))
+            for page, heads, alone, boxes in zip(shown, candidates, fallback, hidden)]
 
 
+def _page_title(page: list[Line], heads: list[Line], band: _Band, body: float, alone: str,
+                boxes: list[tuple[float, float, float, float]]) -> str:
+    held = _band_line(page, heads, band)
+    if held is not None:
+        return "" if _beside(held, boxes) else " ".join(held.text.split())
+    display = _display_line(page, body)
+    if any(_covers_row(box, band.centre) for box in boxes):
+        if display:
+            return "" if _beside(_line_reading(page, display), boxes) else display
+        # Else only a line alone on its page and set larger than the body (a standout
+        # "Questions?", not a figure's caption) is its title for sure.
+        return _own_title(page, alone, body) if len(page) == 1 and page[0].size >= LONE * body else ""
+    return display or _own_title(page, alone, body)
+
+
+def fragment(title: str) -> bool:
+    """Is `title` a scrap rather than a title: fewer than three letters or digits ("W", "ii"),
+    a roman numeral alone (a continued frame's "i", "iv" whose name a tile hides), or a formula
+    (a relation or operator sign and at most one word of three letters or more)? A fragment is
+    worse than no title: chapters and notes then use their own fallback."""
+    text = " ".join(title.split())
+    if sum(c.isalnum() for c in text) < 3 or ROMAN.fullmatch(text.lower().rstrip(".")):
+        return True
+    words = sum(1 for w in re.findall(r"[^\W\d_]+", text) if len(w) >= 3)
+    return any(c in MATH_SIGNS for c in text) and words <= 1
+
+
+def _readable(title: str) -> str:
+    return "" if fragment(title) else title
 def body_size(pages: list[list[Line]]) -> float:
     """The talk's body type size: the median line size, each line counted by its characters."""
     sizes = [line.size for page in pages for line in page for _ in range(len(line.text))]
@@ -159,16 +211,44 @@ def _candidate(line: Line, body: float) -> bool:
     return line.box[1] < TOP and line.size >= NOT_SMALLER * body and any(c.isalnum() for c in line.text)
 
 
-def _title_in(page: list[Line], candidates: list[Line], band: _Band, body: float) -> str:
+def _band_line(page: list[Line], candidates: list[Line], band: _Band) -> Line | None:
     """The page's candidate line in the band; else its line at the band's place in another type
-    (small caps, a title OCR read smaller); else its largest line when clearly larger than the
-    body (a section page's name); else "". `page`: the page's lines without template lines."""
+    (small caps, a title OCR read smaller); else None. `page`: the lines without template lines."""
     held = [line for line in candidates if band.holds(line)] or \
         [line for line in page if abs(line.centre - band.centre) <= PLACE]
-    if held:
-        return " ".join(held[0].text.split())
-    largest = max(page, key=lambda line: line.size, default=None)
+    return held[0] if held else None
+
+
+def _display_line(page: list[Line], body: float) -> str:
+    """The page's largest line when clearly larger than the body (a section page's name), else "".
+    A line set on its side (a chart's axis label, "Bar" in a box far taller than wide) is none:
+    its box height is the word's length, not its type size."""
+    largest = max((line for line in page if not _sideways(line)), key=lambda line: line.size, default=None)
     return " ".join(largest.text.split()) if largest is not None and largest.size >= DISPLAY * body else ""
+
+
+def _sideways(line: Line) -> bool:
+    """Is the line's box too narrow for its characters set upright (SIDEWAYS)?"""
+    return (line.box[2] - line.box[0]) < SIDEWAYS * (line.box[3] - line.box[1]) * len(line.text.strip())
+
+
+def _line_reading(page: list[Line], text: str) -> Line:
+    return next(line for line in page if " ".join(line.text.split()) == text)
+
+
+def _covers_row(box: tuple[float, float, float, float], centre: float) -> bool:
+    return box[1] <= centre <= box[3]
+
+
+def _beside(line: Line, boxes: list[tuple[float, float, float, float]]) -> bool:
+    """Does a box (a tile) sit in the line's row, touching it or up to TILE_GAP from its ends?
+    OCR then read what the tile leaves of a longer line ("slides" of "Backup slides")."""
+    height = line.box[3] - line.box[1]
+    for box in boxes:
+        if box[1] < line.box[3] - height / 4 and box[3] > line.box[1] + height / 4:
+            if box[0] - TILE_GAP <= line.box[2] and box[2] + TILE_GAP >= line.box[0]:
+                return True
+    return False
 
 
 def _own_title(page: list[Line], alone: str, body: float) -> str:

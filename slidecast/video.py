@@ -108,6 +108,11 @@ def _looks_like_media(path: Path) -> bool:
     return head[4:8] == b"ftyp" or any(head.startswith(sig) for sig in _MEDIA_SIGNATURES[1:])
 
 
+def _is_pdf(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(5) == b"%PDF-"
+
+
 def open_video(path: Path):
     """Open a container; raise InputNotFound / NotAVideo / CorruptVideo / NoVideoStream."""
     path = Path(path)
@@ -120,6 +125,9 @@ def open_video(path: Path):
     except _AV_ERRORS as exc:
         if _looks_like_media(path):
             raise CorruptVideo(f"video file is damaged or truncated and cannot be opened: {path}") from exc
+        if _is_pdf(path):  # the talk's slides given in place of its video
+            raise NotAVideo(f"not a video file (it is a PDF: give the talk's video, and this PDF as its "
+                            f"deck with --deck): {path}") from exc
         raise NotAVideo(f"not a video file (unrecognised format): {path}") from exc
     if not container.streams.video:
         container.close()

@@ -74,11 +74,12 @@ class Manifest:
         return [s for s in self.slides if s.same_as is None]
 
     def slide_numbers(self) -> dict[int, int]:
-        """Appearance index -> the number of the slide it shows, counting distinct slides in
-        time order (a return has the number of the slide it returns to). The one numbering of
-        every document: the PDF's pages and outline, the notes' headings, the PPTX's slides."""
-        numbers = {s.index: n for n, s in enumerate(self.distinct(), start=1)}
-        return {s.index: numbers.get(s.same_as or s.index, 0) for s in self.slides}
+        """Appearance index -> the number of the slide it shows: the index of that slide's first
+        appearance (a return has the number of the slide it returns to). The one numbering a
+        user sees: the API's /slides/N and /search, the files slides/NNN.png, the PDF's outline,
+        the notes' headings, the PPTX's notes. Numbers skip the indexes of returns (a return to
+        slide 5 at index 17 makes the next new slide 18, shown in slides/018.png)."""
+        return {s.index: s.same_as or s.index for s in self.slides}
 
     def to_dict(self) -> dict:
         return asdict(self)

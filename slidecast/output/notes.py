@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import re
 
+from ..transcribe import rough_transcript
 from .manifest import Manifest, SlideEntry
 from .pdf import clock
+
+
+# Above every "What was said": the transcript below is a rough guide, not a record.
+ROUGH_NOTE = ("Note: \"What was said\" was transcribed by the bundled speech recogniser, which gets most words "
+              "of a real lecture wrong; read it as a rough guide (see the warnings in manifest.json).")
 
 
 def render_notes(manifest: Manifest, pictures: dict[int, str] | None = None) -> str:
@@ -21,8 +27,11 @@ def render_notes(manifest: Manifest, pictures: dict[int, str] | None = None) -> 
     out = [f"# {_inline(title)}", ""]
     if manifest.keywords:
         out += [f"**Keywords:** {', '.join(manifest.keywords)}", ""]
+    if rough_transcript(manifest.warnings) and any(s.transcript.strip() for s in manifest.slides):
+        out += [f"> **{ROUGH_NOTE}**", ""]
     out += ["## Contents", ""]
-    out += [f"{n}. [{_inline(h)}](#{a})" for n, (h, a) in enumerate(zip(headings, anchors), 1)]
+    # A bullet list: a numbered one would count 1, 2, 3 beside headings numbered as the API.
+    out += [f"- [{_inline(h)}](#{a})" for h, a in zip(headings, anchors)]
     out.append("")
     for slide, heading in zip(distinct, headings):
         out += _slide_section(slide, heading, appearances[slide.index], (pictures or {}).get(slide.index))
@@ -37,7 +46,7 @@ def _appearances_by_slide(manifest: Manifest) -> dict[int, list[SlideEntry]]:
 
 
 def _heading(slide: SlideEntry, number: int) -> str:
-    """"Slide N: title", N counting distinct slides as the PDF's pages do (not appearances)."""
+    """"Slide N: title", N the slide's number everywhere (Manifest.slide_numbers)."""
     return f"Slide {number}: {slide.title}" if slide.title else f"Slide {number}"
 
 

@@ -69,19 +69,16 @@ def build_pdf(slides: list[SlideEntry], out_dir: Path, info: PdfInfo, deck: Path
 def outline_entries(slides: list[SlideEntry]) -> list[str | None]:
     """The outline entry of each page, or None for a page that continues the entry before.
 
-    Slides are numbered as distinct slides (a return does not count again): "N. title (mm:ss)",
-    "N. Slide N (mm:ss)" without a title. A return to an earlier slide is marked as one ("Back
-    to N. title (mm:ss)"); a page with the same title as the page before (a build step, a
-    continued frame) gets no entry of its own.
+    Slides are numbered as everywhere else (Manifest.slide_numbers: the index of the slide's
+    first appearance, as the API and slides/NNN.png): "N. title (mm:ss)", "N. Slide N (mm:ss)"
+    without a title. A return to an earlier slide is marked as one ("Back to N. title (mm:ss)");
+    a page with the same title as the page before (a build step, a continued frame) gets no
+    entry of its own.
     """
-    numbers: dict[int, int] = {}
     entries: list[str | None] = []
     previous = None
     for slide in slides:
-        first = slide.same_as or slide.index
-        if first not in numbers:
-            numbers[first] = len(numbers) + 1
-        number = numbers[first]
+        number = slide.same_as or slide.index
         title = " ".join(slide.title.split())
         label = f"{number}. {title or f'Slide {number}'} ({clock(slide.start)})"
         same_run = bool(title) and title == previous
@@ -102,12 +99,15 @@ def _choose_font(pdf: FPDF) -> str:
 
 
 def _add_slide_page(pdf: FPDF, slide: SlideEntry, out_dir: Path, font: str, entry: str | None) -> None:
-    """The slide's picture with its OCR words as invisible text over it."""
+    """The slide's picture with its OCR words as invisible text over it: the words of its
+    `text` only, so a search finds the slides that say a word, not every page whose navigation
+    bar, running header or webcam tile shows it (chrome and live words stay in `words`)."""
     page_w, page_h = _add_page(pdf, slide, out_dir, _picture_size(out_dir / slide.image), entry)
     pdf.image(str(out_dir / slide.image), x=0, y=0, w=page_w, h=page_h)
     with pdf.local_context(text_mode="INVISIBLE"):
         for word in slide.words:
-            _place_word(pdf, word, font)
+            if not (word.get("chrome") or word.get("live")):
+                _place_word(pdf, word, font)
 
 
 def _add_page(pdf: FPDF, slide: SlideEntry, out_dir: Path, aspect: tuple[float, float],

@@ -16,6 +16,7 @@ from .pdf import clock
 # 13.333 in: PowerPoint's widescreen width; the height follows the pictures' aspect.
 SLIDE_WIDTH = Emu(12_192_000)
 BLANK_LAYOUT = 6
+TITLE_ONLY_LAYOUT = 5  # of python-pptx's default template
 
 
 def build_pptx(manifest: Manifest, out_dir: Path, pictures: dict[int, Path] | None = None) -> bytes:
@@ -34,10 +35,14 @@ def build_pptx(manifest: Manifest, out_dir: Path, pictures: dict[int, Path] | No
             width, height = first.size
         deck.slide_width, deck.slide_height = SLIDE_WIDTH, Emu(round(SLIDE_WIDTH * height / width))
     said = _narration(manifest)
-    for number, (slide, path) in enumerate(zip(distinct, paths), start=1):
-        page = deck.slides.add_slide(deck.slide_layouts[BLANK_LAYOUT])
+    for slide, path in zip(distinct, paths):
+        page = deck.slides.add_slide(deck.slide_layouts[TITLE_ONLY_LAYOUT if slide.title else BLANK_LAYOUT])
+        if slide.title:
+            # The title placeholder is what PowerPoint's outline, navigator and screen readers
+            # list; the picture added after it lies on top, so the slide looks as it did.
+            page.shapes.title.text = " ".join(slide.title.split())
         page.shapes.add_picture(str(path), 0, 0, deck.slide_width, deck.slide_height)
-        page.notes_slide.notes_text_frame.text = _notes(slide, number, said.get(slide.index, []))
+        page.notes_slide.notes_text_frame.text = _notes(slide, slide.index, said.get(slide.index, []))
     buffer = io.BytesIO()
     deck.save(buffer)
     return buffer.getvalue()
@@ -53,7 +58,7 @@ def _narration(manifest: Manifest) -> dict[int, list[str]]:
 
 
 def _notes(slide: SlideEntry, number: int, said: list[str]) -> str:
-    """"Slide N: title" (N: the PPTX slide's own number, as in the PDF and the notes), the
+    """"Slide N: title" (N: the slide's number everywhere, Manifest.slide_numbers), the
     slide's text, what was said."""
     parts = [f"Slide {number}" + (f": {slide.title}" if slide.title else "")]
     if slide.text.strip():

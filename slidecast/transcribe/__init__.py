@@ -23,7 +23,7 @@ def check_engine_name(name: str) -> None:
     if name == "whisper" or name.startswith("whisper:"):
         if not WhisperEngine.available(name.partition(":")[2] or None):
             raise ValueError("whisper needs faster-whisper installed and a local model directory "
-                             "(transcribe_engine 'whisper:/path' or $SLIDECAST_WHISPER_MODEL)")
+                             "(engine 'whisper:/path/to/model' or $SLIDECAST_WHISPER_MODEL)")
         return
     raise ValueError(f"unknown transcription engine {name!r}; known: auto, pocketsphinx, whisper")
 
@@ -41,10 +41,22 @@ def get_engine(name: str = "auto", slide_text: list[str] | None = None) -> AsrEn
     return WhisperEngine(configured_model(name.partition(":")[2] or None), slide_text=slide_text)
 
 
-ROUGH_ENGINE_WARNING = (
+# What a user of any caller should know about a transcript by the bundled recogniser; each caller
+# adds how its user gets a better one (ROUGH_ENGINE_WARNING: the library and CLI; the service says
+# it in its own words, jobs/wording.py).
+ROUGH_ENGINE_FACT = (
     "the narration was transcribed by the bundled recogniser (pocketsphinx), which gets most words of a "
-    "real lecture wrong (word error rate 67-92% measured); for a transcript to study from, give a "
-    "faster-whisper model: $SLIDECAST_WHISPER_MODEL or transcribe_engine 'whisper:/path' (docs/content.md)")
+    "real lecture wrong (word error rate 67-92% measured)")
+ROUGH_ENGINE_WARNING = (
+    f"{ROUGH_ENGINE_FACT}; for a transcript to study from, give a faster-whisper model: "
+    "`slidecast extract --transcribe-engine whisper:/path/to/model` or $SLIDECAST_WHISPER_MODEL (docs/content.md)")
+NO_AUDIO_WARNING = "the video has no sound track, so nothing was transcribed (no transcript, no subtitles)"
+
+
+def rough_transcript(warnings: list[str]) -> bool:
+    """Do `warnings` (a manifest's) say the transcript is the bundled recogniser's, in any
+    caller's words?"""
+    return any(w.startswith(ROUGH_ENGINE_FACT) for w in warnings)
 
 
 def rough_engine_warning(name: str) -> str | None:
@@ -67,4 +79,5 @@ def transcribe_media(path: str | Path, engine: str = "auto", progress: Progress 
 
 
 __all__ = ["Segment", "TimedWord", "get_engine", "check_engine_name", "transcribe_media", "decode_audio",
-           "rough_engine_warning"]
+           "rough_engine_warning", "rough_transcript", "ROUGH_ENGINE_FACT", "ROUGH_ENGINE_WARNING",
+           "NO_AUDIO_WARNING"]

@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from infra.extensions import db
 from jobs.steps import run_first_step
 from models import Job, JobPart, Slide
-from slidecast.transcribe import ROUGH_ENGINE_WARNING
+from jobs.publish import SERVICE_ROUGH_ENGINE_WARNING
 from tasks import process_job
 from support.celery_workers import Worker, broker, files_under, steps_run, submit, web_app, worker_env, workers
 from support.ops_helpers import scrape, stage_counts
@@ -212,7 +212,7 @@ def test_a_narrated_job_on_workers_ends_with_every_steps_warnings_and_stage_time
         job = submit(client, NARRATED, ocr=True, transcribe=True, pdf=False)
         done = wait_job(client, job["id"], limit=240)
     assert done["status"] == "succeeded" and done["executor"] == "celery", done
-    assert ROUGH_ENGINE_WARNING in done["warnings"], done["warnings"]
+    assert SERVICE_ROUGH_ENGINE_WARNING in done["warnings"], done["warnings"]
     manifest = client.get(f"/api/jobs/{done['id']}/manifest").get_json()
     assert manifest["warnings"] == done["warnings"]
     after = stage_counts(scrape(client.get))

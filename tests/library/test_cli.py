@@ -234,6 +234,21 @@ def test_an_unknown_option_is_named_even_when_out_is_missing_too(engine_clip, tm
     assert_one_clear_line(run_cli(video), UsageError, "required: --out", "slidecast extract --help")
 
 
+def test_a_misspelt_option_gets_the_closest_one_and_the_commands_own_help(engine_clip, tmp_path):
+    video, _ = engine_clip("cuts")
+    result = run_cli(video, "--out", tmp_path / "out", "--transcibe")
+    assert_one_clear_line(result, UsageError, "unrecognized arguments: --transcibe",
+                          "did you mean --transcribe?", "`slidecast extract --help`")
+    assert "did you mean" not in run_cli(video, "--out", tmp_path / "out", "--bogus").stderr
+
+
+def test_a_pdf_given_as_the_video_is_pointed_to_deck(tmp_path):
+    deck = Path(__file__).resolve().parents[1] / "data" / "metropolis" / "demo.pdf"
+    result = run_cli(deck, "--out", tmp_path / "out")
+    assert_one_clear_line(result, NotAVideo, "not a video", "it is a PDF", "--deck")
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_abbreviated_json_flag_gets_a_usage_error_as_json_too(engine_clip, tmp_path):
     video, _ = engine_clip("cuts")
     result = run_cli(video, "--out", tmp_path / "out", "--js", "--sensitivity", "5", *FAST)

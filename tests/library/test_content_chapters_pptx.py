@@ -138,6 +138,10 @@ def test_pptx_has_one_full_bleed_slide_per_distinct_slide_with_text_and_narratio
         (picture,) = [s for s in page.shapes if s.shape_type == 13]  # MSO_SHAPE_TYPE.PICTURE
         assert (picture.left, picture.top, picture.width, picture.height) == (
             0, 0, deck.slide_width, deck.slide_height)
+        # Each slide carries its title in its title placeholder (PowerPoint's outline lists it),
+        # under the picture, which is the top shape: the slide looks as the video showed it.
+        assert page.shapes.title is not None and page.shapes.title.text == slide.title
+        assert list(page.shapes)[-1] == picture
         notes = page.notes_slide.notes_text_frame.text
         assert f"some words of slide {slide.index}" in notes
         assert slide.transcript in notes

@@ -10,10 +10,12 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 from PIL import Image
+from pypdf import PdfReader
 
 from slidecast import content
 from slidecast.options import ExtractOptions
 from slidecast.output.manifest import Manifest, SlideEntry, VideoInfo, validate
+from slidecast.output.pdf import PdfInfo, build_pdf
 
 DECK = Path(__file__).resolve().parents[1] / "data" / "beamer" / "conference-talk.pdf"
 # Verona's demo: pages 10-13 are the four steps of one frame under one "Example block" box.
@@ -88,6 +90,19 @@ def test_notes_carry_no_navigation_line(read_deck):
     assert "General formalization of haplotyping." in notes
     for word in ("Hardness", "Tractability"):
         assert word not in notes
+
+
+def test_the_pdfs_text_layer_carries_the_slides_text_not_the_navigation_bar(read_deck):
+    # Ctrl-F "Introduction" in slides.pdf must not hit every page through the nav bar.
+    out, manifest = read_deck
+    pages = PdfReader(io.BytesIO(build_pdf(manifest.slides, out, PdfInfo("Talk", "", [])))).pages
+    assert len(pages) == len(manifest.slides)
+    for slide, page in zip(manifest.slides, pages):
+        layer = page.extract_text()
+        for word in NAV_WORDS:
+            if word not in slide.text:
+                assert word not in layer, (slide.index, layer)
+        assert slide.title.split()[0] in layer and slide.text.split()[-1] in layer, layer
 
 
 def test_a_handful_of_slides_is_too_few_to_call_anything_chrome(tmp_path):

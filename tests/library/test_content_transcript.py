@@ -96,6 +96,17 @@ def test_a_transcript_by_the_bundled_recogniser_comes_with_a_warning_naming_the_
         pytest.skip("a whisper model is set up here: auto uses it")
     _, manifest, _ = narrated
     assert any("pocketsphinx" in w and "SLIDECAST_WHISPER_MODEL" in w for w in manifest.warnings), manifest.warnings
+    # In the words of the CLI, whose option is --transcribe-engine (not the API's JSON spelling).
+    assert any("--transcribe-engine whisper:" in w for w in manifest.warnings), manifest.warnings
+
+
+def test_notes_say_the_transcript_is_rough_above_what_was_said(narrated):
+    if WhisperEngine.available():
+        pytest.skip("a whisper model is set up here: auto uses it")
+    out, _, _ = narrated
+    notes = (out / "notes.md").read_text(encoding="utf-8")
+    assert "bundled speech recogniser" in notes
+    assert notes.index("bundled speech recogniser") < notes.index("### What was said")
 
 
 def test_notes_say_what_was_said_on_each_slide(narrated):
@@ -179,6 +190,9 @@ def test_video_without_audio_gets_no_transcript_and_no_subtitles(tmp_path):
     assert "srt" not in manifest.artifacts and "vtt" not in manifest.artifacts
     assert not (tmp_path / "transcript.srt").exists()
     assert manifest.artifacts["markdown"] == "notes.md"
+    # Asked for and not made: the user is told why.
+    assert manifest.warnings == ["the video has no sound track, so nothing was transcribed (no transcript, no subtitles)"]
+    assert "bundled speech recogniser" not in (tmp_path / "notes.md").read_text(encoding="utf-8")
 
 
 def words(*spec):

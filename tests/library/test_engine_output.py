@@ -55,6 +55,10 @@ def test_progress_reports_stages_in_order_and_never_goes_back(engine_clip, tmp_p
     for stage in set(stages):
         fractions = [f for s, f, _ in seen if s == stage]
         assert fractions == sorted(fractions) and 0.0 <= fractions[0] and fractions[-1] <= 1.0
+    # The count at the end of detection is of candidates: later steps may still join some, and
+    # the message must not promise a number of slides the job does not end with.
+    detected = [message for stage, _, message in seen if stage == "detecting"][-1]
+    assert detected.endswith("slide candidates found"), detected
 
 
 def test_cancel_stops_and_leaves_no_manifest_even_over_an_old_result(engine_clip, tmp_path):

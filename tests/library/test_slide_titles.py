@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
+from PIL import Image
 
 from slidecast import content
 from slidecast.deck import open_deck
 from slidecast.options import ExtractOptions
 from slidecast.output.manifest import Manifest, SlideEntry, VideoInfo
-from slidecast.titles import Line, talk_titles
+from slidecast.titles import Line, fragment, talk_titles
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TALK = DATA / "beamer" / "conference-talk.pdf"
@@ -83,3 +84,53 @@ def test_a_talk_without_a_shared_title_place_keeps_the_single_slide_titles():
     pages = [[Line("Alpha", (0.1, 0.05 + 0.1 * i, 0.5, 0.1 + 0.1 * i), 0.05),
               Line("body text here", (0.1, 0.5, 0.9, 0.55), 0.05)] for i in range(3)]
     assert talk_titles(pages, ["one", "two", "three"]) == ["one", "two", "three"]
+
+
+METROPOLIS = DATA / "metropolis" / "demo.pdf"
+# metropolis-pip: a speaker's tile over the top-left corner hides the start of the frame title
+# ("Bar charts" reads "Bar"... "arts", "References ii" reads "ii"). Pages shown without it, then
+# with it: frame titles, the Math page's formula, the axis labels of the bar chart.
+CLEAR = (5, 11, 12, 13, 14)
+TILED = (22, 24, 29, 30, 31, 32, 33)
+
+
+@pytest.fixture(scope="module")
+def read_tiled_talk(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiled")
+    (out / "slides").mkdir()
+    pdf = pdfium.PdfDocument(METROPOLIS)
+    face = Image.open(DATA / "real_pages" / "astronaut-face.png").convert("RGB").resize((261, 221))
+    slides = []
+    for index, number in enumerate(CLEAR + TILED, start=1):
+        page = pdf[number - 1]
+        picture = page.render(scale=1280 / page.get_width()).to_pil().convert("RGB")
+        slide = SlideEntry(index, 10.0 * (index - 1), 10.0 * index, f"slides/{index:03d}.png", f"thumbs/{index:03d}.jpg")
+        if number in TILED:
+            picture.paste(face, (0, 0))
+            slide.live_regions = [[0, 0, 261, 221]]
+        picture.save(out / slide.image)
+        slides.append(slide)
+    manifest = Manifest(VideoInfo(10.0 * len(slides), 25.0, 1280, picture.height, "0" * 64), slides)
+    content.run(manifest, out, out / "none.mp4", ExtractOptions(pdf=False, notes=False, workers=2))
+    return manifest
+
+
+def test_a_title_a_webcam_tile_cuts_is_no_title_rather_than_a_fragment(read_tiled_talk):
+    titles = {number: slide.title for number, slide in zip(CLEAR + TILED, read_tiled_talk.slides)}
+    deck = {p.number: p.title for p in open_deck(METROPOLIS).pages}
+    for number in CLEAR:
+        assert _words(titles[number]) == _words(deck[number]), (number, titles[number])
+    for number in TILED:
+        # What the tile leaves ("ii", "slides", "Bar" of the chart's axis, the formula) is not a
+        # title; the whole title or none is (a standout page's "Questions?" is not under the tile).
+        assert titles[number] in ("", deck[number]), (number, titles[number])
+    assert titles[30] == "Questions?"
+    chapters = [c.title for c in content.make_chapters(read_tiled_talk)]
+    assert not any(len(title) < 3 or "=" in title for title in chapters), chapters
+
+
+def test_fragments_are_not_titles():
+    for scrap in ("W", "ii", "iv.", "e = n→∞ lim (1+1)", "x ≤ y", ""):
+        assert fragment(scrap), scrap
+    for title in ("Bar charts", "Why P = NP matters here", "Questions?", "Mix", "Summary"):
+        assert not fragment(title), title

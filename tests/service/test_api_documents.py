@@ -5,13 +5,17 @@ import hashlib
 import io
 import shutil
 import zipfile
+from pathlib import Path
 
 import pytest
 from pptx import Presentation
 from pypdf import PdfReader
 
 from support.api_checks import assert_nothing_created, assert_problem
+from slidecast.transcribe.whisper import WhisperEngine
 from support.services import BEAMER_DECK, DECK_TALK_PAGES
+
+NARRATED = Path(__file__).resolve().parents[1] / "data" / "narrated.mp4"  # speech, the bundled recogniser's
 
 
 def test_pptx_and_chapters_are_served_and_in_the_archive(embedded_client, service_clip, wait_job):
@@ -52,6 +56,26 @@ def test_subtitles_asked_for_a_silent_video_say_no_narration_was_heard(embedded_
     missing = client.get(f"/api/jobs/{job['id']}/transcript.srt")
     assert missing.status_code == 404
     assert "no narration was heard" in missing.get_json()["detail"]  # not "it was not requested": it was
+    assert any("no sound track" in w for w in job["warnings"]), job["warnings"]
+
+
+def test_a_transcript_by_the_bundled_recogniser_is_flagged_in_words_an_api_user_can_act_on(
+        embedded_client, wait_job):
+    if WhisperEngine.available():
+        pytest.skip("a whisper model is set up here: auto uses it")
+    client = embedded_client
+    response = client.post("/api/jobs", data={"file": (NARRATED.open("rb"), "narrated.mp4"), "ocr": "false",
+                                              "transcribe": "true", "pdf": "false"})
+    job = wait_job(client, response.get_json()["id"])
+    assert job["status"] == "succeeded", job["error"]
+    rough = [w for w in job["warnings"] if "pocketsphinx" in w]
+    # The deployment's setting, not a request field POST /api/jobs would refuse as unknown.
+    assert rough and "SLIDECAST_WHISPER_MODEL" in rough[0] and "deployment setting" in rough[0], rough
+    assert "transcribe_engine" not in rough[0] and "--transcribe-engine" not in rough[0]
+    base = f"/api/jobs/{job['id']}"
+    assert client.get(f"{base}/manifest").get_json()["warnings"] == job["warnings"]
+    notes = client.get(f"{base}/notes").get_data(as_text=True)
+    assert notes.index("bundled speech recogniser") < notes.index("### What was said")
 
 
 def test_a_deck_sent_with_the_video_aligns_its_slides_and_the_pdf_holds_its_own_pages(

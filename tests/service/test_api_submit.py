@@ -177,6 +177,12 @@ def test_accepted_upload_answers_202_with_location(client, clip_bytes):
     assert response.headers["Location"] == f"/api/jobs/{job['id']}"
     assert job["status"] in ("queued", "running")
     assert job["options"]["ocr"] is False and job["options"]["sensitivity"] == 0.6
+    # The echo shows only what a client may send (the OpenAPI document's request fields): not
+    # the engines or workers, which POST /api/jobs refuses as unknown fields.
+    schemas = client.get("/api/openapi.json").get_json()["components"]["schemas"]
+    accepted = set(schemas["SubmitFormFields"]["properties"]) | set(schemas["SubmitJson"]["properties"])
+    assert not {"ocr_engine", "transcribe_engine", "workers"} & set(job["options"]), job["options"]
+    assert set(job["options"]) - {"deck"} <= accepted, set(job["options"]) - accepted
     assert job["source"]["filename"] == "talk.mp4"
     assert job["video"]["duration"] == pytest.approx(30.0, abs=0.5)
     assert job["cached"] is False
@@ -219,4 +225,25 @@ def test_a_client_over_the_submit_rate_limit_gets_429_and_nothing_is_created(mod
     response = client.post("/api/jobs", data={}, content_type="multipart/form-data")
     assert_problem(response, 429, "Retry-After")
     assert int(response.headers["Retry-After"]) > 0
+    assert_nothing_created(app)
+
+
+def test_a_huge_number_is_out_of_range_not_nan(client, app, clip_bytes):
+    # 5000 digits (a form field) or 1e999 (JSON) read as infinity: the client sent a number too
+    # large, not "nan or infinity".
+    for body in (upload(client, clip_bytes, min_slide_duration="9" * 5000),
+                 client.post("/api/jobs", data='{"video_url": "https://example.org/a.mp4", "min_slide_duration": 1e999}',
+                             content_type="application/json")):
+        problem = assert_problem(body, 422, "min_slide_duration", "from 0 to 600")
+        assert "nan" not in problem["detail"].lower(), problem["detail"]
+    assert_nothing_created(app)
+
+
+def test_an_unknown_field_is_answered_with_the_fields_accepted(client, app, clip_bytes):
+    problem = assert_problem(upload(client, clip_bytes, transcribe_engine="whisper:/m"), 422, "transcribe_engine")
+    for accepted in ("transcribe", "sensitivity", "min_slide_duration", "deck"):
+        assert accepted in problem["detail"].split("transcribe_engine", 1)[1], problem["detail"]
+    problem = assert_problem(client.post("/api/jobs", json={"video_url": "https://example.org/a.mp4", "workers": 4}),
+                             422, "workers")
+    assert "ignore_regions" in problem["detail"], problem["detail"]
     assert_nothing_created(app)

@@ -150,6 +150,8 @@ def test_a_wrong_method_is_405_with_allow(hostile):
     response = hostile.put("/api/jobs")
     assert_problem(response, 405)
     assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    # The detail says it too, for a client that shows only the body.
+    assert "GET" in response.get_json()["detail"] and "POST" in response.get_json()["detail"]
 
 
 def test_413_names_the_limit_and_the_setting(make_app, migrated_pg, redis_url, clip_bytes):
