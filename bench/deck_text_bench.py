@@ -25,8 +25,10 @@ import argparse
 import html
 import json
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unicodedata
 from collections import Counter
@@ -172,6 +174,33 @@ def texts_before_after(manifest: Manifest, folder: Path) -> dict[int, tuple[str,
     return {s.index: (p.text, body_page(p, f).text) for s, p, f in zip(distinct, pages, flags)}
 
 
+def shown_at(truth: dict, t: float) -> tuple[int, set[int]]:
+    """The deck page on screen at time t (the last change at or before it) and the pages a
+    transition under way then blends (a fade is centred on its change time), empty when none."""
+    page, blended = truth["appearances"][0]["pages"][0], set()
+    for change in truth.get("changes", []):
+        if change["time"] <= t + 1e-6:
+            page = change["to_page"]
+        if abs(t - change["time"]) < change["seconds"] / 2:
+            blended |= {change["from_page"], change["to_page"]}
+    return page, blended
+
+
+def score_pictures(manifest: Manifest, truth: dict) -> Counter:
+    """The alignment on its own, whatever the detector split or merged: each found appearance's
+    deck_page against the page on screen at its picture's time (frame_time). A picture taken
+    during a transition (`pictures_moving`) is right with either page it blends."""
+    counts = Counter()
+    if "changes" not in truth:
+        return counts
+    for slide in manifest.slides:
+        page, blended = shown_at(truth, slide.frame_time)
+        counts["pictures"] += 1
+        counts["pictures_moving"] += bool(blended)
+        counts["picture_page_right"] += slide.deck_page == page or slide.deck_page in blended
+    return counts
+
+
 def score_video(manifest: Manifest, folder: Path, truth: dict, pages: list[str], use_text: bool = False,
                 placed: list[str] | None = None) -> dict:
     """Counts over the true appearances whose found slide spans the same time (80% both ways):
@@ -209,6 +238,7 @@ def score_video(manifest: Manifest, folder: Path, truth: dict, pages: list[str],
             counts[f"{kind}whole"] += sum(whole.values())
             counts[f"{kind}body"] += sum(body.values())
             counts[f"{kind}place"] += sum(place.values())
+    counts.update(score_pictures(manifest, truth))
     return dict(counts)
 
 
@@ -225,6 +255,7 @@ def rates(c: dict) -> dict:
             out[f"{kind}{name}_recall_place"] = c.get(f"{kind}{name}_hit_place", 0) / max(1, c.get(f"{kind}place", 0))
     out["deck_page_accuracy"] = c.get("page_right", 0) / max(1, c["appearances"])
     out["deck_page_accuracy_scored"] = c.get("scored_page_right", 0) / max(1, c.get("scored", 0))
+    out["picture_page_accuracy"] = c.get("picture_page_right", 0) / max(1, c.get("pictures", 0))
     return {k: round(v, 3) for k, v in out.items()}
 
 
@@ -252,12 +283,17 @@ def main() -> int:
             extract(video, out, {"pdf": False, "notes": False, "subtitles": False, "chapters": False,
                                  "keep_builds": args.deck, "ocr": not args.no_ocr})
         manifest = Manifest.load(out / "manifest.json")
-        started = time.perf_counter()
-        if args.deck:
-            # What content.run does with --deck after OCR, on the pictures of the same run.
-            align_slides(manifest, out, open_deck(pdf))
-        seconds = time.perf_counter() - started
-        counts = score_video(manifest, out, truth, pdf_pages(pdf), use_text=args.deck, placed=place_body_texts(pdf))
+        with tempfile.TemporaryDirectory(prefix="deck-bench-") as tmp:
+            started = time.perf_counter()
+            if args.deck:
+                # What content.run does with --deck after OCR, on the pictures of the same run;
+                # on a copy, since joining appearances moves their pictures (a re-run re-scores
+                # the extraction as it was).
+                folder = shutil.copytree(out, Path(tmp) / video.stem)
+                align_slides(manifest, folder, open_deck(pdf))
+            seconds = time.perf_counter() - started
+            counts = score_video(manifest, folder if args.deck else out, truth, pdf_pages(pdf), use_text=args.deck,
+                                 placed=place_body_texts(pdf))
         counts["align_seconds"] = round(seconds, 1)
         rows[video.stem] = counts
         total.update(counts)
