@@ -66,6 +66,9 @@ MIN_MATCHED_SHARE = 0.5
 # leaves far more under every page).
 PLACED_LEFTOVER = 0.2
 ALL_PAGES_UP_TO = 150
+# A weak fit whose page corners land farther than this share of the picture's width from the
+# video's geometry (on average) puts the slide somewhere no other picture has it.
+ELSEWHERE = 0.05
 # Difference (in standard deviations of the page's grey levels) that counts as unexplained.
 LEFTOVER_LEVEL = 0.8
 # A page scaled onto the whole picture is taken when it leaves no more than this unexplained.
@@ -437,14 +440,15 @@ class DeckMatcher:
         (`_closer_look`). Returns the chosen page and the pages that look exactly like it
         (none can tell them apart), or [] when no page is a candidate."""
         candidates = []
+        own = _trusted(sighting, video_geometry, grey.shape)
         for number in sighting.shortlist:
             page_grey = self.by_number[number].grey
-            if sighting.geometry is not None:
+            if own is not None:
                 # A weak fit with a page that leaves much unexplained is no match: a page with
                 # little ink (a title on a plain background) leaves little unexplained anywhere.
-                left = _leftover(page_grey, sighting.geometry, grey)
+                left = _leftover(page_grey, own, grey)
                 if left <= EXPLAINED or sighting.inliers >= STRONG_INLIERS:
-                    candidates.append((left, number, sighting.geometry))
+                    candidates.append((left, number, own))
             # A sparse page gives too few distinct features for a homography; when the picture
             # is the slide itself, the page scaled onto it is the geometry to check.
             fit = _fit(page_grey.shape, grey.shape)
@@ -537,10 +541,26 @@ def video_geometry(sightings: list[Sighting | None]) -> tuple[tuple[int, int], n
     if len(strong) < 3:
         return None
     same = [s for s in strong if s.shape == strong[0].shape]  # pictures of one video share a size
-    corners = np.float32([[0, 0], [MATCH_WIDTH, 0], [MATCH_WIDTH, MATCH_WIDTH], [0, MATCH_WIDTH]]).reshape(-1, 1, 2)
-    quads = [cv2.perspectiveTransform(corners, s.geometry).reshape(-1, 2) for s in same]
+    quads = [_corners(s.geometry) for s in same]
     spread = [sum(float(np.abs(q - other).mean()) for other in quads) for q in quads]
     return strong[0].shape, same[int(np.argmin(spread))].geometry
+
+
+def _corners(geometry: np.ndarray) -> np.ndarray:
+    """Where a page's corners land in the picture (of a page MATCH_WIDTH square: every page of a
+    deck has one size, so only the geometries are compared)."""
+    corners = np.float32([[0, 0], [MATCH_WIDTH, 0], [MATCH_WIDTH, MATCH_WIDTH], [0, MATCH_WIDTH]]).reshape(-1, 1, 2)
+    return cv2.perspectiveTransform(corners, geometry).reshape(-1, 2)
+
+
+def _trusted(sighting: "Sighting", video_geometry: np.ndarray | None, shape) -> np.ndarray | None:
+    """The picture's own geometry, unless few features agree on it and it puts the slide
+    elsewhere than the video's other pictures do: a sparse page's handful of chance matches
+    (metropolis's "Animation" step matched a dark "Questions?" page mapped onto the pillarbox)."""
+    if sighting.geometry is None or video_geometry is None or sighting.inliers >= STRONG_INLIERS:
+        return sighting.geometry
+    apart = float(np.abs(_corners(sighting.geometry) - _corners(video_geometry)).mean())
+    return sighting.geometry if apart <= ELSEWHERE * shape[1] else None
 
 
 def _plausible(homography: np.ndarray, shape) -> bool:

@@ -352,3 +352,37 @@ def test_build_steps_another_talks_deck_cannot_tell_apart_are_one_slide_as_witho
     # Asked for, the steps stay slides of their own.
     kept = extract_fast(video, tmp_path / "kept", deck=str(DECK), keep_builds=True)
     assert len(kept.slides) > len(plain.slides)
+
+
+WEBCAM_VIDEO_FRAME = Path(__file__).resolve().parents[1] / "data" / "frames" / "metropolis-pip-18.png"
+
+
+def metropolis_in_webcam_video(number: int, photo: np.ndarray) -> np.ndarray:
+    """A metropolis page as metropolis-pip.mp4 shows it: pillarboxed in 1232x720, the photograph
+    as a webcam tile over the top left."""
+    page = pdfium.PdfDocument(METROPOLIS)[number - 1]
+    frame = np.zeros((720, 1232, 3), np.uint8)
+    frame[:, 137:1095] = cv2.resize(np.asarray(page.render(scale=958 / page.get_width()).to_pil().convert("RGB")),
+                                    (958, 720), interpolation=cv2.INTER_AREA)
+    frame[:213, :253] = cv2.resize(photo, (253, 213), interpolation=cv2.INTER_AREA)
+    return frame
+
+
+def test_a_sparse_overlay_step_beside_a_webcam_gets_its_own_page_not_a_plain_page_matched_by_chance(tmp_path):
+    # The real frame's handful of chance feature matches put the dark "Questions?" page (30)
+    # over the pillarbox, where it explained the picture: the slide took page 30, its title
+    # and its text, and page 18 was missing from the PDF.
+    (tmp_path / "slides").mkdir()
+    photo = np.asarray(Image.open(WEBCAM_VIDEO_FRAME).convert("RGB"))[:213, :253]
+    pictures = [metropolis_in_webcam_video(n, photo) for n in (4, 8, 9, 13)]
+    pictures.append(np.asarray(Image.open(WEBCAM_VIDEO_FRAME).convert("RGB")))
+    slides = []
+    for index, rgb in enumerate(pictures, start=1):
+        Image.fromarray(rgb).save(tmp_path / f"slides/{index:03d}.png")
+        slides.append(SlideEntry(index, 10.0 * (index - 1), 10.0 * index, f"slides/{index:03d}.png",
+                                 f"thumbs/{index:03d}.jpg"))
+    manifest = Manifest(VideoInfo(10.0 * len(slides), 25.0, 1232, 720, "0" * 64), slides)
+    content.run(manifest, tmp_path, tmp_path / "none.mp4",
+                ExtractOptions(ocr=False, deck=str(METROPOLIS), pdf=False, notes=False))
+    assert [s.deck_page for s in manifest.slides] == [4, 8, 9, 13, 18]
+    assert manifest.slides[-1].title == "Animation"
