@@ -404,6 +404,16 @@ REAL_CLIPS = {
     # 33.8); the subtitle added at 5 s is a build; page 3 comes back at the end.
     "digit": RealClip([Shot("focus-2", 5), Shot("focus-3", 6, build=True), Shot("focus-6", 6, push=0.6),
                        Shot("focus-11", 5, push=0.5), Shot("focus-3", 5, push=0.5)], gop_seconds=4.0, fps=30),
+    # A filmed projector (keystone, drift, blur, colour noise) showing beamer2thesis pages,
+    # pillarboxed, joined by crossfades of 0.9-1 s, a keyframe every 10 s: the runs of frames
+    # that live_regions reads catch three fades mid-way. Each frame is normalised on its own
+    # contrast, so a fade's cells do not go one way and looked wandering: most of the slide
+    # was masked as live video (realism projector seed 27: 494 of 576 cells, all seven changes
+    # missed). Page 10 comes back at 28 s.
+    "projector-fades": RealClip([Shot("b2t-8", 6.1), Shot("b2t-9", 4.0, fade=0.9), Shot("b2t-10", 4.06, fade=0.99),
+                                 Shot("b2t-11", 6.435, fade=0.87), Shot("b2t-12", 7.4, fade=0.9),
+                                 Shot("b2t-10", 4, fade=0.9), Shot("b2t-13", 2), Shot("b2t-14", 4)],
+                                slide_box=PILLARBOX, filmed=True, colour_noise=2.0, gop_seconds=10.0, fps=30, seed=27),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
