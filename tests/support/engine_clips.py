@@ -414,15 +414,6 @@ REAL_CLIPS = {
                                  Shot("b2t-11", 6.435, fade=0.87), Shot("b2t-12", 7.4, fade=0.9),
                                  Shot("b2t-10", 4, fade=0.9), Shot("b2t-13", 2), Shot("b2t-14", 4)],
                                 slide_box=PILLARBOX, filmed=True, colour_noise=2.0, gop_seconds=10.0, fps=30, seed=27),
-    # A filmed projector showing A4 pages of small text, a keyframe every 2 s: page 41 comes back
-    # at 43.2 s with the camera's drift at another place. Read on the blurred 320-px analysis
-    # picture the drift is short (realism projector seed 30: 0.52 px against 1.59 px on the
-    # 480-px colour pictures), and moved back by it the colour pictures still differed: the
-    # return was not linked.
-    "filmed-return": RealClip([Shot("pgf-38", 5), Shot("pgf-39", 4), Shot("pgf-40", 4), Shot("pgf-41", 2, fade=0.6),
-                               Shot("pgf-30", 14.6, fade=0.6), Shot("pgf-31", 13.6), Shot("pgf-41", 5.2), Shot("pgf-32", 8)],
-                              slide_box=(193, 0, 254, 360), filmed=True, colour_noise=2.0, gop_seconds=2.0, fps=30,
-                              seed=30),
     # A4 pages of small text with the realism bench's colour noise and two exposure steps, a
     # keyframe every 4 s, not filmed: page 38 comes back at 39.4 s, its cells over even the old
     # base threshold in places, while its colour pictures mapped to one exposure differ in no
