@@ -15,7 +15,8 @@ Either view alone is fooled: keyframe pairs seconds apart take the body of a dec
 line by line for a live region, and a short run can catch a slow fade or a push transition (the
 whole slide sliding sideways: every cell it crosses wanders, and is not monotone). A run with a
 step that moves the whole picture (PUSH_PIXELS or more, and the move explains the step) caught a
-push and does not vote. Each live blob is widened
+push and does not vote. A run whose middle frames are each a mix of its first and last (BLEND)
+caught a crossfade and votes no cell. Each live blob is widened
 to its bounding box, then by one cell all round, and masked for all slide decisions.
 
 Liveness is always judged at the default sensitivity: a more sensitive run must not mask more
@@ -51,6 +52,10 @@ MOVED_FRACTION = 0.1
 # small change inside it went unseen.)
 PUSH_PIXELS = 4
 PUSH_EXPLAINED = 0.3
+# A crossfade caught in a run (_blended): its middle frames are mixes of its first and last up
+# to this share of their difference (0.05-0.09 for projector seed 27's fades; a speaker tile's
+# runs 0.12-0.76, speaker seed 5).
+BLEND = 0.1
 MARGIN = 2  # cells masked around a live box: the tile's quiet border (a flat backdrop) and shadow
 
 
@@ -95,7 +100,10 @@ class LiveRegionDetector:
             return  # a push transition, not something moving by itself
         path = sum(np.maximum(d - self.meter.noise_floor(d), 0.0) for d in steps)
         direct = self._beyond_noise(norms[0], norms[-1])
-        self.runs.add(moved & (direct < MONOTONE * path))
+        wandering = moved & (direct < MONOTONE * path)
+        if wandering.any() and _blended(norms, moved):
+            wandering[:] = False  # a crossfade caught in the act: the run counts, its cells do not
+        self.runs.add(wandering)
 
     def _beyond_noise(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         d = self.meter.diff(a, b)
@@ -124,6 +132,26 @@ class LiveRegionDetector:
             boxes = _aligned(boxes | _moved_tiles(self.runs.live(MOVED_FRACTION) & ~boxes.astype(bool), boxes))
         size = 2 * MARGIN + 1
         return cv2.dilate(boxes, np.ones((size, size), np.uint8)).astype(bool)
+
+
+def _blended(norms: list[np.ndarray], moved: np.ndarray) -> bool:
+    """True if every frame of the run is, in the moved cells, a blend of its first and last
+    frames (an affine mix of the two, up to BLEND of their difference): a crossfade. Frames are
+    normalised on their own contrast, which dips halfway through a fade, so a fade's cells do
+    not go one way from old to new and looked wandering (projector seed 27: two runs that caught
+    fades voted 205 and 171 cells, and the whole slide was masked live). A moving tile's middle
+    frames show it where neither end does."""
+    h, w = norms[0].shape
+    area = cv2.resize(moved.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+    first, last = norms[0][area].astype(np.float64), norms[-1][area].astype(np.float64)
+    ends = np.stack([first, last, np.ones_like(first)], axis=1)
+    span = float(np.linalg.norm(last - first))
+    for frame in norms[1:-1]:
+        y = frame[area].astype(np.float64)
+        mix, *_ = np.linalg.lstsq(ends, y, rcond=None)
+        if not float(np.linalg.norm(ends @ mix - y)) <= BLEND * span:
+            return False
+    return True
 
 
 def _pushed(a: np.ndarray, b: np.ndarray) -> bool:

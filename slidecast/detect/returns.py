@@ -65,8 +65,10 @@ class Shown:
 class ReturnJudge:
     """Decides whether a later slide shows an earlier one; see the module docstring."""
 
-    def __init__(self, meter: ChangeMeter):
+    def __init__(self, meter: ChangeMeter, colour_decides: bool = False):
         self.meter = meter
+        # Whether the colour check also decides blobs above the old base (timeline.py says when).
+        self.colour_decides = colour_decides
 
     def judge(self, first: Shown, later: Shown) -> Verdict:
         """Compare two slide pictures. If they differ, a camera's drift (at most DRIFT_PIXELS,
@@ -97,7 +99,7 @@ class ReturnJudge:
         strong = meter.strong_threshold(d)  # the old base
         measures = {"differing_cells": int(area.sum()), "max_cell_diff": float(d[area].max()),
                     "base_threshold": strong}
-        if content.any() and float(d[content].max()) > strong:
+        if content.any() and float(d[content].max()) > strong and not self.colour_decides:
             return Verdict(False, "differs", measures)
         a, b = first.rgb, later.rgb
         if a is None or b is None or a.shape != b.shape:

@@ -249,3 +249,24 @@ def test_one_digit_changed_in_a_video_without_pointer_or_webcam_is_a_new_slide(r
     manifest = extract_fast(video, tmp_path / "out")
     assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
     assert [s.same_as for s in manifest.slides] == [None, None, None, 1]
+
+
+def test_crossfades_on_a_filmed_projector_are_not_taken_for_live_video(real_clip, tmp_path):
+    # Three learning runs catch a fade mid-way; each of their frames is a mix of the run's first
+    # and last, which a moving picture's are not. Nothing on this screen moves by itself: no
+    # slide reports a live region (the words under one are flagged as the live video's, and
+    # changes there go unseen), every change is found and page 10 coming back is linked.
+    video, clip = real_clip("projector-fades")
+    manifest = extract_fast(video, tmp_path / "out")
+    assert [s.live_regions for s in manifest.slides] == [[]] * len(manifest.slides)
+    assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
+    assert [s.same_as for s in manifest.slides] == [None, None, None, None, None, 3, None, None]
+
+
+def test_a_page_shown_again_after_exposure_steps_in_a_noisy_video_is_linked(real_clip, tmp_path):
+    # In a video that is not filmed the colour check decides a return, also where grey cells
+    # pass the old base: the two pictures differ in colour by noise only.
+    video, clip = real_clip("noisy-exposure-return")
+    manifest = extract_fast(video, tmp_path / "out")
+    assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
+    assert [s.same_as for s in manifest.slides] == [None, None, None, None, None, None, 1, None]

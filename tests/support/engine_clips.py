@@ -404,6 +404,24 @@ REAL_CLIPS = {
     # 33.8); the subtitle added at 5 s is a build; page 3 comes back at the end.
     "digit": RealClip([Shot("focus-2", 5), Shot("focus-3", 6, build=True), Shot("focus-6", 6, push=0.6),
                        Shot("focus-11", 5, push=0.5), Shot("focus-3", 5, push=0.5)], gop_seconds=4.0, fps=30),
+    # A filmed projector (keystone, drift, blur, colour noise) showing beamer2thesis pages,
+    # pillarboxed, joined by crossfades of 0.9-1 s, a keyframe every 10 s: the runs of frames
+    # that live_regions reads catch three fades mid-way. Each frame is normalised on its own
+    # contrast, so a fade's cells do not go one way and looked wandering: most of the slide
+    # was masked as live video (realism projector seed 27: 494 of 576 cells, all seven changes
+    # missed). Page 10 comes back at 28 s.
+    "projector-fades": RealClip([Shot("b2t-8", 6.1), Shot("b2t-9", 4.0, fade=0.9), Shot("b2t-10", 4.06, fade=0.99),
+                                 Shot("b2t-11", 6.435, fade=0.87), Shot("b2t-12", 7.4, fade=0.9),
+                                 Shot("b2t-10", 4, fade=0.9), Shot("b2t-13", 2), Shot("b2t-14", 4)],
+                                slide_box=PILLARBOX, filmed=True, colour_noise=2.0, gop_seconds=10.0, fps=30, seed=27),
+    # A4 pages of small text with the realism bench's colour noise and two exposure steps, a
+    # keyframe every 4 s, not filmed: page 38 comes back at 39.4 s, its cells over even the old
+    # base threshold in places, while its colour pictures mapped to one exposure differ in no
+    # more pixels than noise moves (realism noise seeds 21, 31, 40): the return was not linked.
+    "noisy-exposure-return": RealClip([Shot("pgf-38", 7.4), Shot("pgf-39", 5.8), Shot("pgf-40", 4), Shot("pgf-41", 2),
+                                       Shot("pgf-42", 5.4), Shot("pgf-43", 15), Shot("pgf-38", 3.8), Shot("pgf-44", 7.8)],
+                                      slide_box=(193, 0, 254, 360), colour_noise=6.65, gop_seconds=4.0, fps=25, seed=21,
+                                      exposure_steps=[(12.3, 0.9), (30.1, 1.1)]),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
