@@ -11,7 +11,8 @@ slide's title is its line in that band (a second line under it is not joined: in
 heights a subtitle looks as large as a title's second line). A slide without a line there (a title page, a section page) takes its
 largest line when that is clearly larger than the body; else it has no title. Without such a
 band (fewer than MIN_PAGES slides, or a talk whose slides share no title place) each slide keeps
-its title by the single-slide rule (slidecast.ocr.base.title_of).
+its title by the single-slide rule (slidecast.ocr.base.title_of). A title page's or section
+page's title goes on in the lines set right under it in its type (a long title broken over lines).
 
 Lines come from OCR (word boxes; chrome and live words already left out) or from a deck's text
 layer (font sizes); both are placed in fractions of their picture or page.
@@ -52,6 +53,9 @@ DISPLAY = 1.4
 # A slide whose title place is under a tile takes a line alone on it as its title when the line
 # is this much larger than the body type (metropolis' standout "Questions?" is 1.37 times).
 LONE = 1.2
+# A title page's title goes on in the next line when that line starts within this many line
+# heights under the last (a title broken over lines; 0.4 in the conference talk's title page).
+UNDER = 0.8
 # A line ending or starting this close to a tile in its row (a fraction of the page width: about
 # a word space at 1280 px) is what the tile left of a longer line.
 TILE_GAP = 0.03
@@ -121,12 +125,12 @@ def _page_title(page: list[Line], heads: list[Line], band: _Band, body: float, a
         return "" if _beside(held, boxes) else " ".join(held.text.split())
     display = _display_line(page, body)
     if any(_covers_row(box, band.centre) for box in boxes):
-        if display:
-            return "" if _beside(_line_reading(page, display), boxes) else display
+        if display is not None:
+            return "" if _beside(display, boxes) else _with_lines_under(page, display, body)
         # Else only a line alone on its page and set larger than the body (a standout
         # "Questions?", not a figure's caption) is its title for sure.
         return _own_title(page, alone, body) if len(page) == 1 and page[0].size >= LONE * body else ""
-    return display or _own_title(page, alone, body)
+    return _with_lines_under(page, display, body) if display is not None else _own_title(page, alone, body)
 
 
 def fragment(title: str) -> bool:
@@ -219,21 +223,36 @@ def _band_line(page: list[Line], candidates: list[Line], band: _Band) -> Line | 
     return held[0] if held else None
 
 
-def _display_line(page: list[Line], body: float) -> str:
-    """The page's largest line when clearly larger than the body (a section page's name), else "".
+def _display_line(page: list[Line], body: float) -> Line | None:
+    """The page's largest line when clearly larger than the body (a section page's name), else None.
     A line set on its side (a chart's axis label, "Bar" in a box far taller than wide) is none:
     its box height is the word's length, not its type size."""
     largest = max((line for line in page if not _sideways(line)), key=lambda line: line.size, default=None)
-    return " ".join(largest.text.split()) if largest is not None and largest.size >= DISPLAY * body else ""
+    return largest if largest is not None and largest.size >= DISPLAY * body else None
+
+
+def _with_lines_under(page: list[Line], first: Line, body: float) -> str:
+    """A title page's or section page's title line with the lines set right under it in its type,
+    when that type is larger than the body's: a long title broken over lines ("On the Complexity
+    of SNP Block" / "Partitioning Under the Perfect Phylogeny" / "Model"). A subtitle or the
+    author in smaller type, and bullets under a line in the body's type, are not joined."""
+    lines = [first]
+    if first.size < SIZE_RATIO * body:
+        return " ".join(first.text.split())
+    for line in page[page.index(first) + 1:]:
+        last = lines[-1]
+        height = last.box[3] - last.box[1]
+        same_type = max(line.size, first.size) / max(1e-9, min(line.size, first.size)) <= SIZE_RATIO
+        under = 0 <= line.box[1] - last.box[3] <= UNDER * height
+        if not (same_type and under and line.box[0] < last.box[2] and line.box[2] > last.box[0]):
+            break
+        lines.append(line)
+    return " ".join(" ".join(line.text.split()) for line in lines)
 
 
 def _sideways(line: Line) -> bool:
     """Is the line's box too narrow for its characters set upright (SIDEWAYS)?"""
     return (line.box[2] - line.box[0]) < SIDEWAYS * (line.box[3] - line.box[1]) * len(line.text.strip())
-
-
-def _line_reading(page: list[Line], text: str) -> Line:
-    return next(line for line in page if " ".join(line.text.split()) == text)
 
 
 def _covers_row(box: tuple[float, float, float, float], centre: float) -> bool:
@@ -256,7 +275,7 @@ def _own_title(page: list[Line], alone: str, body: float) -> str:
     name is set only a little larger than the body) keeps its title by the single-slide rule
     (`alone`) when that line is not smaller than the body type (a figure's caption or label is)."""
     line = next((line for line in page if " ".join(line.text.split()) == " ".join(alone.split())), None)
-    return "" if line is None or line.size < NOT_SMALLER * body else " ".join(line.text.split())
+    return "" if line is None or line.size < NOT_SMALLER * body else _with_lines_under(page, line, body)
 
 
 def ocr_lines(page, size: tuple[int, int]) -> list[Line]:

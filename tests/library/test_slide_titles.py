@@ -134,3 +134,16 @@ def test_fragments_are_not_titles():
         assert fragment(scrap), scrap
     for title in ("Bar charts", "Why P = NP matters here", "Questions?", "Mix", "Summary"):
         assert not fragment(title), title
+
+
+def test_a_title_page_broken_over_lines_is_titled_by_all_of_them_not_its_author():
+    # The conference talk's title page sets its title on three lines in one type, then the
+    # authors smaller; its notes and PDF were titled "On the Complexity of SNP Block".
+    from slidecast.deck_lines import stream_lines
+    pdf = pdfium.PdfDocument(TALK)
+    # Without the navigation bar (chrome), in reading order, as OCR gives them.
+    pages = [[line for line in stream_lines(pdf[i]) if line.box[1] > 0.05] for i in range(len(pdf))]
+    first_lines = [page[0].text if page else "" for page in pages]
+    titles = talk_titles(pages, first_lines)
+    assert titles[0] == "On the Complexity of SNP Block Partitioning Under the Perfect Phylogeny Model"
+    assert titles[3] == TITLES[4]  # frame titles are not joined with the line under them
