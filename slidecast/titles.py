@@ -56,6 +56,8 @@ LONE = 1.2
 # A title page's title goes on in the next line when that line starts within this many line
 # heights under the last (a title broken over lines; 0.4 in the conference talk's title page).
 UNDER = 0.8
+# A line whose middle is this close to the page's (a fraction of its width) is centred.
+CENTRED = 0.03
 # A line ending or starting this close to a tile in its row (a fraction of the page width: about
 # a word space at 1280 px) is what the tile left of a longer line.
 TILE_GAP = 0.03
@@ -237,17 +239,24 @@ def _with_lines_under(page: list[Line], first: Line, body: float) -> str:
     of SNP Block" / "Partitioning Under the Perfect Phylogeny" / "Model"). A subtitle or the
     author in smaller type, and bullets under a line in the body's type, are not joined."""
     lines = [first]
-    if first.size < SIZE_RATIO * body:
+    # OCR's word heights make a title page's type look barely larger than the body's (38 px
+    # against 34 for the conference talk's title): centred on the page, it still reads as a title.
+    if first.size < SIZE_RATIO * body and not _centred(first):
         return " ".join(first.text.split())
     for line in page[page.index(first) + 1:]:
         last = lines[-1]
         height = last.box[3] - last.box[1]
         same_type = max(line.size, first.size) / max(1e-9, min(line.size, first.size)) <= SIZE_RATIO
         under = 0 <= line.box[1] - last.box[3] <= UNDER * height
-        if not (same_type and under and line.box[0] < last.box[2] and line.box[2] > last.box[0]):
+        placed = _centred(line) if first.size < SIZE_RATIO * body else line.box[0] < last.box[2] and line.box[2] > last.box[0]
+        if not (same_type and under and placed):
             break
         lines.append(line)
     return " ".join(" ".join(line.text.split()) for line in lines)
+
+
+def _centred(line: Line) -> bool:
+    return abs((line.box[0] + line.box[2]) / 2 - 0.5) <= CENTRED
 
 
 def _sideways(line: Line) -> bool:
