@@ -2,7 +2,9 @@
 
 Threads, not processes: onnxruntime and the tesseract subprocess both run outside the GIL, so
 threads share one Python process without pickling results back (measured in docs/benchmarks.md).
-Each worker thread owns its engine, because an engine object is not promised to be re-entrant.
+An engine is used by one thread at a time (an engine object is not promised to be re-entrant),
+and kept for the next image and the next job: a service made new onnxruntime sessions for every
+job, and its memory grew by about 150 MB a job (docs/benchmarks.md, "Stop 24").
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -37,12 +40,10 @@ def ocr_images(paths: list[Path], engine: str = "auto", workers: int = 0,
     name = resolve_engine_name(engine)
     count = worker_count(workers, len(paths))
     threads_each = 1 if count > 1 else worker_count(workers, 1 << 16)
-    local = threading.local()
 
     def one(path: Path) -> PageText:
-        if not hasattr(local, "engine"):
-            local.engine = get_engine(name, threads=threads_each)
-        return page_from_words(local.engine.read(path))
+        with _borrowed(name, threads_each) as engine:
+            return page_from_words(engine.read(path))
 
     pages: list[PageText | None] = [None] * len(paths)
     pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="ocr")
@@ -55,3 +56,24 @@ def ocr_images(paths: list[Path], engine: str = "auto", workers: int = 0,
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return pages  # type: ignore[return-value]
+
+
+# Engines not in use, by (name, threads): as many as were ever reading at once, up to the cores.
+_idle: dict[tuple[str, int], list] = {}
+_idle_lock = threading.Lock()
+
+
+@contextmanager
+def _borrowed(name: str, threads: int):
+    """An engine for this thread alone until it is given back: an idle one, else a new one."""
+    with _idle_lock:
+        idle = _idle.setdefault((name, threads), [])
+        engine = idle.pop() if idle else None
+    if engine is None:
+        engine = get_engine(name, threads=threads)
+    try:
+        yield engine
+    finally:
+        with _idle_lock:
+            if len(idle) < worker_count(0, 1 << 16):  # a burst of jobs on a big machine keeps no more
+                idle.append(engine)

@@ -164,3 +164,17 @@ def test_without_the_pp_ocrv6_model_the_engine_still_reads_slides(monkeypatch, t
     engine = get_engine("rapid")
     assert "PP-OCRv6" not in engine._ocr.text_rec.inner.session.model_path
     assert page_from_words(engine.read(path)).title.split() == title.split()
+
+
+def test_engines_are_kept_for_the_next_job_so_a_service_does_not_grow_with_every_job(read_deck, monkeypatch):
+    # A service OCRs every job's slides in this process: new onnxruntime sessions per job grew
+    # its memory by about 150 MB a job (docs/benchmarks.md, "Stop 24"). The engines made for one
+    # job read the next job's slides, and read them as before.
+    from slidecast.ocr import runner
+    rendered, pages, _ = read_deck
+    made = []
+    monkeypatch.setattr(runner, "get_engine", lambda *a, **k: made.append(get_engine(*a, **k)) or made[-1])
+    for _ in range(3):
+        again = ocr_images([r[0] for r in rendered], "auto", workers=2)
+        assert [p.text for p in again] == [p.text for p in pages]
+    assert made == []
