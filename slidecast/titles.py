@@ -238,18 +238,18 @@ def _with_lines_under(page: list[Line], first: Line, body: float) -> str:
     when that type is larger than the body's: a long title broken over lines ("On the Complexity
     of SNP Block" / "Partitioning Under the Perfect Phylogeny" / "Model"). A subtitle or the
     author in smaller type, and bullets under a line in the body's type, are not joined."""
-    lines = [first]
     # OCR's word heights make a title page's type look barely larger than the body's (38 px
     # against 34 for the conference talk's title): centred on the page, it still reads as a title.
-    if first.size < SIZE_RATIO * body and not _centred(first):
+    by_place = first.size < SIZE_RATIO * body
+    if by_place and not _centred(first):
         return " ".join(first.text.split())
+    lines = [first]
     for line in page[page.index(first) + 1:]:
         last = lines[-1]
-        height = last.box[3] - last.box[1]
         same_type = max(line.size, first.size) / max(1e-9, min(line.size, first.size)) <= SIZE_RATIO
-        under = 0 <= line.box[1] - last.box[3] <= UNDER * height
-        placed = _centred(line) if first.size < SIZE_RATIO * body else line.box[0] < last.box[2] and line.box[2] > last.box[0]
-        if not (same_type and under and placed):
+        under = 0 <= line.box[1] - last.box[3] <= UNDER * (last.box[3] - last.box[1])
+        below = _centred(line) if by_place else line.box[0] < last.box[2] and line.box[2] > last.box[0]
+        if not (same_type and under and below):
             break
         lines.append(line)
     return " ".join(" ".join(line.text.split()) for line in lines)
