@@ -30,19 +30,32 @@ _STREAM = "slidecast:job-events:{}"
 class RedisEventLog:
     """Job events in Redis streams."""
 
+    # After a failed append the log is left alone this long, as the job cache does: a job
+    # reports progress many times a second and must not wait on a Redis that is gone.
+    RETRY_AFTER = 2.0
+
     def __init__(self, url: str, longest_wait: float = 60.0, readers: int = 100):
-        # Its own client: a blocking read must outlast the job cache's 1 s socket timeout, and
-        # every open stream holds a connection while it waits (redis-py's pool allows 100).
+        # Readers have their own client: a blocking read must outlast the job cache's 1 s socket
+        # timeout, and every open stream holds a connection while it waits (redis-py's pool
+        # allows 100). Appends come from a running job (and a submit's answer): on a Redis that
+        # accepts connections but answers nothing, the readers' timeout made each one wait 20 s.
         self.client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=longest_wait + 5,
                                            max_connections=readers + 20, decode_responses=True)
+        self.writer = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1.0,
+                                           decode_responses=True)
+        self._down_until = 0.0
 
     def append(self, job_id: str, event: dict) -> None:
+        if time.monotonic() < self._down_until:
+            return
         key = _STREAM.format(job_id)
         try:
-            self.client.pipeline().xadd(key, {"data": json.dumps(event)}, maxlen=MAX_EVENTS, approximate=True) \
+            self.writer.pipeline().xadd(key, {"data": json.dumps(event)}, maxlen=MAX_EVENTS, approximate=True) \
                 .expire(key, EXPIRE_SECONDS).execute()
         except redis.RedisError as exc:
-            log.warning("job %s: event not logged (%s)", job_id, exc)
+            self._down_until = time.monotonic() + self.RETRY_AFTER
+            log.warning("job %s: event not logged (%s); events are not logged for %.0f s", job_id, exc,
+                        self.RETRY_AFTER)
 
     def read(self, job_id: str, after: str | None, wait: float) -> list[tuple[str, dict]]:
         """Events after id `after` (None: from the first kept), oldest first; waits up to `wait`
