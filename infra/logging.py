@@ -25,6 +25,9 @@ _JOB_IN_TEXT = re.compile(r"\bjob (?:id )?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is emitted.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "job_id"}
 _HANDLER_NAME = "slidecast-stderr"
+# Libraries that are chatty at INFO about every connection (fontTools: every PDF font subset;
+# alembic: seven "setup plugin" lines each time a process imports it, a gunicorn worker too).
+_CHATTY = ("botocore", "boto3", "s3transfer", "urllib3", "alembic.runtime.plugins", "fontTools")
 
 
 @contextmanager
@@ -108,8 +111,7 @@ def configure_logging(level: str = "INFO", fmt: str = "JSON") -> None:
             root.removeHandler(handler)
     root.addHandler(make_handler(fmt))
     root.setLevel(level.upper())
-    # Libraries that are chatty at INFO about every connection (fontTools: every PDF font subset).
-    for name in ("botocore", "boto3", "s3transfer", "urllib3", "alembic.runtime.plugins", "fontTools"):
+    for name in _CHATTY:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     # python-multipart warns about every malformed body it is sent; the client gets a 400 that
     # names the fault, and a log line per hostile request would let anyone flood the log.
@@ -131,7 +133,10 @@ def gunicorn_logconfig(level: str | None = None, fmt: str | None = None) -> dict
         "loggers": {"gunicorn.error": {"level": level, "handlers": [], "propagate": True},
                     # Requests are counted and timed in /metrics; an access line per request
                     # would double the log volume. LOG_LEVEL=DEBUG does not bring them back.
-                    "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True}},
+                    "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
+                    # A worker imports the app (and alembic) under this configuration, before
+                    # create_app's configure_logging quiets them.
+                    **{name: {"level": "WARNING"} for name in _CHATTY}},
     }
 
 
@@ -145,3 +150,14 @@ def connect_celery_logging() -> None:
         level = os.environ.get("LOG_LEVEL") or (logging.getLevelName(loglevel) if isinstance(loglevel, int)
                                                 else loglevel) or "INFO"
         configure_logging(level, os.environ.get("LOG_FORMAT") or "JSON")
+        logging.getLogger("celery.worker.control").addFilter(_revoke_without_backend)
+
+
+def _revoke_without_backend(record: logging.LogRecord) -> bool:
+    """False for Celery's warning that a revoked task could not be marked in the result backend
+    when there is none (celery 5.6+ tries for every id it is sent): the job store is the truth
+    and no backend is configured on purpose, yet each cancel logged a WARNING per step id and
+    worker, 16 per cancel in the operator trial."""
+    args = record.args if isinstance(record.args, tuple) else ()
+    return not (record.msg.startswith("Failed to mark task %s as revoked in backend")
+                and len(args) == 2 and isinstance(args[1], NotImplementedError))

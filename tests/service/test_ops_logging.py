@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import signal
 
 import pytest
 
@@ -62,3 +63,15 @@ def test_lines_about_a_job_carry_its_id(embedded_client, log_lines, service_clip
     about_job = [e for e in entries if job_id in e["message"]]
     assert about_job and all(e.get("job_id") == job_id for e in about_job), about_job
     assert any(e["logger"] == "slidecast.tasks" and e.get("job_id") == job_id for e in entries)
+
+
+def test_the_servers_start_log_has_no_library_chatter(tmp_path, embedded_app):
+    """What an operator reads when gunicorn starts: its own lines, not alembic's seven "setup
+    plugin ..." lines, which a worker logged under gunicorn's configuration before create_app
+    quieted them (seen at every start in the operator trial)."""
+    from support.ops_helpers import start_gunicorn, stop
+    proc, _ = start_gunicorn(tmp_path, embedded_app.config["SQLALCHEMY_DATABASE_URI"], workers=1)
+    printed = stop(proc, signal.SIGINT)
+    entries = parsed(line for line in printed.splitlines() if line.startswith("{"))
+    assert any(entry["message"].startswith("Booting worker") for entry in entries), printed
+    assert [entry["message"] for entry in entries if entry["logger"].startswith("alembic")] == []
