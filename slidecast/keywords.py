@@ -17,6 +17,7 @@ DECK_TOP = 15
 # more about it than its text does.
 MIN_TEXT_WORDS = 4
 EDGE_PUNCTUATION = ".,;:!?"
+INNER_PUNCTUATION = re.compile(r"[.,;:!?]\s+[a-z]")  # "Univ. Press" stays
 
 
 # Languages whose stopword list (YAKE's own) the talk's language is chosen from: YAKE itself
@@ -54,8 +55,11 @@ def extract_keywords(text: str, top: int, language: str = "en") -> list[str]:
         # "Perfect Phylogeny" in a deck's keywords.
         phrase = phrase.strip(EDGE_PUNCTUATION)
         words = {word.strip(EDGE_PUNCTUATION) for word in phrase.lower().split()}
-        # "Descent" says nothing new after "Gradient Descent".
-        if words <= covered or not re.search(r"[A-Za-z]{2,}", phrase):
+        # "Descent" says nothing new after "Gradient Descent". A line that breaks mid-sentence
+        # ("... follows the" / "protein") left YAKE tokens such as "the." that its stopword list
+        # misses: "the. protein" and "the" were keywords, "Protein. error" ran across the break.
+        if words <= covered or not re.search(r"[A-Za-z]{2,}", phrase) or words <= _stopwords(language) \
+                or INNER_PUNCTUATION.search(phrase):
             continue
         covered |= words
         out.append(phrase)

@@ -45,3 +45,19 @@ def test_a_german_lectures_keywords_are_its_terms_not_its_articles():
 
 def test_an_english_talks_language_stays_english():
     assert text_language(SLIDE) == "en"
+
+
+# A real page whose sentence runs over a line break after "the" (metropolis' demo.pdf, page 26,
+# its text as PDFium reads it): its keywords held "the. footer"; a sample lecture's notes had
+# "the" among the talk's keywords and "Protein. error" across two lines.
+WRAPPED = """Frame footer
+metropolis defines a custom beamer template to add a text to the
+footer. It can be set via
+\\setbeamertemplate{frame footer}{My custom footer}
+My custom footer 19"""
+
+
+def test_a_line_broken_mid_sentence_makes_no_keyword_across_the_break():
+    keywords = extract_keywords(WRAPPED, 8)
+    assert "Frame footer" in keywords, keywords
+    assert not any(". " in k or k.lower() in ("the", "the.") for k in keywords), keywords
