@@ -74,7 +74,7 @@ def json_object() -> dict:
         problem(400, "send the video as multipart/form-data with a `file` field, "
                      "or a JSON object {\"video_url\": \"https://...\"}")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_int=_integer)
     except json.JSONDecodeError as exc:
         problem(400, f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}; "
                      "send an object such as {\"video_url\": \"https://...\"}" + _FORM_HINT.get(request.mimetype, ""))
@@ -85,6 +85,13 @@ def json_object() -> dict:
                      "{\"video_url\": \"https://...\"}, or the video as multipart/form-data with a `file` field")
     refuse_nul(body, "json")
     return body
+
+
+def _integer(digits: str) -> int | float:
+    """A JSON integer; one too long for Python's int conversion (4300 digits) reads as the
+    float it is near (infinity), so the field's check says it is too large rather than the body
+    being called "not JSON"."""
+    return int(digits) if len(digits) <= 1000 else float(digits)
 
 
 _FORM_HINT = {"application/x-www-form-urlencoded": (

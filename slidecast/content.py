@@ -18,6 +18,7 @@ from .keywords import deck_title, fill_keywords
 from .output import ARTIFACT_FILES
 from .output.manifest import Manifest, SlideEntry
 from .output.chapters import make_chapters, to_chapters_txt, to_chapters_vtt
+from .output.navigation import navigation_sections
 from .output.notes import render_notes
 from .output.pptx import build_pptx
 from .ocr.chrome import body_page, chrome_flags
@@ -167,7 +168,7 @@ def write_artifacts(manifest: Manifest, out_dir: Path, options: ExtractOptions, 
         cues = make_cues(segments, [s.start for s in manifest.slides[1:]])
         wanted["srt"] = lambda: to_srt(cues).encode("utf-8")
         wanted["vtt"] = lambda: to_vtt(cues).encode("utf-8")
-    chapters = make_chapters(manifest, aligned.outline if aligned else None) if options.chapters else []
+    chapters = _chapters(manifest, out_dir, aligned) if options.chapters else []
     if chapters:
         wanted["chapters"] = lambda: to_chapters_txt(chapters).encode("utf-8")
         wanted["chapters_vtt"] = lambda: to_chapters_vtt(chapters, manifest.video.duration).encode("utf-8")
@@ -183,6 +184,11 @@ def write_artifacts(manifest: Manifest, out_dir: Path, options: ExtractOptions, 
             manifest.artifacts.pop(kind, None)
             (out_dir / name).unlink(missing_ok=True)
     report("generating", 1.0, "documents written")
+
+
+def _chapters(manifest: Manifest, out_dir: Path, aligned: Alignment | None):
+    return make_chapters(manifest, aligned.outline if aligned else None,
+                         navigation_sections(manifest.slides, out_dir))
 
 
 def _relative(pictures: dict[int, Path], out_dir: Path) -> dict[int, str]:

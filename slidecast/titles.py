@@ -67,6 +67,7 @@ TILE_GAP = 0.03
 SIDEWAYS = 0.15
 # Roman numerals up to 39: beamer's allowframebreaks numbers continued frames "i", "ii", ...
 ROMAN = re.compile(r"x{0,3}(ix|iv|v?i{0,3})")
+ACRONYM = re.compile(r"[A-Z][A-Z0-9]")
 # Relation and operator signs: a line holding one and at most one word is a formula.
 MATH_SIGNS = set("=<>≤≥≠≈→←↦⇒⇔∞∑∏∫√±×÷∈∉⊂⊆∀∃∂∇")
 
@@ -136,19 +137,24 @@ def _page_title(page: list[Line], heads: list[Line], band: _Band, body: float, a
 
 
 def fragment(title: str) -> bool:
-    """Is `title` a scrap rather than a title: fewer than three letters or digits ("W", "ii"),
-    a roman numeral alone (a continued frame's "i", "iv" whose name a tile hides), or a formula
-    (a relation or operator sign and at most one word of three letters or more)? A fragment is
+    """Is `title` a scrap rather than a title: fewer than three letters or digits ("W", "ii";
+    capitals such as "AI" are an acronym), a roman numeral alone (a continued frame's "i", "iv"
+    whose name a tile hides), or a formula (a relation or operator sign and at most one word of three letters or more)? A fragment is
     worse than no title: chapters and notes then use their own fallback."""
     text = " ".join(title.split())
-    if sum(c.isalnum() for c in text) < 3 or ROMAN.fullmatch(text.lower().rstrip(".")):
+    if ROMAN.fullmatch(text.lower().rstrip(".")):
         return True
+    if sum(c.isalnum() for c in text) < 3:
+        # An acronym in capitals ("AI", "OS") is a title; "W" or "ii" is what a tile left.
+        return not ACRONYM.fullmatch(text)
     words = sum(1 for w in re.findall(r"[^\W\d_]+", text) if len(w) >= 3)
     return any(c in MATH_SIGNS for c in text) and words <= 1
 
 
 def _readable(title: str) -> str:
     return "" if fragment(title) else title
+
+
 def body_size(pages: list[list[Line]]) -> float:
     """The talk's body type size: the median line size, each line counted by its characters."""
     sizes = [line.size for page in pages for line in page for _ in range(len(line.text))]

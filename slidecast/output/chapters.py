@@ -2,7 +2,8 @@
 
 A chapter is a section of the talk, not a slide: with a deck, its outline's top-level entries
 (beamer's \\section) give the sections and each aligned appearance falls in the section holding
-its page; without one, a chapter starts where the slide title changes (builds and continued
+its page; without one, the section a navigation bar highlights (output.navigation) decides, and
+where there is none either, a chapter starts where the slide title changes (builds and continued
 frames keep their title, so they stay in one chapter). Video sites want the first chapter at
 00:00, times ascending and chapters at least 10 s long, so a section shorter than that is
 folded into the one before it, and a section that starts less than 10 s after the chapter
@@ -32,11 +33,13 @@ class Chapter:
     title: str
 
 
-def make_chapters(manifest: Manifest, outline: list[tuple[int, str]] | None = None) -> list[Chapter]:
+def make_chapters(manifest: Manifest, outline: list[tuple[int, str]] | None = None,
+                  navigation: list[str | None] | None = None) -> list[Chapter]:
     """Chapters in time order: the first at 0, each at least MIN_CHAPTER_SECONDS after the one
     before. `outline` is the deck's top-level (page, title) list, used for appearances that have
-    a `deck_page`; without it (or for unaligned slides) titles decide. Empty for no slides."""
-    runs = _sections(manifest, outline)
+    a `deck_page`; `navigation`, per appearance, the section its navigation bar highlights
+    (output.navigation); where neither says, titles decide. Empty for no slides."""
+    runs = _sections(manifest, outline, navigation or [None] * len(manifest.slides))
     ends = [run.start for run in runs[1:]] + [int(manifest.video.duration)]
     chapters = _folded(runs, ends)
     if len(chapters) < MIN_CHAPTERS <= len({run.title for run in runs}):
@@ -46,11 +49,11 @@ def make_chapters(manifest: Manifest, outline: list[tuple[int, str]] | None = No
     return chapters
 
 
-def _sections(manifest: Manifest, outline) -> list[Chapter]:
+def _sections(manifest: Manifest, outline, navigation: list[str | None]) -> list[Chapter]:
     """Runs of consecutive appearances of one section (or one title), at their own starts."""
     runs: list[Chapter] = []
-    for slide in manifest.slides:
-        label = _section(slide, outline)
+    for slide, shown in zip(manifest.slides, navigation):
+        label = _section(slide, outline, shown)
         if label and (not runs or label != runs[-1].title):
             runs.append(Chapter(0 if not runs else int(slide.start), label))
     return runs
@@ -85,13 +88,13 @@ def _grouped(runs: list[Chapter], ends: list[int], duration: int) -> list[Chapte
     return chapters if len(chapters) >= MIN_CHAPTERS else []
 
 
-def _section(slide: SlideEntry, outline: list[tuple[int, str]] | None) -> str | None:
+def _section(slide: SlideEntry, outline: list[tuple[int, str]] | None, shown: str | None) -> str | None:
     page = getattr(slide, "deck_page", None)
     if outline and page:
         titles = [title for first, title in outline if first <= page]
         if titles:
             return _clean(titles[-1])
-    title = _clean(slide.title)
+    title = _clean(shown or slide.title)
     return title or None
 
 

@@ -105,6 +105,20 @@ def test_the_pdfs_text_layer_carries_the_slides_text_not_the_navigation_bar(read
         assert slide.title.split()[0] in layer and slide.text.split()[-1] in layer, layer
 
 
+def test_chapters_follow_the_section_the_navigation_bar_highlights(tmp_path):
+    # Without a deck, frame titles change on every slide; the talk's sections are only in the
+    # navigation bar, the current one in full colour. Page 3 comes back during "Bad News" (its
+    # bar highlights "Introduction"): a look back, not a new chapter.
+    manifest = beamer_manifest(tmp_path, pages=(1, 3, 6, 14, 3, 16, 22, 24, 26))
+    manifest.slides[4].same_as = 2
+    content.run(manifest, tmp_path, tmp_path / "none.mp4",
+                ExtractOptions(pdf=False, notes=False, subtitles=False, workers=2))
+    chapters = (tmp_path / "chapters.txt").read_text(encoding="utf-8").splitlines()
+    assert chapters[0].startswith("00:00 On the Complexity"), chapters
+    assert chapters[1:] == ["00:20 Introduction", "01:00 Bad News: Hardness Results",
+                            "02:00 Good News: Tractability Results", "02:40 Summary"]
+
+
 def test_a_handful_of_slides_is_too_few_to_call_anything_chrome(tmp_path):
     manifest = beamer_manifest(tmp_path, pages=(4, 6))
     content.run(manifest, tmp_path, tmp_path / "none.mp4", ExtractOptions(pdf=False, notes=False, workers=2))

@@ -229,11 +229,13 @@ def test_a_client_over_the_submit_rate_limit_gets_429_and_nothing_is_created(mod
 
 
 def test_a_huge_number_is_out_of_range_not_nan(client, app, clip_bytes):
-    # 5000 digits (a form field) or 1e999 (JSON) read as infinity: the client sent a number too
-    # large, not "nan or infinity".
+    # 5000 digits (a form field or a JSON integer) or 1e999 (JSON) read as infinity: the client
+    # sent a number too large, not "nan or infinity" nor a body that is "not JSON".
     for body in (upload(client, clip_bytes, min_slide_duration="9" * 5000),
                  client.post("/api/jobs", data='{"video_url": "https://example.org/a.mp4", "min_slide_duration": 1e999}',
-                             content_type="application/json")):
+                             content_type="application/json"),
+                 client.post("/api/jobs", data='{"video_url": "https://example.org/a.mp4", "min_slide_duration": '
+                             + "9" * 5000 + "}", content_type="application/json")):
         problem = assert_problem(body, 422, "min_slide_duration", "from 0 to 600")
         assert "nan" not in problem["detail"].lower(), problem["detail"]
     assert_nothing_created(app)

@@ -1,0 +1,177 @@
+"""The talk's current section, read from a navigation bar that highlights it.
+
+Beamer's navigation headlines (and many other templates) list the talk's sections in a row of
+the slide chrome and draw the current one in full colour, the others shaded. Without a deck,
+that row is the only place a video shows its sections: frame titles change on every slide, so
+chapters made from titles follow slides, not the talk's parts. Here each slide's chrome words
+are grouped into rows and each row into items (a section's words, split from the next by a wide
+gap); an item whose ink stands out from the others' by HIGHLIGHT is the slide's current section.
+A row counts as a navigation bar only when its highlight moves: at least MIN_SECTIONS different
+items are highlighted over the talk (a footline whose author box is always brighter is not one).
+
+Left alone: a sidebar's table of contents (a column, with subsections highlighted as well).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .manifest import SlideEntry
+
+# The current item's ink contrast against the median of the row's other items (beamer shades
+# the others to about half: 240 against 120 on a dark headline).
+HIGHLIGHT = 1.5
+# A gap wider than this many word heights ends an item.
+ITEM_GAP = 1.5
+# Rows and items are the same on two slides when their places differ by less than this share of
+# the picture.
+PLACE = 0.03
+MIN_SECTIONS = 2
+
+
+@dataclass
+class _Item:
+    text: str
+    x0: float  # share of the picture's width
+    cy: float  # share of the picture's height
+    contrast: float
+
+
+def navigation_sections(slides: list[SlideEntry], out_dir: Path) -> list[str | None]:
+    """Per appearance, the section its navigation bar highlights; None before the first one (a
+    title page, an outline: nothing highlighted) and all None when the talk shows no such bar.
+    Once a section has begun, an appearance that highlights none (a plain frame with a large
+    figure) stays in it, and so does a return to an earlier slide: the speaker looks back from
+    where the talk is, the talk does not go back a section."""
+    found = [_highlighted(slide, out_dir) for slide in slides]
+    rows = {row: sections for row, sections in _sections_by_row(found).items()
+            if len(sections) >= MIN_SECTIONS}
+    if not rows:
+        return [None] * len(slides)
+    result: list[str | None] = []
+    for slide, items in zip(slides, found):
+        name = next(filter(None, (_name(item, rows) for item in items)), None)
+        if result and result[-1] and (name is None or slide.same_as is not None):
+            name = result[-1]
+        result.append(name)
+    return result
+
+
+def _name(item: _Item, rows: dict[float, dict[float, Counter]]) -> str | None:
+    """The section's name, as OCR read it most often at its place; None off a navigation row."""
+    for row, sections in rows.items():
+        if abs(row - item.cy) < PLACE:
+            for place, readings in sections.items():
+                if abs(place - item.x0) < PLACE:
+                    return readings.most_common(1)[0][0]
+    return None
+
+
+def _highlighted(slide: SlideEntry, out_dir: Path) -> list[_Item]:
+    """The highlighted item of each chrome row of this slide's picture."""
+    words = [w for w in slide.words if w.get("chrome") and not w.get("live")]
+    if not words:
+        return []
+    path = out_dir / slide.image
+    if not path.is_file():
+        return []
+    with Image.open(path) as image:
+        picture = np.asarray(image.convert("RGB"), dtype=np.int16)
+    height, width = picture.shape[:2]
+    found = []
+    for row in _rows(words):
+        items = [_item(group, picture, width, height) for group in _groups(row)]
+        items = [i for i in items if any(c.isalpha() for c in i.text)]
+        best = _standing_out(items)
+        if best:
+            found.append(best)
+    return found
+
+
+def _rows(words: list[dict]) -> list[list[dict]]:
+    """Words on one line: their vertical centres within half a word's height."""
+    rows: list[list[dict]] = []
+    for word in sorted(words, key=lambda w: (w["box"][1] + w["box"][3]) / 2):
+        centre = (word["box"][1] + word["box"][3]) / 2
+        if rows and abs(centre - _centre(rows[-1])) < _height(rows[-1]) / 2:
+            rows[-1].append(word)
+        else:
+            rows.append([word])
+    return rows
+
+
+def _groups(row: list[dict]) -> list[list[dict]]:
+    """A row's items: words split where the gap is wider than ITEM_GAP word heights."""
+    groups: list[list[dict]] = []
+    height = _height(row)
+    for word in sorted(row, key=lambda w: w["box"][0]):
+        if groups and word["box"][0] - groups[-1][-1]["box"][2] <= ITEM_GAP * height:
+            groups[-1].append(word)
+        else:
+            groups.append([word])
+    return groups
+
+
+def _item(words: list[dict], picture: np.ndarray, width: int, height: int) -> _Item:
+    contrast = float(np.median([_ink(picture, w["box"]) for w in words]))
+    x0 = min(w["box"][0] for w in words) / width
+    return _Item(" ".join(w["text"] for w in words), x0, _centre(words) / height, contrast)
+
+
+def _ink(picture: np.ndarray, box) -> float:
+    """How far a word's ink stands from its background: the 95th percentile of the colour
+    distance from the box's median colour (the background covers most of a word's box)."""
+    x0, y0, x1, y1 = (int(v) for v in box)
+    patch = picture[max(y0, 0):y1, max(x0, 0):x1].reshape(-1, 3)
+    if len(patch) == 0:
+        return 0.0
+    distance = np.abs(patch - np.median(patch, axis=0)).max(axis=1)
+    return float(np.percentile(distance, 95))
+
+
+def _standing_out(items: list[_Item]) -> _Item | None:
+    if len(items) < 2:
+        return None
+    ranked = sorted(items, key=lambda i: i.contrast, reverse=True)
+    others = float(np.median([i.contrast for i in ranked[1:]]))
+    return ranked[0] if ranked[0].contrast >= HIGHLIGHT * max(others, 1.0) else None
+
+
+class _Places:
+    """Places met so far along one axis: a new value within PLACE of a known one is that one."""
+
+    def __init__(self) -> None:
+        self.known: list[float] = []
+
+    def __call__(self, value: float) -> float:
+        for place in self.known:
+            if abs(place - value) < PLACE:
+                return place
+        self.known.append(value)
+        return value
+
+
+def _sections_by_row(found: list[list[_Item]]) -> dict[float, dict[float, Counter]]:
+    """For each row (vertical place), its highlighted items by horizontal place, with the
+    readings OCR gave of each."""
+    row_of = _Places()
+    columns: dict[float, _Places] = defaultdict(_Places)
+    rows: dict[float, dict[float, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for items in found:
+        for item in items:
+            row = row_of(item.cy)
+            rows[row][columns[row](item.x0)][item.text] += 1
+    return rows
+
+
+def _centre(words: list[dict]) -> float:
+    return sum((w["box"][1] + w["box"][3]) / 2 for w in words) / len(words)
+
+
+def _height(words: list[dict]) -> float:
+    return max(1.0, float(np.median([w["box"][3] - w["box"][1] for w in words])))
