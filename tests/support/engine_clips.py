@@ -415,14 +415,13 @@ REAL_CLIPS = {
                                  Shot("b2t-10", 4, fade=0.9), Shot("b2t-13", 2), Shot("b2t-14", 4)],
                                 slide_box=PILLARBOX, filmed=True, colour_noise=2.0, gop_seconds=10.0, fps=30, seed=27),
     # A filmed projector (keystone, drift, blur, colour noise) showing metropolis overlay steps,
-    # pillarboxed, a keyframe every 2 s: at 10.5 s (a 0.96-s fade) a line is recoloured from
-    # the alert orange to grey and the next added in orange; at 16 s the same again. Through
-    # the soft lens the recoloured text moves by 20-35 grey levels, under the colour check's
-    # step of 40, and the overlay step was taken for a build (realism projector seed 23 at 33.6).
-    # focus 2 -> 3 adds a subtitle: a build; page 16 comes back at the end.
-    "projector-alert": RealClip([Shot("metropolis-16", 6), Shot("metropolis-17", 5.5, fade=0.96),
-                                 Shot("metropolis-18", 6), Shot("focus-2", 6), Shot("focus-3", 6, build=True),
-                                 Shot("metropolis-16", 5)],
+    # pillarboxed, a keyframe every 2 s: at 6 s a line is recoloured from the alert orange to
+    # grey and the next added in orange; at 11.5 s the same again. Through the soft lens the
+    # recoloured text moves by 20-35 grey levels, under the colour check's step of 40, and the
+    # first overlay step was taken for a build (realism projector seed 23 at 33.6). focus 2 -> 3
+    # adds a subtitle: a build; page 16 comes back at the end.
+    "projector-alert": RealClip([Shot("metropolis-16", 6), Shot("metropolis-17", 5.5), Shot("metropolis-18", 6),
+                                 Shot("focus-2", 6), Shot("focus-3", 6, build=True), Shot("metropolis-16", 5)],
                                 slide_box=PILLARBOX, filmed=True, colour_noise=2.0, gop_seconds=2.0, seed=23),
     # A4 pages of small text with the realism bench's colour noise and two exposure steps, a
     # keyframe every 4 s, not filmed: page 38 comes back at 39.4 s, its cells over even the old
