@@ -32,6 +32,13 @@ LOST_SHARE = 0.3
 # The colour check on the states' pictures (adds_only): a channel moving by FINE_INK (0-255)
 # is a change, and ink.
 FINE_INK = 40
+# ... on a filmed screen, per pixel, FINE_SHARE of the old ink's own distance from its
+# background, at least FINE_FLOOR: text through a soft lens at grey 120-170 on a 188 slide
+# changes by 20-35 when recoloured or taken away, under 40 (issue #10, projector seeds 23, 35,
+# 37: overlay steps taken for builds). Not one step for the whole picture: a red sidebar's
+# edges or a screen's dark surround set the picture's contrast, not the faint text.
+FINE_SHARE = 0.5
+FINE_FLOOR = 25
 FINE_TOLERANCE = 0.005
 FINE_SLACK = 8
 POINTER_SPOT = 24  # px at FINE_REFERENCE width: a pointer, a laser dot, a webcam edge, blurred
@@ -65,9 +72,17 @@ def is_build(old: np.ndarray, new: np.ndarray, meter: ChangeMeter,
     # cell tests, which turn down most pairs (a new slide) on their own.
     if callable(fine):
         fine = fine()  # unpacked only for a pair that passed the cell tests
+    if fine is None:
+        return True
     spots = SPOTS if meter.pointer_seen else SPOTS_NO_POINTER
-    return bool(fine is None or adds_only(*fine, meter.mask, spots)
-                or adds_only(*_fine_aligned(fine, new.shape[1]), meter.mask, spots))
+    step = filmed_step(fine[0]) if meter.filmed else FINE_INK
+    return bool(adds_only(*fine, meter.mask, spots, step)
+                or adds_only(*_fine_aligned(fine, new.shape[1]), meter.mask, spots, step))
+
+
+def filmed_step(image: np.ndarray) -> np.ndarray:
+    """Per pixel of a filmed RGB picture, the colour step that counts as a change (FINE_SHARE)."""
+    return np.clip(FINE_SHARE * _ink_distance(image), FINE_FLOOR, FINE_INK)
 
 
 def _adds_cells(old: np.ndarray, new: np.ndarray, meter: ChangeMeter) -> bool:
@@ -171,24 +186,27 @@ def _ink_lost(old: np.ndarray, new: np.ndarray, grid) -> np.ndarray:
     return cell_means(lost, grid) / np.maximum(cell_means(ink, grid), 1e-6)
 
 
-def adds_only(old: np.ndarray, new: np.ndarray, mask: np.ndarray, spots_forgiven: int = SPOTS) -> bool:
+def adds_only(old: np.ndarray, new: np.ndarray, mask: np.ndarray, spots_forgiven: int = SPOTS,
+              step: float | np.ndarray = FINE_INK) -> bool:
     """True if RGB picture `new` differs from `old` only where `old` showed background: no
     stroke recoloured or taken away. Outside the masked cells (live regions). Tolerated on old
     ink: up to `spots_forgiven` compact spots (the pointer where it was and where it is) and a few pixels
-    (FINE_TOLERANCE of the changed ones, FINE_SLACK at least: ringing beside new strokes)."""
+    (FINE_TOLERANCE of the changed ones, FINE_SLACK at least: ringing beside new strokes).
+    A channel moving by more than `step` (0-255; or per pixel, see filmed_step) is a change,
+    and ink."""
     if old.shape != new.shape:
         return False
     # One cell more than the live mask: the quieter edge of a webcam tile moves now and then.
     live = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8))
     free = cv2.resize(1 - live, old.shape[1::-1], interpolation=cv2.INTER_NEAREST) > 0
-    changed = _moved(old, new) & free
+    changed = _moved(old, new, step) & free
     # Old ink counts as taken away only if its neighbourhood changed too (the pictures lightly
     # blurred): the encoder draws a slide sharper frame by frame after a wipe or a push, which
     # moves scattered edge pixels of old ink by just over FINE_INK (wipe-push seeds 8 and 15:
     # 48-73 such pixels, none once blurred, and a build step became a slide). Not the blurred
     # pictures alone: new ink drawn beside old would then blur onto it.
-    smooth = _moved(*(cv2.GaussianBlur(p, (3, 3), 0) for p in (old, new)))
-    removed = (changed & smooth & _fine_ink(old)).astype(np.uint8)
+    smooth = _moved(*(cv2.GaussianBlur(p, (3, 3), 0) for p in (old, new)), step)
+    removed = (changed & smooth & (_ink_distance(old) > step)).astype(np.uint8)
     # A stroke taken away or recoloured is a line of pixels; a pixel with at most one such
     # neighbour is a noisy video's grain on an ink edge (issue #10's noise seeds: 30-50 such
     # pixels on a build step, most of them alone or in pairs).
@@ -202,13 +220,13 @@ def adds_only(old: np.ndarray, new: np.ndarray, mask: np.ndarray, spots_forgiven
     return removed.sum() - pointer <= allowed
 
 
-def _moved(old: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """Pixels of two RGB pictures where some channel moved by more than FINE_INK."""
-    return np.abs(new.astype(np.int16) - old.astype(np.int16)).max(axis=2) > FINE_INK
+def _moved(old: np.ndarray, new: np.ndarray, step: float | np.ndarray = FINE_INK) -> np.ndarray:
+    """Pixels of two RGB pictures where some channel moved by more than `step`."""
+    return np.abs(new.astype(np.int16) - old.astype(np.int16)).max(axis=2) > step
 
 
-def _fine_ink(image: np.ndarray) -> np.ndarray:
-    """Pixels that differ from their local background (a wide median) by more than FINE_INK in
-    some channel. (Not "from the picture's commonest colour": in a speaker view that is the
-    backdrop, and the whole slide would be ink.)"""
-    return np.abs(image.astype(np.int16) - cv2.medianBlur(image, 31)).max(axis=2) > FINE_INK
+def _ink_distance(image: np.ndarray) -> np.ndarray:
+    """Per pixel, the largest channel's distance from the local background (a wide median); ink
+    where it passes the colour step. (Not "from the picture's commonest colour": in a speaker
+    view that is the backdrop, and the whole slide would be ink.)"""
+    return np.abs(image.astype(np.int16) - cv2.medianBlur(image, 31)).max(axis=2)

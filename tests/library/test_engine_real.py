@@ -270,3 +270,23 @@ def test_a_page_shown_again_after_exposure_steps_in_a_noisy_video_is_linked(real
     manifest = extract_fast(video, tmp_path / "out")
     assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
     assert [s.same_as for s in manifest.slides] == [None, None, None, None, None, None, 1, None]
+
+
+def test_a_line_recoloured_on_a_filmed_projector_is_a_new_slide_and_a_subtitle_added_a_build(real_clip, tmp_path):
+    # Filmed text is faint (grey 120-170 on a 188 slide): the colour check measures what was
+    # taken away against the picture's own ink contrast. Each overlay step that recolours a
+    # line is a slide; the subtitle added to the focus page stays one slide with it; page 16
+    # coming back at the end is linked.
+    video, clip = real_clip("projector-alert")
+    manifest = extract_fast(video, tmp_path / "out")
+    assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
+    assert [s.same_as for s in manifest.slides] == [None, None, None, None, 1]
+
+
+def test_a_gain_step_that_clips_the_whites_of_a_noisy_video_is_no_slide_change(real_clip, tmp_path):
+    # Faint all over and nowhere past the base threshold a noisy video keeps: the camera's
+    # exposure, not a new page. Every page change is found and page 38 coming back is linked.
+    video, clip = real_clip("noisy-gain-step")
+    manifest = extract_fast(video, tmp_path / "out")
+    assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
+    assert [s.same_as for s in manifest.slides] == [None, None, None, 1]

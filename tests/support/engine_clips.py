@@ -414,6 +414,15 @@ REAL_CLIPS = {
                                  Shot("b2t-11", 6.435, fade=0.87), Shot("b2t-12", 7.4, fade=0.9),
                                  Shot("b2t-10", 4, fade=0.9), Shot("b2t-13", 2), Shot("b2t-14", 4)],
                                 slide_box=PILLARBOX, filmed=True, colour_noise=2.0, gop_seconds=10.0, fps=30, seed=27),
+    # A filmed projector (keystone, drift, blur, colour noise) showing metropolis overlay steps,
+    # pillarboxed, a keyframe every 2 s: at 6 s a line is recoloured from the alert orange to
+    # grey and the next added in orange; at 11.5 s the same again. Through the soft lens the
+    # recoloured text moves by 20-35 grey levels, under the colour check's step of 40, and the
+    # first overlay step was taken for a build (realism projector seed 23 at 33.6). focus 2 -> 3
+    # adds a subtitle: a build; page 16 comes back at the end.
+    "projector-alert": RealClip([Shot("metropolis-16", 6), Shot("metropolis-17", 5.5), Shot("metropolis-18", 6),
+                                 Shot("focus-2", 6), Shot("focus-3", 6, build=True), Shot("metropolis-16", 5)],
+                                slide_box=PILLARBOX, filmed=True, colour_noise=2.0, gop_seconds=2.0, seed=23),
     # A4 pages of small text with the realism bench's colour noise and two exposure steps, a
     # keyframe every 4 s, not filmed: page 38 comes back at 39.4 s, its cells over even the old
     # base threshold in places, while its colour pictures mapped to one exposure differ in no
@@ -422,6 +431,14 @@ REAL_CLIPS = {
                                        Shot("pgf-42", 5.4), Shot("pgf-43", 15), Shot("pgf-38", 3.8), Shot("pgf-44", 7.8)],
                                       slide_box=(193, 0, 254, 360), colour_noise=6.65, gop_seconds=4.0, fps=25, seed=21,
                                       exposure_steps=[(12.3, 0.9), (30.1, 1.1)]),
+    # A4 pages of small text with the realism bench's colour noise, a keyframe every 2 s, not
+    # filmed: predicted frames look clean, so the threshold is lowered, and at 3.1 s the camera's
+    # gain steps up by 12%, clipping the page's whites: the cells around them move by up to 0.06
+    # against a threshold of 0.02, and the step was taken for a slide change (realism noise seed
+    # 23 at 6.3 s, where the extra also swallowed the next cut).
+    "noisy-gain-step": RealClip([Shot("pgf-38", 8), Shot("pgf-39", 8), Shot("pgf-40", 8), Shot("pgf-38", 6)],
+                                slide_box=(193, 0, 254, 360), colour_noise=7.4, gop_seconds=2.0, fps=25, seed=23,
+                                exposure_steps=[(3.1, 1.12)]),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
