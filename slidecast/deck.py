@@ -81,6 +81,8 @@ INK_LEVEL = 40
 MIN_DIFFERENT = 4
 # ... when they differ in no more than this share of their pixels (a line, a page number).
 SMALL = 0.02
+# How many of the best-ranked pages a picture is fitted as a mix of (a crossfade shows two).
+MIXED = SHORTLIST
 # How far (picture pixels) the closer look slides a page to cover a fit that is a little off.
 NUDGE = 2
 _SIFT_FEATURES = 600
@@ -463,12 +465,32 @@ class DeckMatcher:
         if not candidates:
             return []
         ranked = sorted(candidates, key=lambda c: (c[0], c[1]))
-        best, first, geometry = ranked[0]
+        best, first, geometry = self._dominant(ranked, grey)
         # Pages that differ from the best in more than SMALL of their pixels are told apart by
         # the share above; the closer look is for differences that share drowns in noise.
         close = [n for n in dict.fromkeys(c[1] for c in ranked if c[0] <= best + CLOSE)
                  if _different_ink(self.by_number[n].grey, self.by_number[first].grey) <= SMALL]
         return self._closer_look(sorted(close), geometry, grey)
+
+    def _dominant(self, ranked: list[tuple], grey: np.ndarray) -> tuple:
+        """Of the MIXED best-ranked pages that differ clearly (more than SMALL of their ink), the
+        one the picture is made of most, as (leftover, page, geometry). A picture caught during
+        a crossfade is both pages at once: a share of pixels left unexplained favours the page
+        with more ink (a sparse page 80% on screen leaves its faint dense successor's every
+        glyph unexplained, while the dense page leaves only the sparse page's few), so the
+        picture is fitted as a mix of the pages' grey levels and the largest weight wins."""
+        pool = {}
+        for candidate in ranked:
+            number = candidate[1]
+            if number not in pool and all(_different_ink(self.by_number[number].grey, self.by_number[n].grey) > SMALL
+                                          for n in pool):
+                pool[number] = candidate
+            if len(pool) == MIXED:
+                break
+        if len(pool) < 2:
+            return ranked[0]
+        weights = _mix_weights([(self.by_number[n].grey, c[2]) for n, c in pool.items()], grey)
+        return list(pool.values())[int(np.argmax(weights))] if weights is not None else ranked[0]
 
     def _closer_look(self, numbers: list[int], geometry: np.ndarray, grey: np.ndarray) -> list[int]:
         """Of pages that leave about as much unexplained (an overlay step that adds a word, a
@@ -590,6 +612,26 @@ def _leftover(page: np.ndarray, homography: np.ndarray, grey: np.ndarray) -> flo
     # Share of clearly different pixels, not the mean difference: a build step adds a line of
     # text, which the mean over the whole page would dilute into the camera's noise.
     return float((np.abs(a - b)[mask] > LEFTOVER_LEVEL).mean())
+
+
+def _mix_weights(pages: list[tuple[np.ndarray, np.ndarray]], grey: np.ndarray) -> np.ndarray | None:
+    """The weight of each page (grey, page -> picture homography) in the least-squares fit of
+    the picture's grey levels as a weighted sum of the warped pages plus a constant, over the
+    pixels every page covers (blurred a little, every second pixel); None when they share
+    too few pixels."""
+    size = (grey.shape[1], grey.shape[0])
+    inside = np.ones(grey.shape, bool)
+    columns = []
+    for page, homography in pages:
+        inside &= cv2.warpPerspective(np.full(page.shape, 255, np.uint8), homography, size) > 0
+        columns.append(cv2.GaussianBlur(cv2.warpPerspective(page, homography, size, flags=cv2.INTER_AREA), (5, 5), 0))
+    inside[1::2, :] = False
+    inside[:, 1::2] = False
+    if inside.sum() < 100:
+        return None
+    design = np.stack([c[inside].astype(np.float32) for c in columns] + [np.ones(int(inside.sum()), np.float32)], axis=1)
+    seen = cv2.GaussianBlur(grey, (5, 5), 0)[inside].astype(np.float32)
+    return np.linalg.lstsq(design, seen, rcond=None)[0][:-1]
 
 
 def _where_they_differ(pages: list[np.ndarray], homography: np.ndarray, grey: np.ndarray) -> list[float] | None:

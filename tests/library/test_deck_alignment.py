@@ -386,3 +386,27 @@ def test_a_sparse_overlay_step_beside_a_webcam_gets_its_own_page_not_a_plain_pag
                 ExtractOptions(ocr=False, deck=str(METROPOLIS), pdf=False, notes=False))
     assert [s.deck_page for s in manifest.slides] == [4, 8, 9, 13, 18]
     assert manifest.slides[-1].title == "Animation"
+
+
+def test_a_slide_pictured_as_a_crossfade_to_the_next_begins_gets_the_page_on_screen(tmp_path):
+    """A slide's picture may be taken as a slow crossfade to the next slide begins (the next
+    page already faintly there, 20%). The page on screen is the one the picture is mostly made
+    of, also when the next page has far more ink (a sparse page before a dense one)."""
+    (tmp_path / "slides").mkdir()
+    pdf = pdfium.PdfDocument(METROPOLIS)
+
+    def page(number: int) -> np.ndarray:
+        p = pdf[number - 1]
+        return np.asarray(p.render(scale=1280 / p.get_width()).to_pil().convert("RGB")).astype(np.float32)
+
+    shown = [1, 6, 11, 28]
+    slides = []
+    for index, number in enumerate(shown, start=1):
+        blend = (0.8 * page(number) + 0.2 * page(number + 1)).astype(np.uint8)
+        compressed(pillarbox(blend)).save(tmp_path / f"slides/{index:03d}.png")
+        slides.append(SlideEntry(index, 10.0 * (index - 1), 10.0 * index, f"slides/{index:03d}.png",
+                                 f"thumbs/{index:03d}.jpg"))
+    manifest = Manifest(VideoInfo(10.0 * len(slides), 25.0, *FRAME, "0" * 64), slides)
+    content.run(manifest, tmp_path, tmp_path / "none.mp4",
+                ExtractOptions(ocr=False, deck=str(METROPOLIS), pdf=False, notes=False))
+    assert [s.deck_page for s in manifest.slides] == shown
