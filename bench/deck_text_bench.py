@@ -17,6 +17,9 @@ With --deck each video is extracted with every build step kept (what a deck impl
 ExtractOptions.builds_kept) into OUT/builds/NAME, and its deck is aligned to the pictures of
 that run (slidecast.deck.align_slides, what --deck does after OCR): deck_page is scored over every true appearance
 (`page_right`, and over the scored ones `scored_page_right`), "after" is then `text`.
+With --reocr FROM a plain run saved by another tree (FROM/plain/NAME) is copied and only its
+pictures are read again with this tree's OCR: an OCR change is measured on the same pictures,
+without running detection twice (OCR does not change detection).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from PIL import Image  # noqa: E402
 from slidecast.ocr.base import Word, page_from_words  # noqa: E402
 from slidecast.deck import align_slides, open_deck  # noqa: E402
 from slidecast.ocr.chrome import body_page, chrome_flags  # noqa: E402
+from slidecast.content import ocr_slides  # noqa: E402
+from slidecast.options import ExtractOptions  # noqa: E402
 from slidecast.output.manifest import Manifest  # noqa: E402
 from slidecast.pipeline import extract  # noqa: E402
 
@@ -259,6 +264,17 @@ def rates(c: dict) -> dict:
     return {k: round(v, 3) for k, v in out.items()}
 
 
+def reocr(source: Path, out: Path) -> None:
+    """A copy of the extraction in `source` with its slides' text read again (timings "ocr" anew)."""
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(source, out)
+    manifest = Manifest.load(out / "manifest.json")
+    started = time.perf_counter()
+    ocr_slides(manifest, out, ExtractOptions(), lambda stage, fraction, message: None)
+    manifest.timings["ocr"] = round(time.perf_counter() - started, 3)
+    (out / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dir", type=Path, required=True, help="folder of NAME.mp4 + NAME.mp4.truth.json")
@@ -268,6 +284,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the per-video counts here")
     parser.add_argument("--no-ocr", action="store_true", help="deck_page only (text columns then mean nothing)")
     parser.add_argument("--videos", nargs="+", help="only these names (default: every video in --dir)")
+    parser.add_argument("--reocr", type=Path, help="OUT of a plain run: read its pictures again instead of extracting")
     args = parser.parse_args()
     total, rows = Counter(), {}
     for truth_path in sorted(args.dir.glob("*.mp4.truth.json")):
@@ -279,7 +296,9 @@ def main() -> int:
         # With a deck every build step is its own slide (ExtractOptions.builds_kept), as the deck
         # has a page for each: that run is kept apart from the plain one.
         out = args.out / ("builds" if args.deck else "plain") / video.stem
-        if args.fresh or not (out / "manifest.json").exists():
+        if args.reocr and (args.fresh or not (out / "manifest.json").exists()):
+            reocr(args.reocr / "plain" / video.stem, out)
+        elif args.fresh or not (out / "manifest.json").exists():
             extract(video, out, {"pdf": False, "notes": False, "subtitles": False, "chapters": False,
                                  "keep_builds": args.deck, "ocr": not args.no_ocr})
         manifest = Manifest.load(out / "manifest.json")
