@@ -55,8 +55,14 @@ def _sections(manifest: Manifest, outline, navigation: list[str | None]) -> list
     for slide, shown in zip(manifest.slides, navigation):
         label = _section(slide, outline, shown)
         if label and (not runs or label != runs[-1].title):
-            runs.append(Chapter(0 if not runs else int(slide.start), label))
+            runs.append(Chapter(0 if not runs else _second(slide.start), label))
     return runs
+
+
+def _second(seconds: float) -> int:
+    """To the nearest second, as the notes, the PDF outline and the PPTX notes give a slide's
+    start (`pdf.clock`): chapters.txt says 00:33 where notes.md says the slide starts at 00:33."""
+    return int(seconds + 0.5)
 
 
 def _folded(runs: list[Chapter], ends: list[int]) -> list[Chapter]:

@@ -154,3 +154,18 @@ def test_no_pptx_unless_asked(tmp_path):
     manifest = talk_manifest(tmp_path)
     content.run(manifest, tmp_path, tmp_path / "none.mp4", ExtractOptions(ocr=False, pdf=False, notes=False))
     assert "pptx" not in manifest.artifacts and not (tmp_path / "slides.pptx").exists()
+
+
+def test_a_chapter_starts_at_the_second_the_notes_give_for_its_slide(tmp_path):
+    # A slide shown from 32.6 s is "00:33" in notes.md and the PDF outline; chapters.txt said
+    # 00:32, so a student saw two times for one slide.
+    manifest = talk_manifest(tmp_path)
+    for slide, start in zip(manifest.slides, (0.0, 12.4, 32.6, 70.4, 95.0, 99.0, 150.0)):
+        slide.start = start
+    for slide, after in zip(manifest.slides, manifest.slides[1:]):
+        slide.end = after.start
+    content.run(manifest, tmp_path, tmp_path / "none.mp4", ExtractOptions(ocr=False, pdf=False))
+    chapters = dict((title, t) for t, title in
+                    parse_chapters((tmp_path / "chapters.txt").read_text(encoding="utf-8")))
+    assert chapters["Divide and conquer"] == 33, chapters
+    assert "00:33" in (tmp_path / "notes.md").read_text(encoding="utf-8")
