@@ -24,6 +24,7 @@ from .output.pptx import build_pptx
 from .ocr.chrome import body_page, chrome_flags
 from .ocr.live import live_flags
 from .ocr.runner import ocr_images
+from .ocr.vocab import correct_pages
 from .errors import OutputNotWritable
 from .options import ExtractOptions
 from .output.pdf import PdfInfo, build_pdf
@@ -88,7 +89,8 @@ def ocr_slides(manifest: Manifest, out_dir: Path, options: ExtractOptions, repor
 
     images = [out_dir / s.image for s in distinct]
     sizes = [_size(p) for p in images]
-    pages = ocr_images(images, options.ocr_engine, options.workers, done)
+    # The talk's surely read words correct its unsurely read ones (slidecast.ocr.vocab).
+    pages = correct_pages(ocr_images(images, options.ocr_engine, options.workers, done))
     bodies = []
     for slide, page, flags in zip(distinct, pages, chrome_flags(pages, sizes, [s.live_regions for s in distinct])):
         live = live_flags(page, slide.live_regions)
