@@ -20,6 +20,11 @@ that run (slidecast.deck.align_slides, what --deck does after OCR): deck_page is
 With --reocr FROM a plain run saved by another tree (FROM/plain/NAME) is copied and only its
 pictures are read again with this tree's OCR: an OCR change is measured on the same pictures,
 without running detection twice (OCR does not change detection).
+With --deck --wrong-deck each video is given another talk's deck instead (the next video's in
+--dir by name, wrapping round, skipping decks of more than WRONG_DECK_PAGES pages: manuals, not
+talks): what a wrong upload costs. Per video it prints `align_seconds` (reading the deck and
+aligning, as always), `deck_seconds` (of which reading the deck), `refused` (the manifest got the few-matched warning) and `paged` (appearances that
+took a page anyway); text and page columns then mean nothing.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from slidecast.pipeline import extract  # noqa: E402
 
 
 WORD = re.compile(r"[^\W\d_]")
+WRONG_DECK_PAGES = 300
 
 
 def tokens(text: str) -> Counter:
@@ -264,6 +270,18 @@ def rates(c: dict) -> dict:
     return {k: round(v, 3) for k, v in out.items()}
 
 
+def wrong_decks(truths: list[Path]) -> dict[str, Path]:
+    """Each video's wrong deck: that of the next video by name (wrapping round) whose deck is
+    another file of at most WRONG_DECK_PAGES pages."""
+    decks = [(t.name[:-len(".mp4.truth.json")], Path(json.loads(t.read_text())["deck"]["file"])) for t in truths]
+    talks = [(name, pdf) for name, pdf in decks if len(pdfium.PdfDocument(str(pdf))) <= WRONG_DECK_PAGES]
+    out = {}
+    for name, pdf in decks:
+        ring = [t for t in talks if t[0] > name] + [t for t in talks if t[0] <= name]
+        out[name] = next(other for _, other in ring if other != pdf)
+    return out
+
+
 def reocr(source: Path, out: Path) -> None:
     """A copy of the extraction in `source` with its slides' text read again (timings "ocr" anew)."""
     shutil.rmtree(out, ignore_errors=True)
@@ -285,8 +303,10 @@ def main() -> int:
     parser.add_argument("--no-ocr", action="store_true", help="deck_page only (text columns then mean nothing)")
     parser.add_argument("--videos", nargs="+", help="only these names (default: every video in --dir)")
     parser.add_argument("--reocr", type=Path, help="OUT of a plain run: read its pictures again instead of extracting")
+    parser.add_argument("--wrong-deck", action="store_true", help="with --deck: align another video's deck (see above)")
     args = parser.parse_args()
     total, rows = Counter(), {}
+    wrong = wrong_decks(sorted(args.dir.glob("*.mp4.truth.json"))) if args.wrong_deck else {}
     for truth_path in sorted(args.dir.glob("*.mp4.truth.json")):
         video = truth_path.with_name(truth_path.name[:-len(".truth.json")])
         if args.videos and video.stem not in args.videos:
@@ -303,21 +323,34 @@ def main() -> int:
                                  "keep_builds": args.deck, "ocr": not args.no_ocr})
         manifest = Manifest.load(out / "manifest.json")
         with tempfile.TemporaryDirectory(prefix="deck-bench-") as tmp:
-            started = time.perf_counter()
+            seconds = deck_seconds = 0.0
             if args.deck:
                 # What content.run does with --deck after OCR, on the pictures of the same run;
                 # on a copy, since joining appearances moves their pictures (a re-run re-scores
                 # the extraction as it was).
                 folder = shutil.copytree(out, Path(tmp) / video.stem)
-                align_slides(manifest, folder, open_deck(pdf))
-            seconds = time.perf_counter() - started
-            counts = score_video(manifest, folder if args.deck else out, truth, pdf_pages(pdf), use_text=args.deck,
-                                 placed=place_body_texts(pdf))
-        counts["align_seconds"] = round(seconds, 1)
+                started = time.perf_counter()
+                deck = open_deck(wrong.get(video.stem, pdf))
+                read = time.perf_counter()
+                align_slides(manifest, folder, deck)
+                seconds, deck_seconds = time.perf_counter() - started, read - started
+            counts = Counter() if args.wrong_deck else score_video(
+                manifest, folder if args.deck else out, truth, pdf_pages(pdf), use_text=args.deck,
+                placed=place_body_texts(pdf))
+        counts["align_seconds"], counts["deck_seconds"] = round(seconds, 1), round(deck_seconds, 1)
+        if args.wrong_deck:
+            counts["refused"] = int(any("is it this talk's deck" in w for w in manifest.warnings))
+            counts["paged"] = sum(s.deck_page is not None for s in manifest.slides)
+            print(video.stem, "wrong deck", wrong[video.stem].name, json.dumps({k: counts[k] for k in (
+                "align_seconds", "deck_seconds", "refused", "paged")}), f"of {len(manifest.slides)} appearances", flush=True)
+            rows[video.stem] = counts
+            continue
         rows[video.stem] = counts
         total.update(counts)
-        print(video.stem, json.dumps(rates(counts)), f"scored {counts.get('scored', 0)}/{counts['appearances']}", flush=True)
-    print("ALL", json.dumps(rates(total)), f"appearances={total['appearances']} scored={total['scored']}")
+        print(video.stem, json.dumps(rates(counts)), f"scored {counts.get('scored', 0)}/{counts['appearances']}",
+              f"align_seconds {counts['align_seconds']}", flush=True)
+    if not args.wrong_deck:
+        print("ALL", json.dumps(rates(total)), f"appearances={total['appearances']} scored={total['scored']}")
     if args.json:
         args.json.write_text(json.dumps({"videos": rows, "total": dict(total)}, indent=1))
     return 0

@@ -16,6 +16,7 @@ OpenCV does the features and geometry (docs/dependencies.md).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import time
@@ -85,6 +86,13 @@ SMALL = 0.02
 MIXED = SHORTLIST
 # How far (picture pixels) the closer look slides a page to cover a fit that is a little off.
 NUDGE = 2
+# RANSAC's iterations per fit. The page shown gives a fit most matches agree on, which RANSAC
+# finds in far fewer; the other shortlisted pages (and every page of a wrong deck) give chance
+# matches, on which OpenCV's default (2000) was most of a wrong deck's time.
+RANSAC_ITERATIONS = 500
+# Pages kept drawn (decoded from their PNG) while matching: the shortlist and the pages compared
+# with each other over one picture.
+GREYS_KEPT = 4 * SHORTLIST
 _SIFT_FEATURES = 600
 
 
@@ -405,6 +413,14 @@ class DeckMatcher:
             self.index.add([p.descriptors for p in with_features])
             self.index.train()
         self.by_number = {p.number: p for p in deck.pages}
+        # One picture compares each shortlisted page with each other: decoding a page's PNG
+        # every time was a tenth of a right deck's time.
+        self.grey = functools.lru_cache(maxsize=GREYS_KEPT)(self._decoded)
+
+    def _decoded(self, number: int) -> np.ndarray:
+        grey = self.by_number[number].grey
+        grey.flags.writeable = False  # shared by every caller
+        return grey
 
     def match(self, rgb: np.ndarray) -> int | None:
         """The 1-based page shown on `rgb` (a slide picture), or None when no page is."""
@@ -444,7 +460,7 @@ class DeckMatcher:
         candidates = []
         own = _trusted(sighting, video_geometry, grey.shape)
         for number in sighting.shortlist:
-            page_grey = self.by_number[number].grey
+            page_grey = self.grey(number)
             if own is not None:
                 # A weak fit with a page that leaves much unexplained is no match: a page with
                 # little ink (a title on a plain background) leaves little unexplained anywhere.
@@ -460,7 +476,7 @@ class DeckMatcher:
         if video_geometry is not None and (not candidates or min(c[0] for c in candidates) > EXPLAINED):
             pages = self.deck.pages if len(self.deck.pages) <= ALL_PAGES_UP_TO else \
                 [self.by_number[n] for n in sighting.shortlist]
-            placed = [(_leftover(p.grey, video_geometry, grey), p.number, video_geometry) for p in pages]
+            placed = [(_leftover(self.grey(p.number), video_geometry, grey), p.number, video_geometry) for p in pages]
             candidates += [c for c in placed if c[0] <= PLACED_LEFTOVER]
         if not candidates:
             return []
@@ -469,7 +485,7 @@ class DeckMatcher:
         # Pages that differ from the best in more than SMALL of their pixels are told apart by
         # the share above; the closer look is for differences that share drowns in noise.
         close = [n for n in dict.fromkeys(c[1] for c in ranked if c[0] <= best + CLOSE)
-                 if _different_ink(self.by_number[n].grey, self.by_number[first].grey) <= SMALL]
+                 if _different_ink(self.grey(n), self.grey(first)) <= SMALL]
         return self._closer_look(sorted(close), geometry, grey)
 
     def _dominant(self, ranked: list[tuple], grey: np.ndarray) -> tuple:
@@ -482,14 +498,14 @@ class DeckMatcher:
         pool = {}
         for candidate in ranked:
             number = candidate[1]
-            if number not in pool and all(_different_ink(self.by_number[number].grey, self.by_number[n].grey) > SMALL
+            if number not in pool and all(_different_ink(self.grey(number), self.grey(n)) > SMALL
                                           for n in pool):
                 pool[number] = candidate
             if len(pool) == MIXED:
                 break
         if len(pool) < 2:
             return ranked[0]
-        weights = _mix_weights([(self.by_number[n].grey, c[2]) for n, c in pool.items()], grey)
+        weights = _mix_weights([(self.grey(n), c[2]) for n, c in pool.items()], grey)
         return list(pool.values())[int(np.argmax(weights))] if weights is not None else ranked[0]
 
     def _closer_look(self, numbers: list[int], geometry: np.ndarray, grey: np.ndarray) -> list[int]:
@@ -497,13 +513,13 @@ class DeckMatcher:
         page number in a corner), the one whose differing pixels the picture shows, compared
         only there under the slide's geometry; first in the list returned, followed by the
         pages identical to it."""
-        pages = [self.by_number[n].grey for n in numbers]
+        pages = [self.grey(n) for n in numbers]
         scores = _where_they_differ(pages, geometry, grey) if len(pages) > 1 else None
         if scores is None:  # one candidate, or candidates that are the same picture
             return numbers
         ranked = sorted(zip(scores, numbers))
         chosen = ranked[0][1]
-        same = [n for n in numbers if n != chosen and _same_picture(self.by_number[n].grey, self.by_number[chosen].grey)]
+        same = [n for n in numbers if n != chosen and _same_picture(self.grey(n), self.grey(chosen))]
         return [chosen] + same
 
     def _shortlist(self, descriptors: np.ndarray) -> list[int]:
@@ -527,7 +543,7 @@ class DeckMatcher:
             return None
         source = page.keypoints[[m.trainIdx for m in good]]
         target = points[[m.queryIdx for m in good]]
-        homography, mask = cv2.findHomography(source, target, cv2.RANSAC, 5.0)
+        homography, mask = cv2.findHomography(source, target, cv2.RANSAC, 5.0, maxIters=RANSAC_ITERATIONS)
         if homography is None or int(mask.sum()) < MIN_INLIERS or not _plausible(homography, page.shape):
             return None
         return int(mask.sum()), homography
