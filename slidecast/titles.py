@@ -139,8 +139,9 @@ def _page_title(page: list[Line], heads: list[Line], band: _Band, body: float, a
 def fragment(title: str) -> bool:
     """Is `title` a scrap rather than a title: fewer than three letters or digits ("W", "ii";
     capitals such as "AI" are an acronym), a roman numeral alone (a continued frame's "i", "iv"
-    whose name a tile hides), or a formula (a relation or operator sign and at most one word of three letters or more)? A fragment is
-    worse than no title: chapters and notes then use their own fallback."""
+    whose name a tile hides), or a formula (a relation or operator sign and at most one word of
+    three letters or more)? A fragment is worse than no title: chapters and notes then use their
+    own fallback."""
     text = " ".join(title.split())
     if ROMAN.fullmatch(text.lower().rstrip(".")):
         return True
