@@ -11,7 +11,7 @@ from flask import current_app
 
 from infra.extensions import storage
 from slidecast.errors import NotAVideo, NoVideoStream, SlidecastError
-from slidecast.video import open_video, probe
+from slidecast.video import is_pdf, open_video, probe
 from infra.url_guard import BlockedAddress, guarded_session, url_problem
 from jobs.video_sites import SiteDownloadFailed, fetch_with_ytdlp, wants_ytdlp
 
@@ -112,9 +112,8 @@ def _check_tail(container, stream, duration: float) -> None:
 
 
 def _not_a_video(path: Path) -> str:
-    with open(path, "rb") as fh:
-        if fh.read(5) == b"%PDF-":  # the talk's slides sent in place of its video
-            return "the file is not a readable video: it is a PDF; send the video as `file` and its slides as `deck`"
+    if is_pdf(path):
+        return "the file is not a readable video: it is a PDF; send the video as `file` and its slides as `deck`"
     return "the file is not a readable video: its format is not one FFmpeg knows"
 
 

@@ -108,7 +108,8 @@ def _looks_like_media(path: Path) -> bool:
     return head[4:8] == b"ftyp" or any(head.startswith(sig) for sig in _MEDIA_SIGNATURES[1:])
 
 
-def _is_pdf(path: Path) -> bool:
+def is_pdf(path: Path) -> bool:
+    """Does the file start as a PDF does (a talk's slides given in place of its video)?"""
     with open(path, "rb") as fh:
         return fh.read(5) == b"%PDF-"
 
@@ -125,7 +126,7 @@ def open_video(path: Path):
     except _AV_ERRORS as exc:
         if _looks_like_media(path):
             raise CorruptVideo(f"video file is damaged or truncated and cannot be opened: {path}") from exc
-        if _is_pdf(path):  # the talk's slides given in place of its video
+        if is_pdf(path):
             raise NotAVideo(f"not a video file (it is a PDF: give the talk's video, and this PDF as its "
                             f"deck with --deck): {path}") from exc
         raise NotAVideo(f"not a video file (unrecognised format): {path}") from exc

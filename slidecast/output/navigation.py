@@ -48,7 +48,9 @@ def navigation_sections(slides: list[SlideEntry], out_dir: Path) -> list[str | N
     Once a section has begun, an appearance that highlights none (a plain frame with a large
     figure) stays in it, and so does a return to an earlier slide: the speaker looks back from
     where the talk is, the talk does not go back a section."""
-    found = [_highlighted(slide, out_dir) for slide in slides]
+    # A return shows its first appearance's picture and words: each picture is read once.
+    read = {slide.index: _highlighted(slide, out_dir) for slide in slides if slide.same_as is None}
+    found = [read.get(slide.same_as or slide.index, []) for slide in slides]
     rows = {row: sections for row, sections in _sections_by_row(found).items()
             if len(sections) >= MIN_SECTIONS}
     if not rows:

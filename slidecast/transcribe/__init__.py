@@ -43,7 +43,7 @@ def get_engine(name: str = "auto", slide_text: list[str] | None = None) -> AsrEn
 
 # What a user of any caller should know about a transcript by the bundled recogniser; each caller
 # adds how its user gets a better one (ROUGH_ENGINE_WARNING: the library and CLI; the service says
-# it in its own words, jobs/wording.py).
+# it in its own words, jobs/publish.py).
 ROUGH_ENGINE_FACT = (
     "the narration was transcribed by the bundled recogniser (pocketsphinx), which gets most words of a "
     "real lecture wrong (word error rate 67-92% measured)")
