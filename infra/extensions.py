@@ -47,6 +47,11 @@ def init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    if app.config["RATELIMIT_STORAGE_URI"] != "memory://":
+        # redis-py waits 5 s by default; a Redis that accepts connections but answers nothing
+        # would hold each limited request that long before the limiter falls back to counting
+        # in this process (the same bounds as the job cache's client in job_storage.py).
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 1.0})
     app.after_request(_retry_after_only_when_refused)  # registered first: runs after the limiter's
     limiter.init_app(app)
 

@@ -2,7 +2,10 @@
 
 import signal
 
-from support.services import clean_postgres
+import redis
+
+from infra.extensions import limiter
+from support.services import clean_postgres, wait_until
 
 
 def test_polling_survives_redis_going_away(make_app, migrated_pg, throwaway_redis, service_clip, wait_job):
@@ -43,3 +46,26 @@ def test_a_job_finishes_while_redis_hangs(make_app, migrated_pg, throwaway_redis
         assert client.get(f"/api/jobs/{job_id}/slides").get_json()["count"] == 5
     finally:
         throwaway_redis.proc.send_signal(signal.SIGCONT)
+
+
+def test_rate_limits_while_redis_hangs(make_app, migrated_pg, throwaway_redis):
+    """A submission waited out redis-py's default 5 s read timeout in the rate limiter whenever
+    it tried a frozen Redis (10 s for the first); it now gives up within a second, counts in
+    the process meanwhile (the limit still holds) and goes back to Redis once it answers."""
+    app = make_app(SQLALCHEMY_DATABASE_URI=migrated_pg, REDIS_URL=throwaway_redis.url,
+                   RATE_LIMIT_SUBMIT="2 per minute")
+    client = app.test_client()
+    no_video = {"data": {}, "content_type": "multipart/form-data"}  # refused (400) but counted
+    settings = limiter.storage.storage.connection_pool.connection_kwargs  # unset: redis-py's 5 s
+    assert settings.get("socket_timeout", 5) <= 1 and settings.get("socket_connect_timeout", 5) <= 1
+    throwaway_redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        answers = [client.post("/api/jobs", **no_video).status_code for _ in range(3)]
+    finally:
+        throwaway_redis.proc.send_signal(signal.SIGCONT)
+    assert answers == [400, 400, 429]
+
+    redis.Redis.from_url(throwaway_redis.url).flushdb()  # the process's count is spent; Redis's is 0
+    wait_until(lambda: client.post("/api/jobs", **no_video).status_code == 400,
+               what="the rate limiter to count in Redis again")
+    assert redis.Redis.from_url(throwaway_redis.url).keys("LIMITS:*submit*")
