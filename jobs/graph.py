@@ -32,7 +32,7 @@ from jobs.handover import (extract_names, extraction_only, extraction_reporter, 
                            job_options, put_json, put_tree, stored_video)
 from jobs.deck import with_local_deck
 from jobs.inputs import input_video
-from jobs.progress import ALIGNING_LAST, reporter, stage_percent
+from jobs.progress import ALIGNING_LAST, STAGE_BANDS, reporter, stage_percent
 from jobs.publish import in_service_words, metrics_row, publish_files, slide_rows
 from jobs.reuse import downloaded_sha256, reuse_earlier
 from jobs.scratch import scratch
@@ -89,11 +89,18 @@ def fan_out(job: Job) -> None:
 def send_next(name: str, job: Job, stage: str) -> None:
     """Send the job's next step, saying first that the job waits for a worker of its queue: with
     none consuming it, the job would read as still in `stage` of the step that ended. The next
-    step's first report replaces the message (it comes after: no race)."""
+    step replaces the message as soon as a worker takes it (`started`; it comes after: no race)."""
     queue = ROUTES[name]["queue"]
     job_store().report_progress(job.id, stage, stage_percent(stage, 1.0), f"waiting for a worker of the {queue} queue",
                                 force=True)
     send(name, job, job.attempts)
+
+
+def started(job: Job, stage: str, message: str, bands: dict = STAGE_BANDS) -> None:
+    """A step's first report, as soon as its worker took it: send_next's "waiting for a worker"
+    would otherwise stay until the step's work reports, seconds later (once its inputs are
+    fetched from storage and its engine loaded). Raises slidecast.Cancelled for a job no longer running."""
+    reporter(job.id, bands)(stage, 0.0, message)
 
 
 def analysis_parts(options: slidecast.ExtractOptions) -> list[str]:
@@ -113,6 +120,7 @@ def after_part(job: Job, part: str) -> None:
 # ---- analysis and transcription ---------------------------------------------------------------
 def analyse(job: Job) -> str:
     """OCR of every distinct slide; results to work/ocr.json."""
+    started(job, "ocr", "starting: reading the slides' text")
     with scratch("ocr") as tmp:
         folder = Path(tmp)
         manifest = fetch_extraction(job, folder)
@@ -128,6 +136,7 @@ def analyse(job: Job) -> str:
 def transcribe(job: Job) -> str:
     """Transcript of the narration, aligned to the slides; results to work/transcript.json. The
     recogniser is told the slides' words (OCR's text, from the analysis step)."""
+    started(job, "transcribing", "starting: transcribing the narration")
     with scratch("asr") as tmp:
         folder = Path(tmp)
         manifest = fetch_extraction(job, folder)
@@ -159,6 +168,7 @@ def keep_warnings(manifest: Manifest, step_result: dict) -> None:
 def generate(job: Job) -> str:
     """Keywords, title, PDF, notes, subtitles; publish everything; the job succeeds."""
     options = job_options(job)
+    started(job, "aligning" if options.deck else "generating", "starting: writing documents", ALIGNING_LAST)
     with scratch("generate") as tmp:
         folder = Path(tmp)
         out = folder / "out"

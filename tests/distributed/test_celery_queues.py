@@ -3,13 +3,18 @@ more urgent job overtakes the jobs waiting in its queue."""
 
 from __future__ import annotations
 
+import fcntl
 import http.server
+import os
+import signal
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from celery_config import QUEUES
+from jobs import keys
 from support.celery_workers import Worker, broker, submit, web_app, worker_env, workers
 from support.http_servers import http_server
 from support.services import wait_until
@@ -53,6 +58,46 @@ def test_a_queue_no_worker_consumes_is_named_by_health_and_by_the_job_waiting_th
     assert workers_part["unconsumed"] == ["analysis"] and worker.name in workers_part["queues"]["extraction"]
     assert "analysis" in workers_part["detail"] and "wait" in workers_part["detail"]
     assert waiting["status"] == "running" and waiting["message"] == "waiting for a worker of the analysis queue"
+
+
+@contextmanager
+def opening_held(path: Path):
+    """A write lease on `path`: another process opening the file waits until the block ends.
+    Yields a check telling whether one is waiting now (the kernel then announces the lease's break)."""
+    previous = signal.signal(signal.SIGIO, lambda *_: None)  # how the kernel announces it; default: exit
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+        yield lambda: fcntl.fcntl(fd, fcntl.F_GETLEASE) != fcntl.F_WRLCK
+    finally:
+        os.close(fd)  # the lease ends with it: the opener goes on
+        signal.signal(signal.SIGIO, previous)
+
+
+def test_a_worker_taking_the_next_step_replaces_the_waiting_message(make_app, app, tmp_path, service_clip,
+                                                                    throwaway_redis, wait_job):
+    """The analysis step said nothing until OCR began, after fetching the slides from storage:
+    meanwhile (4 s in the operator trial) the job still read "waiting for a worker of the
+    analysis queue". Here the fetch waits until the test has read the job."""
+    client = web_app(make_app, app, throwaway_redis.url, JOB_NEAR_CACHE_SECONDS=0).test_client()
+    env, started = worker_env(app, throwaway_redis.url), []
+    try:
+        started.append(Worker(env, tmp_path / "others.log", queues=[q for q in QUEUES if q != "analysis"]))
+        job_id = submit(client, service_clip, ocr=True)["id"]
+        wait_until(lambda: client.get(f"/api/jobs/{job_id}").get_json()["message"]
+                   == "waiting for a worker of the analysis queue", what="the job to wait for OCR", limit=120)
+        manifest = Path(app.config["STORAGE_URL"]) / keys.extract_prefix(job_id) / "manifest.json"
+        with opening_held(manifest) as fetching:
+            started.append(Worker(env, tmp_path / "ocr.log", queues=["analysis"]))
+            wait_until(fetching, what="the analysis step to fetch the slides", limit=60)
+            taken = client.get(f"/api/jobs/{job_id}").get_json()
+        done = wait_job(client, job_id)
+    finally:
+        for worker in started:
+            worker.stop()
+    assert taken["status"] == "running" and taken["stage"] == "ocr", taken
+    assert "waiting for a worker" not in taken["message"]
+    assert done["status"] == "succeeded", done["error"]
 
 
 def test_queues_without_a_broker(client):
