@@ -146,7 +146,8 @@ class Artifact(db.Model):
 
 class JobPart(db.Model):
     """A finished part of a job's task graph ("a1:analyse", "a1:chunk:003"): the last part to
-    finish starts the next step (jobs/graph.py). The primary key makes a redelivered part a no-op."""
+    finish starts the next step (jobs/graph.py). The primary key makes a redelivered part a no-op.
+    While a step copies the job's upload, a row "reading:<id>" names it (jobs/upload_readers.py)."""
 
     __tablename__ = "job_parts"
 

@@ -28,6 +28,7 @@ from jobs.deck import BadDeck, check_deck, store_deck
 from jobs.inputs import BadVideo, check_video_url, probe_video, video_limits
 from jobs.keys import job_prefix, upload_key, work_prefix
 from jobs.repeats import end_repeat_check, find_repeat, hold_repeat_check
+from jobs.upload_readers import remove_cancelled_upload
 from jobs.scratch import scratch
 from models import ACTIVE_STATES, Artifact, Job, new_id
 from slidecast import ExtractOptions
@@ -156,6 +157,7 @@ def cancel_job(job_id):
         problem(409, f"job {job_id} already {doc['status']}; there is nothing to cancel")
     executor().revoke(job_id, doc.get("attempts") or 0)
     storage().delete_prefix(work_prefix(job_id))  # a running step removes what it writes later
+    remove_cancelled_upload(job_id)  # unless a step copies it now: that step removes it then
     return jsonify(job_document(job_store().get(job_id) or doc))
 
 

@@ -13,6 +13,7 @@ from infra.extensions import storage
 from slidecast.errors import NotAVideo, NoVideoStream, SlidecastError
 from slidecast.video import is_pdf, open_video, probe
 from infra.url_guard import BlockedAddress, guarded_session, url_problem
+from jobs.upload_readers import reading_upload
 from jobs.video_sites import SiteDownloadFailed, fetch_with_ytdlp, wants_ytdlp
 
 
@@ -131,8 +132,9 @@ def input_video(job, work: Path, report) -> Path:
     """The job's video as a local file: the stored upload, or a download of video_url."""
     if not job.upload_key:
         return _download(job.source_url, work, report)
-    target = work / ("input" + Path(job.source_filename or "video.mp4").suffix.lower()[:10])
-    storage().fetch(job.upload_key, target)
+    key, target = job.upload_key, work / ("input" + Path(job.source_filename or "video.mp4").suffix.lower()[:10])
+    with reading_upload(job.id):  # a cancel meanwhile leaves the file to this step to remove
+        storage().fetch(key, target)
     return target
 
 

@@ -8,7 +8,8 @@
     jobs/<id>/work/ocr.json           OCR results       jobs/<id>/work/transcript.json  transcript
     jobs/<id>/work/chunks/plan.json   a long video's pieces; chunks/NNN/ one piece's extraction
 
-Deleting job_prefix removes everything of a job; work_prefix is removed once the job ends.
+Deleting job_prefix removes everything of a job; work_prefix is removed once the job ends, the
+upload once a cancelled job's steps stopped copying it (jobs/upload_readers.py).
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ def job_prefix(job_id: str) -> str:
     return f"jobs/{job_id}"
 
 
+def upload_prefix(job_id: str) -> str:
+    return f"{job_prefix(job_id)}/upload"
+
+
 def upload_key(job_id: str, filename: str) -> str:
-    return f"{job_prefix(job_id)}/upload/{filename}"
+    return f"{upload_prefix(job_id)}/{filename}"
 
 
 def deck_key(job_id: str) -> str:

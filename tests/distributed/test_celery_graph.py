@@ -135,8 +135,8 @@ def test_cancel_stops_a_running_job_and_removes_its_files(make_app, app, tmp_pat
                    what="the job to start")
         response = client.post(f"/api/jobs/{job['id']}/cancel")
         assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
-        wait_until(lambda: files_under(app, f"jobs/{job['id']}/work") == []
-                   and files_under(app, f"jobs/{job['id']}/out") == [], what="partial files to go", limit=90)
+        wait_until(lambda: all(files_under(app, f"jobs/{job['id']}/{part}") == [] for part in ("work", "out", "upload")),
+                   what="partial files and the upload to go", limit=90)
         assert client.get(f"/api/jobs/{job['id']}").get_json()["status"] == "cancelled"
         assert client.get(f"/api/jobs/{job['id']}/slides").status_code in (404, 409)
         # No result backend on purpose: Celery's "Failed to mark task ... as revoked in backend"

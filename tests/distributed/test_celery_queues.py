@@ -3,10 +3,7 @@ more urgent job overtakes the jobs waiting in its queue."""
 
 from __future__ import annotations
 
-import fcntl
 import http.server
-import os
-import signal
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +13,7 @@ import pytest
 from celery_config import QUEUES
 from jobs import keys
 from support.celery_workers import Worker, broker, submit, web_app, worker_env, workers
+from support.held_files import opening_held
 from support.http_servers import http_server
 from support.services import wait_until
 
@@ -58,20 +56,6 @@ def test_a_queue_no_worker_consumes_is_named_by_health_and_by_the_job_waiting_th
     assert workers_part["unconsumed"] == ["analysis"] and worker.name in workers_part["queues"]["extraction"]
     assert "analysis" in workers_part["detail"] and "wait" in workers_part["detail"]
     assert waiting["status"] == "running" and waiting["message"] == "waiting for a worker of the analysis queue"
-
-
-@contextmanager
-def opening_held(path: Path):
-    """A write lease on `path`: another process opening the file waits until the block ends.
-    Yields a check telling whether one is waiting now (the kernel then announces the lease's break)."""
-    previous = signal.signal(signal.SIGIO, lambda *_: None)  # how the kernel announces it; default: exit
-    fd = os.open(path, os.O_RDWR)
-    try:
-        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
-        yield lambda: fcntl.fcntl(fd, fcntl.F_GETLEASE) != fcntl.F_WRLCK
-    finally:
-        os.close(fd)  # the lease ends with it: the opener goes on
-        signal.signal(signal.SIGIO, previous)
 
 
 def test_a_worker_taking_the_next_step_replaces_the_waiting_message(make_app, app, tmp_path, service_clip,

@@ -4,7 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from infra.extensions import executor, storage
+from jobs.keys import upload_key
+from models import new_id
 from support.api_checks import assert_problem
+from support.held_files import opening_held
+from support.services import wait_until
 
 
 def test_unknown_and_malformed_ids_are_404(client):
@@ -74,6 +79,37 @@ def test_outputs_of_an_unfinished_job_are_409_and_of_a_failed_job_404(client, ap
     body = assert_problem(client.get(f"/api/jobs/{job_id}/pdf"), 404, "PDF")
     assert body["artifact"] == "pdf"
     assert_problem(client.get(f"/api/jobs/{job_id}/slides"), 404, "cancelled")
+
+
+def job_with_upload(app, add_job, clip: Path, **fields) -> tuple[str, Path]:
+    """A queued job whose uploaded video is `clip` (add_job's executor: nothing runs it unless
+    the test submits it); returns its id and the upload's file in storage."""
+    job_id = new_id()
+    key = upload_key(job_id, clip.name)
+    job_id = add_job(app, id=job_id, upload_key=key, source_filename=clip.name, options={"ocr": False}, **fields)
+    with app.app_context():
+        storage().put_file(key, clip)
+    return job_id, Path(app.config["STORAGE_URL"]) / key
+
+
+def test_cancelling_a_queued_job_removes_its_upload(client, app, add_job, service_clip):
+    """Nothing can use a cancelled job's video (it never runs again, a repeat never reuses it):
+    it was kept for JOB_RETENTION_DAYS."""
+    job_id, upload = job_with_upload(app, add_job, service_clip)
+    assert client.post(f"/api/jobs/{job_id}/cancel").status_code == 200
+    assert not upload.exists()
+
+
+def test_a_job_cancelled_while_copying_its_upload_removes_it_once_the_copy_ends(client, app, add_job,
+                                                                               service_clip):
+    job_id, upload = job_with_upload(app, add_job, service_clip, executor="thread")
+    with opening_held(upload) as copying:
+        with app.app_context():
+            executor().submit(job_id, "thread")
+        wait_until(copying, what="the job to copy its video")
+        assert client.post(f"/api/jobs/{job_id}/cancel").get_json()["status"] == "cancelled"
+        assert upload.is_file()  # the step still reads it
+    wait_until(lambda: not upload.exists(), what="the step to remove the upload once copied", limit=30)
 
 
 def test_delete_removes_rows_and_files(client, app, service_clip):

@@ -1,0 +1,61 @@
+"""A cancelled job's uploaded video is removed as soon as no step copies it any more: a cancelled
+job never runs again and is never reused, so keeping the file until JOB_RETENTION_DAYS only
+costs storage.
+
+A step that needs the video copies the upload into its scratch folder (jobs/inputs.input_video)
+and reads only that copy afterwards, so "a step reads the upload" means "a step is copying it".
+Meanwhile a row `reading:<id>` in job_parts names that step. The job's row is locked while a
+reader is added or removed and while the cancel looks for readers, so whoever comes last (the
+cancel, or the last reader to finish its copy) removes the upload. A reader that dies mid-copy
+leaves its row: that upload then waits for retention with the job.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+import slidecast
+from infra.extensions import db, storage
+from jobs.keys import upload_prefix
+from models import CANCELLED, RUNNING, Artifact, Job, JobPart
+
+READING = "reading:"
+
+
+@contextmanager
+def reading_upload(job_id: str):
+    """Around a step's copy of the job's upload. Raises slidecast.Cancelled, copying nothing,
+    when the job is not running (cancelled or deleted since the step began)."""
+    if _locked_status(job_id) != RUNNING:
+        db.session.commit()
+        raise slidecast.Cancelled("the job was cancelled")
+    name = READING + uuid.uuid4().hex
+    db.session.add(JobPart(job_id=job_id, name=name))
+    db.session.commit()
+    try:
+        yield
+    finally:
+        db.session.execute(sa.delete(JobPart).where(JobPart.job_id == job_id, JobPart.name == name))
+        remove_cancelled_upload(job_id)
+
+
+def remove_cancelled_upload(job_id: str) -> bool:
+    """Remove the job's upload (file and artifact row) when the job is cancelled and no step is
+    copying it; commits. True when it was removed."""
+    readers = sa.select(sa.func.count()).select_from(JobPart).where(JobPart.job_id == job_id,
+                                                                    JobPart.name.startswith(READING))
+    if _locked_status(job_id) != CANCELLED or db.session.scalar(readers):
+        db.session.commit()
+        return False
+    db.session.execute(sa.delete(Artifact).where(Artifact.job_id == job_id, Artifact.kind == "upload"))
+    db.session.commit()
+    storage().delete_prefix(upload_prefix(job_id))
+    return True
+
+
+def _locked_status(job_id: str) -> str | None:
+    """The job's status, its row locked until the session commits (None: no such job)."""
+    return db.session.scalar(sa.select(Job.status).where(Job.id == job_id).with_for_update())
