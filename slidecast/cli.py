@@ -88,10 +88,21 @@ def _transcribe_engine(text: str) -> str:
 
 class _Parser(argparse.ArgumentParser):
     """argparse's usage errors the CLI's way: one line naming the option and its allowed values
-    (or JSON with --json), exit 2, instead of the usage summary (eight lines for `extract`)."""
+    (or JSON with --json), exit 2, instead of the usage summary (eight lines for `extract`). It
+    keeps the names of its options (option_names) for the did-you-mean hint."""
+
+    def __init__(self, *args, **kwargs):
+        self.option_names: list[str] = []  # before argparse's __init__, which adds --help
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         raise UsageError(f"{message} (`{self.prog} --help` lists the options)")
+
+    def add_argument(self, *args, **kwargs):
+        """argparse's, keeping the option's names (option_names) for the did-you-mean hint."""
+        action = super().add_argument(*args, **kwargs)
+        self.option_names += action.option_strings
+        return action
 
 
 def parse_args(argv: list[str]):
@@ -105,12 +116,11 @@ def parse_args(argv: list[str]):
     return args
 
 
-def _did_you_mean(unknown: list[str], command: argparse.ArgumentParser) -> str:
+def _did_you_mean(unknown: list[str], command: _Parser) -> str:
     """" (did you mean --transcribe?)" for the first unknown option close to one of `command`'s."""
-    options = [name for action in command._actions for name in action.option_strings]
     for token in unknown:
         if token.startswith("--"):
-            close = difflib.get_close_matches(token.partition("=")[0], options, n=1, cutoff=0.75)
+            close = difflib.get_close_matches(token.partition("=")[0], command.option_names, n=1, cutoff=0.75)
             if close:
                 return f" (did you mean {close[0]}?)"
     return ""
