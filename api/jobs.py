@@ -28,8 +28,8 @@ from jobs.deck import BadDeck, check_deck, store_deck
 from jobs.inputs import BadVideo, check_video_url, probe_video, video_limits
 from jobs.keys import job_prefix, upload_key, work_prefix
 from jobs.repeats import end_repeat_check, find_repeat, hold_repeat_check
-from jobs.upload_readers import remove_cancelled_upload
 from jobs.scratch import scratch
+from jobs.upload_readers import remove_cancelled_upload
 from models import ACTIVE_STATES, Artifact, Job, new_id
 from slidecast import ExtractOptions
 from slidecast.video import mpegts_as_mp4
