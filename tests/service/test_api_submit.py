@@ -68,6 +68,17 @@ def test_empty_file(client, app):
     assert_nothing_created(app)
 
 
+def test_an_empty_file_as_curl_and_browsers_send_it_is_called_empty(client, app):
+    # Their empty part still has the line break before the next boundary; it was read as a
+    # 2-byte file and refused as "a format FFmpeg does not know".
+    boundary = "------------------------de53b81d34d6b301"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"talk.mp4\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n\r\n--{boundary}--\r\n").encode()
+    response = client.post("/api/jobs", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert_problem(response, 422, "the file is empty")
+    assert_nothing_created(app)
+
+
 def test_bytes_that_are_not_a_video(client, app):
     body = assert_problem(upload(client, b"definitely not a video\n" * 200, name="notes.mp4"),
                           422, "not a readable video: its format is not one FFmpeg knows")
