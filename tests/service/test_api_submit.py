@@ -49,6 +49,15 @@ def test_two_videos_in_one_job_are_refused_not_one_dropped(client, app, clip_byt
     assert_nothing_created(app)
 
 
+def test_two_decks_in_one_job_are_refused_as_decks_not_as_videos(client, app, clip_bytes):
+    two = {"file": (io.BytesIO(clip_bytes), "talk.mp4"),
+           "deck": [(io.BytesIO(b"%PDF-1.4 part one"), "part1.pdf"), (io.BytesIO(b"%PDF-1.4 part two"), "part2.pdf")]}
+    body = assert_problem(client.post("/api/jobs", data=two, content_type="multipart/form-data"), 400,
+                          "2 `deck` parts", "one deck per job")
+    assert "video" not in body["detail"] and "batch" not in body["detail"]
+    assert_nothing_created(app)
+
+
 def test_a_value_out_of_range_is_answered_with_the_range(client, app):
     body = assert_problem(client.post("/api/jobs", json={"video_url": "https://example.org/a.mp4", "sensitivity": 3,
                                                          "priority": 12}), 422)
