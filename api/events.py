@@ -82,7 +82,9 @@ def _stream(app: Flask, job_id: str, after: str | None, slots: StreamSlots):
     try:
         with app.app_context():
             yield f"retry: {RETRY_MS}\n\n"
-            wait = app.config["SSE_HEARTBEAT_SECONDS"]
+            # The first look does not wait: a job that ended before the log held its events (a
+            # restart empties the in-process log) is answered from the store at once.
+            wait = 0.0
             while True:
                 events = _read(job_id, after, wait)
                 for event_id, event in events:
@@ -98,7 +100,9 @@ def _stream(app: Flask, job_id: str, after: str | None, slots: StreamSlots):
                     if doc is None or doc["status"] in FINAL:
                         yield _final_frame(job_id, None)
                         return
-                    yield ": heartbeat\n\n"
+                    if wait:
+                        yield ": heartbeat\n\n"
+                wait = app.config["SSE_HEARTBEAT_SECONDS"]
     finally:
         slots.release()
 

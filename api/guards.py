@@ -50,9 +50,11 @@ def refuse_unknown_type() -> None:
 
 def one_file(*names: str):
     """The request's one upload under the first of `names` that has one (None without): a second
-    video in one job is refused, not silently dropped."""
+    video (or deck) in one job is refused, not silently dropped."""
     for name in names:
         parts = request.files.getlist(name)
+        if len(parts) > 1 and name == "deck":
+            problem(400, f"{len(parts)} `deck` parts: one deck per job, the talk's own slides as one PDF")
         if len(parts) > 1:
             problem(400, f"{len(parts)} `{name}` parts: one video per job; send several to POST /api/jobs/batch")
         if parts:

@@ -175,7 +175,9 @@ def _feed(parser: MultipartParser, parts: _Parts, data: bytes, empty_part: bytes
     once by the next boundary, as werkzeug's test client sends an empty file) is valid multipart
     that python-multipart reads as data running on into the next part: the line break it expects
     is added there. (Not seen when that spot straddles two reads; browsers and curl always send
-    the line break.)"""
+    the line break.) Their empty part (blank line, line break, boundary) matches one line break
+    later, right after the blank line: nothing is added there, or an empty file would be read as
+    the 2 bytes of a line break (and refused as a format FFmpeg does not know)."""
     at = data.find(empty_part)
     if at < 0:
         parser.write(data)
@@ -183,7 +185,7 @@ def _feed(parser: MultipartParser, parts: _Parts, data: bytes, empty_part: bytes
     done = 0
     while at >= 0:
         parser.write(data[done:at + 4])
-        if parts.awaiting_body:
+        if parts.awaiting_body and data[max(0, at - 2):at] != b"\r\n":
             parser.write(b"\r\n")
         done = at + 4
         at = data.find(empty_part, done)

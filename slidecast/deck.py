@@ -227,8 +227,11 @@ def check_pdf(path: Path, max_pages: int = MAX_DECK_PAGES) -> int:
         raise DeckError(f"deck {path.name} is not a PDF (it does not start with %PDF-)")
     try:
         pdf = pdfium.PdfDocument(path)
-    except pdfium.PdfiumError as exc:
-        raise DeckError(f"deck {path.name} cannot be opened as a PDF: {exc}") from None
+    except pdfium.PdfiumError:
+        # PDFium's reason is its last error, which a failed open does not always set (a PDF
+        # without pages: "Success", or the reason of a deck refused before it in this process).
+        raise DeckError(f"deck {path.name} cannot be opened as a PDF: it is damaged, password-protected "
+                        "or has no pages; export it from the slides' program again") from None
     try:
         count = len(pdf)
         if count == 0 or count > max_pages:

@@ -121,6 +121,8 @@ def open_video(path: Path):
         raise InputNotFound(f"input file not found: {path}")
     if not path.is_file():
         raise NotAVideo(f"not a video file (it is a directory): {path}")
+    if path.stat().st_size == 0:
+        raise NotAVideo(f"not a video file (the file is empty: 0 bytes): {path}")
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except _AV_ERRORS as exc:

@@ -81,6 +81,9 @@ EDGE = 0.07
 SIZE_RATIO = 1.25
 
 _NUMBER = re.compile(r"^[\d\s/.:,\-–()|]+$|^(p\.?|page|slide|seite|s\.)?\s*\d+(\s*(/|of|von)\s*\d+)?$", re.I)
+# A subsection's mini-frame circles sit up to this many of its name's heights after it (beamer
+# leaves about an em; 1.1 in auxtheme-splitwithminiframes as a 960x720 video shows it).
+SYMBOL_GAP = 1.5
 # Beamer's navigation symbols and mini-frame circles, as OCR reads them.
 _SYMBOLS = re.compile(r"^(?:[0oO○●◦°•·]{2,}|[○●◦])$")
 
@@ -168,7 +171,7 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]],
             if len(seen) >= needed_here:
                 flags[p][l][first:last] = [True] * (last - first)
     for page_spots, page_flags, top in zip(spots, flags, tops):
-        _rows_of_chrome(page_spots, page_flags, lambda spot: _head(spot, body, top))
+        _rows_of_chrome(page_spots, page_flags, lambda spot: _head(spot, body, top), body)
     for page, page_flags in zip(pages, flags):
         _symbols_beside_chrome(page, page_flags)
     return flags
@@ -198,20 +201,22 @@ def _covered(spots: list[list[list[_Spot]]], frames: list[int], hidden, sizes) -
              for line in page_spots] for page_spots in spots]
 
 
-def _rows_of_chrome(page_spots: list[list[_Spot]], flags: list[list[bool]], head) -> None:
+def _rows_of_chrome(page_spots: list[list[_Spot]], flags: list[list[bool]], head, body: float) -> None:
     """Mark a word in the picture's top strip (EDGE) that sits in a row of chrome in the same
     type: a split headline's right half lists the current section's subsections, which change
     with the section (a run of slides each, never "most"), beside the section names that are on
     every slide. A word in the slide's title type (`head`) is not: a frame title beside a
-    sidebar's running title."""
+    sidebar's running title. A word smaller than any title (NOT_SMALLER of the `body` type) needs
+    no type match: the current subsection, set bold, reads taller than the others in its row."""
     chrome = [s for line, marks in zip(page_spots, flags) for s, c in zip(line, marks) if c]
     for line, marks in zip(page_spots, flags):
         for i, spot in enumerate(line):
             # A number there may be the frame title's own ("2 columns"); page numbers are voted.
             if marks[i] or spot.cy > EDGE or any(ch.isdigit() for ch in spot.key) or head(spot):
                 continue
+            untitled = spot.height < NOT_SMALLER * body
             marks[i] = any(abs(c.cy - spot.cy) <= spot.height / 2 and
-                           max(c.height, spot.height) / max(1e-9, min(c.height, spot.height)) <= SIZE_RATIO
+                           (untitled or max(c.height, spot.height) / max(1e-9, min(c.height, spot.height)) <= SIZE_RATIO)
                            for c in chrome)
 
 
@@ -282,7 +287,8 @@ def _symbols_beside_chrome(page: PageText, flags: list[list[bool]]) -> None:
             for i, word in enumerate(line):
                 if marks[i]:
                     continue
-                symbol = _SYMBOLS.match(word.text.strip()) and any(_touches(word.box, box) for box in chrome)
+                symbol = _SYMBOLS.match(word.text.strip()) and any(
+                    _touches(word.box, box) or _after_in_row(word.box, box) for box in chrome)
                 marks[i] = bool(symbol) or _between(word.box, chrome)
 
 
@@ -293,6 +299,13 @@ def _between(a: tuple[int, int, int, int], boxes: list[tuple[int, int, int, int]
     above = any(b[3] <= a[1] + reach / 2 and a[1] - b[3] <= reach for b in beside)
     below = any(b[1] >= a[3] - reach / 2 and b[1] - a[3] <= reach for b in beside)
     return above and below
+
+
+def _after_in_row(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Box a sits in box b's row (its middle within b's height), at most SYMBOL_GAP of b's heights
+    beside it: a subsection's mini-frame circles after its name."""
+    middle, reach = (a[1] + a[3]) / 2, SYMBOL_GAP * (b[3] - b[1])
+    return b[1] <= middle <= b[3] and (0 <= a[0] - b[2] <= reach or 0 <= b[0] - a[2] <= reach)
 
 
 def _touches(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:

@@ -121,6 +121,16 @@ def test_text_file_renamed_to_mp4(tmp_path):
     assert_one_clear_line(result, NotAVideo, "not a video")
 
 
+def test_an_empty_file_is_called_empty(tmp_path):
+    # A download or copy that failed half way leaves 0 bytes: "unrecognised format" sent the
+    # user looking for a codec.
+    empty = tmp_path / "lecture.mp4"
+    empty.write_bytes(b"")
+    result = run_cli(empty, "--out", tmp_path / "out")
+    assert_one_clear_line(result, NotAVideo, "not a video", "the file is empty", "lecture.mp4")
+    assert "unrecognised format" not in result.stderr
+
+
 def test_a_file_that_is_no_video_leaves_no_output_folder(tmp_path):
     fake = tmp_path / "lecture.mp4"
     fake.write_text("these are my notes, not a video\n" * 20)

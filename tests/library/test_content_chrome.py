@@ -209,6 +209,12 @@ def test_a_split_headlines_subsections_beside_the_section_names_are_chrome(tmp_p
             assert not first.startswith(entry), (slide.index, slide.text)
     for slide in manifest.slides[4:]:
         assert "Test frame" in slide.text, (slide.index, slide.text)
+    # The mini-frame circles after the current subsection (read "O", "oo", "00") and that
+    # subsection set bold ("Blocks", read taller than its row) are the headline's too: they
+    # opened the section pages' and the "Blocks" frame's text.
+    for slide in manifest.slides[2:]:
+        assert not any(line.strip(" 0oO") == "" for line in slide.text.splitlines()), (slide.index, slide.text)
+    assert manifest.slides[4].text.startswith("Test frame\nTest block"), manifest.slides[4].text
     # The contents page lists the subsections in its body: that is what it says.
     assert "Title Pages for Sectioning" in manifest.slides[1].text
 

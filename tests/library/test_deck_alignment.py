@@ -21,6 +21,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, FloatObject, NameObject
 
 from slidecast import content
+from support.bad_pdfs import pdf as hand_made_pdf
 from support.engine_clips import extract_fast
 from slidecast.deck import DeckError, check_pdf, open_deck
 from slidecast.options import ExtractOptions
@@ -215,6 +216,19 @@ def test_a_file_that_is_no_usable_pdf_is_refused_with_the_reason(tmp_path, data,
     path.write_bytes(data)
     with pytest.raises(DeckError, match=reason):
         check_pdf(path)
+
+
+def test_a_pdf_without_pages_is_refused_saying_what_may_be_wrong_not_pdfiums_last_error(tmp_path):
+    # PDFium opens no page-less PDF and leaves its last error as it was: "PDFium: Success" on a
+    # fresh process, on a server the reason a broken deck refused earlier gave.
+    broken, empty = tmp_path / "broken.pdf", tmp_path / "empty.pdf"
+    broken.write_bytes(b"%PDF-1.4\nbroken")
+    empty.write_bytes(hand_made_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"]))
+    for path in (empty, broken, empty):
+        with pytest.raises(DeckError) as refused:
+            check_pdf(path)
+        assert "cannot be opened as a PDF" in str(refused.value) and "no pages" in str(refused.value)
+        assert "PDFium" not in str(refused.value)
 
 
 def test_a_deck_with_too_many_pages_is_refused():

@@ -49,6 +49,15 @@ def test_two_videos_in_one_job_are_refused_not_one_dropped(client, app, clip_byt
     assert_nothing_created(app)
 
 
+def test_two_decks_in_one_job_are_refused_as_decks_not_as_videos(client, app, clip_bytes):
+    two = {"file": (io.BytesIO(clip_bytes), "talk.mp4"),
+           "deck": [(io.BytesIO(b"%PDF-1.4 part one"), "part1.pdf"), (io.BytesIO(b"%PDF-1.4 part two"), "part2.pdf")]}
+    body = assert_problem(client.post("/api/jobs", data=two, content_type="multipart/form-data"), 400,
+                          "2 `deck` parts", "one deck per job")
+    assert "video" not in body["detail"] and "batch" not in body["detail"]
+    assert_nothing_created(app)
+
+
 def test_a_value_out_of_range_is_answered_with_the_range(client, app):
     body = assert_problem(client.post("/api/jobs", json={"video_url": "https://example.org/a.mp4", "sensitivity": 3,
                                                          "priority": 12}), 422)
@@ -65,6 +74,17 @@ def test_a_path_outside_the_routes_is_a_problem_pointing_to_the_docs(client):
 
 def test_empty_file(client, app):
     assert_problem(upload(client, b""), 422, "empty")
+    assert_nothing_created(app)
+
+
+def test_an_empty_file_as_curl_and_browsers_send_it_is_called_empty(client, app):
+    # Their empty part still has the line break before the next boundary; it was read as a
+    # 2-byte file and refused as "a format FFmpeg does not know".
+    boundary = "------------------------de53b81d34d6b301"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"talk.mp4\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n\r\n--{boundary}--\r\n").encode()
+    response = client.post("/api/jobs", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert_problem(response, 422, "the file is empty")
     assert_nothing_created(app)
 
 

@@ -3,6 +3,7 @@ embedded mode (the in-process executor's own log)."""
 
 import pytest
 
+from infra.events import MemoryEventLog
 from support.sse import EventReader, events_only
 
 MODES = ["client", "embedded_client"]
@@ -55,6 +56,26 @@ def test_a_quiet_stream_sends_heartbeats_and_ends_with_the_final_state(request, 
     rest = stream.rest()
     assert [f["event"] for f in events_only(rest)] == ["cancelled"]
     assert rest[-1]["data"]["status"] == "cancelled"  # then the stream ended
+
+
+def test_a_job_that_ended_before_the_server_restarted_gets_its_final_state_without_a_wait(embedded_client, add_job):
+    # The in-process event log starts empty after a restart: the stream waited a whole heartbeat
+    # (15 s by default) for news of a job that had long ended before it answered from the store.
+    app = embedded_client.application
+    job_id = add_job(app)
+    assert embedded_client.post(f"/api/jobs/{job_id}/cancel").status_code == 200
+    waits = []
+
+    class RestartedLog(MemoryEventLog):
+        def read(self, job_id, after, wait):
+            waits.append(wait)
+            return super().read(job_id, after, wait)
+
+    app.extensions["slidecast.jobs"].events = RestartedLog()
+    frames = EventReader(embedded_client, f"/api/jobs/{job_id}/events").rest()
+    assert [f["event"] for f in events_only(frames)] == ["cancelled"]
+    assert frames[-1]["data"]["status"] == "cancelled"
+    assert waits == [0], "the stream waited for events of a job that had ended"
 
 
 def test_events_of_an_unknown_job_are_a_404_problem(client):
