@@ -81,7 +81,12 @@ QUIET_FLOOR = 0.25
 # without drift differ by 0.055 as well). A pair moved if undoing phase correlation's shift
 # brings it under REDRAW_GEOMETRY of what doubling the shift leaves (a shift's size alone does
 # not tell: on a still noisy page phase correlation reads up to half a pixel into the noise);
-# one such pair marks the video filmed, where the drift rule (same_but_shifted) does this.
+# such pairs mark the video filmed, where the drift rule (same_but_shifted) does this. More
+# than half of the pairs whose shift could be measured must have moved: one chance pair is no
+# camera. In unfilmed videos one or two pairs in a noisy or busy video come out at 0.74-0.79
+# (dev noise seed 60: 2 of 11; metropolis-pip: 1 of 95, a webcam beside the slide), which
+# made every build test there use the filmed colour step; filmed clips move in nearly every
+# such pair (0.13-0.6: projector seeds 14 of 16, 17 of 18, 11 of 11; a short clip 1 of 1).
 REDRAW_FACTOR = 2.0
 REDRAW_GEOMETRY = 0.8
 TONE_SPREAD = 0.25  # see tone_only
@@ -114,7 +119,8 @@ class ChangeMeter:
         self.base = BASE_THRESHOLD  # see learn_noise
         self.threshold = self.base * self.scale
         self.redraws: list[float] = []  # keyframe redraw levels seen (learn_redraw)
-        self.filmed = False  # a keyframe pair showed the camera's drift (redraw_level)
+        self.moved_pairs = 0  # keyframe pairs of one still screen that showed the camera's drift
+        self.shifted_pairs = 0  # ... out of this many whose shift could be measured (redraw_level)
         # ... one of the keyframe pairs read before the second pass (screening): what a rule
         # that must not change during a run asks (timeline's same-slide test); a state and the
         # keyframe after a fade can read as moved later on (fade seed 3).
@@ -125,6 +131,12 @@ class ChangeMeter:
         self._line_kernel = np.ones((1, 2 * LINE_GAP + 1), np.uint8)
         self.noise_cap = float("inf")
         self.pointer_seen = True  # see shows_pointer; until learnt, forgive pointer marks
+
+    @property
+    def filmed(self) -> bool:
+        """True if most keyframe pairs with a measured shift showed a camera's drift (see
+        REDRAW_GEOMETRY)."""
+        return 2 * self.moved_pairs > self.shifted_pairs
 
     def at_default(self) -> "ChangeMeter":
         """This meter (mask, noise cap) at the default sensitivity and BASE_THRESHOLD. What the
@@ -192,7 +204,7 @@ class ChangeMeter:
         """QUIET_QUANTILE of the free cells of `d` (= diff(a, b): two keyframes, or a state
         settled on predicted frames and the keyframe after them) if the two show one still
         screen, else None. Judged at the default threshold, whatever the base learnt so far.
-        A pair that moved (see REDRAW_GEOMETRY) marks the video `filmed`."""
+        A pair that moved (see REDRAW_GEOMETRY) counts towards the video being `filmed`."""
         free = ~self.mask
         if not free.any() or self.at_default().content(d).any():
             return None
@@ -204,8 +216,9 @@ class ChangeMeter:
             # (whose texture phase correlation reads a shift into, up to half a pixel) does not.
             back = percentile(self.diff(a, moved_back(b, (dx, dy)))[free], QUIET_QUANTILE)
             on = percentile(self.diff(a, moved_back(b, (-dx, -dy)))[free], QUIET_QUANTILE)
+            self.shifted_pairs += 1
             if back < REDRAW_GEOMETRY * on:
-                self.filmed = True
+                self.moved_pairs += 1
                 return None
         return percentile(d[free], QUIET_QUANTILE)
 
