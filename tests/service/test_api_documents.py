@@ -3,6 +3,7 @@ talk's deck sent with the video."""
 
 import hashlib
 import io
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -117,6 +118,7 @@ def test_a_deck_of_another_talk_is_named_in_the_jobs_answer(embedded_client, dec
 
 @pytest.mark.parametrize("deck, limits, words", [
     (b"these are my slides", {}, ("not a PDF", "deck")),
+    (b"", {}, ("not a PDF", "deck")),
     (b"%PDF-1.4 but then nothing", {}, ("cannot be opened", "deck")),
     (None, {"MAX_DECK_PAGES": 30}, ("31 pages", "MAX_DECK_PAGES", "deck")),
     (b"%PDF-1.4" + b" " * (1024 * 1024 + 1), {"MAX_DECK_MB": 1}, ("1.0 MB", "MAX_DECK_MB", "deck")),
@@ -128,7 +130,10 @@ def test_a_deck_that_is_no_usable_pdf_or_too_large_is_refused_and_nothing_is_cre
     data = deck if deck is not None else BEAMER_DECK.read_bytes()
     response = app.test_client().post("/api/jobs", data={"file": (service_clip.open("rb"), "cuts.mp4"),
                                                          "deck": (io.BytesIO(data), "slides.pdf")})
-    assert_problem(response, 422, *words)
+    body = assert_problem(response, 422, *words)
+    # The reason names the deck once ("deck slides.pdf is not a PDF", "the deck is 1.0 MB"),
+    # not "deck: deck slides.pdf ...".
+    assert re.findall(r"\bdeck\b", body["detail"], re.IGNORECASE) == ["deck"], body["detail"]
     assert_nothing_created(app)
 
 
