@@ -305,7 +305,7 @@ def _checked_deck(upload, folder: Path) -> tuple[Path, str] | None:
     try:
         return path, check_deck(path, current_app.config)
     except BadDeck as exc:
-        problem(422, str(exc), invalid_fields=["deck"])  # each reason already begins with the deck
+        problem(422, f"{display_name(upload.filename)}: {exc}", invalid_fields=["deck"])
 
 
 def _store_upload(job: Job, upload) -> str | None:
