@@ -9,6 +9,7 @@ slide's words. Pages are the slide's pixel size at 96 dpi (1280x720 px -> 960x54
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,10 +133,12 @@ def _picture_size(path: Path) -> tuple[int, int]:
 def _place_word(pdf: FPDF, word: dict, font: str) -> None:
     """Write one word so its glyphs span the word's box: size from the box height, horizontal
     stretch to the box width (selection highlights then match the picture)."""
-    text = word["text"] if font != "helvetica" else word["text"].encode("latin-1", "replace").decode("latin-1")
     x0, y0, x1, y1 = (v * POINTS_PER_PIXEL for v in word["box"])
     size = max(1.0, (y1 - y0) / BOX_FILL)
     pdf.set_font(font, size=size)
+    text = _writable(pdf, word["text"])
+    if not text:
+        return
     pdf.set_stretching(100)
     natural = pdf.get_string_width(text)
     if natural > 0:
@@ -143,6 +146,21 @@ def _place_word(pdf: FPDF, word: dict, font: str) -> None:
     # Baseline about a fifth of the box above its bottom (room for descenders). The trailing
     # space is what text extractors (pypdf, copy and paste) need to keep words apart.
     pdf.text(x0, y1 - 0.2 * (y1 - y0), text + " ")
+
+
+def _writable(pdf: FPDF, text: str) -> str:
+    """`text` as the current font can write it. A character the font lacks is written as its
+    NFKC form when the font has that: OCR reads a fullwidth '？' or a ligature 'ﬁ' where the font
+    has '?' and 'fi', which a search types. What is still lacking is left out: written, it would
+    be an empty box and no text (and fpdf warns of every such glyph). A character the font has
+    stays as read ('x²' is not made 'x2')."""
+    glyphs = getattr(pdf.current_font, "cmap", None)  # None: a core font, Latin-1 only
+
+    def has(ch: str) -> bool:
+        return ch.isspace() or (ord(ch) in glyphs if glyphs is not None else ord(ch) < 256)
+
+    kept = "".join(ch if has(ch) else unicodedata.normalize("NFKC", ch) for ch in text)
+    return "".join(ch for ch in kept if has(ch))
 
 
 def clock(seconds: float) -> str:

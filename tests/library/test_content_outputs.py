@@ -160,3 +160,18 @@ def test_pdf_outline_reads_like_a_table_of_contents(tmp_path):
                                     (70, "", None), (95, "Outline", 1), (130, "Results", None)])
     assert outline == ["1. Outline (00:00)", "2. Method (00:40)", "4. Slide 4 (01:10)",
                        "Back to 1. Outline (01:35)", "6. Results (02:10)"]
+
+
+def test_a_character_the_pdfs_font_lacks_is_written_as_its_plain_form_or_left_out(tmp_path, caplog):
+    # OCR read beamer's navigation symbols as "09？" (a fullwidth question mark) and "っ9？":
+    # DejaVu Sans has neither '？' nor 'っ'. The text layer carries "09?" (a search for what is
+    # typed finds it), no empty box, and fpdf has no missing glyph to warn of.
+    (tmp_path / "slides").mkdir()
+    Image.fromarray(np.full((90, 160, 3), 250, np.uint8)).save(tmp_path / "slides/001.png")
+    words = [{"text": text, "box": box, "confidence": 0.3, "chrome": False, "live": False}
+             for text, box in (("09？", [10, 10, 60, 30]), ("っ9？", [10, 40, 60, 60]), ("x²", [80, 10, 120, 30]))]
+    slide = SlideEntry(1, 0, 10, "slides/001.png", "thumbs/001.jpg", text="09？", words=words)
+    with caplog.at_level("WARNING"):
+        pdf = build_pdf([slide], tmp_path, PdfInfo("Talk", "", []))
+    assert not [r for r in caplog.records if "missing" in r.getMessage()], caplog.text
+    assert PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split() == ["09?", "9?", "x²"]
