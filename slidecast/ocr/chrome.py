@@ -86,6 +86,12 @@ _NUMBER = re.compile(r"^[\d\s/.:,\-–()|]+$|^(p\.?|page|slide|seite|s\.)?\s*\d+
 SYMBOL_GAP = 1.5
 # Beamer's navigation symbols and mini-frame circles, as OCR reads them.
 _SYMBOLS = re.compile(r"^(?:[0oO○●◦°•·]{2,}|[○●◦])$")
+# OCR is unsure of what it reads from a symbol: 0.28 and 0.36 for beamer's navigation symbols
+# read as "09？" and "っ9？" in auxtheme-splitwithminiframes' bottom corner; a footer's words
+# and page numbers read over 0.8.
+JUNK_CONFIDENCE = 0.5
+# Two letters in a row: a word, which junk is not ("09？").
+_WORDLIKE = re.compile(r"[^\W\d_]{2}")
 
 
 @dataclass(frozen=True)
@@ -106,10 +112,33 @@ def chrome_flags(pages: list[PageText], sizes: list[tuple[int, int]],
     `hidden`, each picture's live regions ([x0, y0, x1, y1] pixels: a webcam tile).
 
     Pages are the distinct slides of one video, in any order. With fewer than MIN_SLIDES pages
-    nothing is chrome. A frame whose pictures all have a word's place under a live region could
+    nothing is template. A frame whose pictures all have a word's place under a live region could
     not show it, and does not count among the frames the word must be on most of (a page number
-    in the corner a speaker's tile covers for half of the talk).
+    in the corner a speaker's tile covers for half of the talk). Junk read in the picture's top or
+    bottom strip is chrome on any page (_edge_junk).
     """
+    flags = _template_flags(pages, sizes, hidden)
+    for page, size, page_flags in zip(pages, sizes, flags):
+        _edge_junk(page, size, page_flags)
+    return flags
+
+
+def _edge_junk(page: PageText, size: tuple[int, int], flags: list[list[bool]]) -> None:
+    """Mark a word in the picture's top or bottom strip (EDGE of its height) read under
+    JUNK_CONFIDENCE that holds no two letters in a row: beamer's navigation symbols in the bottom
+    corner read as "09？" or "っ9？" on one slide, unlike anywhere else, so never on most slides."""
+    height = max(1, size[1])
+    for line, marks in zip(page.lines, flags):
+        for i, word in enumerate(line):
+            middle = (word.box[1] + word.box[3]) / 2 / height
+            at_edge = middle <= EDGE or middle >= 1 - EDGE
+            if at_edge and word.confidence < JUNK_CONFIDENCE and not _WORDLIKE.search(word.text):
+                marks[i] = True
+
+
+def _template_flags(pages: list[PageText], sizes: list[tuple[int, int]],
+                    hidden: list[list[list[int]]] | None) -> list[list[list[bool]]]:
+    """chrome_flags' words repeated at the same place on most slides (of the talk or of their template)."""
     spots = [[[_spot(w, size) for w in line] for line in page.lines] for page, size in zip(pages, sizes)]
     flags = [[[False] * len(line) for line in page.lines] for page in pages]
     if len(pages) < MIN_SLIDES:
