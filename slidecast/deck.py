@@ -29,7 +29,7 @@ from PIL import Image
 import numpy as np
 import pypdfium2 as pdfium
 
-from .deck_lines import reading_order, stream_lines
+from .deck_lines import bullet_starts, reading_order, stream_lines, without_bullets
 from .errors import SlidecastError
 from .page_drawing import TooSlow, draw
 from .same_page import join_untold_builds, one_slide_per_page
@@ -153,11 +153,12 @@ def open_deck(path: str | Path, max_pages: int = MAX_DECK_PAGES, progress=None,
     pdf = pdfium.PdfDocument(path)
     try:
         sift = cv2.SIFT_create(nfeatures=_SIFT_FEATURES)
-        texts, lines, pages = [], [], []
+        texts, lines, bullets, pages = [], [], [], []
         for i in range(len(pdf)):
             page = _load(pdf, i, path.name)
             texts.append(_page_text(page))
             lines.append(stream_lines(page))
+            bullets.append(bullet_starts(page))
             try:
                 grey = _render_grey(page, clock.page_deadline())
             except TooSlow:
@@ -167,8 +168,9 @@ def open_deck(path: str | Path, max_pages: int = MAX_DECK_PAGES, progress=None,
             pages.append(DeckPage(i + 1, png, grey.shape, points, descriptors, ""))
             report((i + 1) / len(pdf))
         running = _running_flags(lines)
-        for page, text, title in zip(pages, _without_running_lines(texts, lines, running), _titles(lines, running)):
-            page.text, page.title = text, title
+        own = _without_running_lines(texts, lines, running)
+        for page, text, starts, title in zip(pages, own, bullets, _titles(lines, running)):
+            page.text, page.title = without_bullets(text, starts), title
         outline = _outline(pdf)
     finally:
         pdf.close()

@@ -7,6 +7,8 @@ placed in fractions of the page and sorted top to bottom.
 
 from __future__ import annotations
 
+import ctypes
+
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
@@ -54,6 +56,54 @@ def _runs(textpage: pdfium.PdfTextPage) -> list[list[tuple[str, tuple[float, flo
     if current:
         runs.append(current)
     return runs
+
+
+# Characters that only mark a list item when they open a line before a word.
+BULLETS = frozenset("•◦▪▫■□▶▷►▸‣⁃➢➤")
+# The AMS symbol font (msam7, msam10...): beamer's itemize triangle is its \blacktriangleright,
+# which a text layer without a Unicode map gives as the font's own code, "I" ("I First item");
+# a check mark as "X". Any one character of it opening a line before a word is a bullet.
+BULLET_FONTS = ("MSAM",)
+
+
+def bullet_starts(page) -> dict[str, list[bool]]:
+    """For each character that opens a line of the page's text layer followed by a space, in
+    the order of the content, whether it is a list item's bullet: one of BULLETS, or any
+    character set in a BULLET_FONTS font, followed by a space and a letter or digit
+    ("▶ Taking Fourier", "I First item" in MSAM10; not "· · Γ1" nor the "I" of "I think")."""
+    textpage = page.get_textpage()
+    try:
+        count = textpage.count_chars()
+        chars = [chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, i)) for i in range(count)]
+        starts: dict[str, list[bool]] = {}
+        for i in range(count - 2):
+            if (i and chars[i - 1] not in "\r\n") or chars[i + 1] != " " or not chars[i].strip():
+                continue
+            bullet = chars[i + 2].isalnum() and (chars[i] in BULLETS or _font(textpage, i).startswith(BULLET_FONTS))
+            starts.setdefault(chars[i], []).append(bullet)
+        return starts
+    finally:
+        textpage.close()
+
+
+def without_bullets(text: str, starts: dict[str, list[bool]]) -> str:
+    """`text` (the page's lines, in the order of its content) with the bullets `bullet_starts`
+    found taken from the start of their lines: the n-th line opening with "I " is the n-th such
+    line start of the text layer."""
+    left = {char: list(flags) for char, flags in starts.items()}
+    lines = []
+    for line in text.splitlines():
+        if len(line) > 2 and line[1] == " " and left.get(line[0]) and left[line[0]].pop(0):
+            line = line[2:]
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _font(textpage, index: int) -> str:
+    """The name of the font a character is set in, without a subset's "ABCDEF+" prefix."""
+    name = ctypes.create_string_buffer(128)
+    pdfium_c.FPDFText_GetFontInfo(textpage.raw, index, name, len(name), None)
+    return name.value.decode("latin-1").split("+")[-1].upper()
 
 
 def _line(run, width: float, height: float) -> Line:

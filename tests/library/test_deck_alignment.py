@@ -348,6 +348,19 @@ def test_the_navigation_bar_is_left_out_by_place_and_the_contents_keep_its_words
     assert [p.title for p in pages[4:]] == ["Test frame"] * 3
 
 
+def test_a_list_items_bullet_is_not_in_the_pages_text():
+    # Beamer's itemize triangle is a glyph of the AMS symbol font: one deck's text layer gives it
+    # as "▶", another (no Unicode map) as the font's own code "I". Neither is what the item says.
+    split = open_deck(SPLIT_NAVIGATION).pages[6]
+    assert split.text.splitlines()[-3:] == ["First item", "Second item", "Third item"], split.text
+    saint = open_deck(SPLIT_NAVIGATION.with_name("saintpetersburg-example.pdf")).pages
+    assert saint[12].text.splitlines()[4:6] == ["It works that way in practice.",
+                                                "It does not work the other way round (processes"], saint[12].text
+    assert not any(line.startswith("▶") for page in saint for line in page.text.splitlines())
+    # A numbered list keeps its numbers.
+    assert saint[6].text.splitlines()[2].startswith("1. Multiply wave profile"), saint[6].text
+
+
 def test_build_steps_another_talks_deck_cannot_tell_apart_are_one_slide_as_without_a_deck(real_clip, tmp_path):
     # With a deck every build step is kept so that each overlay step can get its page; when the
     # deck is another talk's, no page tells the steps apart and the slides must be the same as
