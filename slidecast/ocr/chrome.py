@@ -87,8 +87,7 @@ SYMBOL_GAP = 1.5
 # Beamer's navigation symbols and mini-frame circles, as OCR reads them.
 _SYMBOLS = re.compile(r"^(?:[0oO○●◦°•·]{2,}|[○●◦])$")
 # OCR is unsure of what it reads from a symbol: 0.28 and 0.36 for beamer's navigation symbols
-# read as "09？" and "っ9？" in auxtheme-splitwithminiframes' bottom corner; a footer's words
-# and page numbers read over 0.8.
+# read as "09？" and "っ9？" in auxtheme-splitwithminiframes' bottom corner (a 1280x720 video).
 JUNK_CONFIDENCE = 0.5
 # Two letters in a row: a word, which junk is not ("09？").
 _WORDLIKE = re.compile(r"[^\W\d_]{2}")
