@@ -240,3 +240,22 @@ def test_a_page_number_under_a_webcam_tile_on_most_slides_is_still_chrome(tmp_pa
     for slide in shown:
         assert not any(token.endswith("/11") for token in slide.text.split()), (slide.index, slide.text)
         assert slide.title and slide.title in slide.text
+
+
+def test_a_section_page_starts_its_chapter_and_is_titled_by_the_sections_name(tmp_path):
+    # A new user's video of Saint-Petersburg's demo: the title page (6 s), the section page
+    # ("Section 1" set largest over the section's name, 8 s), then four "Analytic method" frames.
+    # The chapter must start at the section page, not after it: a student who clicks it would
+    # miss the section's introduction.
+    manifest = beamer_manifest(tmp_path, pages=tuple(range(1, 8)), deck=SAINTPETERSBURG)
+    times = [0.0, 6.0, 14.0, 34.0, 54.0, 74.0, 94.0, 114.0]
+    for slide, start, end in zip(manifest.slides, times, times[1:]):
+        slide.start, slide.end = start, end
+    manifest.video.duration = times[-1]
+    content.run(manifest, tmp_path, tmp_path / "none.mp4", ExtractOptions(pdf=False, notes=False, workers=2))
+    section = manifest.slides[1]
+    assert section.title.startswith("Two methods of finding wave"), section.title
+    chapters = (tmp_path / "chapters.txt").read_text(encoding="utf-8").splitlines()
+    # The title page holds 00:00; the next chapter comes as soon as video sites allow (10 s),
+    # while the section page (6-14 s) is on screen.
+    assert chapters[1].startswith("00:10 "), chapters
