@@ -70,6 +70,9 @@ ROMAN = re.compile(r"x{0,3}(ix|iv|v?i{0,3})")
 ACRONYM = re.compile(r"[A-Z][A-Z0-9]")
 # Relation and operator signs: a line holding one and at most one word is a formula.
 MATH_SIGNS = set("=<>≤≥≠≈→←↦⇒⇔∞∑∏∫√±×÷∈∉⊂⊆∀∃∂∇")
+# A section page's number line ("Section 1", "Part II", "Kapitel 3"): set over the section's name.
+SECTION_NUMBER = re.compile(r"(section|part|chapter|lecture|abschnitt|kapitel|teil|partie|parte)"
+                            r"\s+([0-9]+|[ivx]+)\.?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -237,7 +240,18 @@ def _display_line(page: list[Line], body: float) -> Line | None:
     A line set on its side (a chart's axis label, "Bar" in a box far taller than wide) is none:
     its box height is the word's length, not its type size."""
     largest = max((line for line in page if not _sideways(line)), key=lambda line: line.size, default=None)
-    return largest if largest is not None and largest.size >= DISPLAY * body else None
+    if largest is None or largest.size < DISPLAY * body:
+        return None
+    return _named(page, largest)
+
+
+def _named(page: list[Line], line: Line) -> Line:
+    """The section's name under a section page's number line ("Section 1" set largest over "Two
+    methods of finding wave's ACF"): the number alone tells a reader nothing."""
+    if not SECTION_NUMBER.fullmatch(" ".join(line.text.split())):
+        return line
+    under = [other for other in page[page.index(line) + 1:] if other.box[1] >= line.box[3]]
+    return under[0] if under else line
 
 
 def _with_lines_under(page: list[Line], first: Line, body: float) -> str:
@@ -291,7 +305,9 @@ def _own_title(page: list[Line], alone: str, body: float) -> str:
     name is set only a little larger than the body) keeps its title by the single-slide rule
     (`alone`) when that line is not smaller than the body type (a figure's caption or label is)."""
     line = next((line for line in page if " ".join(line.text.split()) == " ".join(alone.split())), None)
-    return "" if line is None or line.size < NOT_SMALLER * body else _with_lines_under(page, line, body)
+    if line is None or line.size < NOT_SMALLER * body:
+        return ""
+    return _with_lines_under(page, _named(page, line), body)
 
 
 def ocr_lines(page, size: tuple[int, int]) -> list[Line]:

@@ -5,10 +5,10 @@ A chapter is a section of the talk, not a slide: with a deck, its outline's top-
 its page; without one, the section a navigation bar highlights (output.navigation) decides, and
 where there is none either, a chapter starts where the slide title changes (builds and continued
 frames keep their title, so they stay in one chapter). Video sites want the first chapter at
-00:00, times ascending and chapters at least 10 s long, so a section shorter than that is
-folded into the one before it, and a section that starts less than 10 s after the chapter
-before (a talk's 6-s title page, then its first section) starts 10 s after it instead of being
-left out; a chapter never has the title of the one before (a section interrupted by a short
+00:00, times ascending and chapters at least 10 s long, so a section shorter than that (a
+section page) starts the chapter after it (or, at the talk's end, is folded into the one
+before), and a section that starts less than 10 s after the chapter before (a talk's 6-s
+title page, then its first section) starts 10 s after it instead of being left out; a chapter never has the title of the one before (a section interrupted by a short
 one stays one chapter). When folding would leave fewer than 3 chapters of a talk with 3
 sections or more (every section short), consecutive short sections are grouped instead: a
 chapter starts wherever a section is still on screen 10 s after the chapter before began.
@@ -66,15 +66,22 @@ def _second(seconds: float) -> int:
 
 
 def _folded(runs: list[Chapter], ends: list[int]) -> list[Chapter]:
-    """A section shorter than MIN_CHAPTER_SECONDS, once moved clear of the chapter before, is
-    folded into it."""
+    """A section shorter than MIN_CHAPTER_SECONDS leads into the next one: that chapter starts
+    at it (a section page shown 8 s opens its section; a student who clicks the chapter must not
+    miss it). The chapter is moved clear of the one before; a section still short after that,
+    or the talk's last, is folded into the chapter before."""
     chapters: list[Chapter] = []
-    for run, end in zip(runs, ends):
+    lead: int | None = None  # start of the short sections waiting for the next one
+    for number, (run, end) in enumerate(zip(runs, ends)):
         if chapters:
-            start = max(run.start, chapters[-1].start + MIN_CHAPTER_SECONDS)
+            if end - run.start < MIN_CHAPTER_SECONDS and number + 1 < len(runs):
+                lead = run.start if lead is None else lead
+                continue
+            start = max(run.start if lead is None else lead, chapters[-1].start + MIN_CHAPTER_SECONDS)
+            lead = None
             if end - start < MIN_CHAPTER_SECONDS:
                 continue
-            # The section before came back after a short one was folded into it: still one chapter.
+            # The section before came back after a short one: still one chapter.
             if run.title == chapters[-1].title:
                 continue
             run = Chapter(start, run.title)

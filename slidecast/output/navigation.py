@@ -9,7 +9,7 @@ gap); an item whose ink stands out from the others' by HIGHLIGHT is the slide's 
 A row counts as a navigation bar only when its highlight moves: at least MIN_SECTIONS different
 items are highlighted over the talk (a footline whose author box is always brighter is not one).
 
-Left alone: a sidebar's table of contents (a column, with subsections highlighted as well).
+A sidebar's column of section names is read the same way by output.sidebar.
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ MIN_SECTIONS = 2
 @dataclass
 class _Item:
     text: str
-    x0: float  # share of the picture's width
-    cy: float  # share of the picture's height
+    x0: float  # along the bar: share of the picture's width (a row), height (a sidebar column)
+    cy: float  # across the bar: share of the picture's height (a row), width (a column)
     contrast: float
+    bar: str = "row"
 
 
 def navigation_sections(slides: list[SlideEntry], out_dir: Path) -> list[str | None]:
@@ -48,9 +49,17 @@ def navigation_sections(slides: list[SlideEntry], out_dir: Path) -> list[str | N
     Once a section has begun, an appearance that highlights none (a plain frame with a large
     figure) stays in it, and so does a return to an earlier slide: the speaker looks back from
     where the talk is, the talk does not go back a section."""
+    from .sidebar import current_sections  # it builds on this module's helpers
+
     # A return shows its first appearance's picture and words: each picture is read once.
     read = {slide.index: _highlighted(slide, out_dir) for slide in slides if slide.same_as is None}
-    found = [read.get(slide.same_as or slide.index, []) for slide in slides]
+    shown = [read.get(slide.same_as or slide.index, ([], [])) for slide in slides]
+    found = []
+    for (items, _), marked in zip(shown, current_sections([columns for _, columns in shown])):
+        if marked:
+            column, entry = marked
+            items = items + [_Item(entry.text, entry.y, column.x, entry.contrast, "column")]
+        found.append(items)
     rows = {row: sections for row, sections in _sections_by_row(found).items()
             if len(sections) >= MIN_SECTIONS}
     if not rows:
@@ -64,35 +73,40 @@ def navigation_sections(slides: list[SlideEntry], out_dir: Path) -> list[str | N
     return result
 
 
-def _name(item: _Item, rows: dict[float, dict[float, Counter]]) -> str | None:
+def _name(item: _Item, rows: dict[tuple, dict[float, Counter]]) -> str | None:
     """The section's name, as OCR read it most often at its place; None off a navigation row."""
-    for row, sections in rows.items():
-        if abs(row - item.cy) < PLACE:
+    for (bar, row), sections in rows.items():
+        if bar == item.bar and abs(row - item.cy) < PLACE:
             for place, readings in sections.items():
                 if abs(place - item.x0) < PLACE:
                     return readings.most_common(1)[0][0]
     return None
 
 
-def _highlighted(slide: SlideEntry, out_dir: Path) -> list[_Item]:
-    """The highlighted item of each chrome row of this slide's picture."""
+def _highlighted(slide: SlideEntry, out_dir: Path) -> tuple[list[_Item], list]:
+    """The highlighted item of each chrome row of this slide's picture, and its sidebar columns
+    (output.sidebar.Column)."""
+    from .sidebar import read_columns
+
     words = [w for w in slide.words if w.get("chrome") and not w.get("live")]
     if not words:
-        return []
+        return [], []
     path = out_dir / slide.image
     if not path.is_file():
-        return []
+        return [], []
     with Image.open(path) as image:
         picture = np.asarray(image.convert("RGB"), dtype=np.int16)
     height, width = picture.shape[:2]
-    found = []
+    found, lines = [], []
     for row in _rows(words):
-        items = [_item(group, picture, width, height) for group in _groups(row)]
+        groups = _groups(row)
+        lines += groups
+        items = [_item(group, picture, width, height) for group in groups]
         items = [i for i in items if any(c.isalpha() for c in i.text)]
         best = _standing_out(items)
         if best:
             found.append(best)
-    return found
+    return found, read_columns(lines, picture)
 
 
 def _rows(words: list[dict]) -> list[list[dict]]:
@@ -158,15 +172,15 @@ class _Places:
         return value
 
 
-def _sections_by_row(found: list[list[_Item]]) -> dict[float, dict[float, Counter]]:
-    """For each row (vertical place), its highlighted items by horizontal place, with the
-    readings OCR gave of each."""
-    row_of = _Places()
-    columns: dict[float, _Places] = defaultdict(_Places)
-    rows: dict[float, dict[float, Counter]] = defaultdict(lambda: defaultdict(Counter))
+def _sections_by_row(found: list[list[_Item]]) -> dict[tuple, dict[float, Counter]]:
+    """For each bar (a row's vertical place, a column's horizontal one), its highlighted items
+    by place along it, with the readings OCR gave of each."""
+    row_of: dict[str, _Places] = defaultdict(_Places)
+    columns: dict[tuple, _Places] = defaultdict(_Places)
+    rows: dict[tuple, dict[float, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for items in found:
         for item in items:
-            row = row_of(item.cy)
+            row = (item.bar, row_of[item.bar](item.cy))
             rows[row][columns[row](item.x0)][item.text] += 1
     return rows
 

@@ -60,10 +60,11 @@ def test_chapters_txt_follows_the_video_site_rules(tmp_path):
     times = [t for t, _ in chapters]
     assert times[0] == 0 and len(chapters) >= 3
     assert all(b - a >= 10 for a, b in zip(times, times[1:])), times
-    # One per section, not one per slide: the continued frame and the short demo fold in. The
-    # outline, 34 s right after a 6-s title page, is a chapter too, 10 s after the first.
+    # One per section, not one per slide: the continued frame folds in, and the short demo leads
+    # into the section after it. The outline, 34 s right after a 6-s title page, is a chapter
+    # too, 10 s after the first.
     assert chapters == [(0, "Fast Fourier Transforms"), (10, "Outline"), (40, "Divide and conquer"),
-                        (99, "Complexity"), (150, "Outline")]
+                        (95, "Complexity"), (150, "Outline")]
     assert manifest.artifacts["chapters"] == "chapters.txt"
 
 
@@ -75,8 +76,8 @@ def test_chapters_vtt_has_one_cue_per_chapter_up_to_the_end(tmp_path):
     cues = re.findall(r"(\d\d:\d\d:\d\d\.\d{3}) --> (\d\d:\d\d:\d\d\.\d{3})\n(.+)\n", vtt)
     assert cues == [("00:00:00.000", "00:00:10.000", "Fast Fourier Transforms"),
                     ("00:00:10.000", "00:00:40.000", "Outline"),
-                    ("00:00:40.000", "00:01:39.000", "Divide and conquer"),
-                    ("00:01:39.000", "00:02:30.000", "Complexity"),
+                    ("00:00:40.000", "00:01:35.000", "Divide and conquer"),
+                    ("00:01:35.000", "00:02:30.000", "Complexity"),
                     ("00:02:30.000", "00:03:10.500", "Outline")]
     assert manifest.artifacts["chapters_vtt"] == "chapters.vtt"
 

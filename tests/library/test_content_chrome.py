@@ -282,3 +282,48 @@ def test_what_ocr_makes_of_the_navigation_symbols_in_the_bottom_corner_is_not_a_
     for slide, word in corner:
         assert word["chrome"] and word["text"] not in slide.text.split(), (slide.index, word, slide.text)
     assert manifest.slides[6].text.splitlines()[-1] == "Third item", manifest.slides[6].text
+
+def test_a_section_page_starts_its_chapter_and_is_titled_by_the_sections_name(tmp_path):
+    # A new user's video of Saint-Petersburg's demo: the title page (6 s), the section page
+    # ("Section 1" set largest over the section's name, 8 s), then four "Analytic method" frames.
+    # The chapter must start at the section page, not after it: a student who clicks it would
+    # miss the section's introduction.
+    manifest = beamer_manifest(tmp_path, pages=tuple(range(1, 8)), deck=SAINTPETERSBURG)
+    times = [0.0, 6.0, 14.0, 34.0, 54.0, 74.0, 94.0, 114.0]
+    for slide, start, end in zip(manifest.slides, times, times[1:]):
+        slide.start, slide.end = start, end
+    manifest.video.duration = times[-1]
+    content.run(manifest, tmp_path, tmp_path / "none.mp4", ExtractOptions(pdf=False, notes=False, workers=2))
+    section = manifest.slides[1]
+    assert section.title.startswith("Two methods of finding wave"), section.title
+    chapters = (tmp_path / "chapters.txt").read_text(encoding="utf-8").splitlines()
+    # The title page holds 00:00; the next chapter comes as soon as video sites allow (10 s),
+    # while the section page (6-14 s) is on screen.
+    assert chapters[1].startswith("00:10 "), chapters
+
+
+# The logik lecture (the realism bench's logik-fades-1080 shows it) as a 1080p video shows its
+# 4:3 pages: a sidebar lists the sections (blue) and their subsections (black); the current
+# entry sits on a purple box that leaves its words fainter than the others'.
+LECTURE = DECK.with_name("lecture-sidebar.pdf")
+
+
+def test_chapters_follow_the_section_a_sidebar_marks(tmp_path):
+    # Frame titles change on every slide; the sections are only in the sidebar. Pages 4-13
+    # mark subsections of "Was ist Syntax?", pages 15-18 of "Was ist Semantik?", 21-22 of
+    # "Grundlage der Syntax: Text": a subsection stands for its section.
+    pages = (1, 2, 4, 6, 9, 13, 15, 18, 20, 21, 22)
+    (tmp_path / "slides").mkdir()
+    pdf = pdfium.PdfDocument(LECTURE)
+    slides = []
+    for index, number in enumerate(pages, start=1):
+        video_frame(pdf[number - 1], width=1440).save(tmp_path / f"slides/{index:03d}.png")
+        slides.append(SlideEntry(index, 20.0 * (index - 1), 20.0 * index, f"slides/{index:03d}.png",
+                                 f"thumbs/{index:03d}.jpg"))
+    video = VideoInfo(duration=20.0 * len(pages), fps=25.0, width=1440, height=1080, sha256="0" * 64)
+    manifest = Manifest(video=video, slides=slides)
+    content.run(manifest, tmp_path, tmp_path / "none.mp4",
+                ExtractOptions(pdf=False, notes=False, subtitles=False, workers=2))
+    chapters = (tmp_path / "chapters.txt").read_text(encoding="utf-8").splitlines()
+    assert chapters[1:] == ["00:20 Ziele und Inhalt", "00:40 Was ist Syntax?", "02:00 Was ist Semantik?",
+                            "02:40 Grundlage der Syntax: Text"], chapters
