@@ -84,7 +84,13 @@ def body_text(pages: list[str], page: int) -> str:
 
 _PAGE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', re.S)
 _LINE = re.compile(r'<line xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</line>', re.S)
-_WORD = re.compile(r"<word [^>]*>(.*?)</word>", re.S)
+_WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', re.S)
+# Words of a line closer than this share of the smaller one's height are one word, as pdftotext
+# writes the page's text (no space between them): the LaTeX logo's raised small A ("L", "A",
+# "TEX": overlapping boxes), a subscript or footnote mark ("v", "11"; "Gramm", "1": no gap). A
+# word space is about 0.2 of a word's box height in the dev decks; a superscript before the next
+# word ("1 Universität", 0.09) keeps its space, as in pdftotext's text.
+JOINED = 0.05
 # The place-aware reference (place_body_texts): lines at one place within PLACE of the page's
 # width and height; a running line is on at least RUNNING of the deck's frames (and 2) besides
 # its own; digits count as one (a page number) in the top and bottom MARGIN of the page; a frame
@@ -100,9 +106,23 @@ def placed_pages(pdf: Path) -> list[list[tuple[str, float, float, float, float]]
     pages = []
     for width, height, body in _PAGE.findall(out.stdout.decode("utf-8", "replace")):
         w, h = float(width), float(height)
-        pages.append([(" ".join(html.unescape(t) for t in _WORD.findall(inner)), float(x0) / w, float(y0) / h,
+        pages.append([(_line_text(_WORD.findall(inner)), float(x0) / w, float(y0) / h,
                        float(x1) / w, float(y1) / h) for x0, y0, x1, y1, inner in _LINE.findall(body)])
     return pages
+
+
+def _line_text(words: list[tuple[str, str, str, str, str]]) -> str:
+    """A line's words (xMin, yMin, xMax, yMax, text), a space only where pdftotext's text has one:
+    between words further apart than JOINED of the smaller one's height."""
+    text, last = "", None
+    for x0, y0, x1, y1, word in words:
+        height = float(y1) - float(y0)
+        if last is not None:
+            joined = float(x0) - last[0] < JOINED * min(height, last[1])
+            text += "" if joined else " "
+        text += html.unescape(word)
+        last = (float(x1), height)
+    return text
 
 
 def frame_numbers(pdf: Path) -> list[int]:

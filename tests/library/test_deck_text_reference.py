@@ -36,3 +36,14 @@ def test_a_sidebar_on_part_of_the_deck_is_running_where_its_entries_moved_down()
 def test_a_frame_title_continued_over_consecutive_frames_is_the_pages_own_text():
     placed = bench.place_body_texts(BEAMER / "saintpetersburg-example.pdf")
     assert all("Analytic method" in placed[page - 1].splitlines() for page in (3, 4, 5, 6)), placed[2:6]
+
+
+def test_words_that_touch_on_the_page_are_one_word_as_in_the_pages_text():
+    # pdftotext -bbox-layout splits the LaTeX logo ("L", "A", "TEX"), a footnote mark after an
+    # author ("Gramm", "1") and a subscript ("χ", "PP") into words that touch; the page's text
+    # (and a reader) has one word there: "LATEX", "Gramm1", "χPP".
+    for deck, page, word in (("amurmaple-sidebar.pdf", 1, "LATEX"), ("conference-talk.pdf", 1, "Gramm1"),
+                             ("conference-talk.pdf", 15, "χPP")):
+        placed = bench.place_body_texts(BEAMER / deck)[page - 1]
+        assert word in placed.split(), (deck, page, placed)
+        assert not bench.tokens(placed) - bench.tokens(bench.pdf_pages(BEAMER / deck)[page - 1])
