@@ -8,10 +8,13 @@ frames keep their title, so they stay in one chapter). Video sites want the firs
 00:00, times ascending and chapters at least 10 s long, so a section shorter than that (a
 section page) starts the chapter after it (or, at the talk's end, is folded into the one
 before), and a section that starts less than 10 s after the chapter before (a talk's 6-s
-title page, then its first section) starts 10 s after it instead of being left out; a chapter never has the title of the one before (a section interrupted by a short
-one stays one chapter). When folding would leave fewer than 3 chapters of a talk with 3
-sections or more (every section short), consecutive short sections are grouped instead: a
-chapter starts wherever a section is still on screen 10 s after the chapter before began.
+title page, then its first section) starts 10 s after it instead of being left out; a
+chapter never has the title of the one before (a section interrupted by a short one stays one
+chapter). Any short section between two others opens the next chapter: without a deck a
+section page cannot be told from a short slide that ends a section. When folding would leave
+fewer than 3 chapters of a talk with 3 sections or more (every section short), consecutive
+short sections are grouped instead: a chapter starts wherever a section is still on screen 10 s
+after the chapter before began.
 """
 
 from __future__ import annotations
