@@ -48,15 +48,17 @@ def refuse_unknown_type() -> None:
         problem(415, f"a body of type {kind} is not a submission: send {SUBMISSION_TYPES}")
 
 
+TOO_MANY_PARTS = {"deck": "one deck per job, the talk's own slides as one PDF",
+                  "file": "one video per job; send several to POST /api/jobs/batch"}
+
+
 def one_file(*names: str):
     """The request's one upload under the first of `names` that has one (None without): a second
     video (or deck) in one job is refused, not silently dropped."""
     for name in names:
         parts = request.files.getlist(name)
-        if len(parts) > 1 and name == "deck":
-            problem(400, f"{len(parts)} `deck` parts: one deck per job, the talk's own slides as one PDF")
         if len(parts) > 1:
-            problem(400, f"{len(parts)} `{name}` parts: one video per job; send several to POST /api/jobs/batch")
+            problem(400, f"{len(parts)} `{name}` parts: {TOO_MANY_PARTS.get(name, TOO_MANY_PARTS['file'])}")
         if parts:
             return parts[0]
     return None

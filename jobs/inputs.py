@@ -132,9 +132,9 @@ def input_video(job, work: Path, report) -> Path:
     """The job's video as a local file: the stored upload, or a download of video_url."""
     if not job.upload_key:
         return _download(job.source_url, work, report)
-    key, target = job.upload_key, work / ("input" + Path(job.source_filename or "video.mp4").suffix.lower()[:10])
+    target = work / ("input" + Path(job.source_filename or "video.mp4").suffix.lower()[:10])
     with reading_upload(job.id):  # a cancel meanwhile leaves the file to this step to remove
-        storage().fetch(key, target)
+        storage().fetch(job.upload_key, target)
     return target
 
 
