@@ -37,17 +37,11 @@ def check_deck(path: Path, config) -> str:
     try:
         pages = check_pdf(Path(path))
     except DeckError as exc:
-        raise BadDeck(_unnamed(str(exc), Path(path).name)) from None
+        raise BadDeck(exc.reason) from None  # the API names the file the person sent
     if pages > config["MAX_DECK_PAGES"]:
         raise BadDeck(f"the deck has {pages} pages, more than the {config['MAX_DECK_PAGES']} allowed (MAX_DECK_PAGES)")
     _load_in_time(Path(path))
     return DECK_MARK + FileHasher(Path(path)).result()
-
-
-def _unnamed(reason: str, name: str) -> str:
-    """The library's reason ("deck slides.pdf is not a PDF") without the stored file's name: the
-    API puts the name the person sent first, as it does for a video ("slides.pdf: the deck is ...")."""
-    return reason.replace(f"deck {name}:", "the deck:", 1).replace(f"deck {name}", "the deck", 1)
 
 
 def _load_in_time(path: Path) -> None:

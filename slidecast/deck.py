@@ -97,9 +97,20 @@ _SIFT_FEATURES = 600
 
 
 class DeckError(SlidecastError):
-    """The deck file is not a PDF this library can use (the message says why)."""
+    """The deck file is not a PDF this library can use. `reason` says why ("the deck is not a
+    PDF ..."), `name` is the file's name; str() puts the name first ("talk.pdf: the deck ..."),
+    the way the API names a file it was sent."""
 
     exit_code = 2
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(name, reason)  # both in args: the error pickles (Celery results)
+
+    name = property(lambda self: self.args[0])
+    reason = property(lambda self: self.args[1])
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.reason}"
 
 
 @dataclass
@@ -131,7 +142,7 @@ class Deck:
             page = pdf[number - 1]
             return draw(page, _scale(page, width), time.monotonic() + PAGE_SECONDS)
         except TooSlow:
-            raise DeckError(f"deck {self.path.name}: page {number} takes more than {PAGE_SECONDS:.0f} s to draw") from None
+            raise DeckError(self.path.name, f"page {number} takes more than {PAGE_SECONDS:.0f} s to draw") from None
         finally:
             pdf.close()
 
@@ -195,16 +206,16 @@ class _Budget:
 
     def too_slow(self, page: int, pages: int) -> DeckError:
         what = f"{self.seconds:.0f} s to read" if time.monotonic() >= self.ends else f"{PAGE_SECONDS:.0f} s to draw page {page}"
-        return DeckError(f"deck {self.name} takes more than {what} (of {pages} pages): its pages are too heavy to "
-                         "draw; send a lighter PDF (exported again)")
+        return DeckError(self.name, f"the deck takes more than {what} (of {pages} pages): its pages are too "
+                                    "heavy to draw; send a lighter PDF (exported again)")
 
 
 def _load(pdf, index: int, name: str):
     try:
         return pdf[index]
     except pdfium.PdfiumError:
-        raise DeckError(f"deck {name}: the deck's pages cannot be read (page {index + 1} does not load; "
-                        "the file is damaged)") from None
+        raise DeckError(name, f"the deck's pages cannot be read (page {index + 1} does not load; "
+                              "the file is damaged)") from None
 
 
 def _outline(pdf) -> list[tuple[int, str]]:
@@ -224,20 +235,20 @@ def check_pdf(path: Path, max_pages: int = MAX_DECK_PAGES) -> int:
         with open(path, "rb") as handle:
             head = handle.read(1024)
     except OSError as exc:
-        raise DeckError(f"cannot read deck {path}: {exc.strerror or exc}") from None
+        raise DeckError(path.name, f"cannot read the deck: {exc.strerror or exc}") from None
     if b"%PDF-" not in head:
-        raise DeckError(f"deck {path.name} is not a PDF (it does not start with %PDF-)")
+        raise DeckError(path.name, "the deck is not a PDF (it does not start with %PDF-)")
     try:
         pdf = pdfium.PdfDocument(path)
     except pdfium.PdfiumError:
         # PDFium's reason is its last error, which a failed open does not always set (a PDF
         # without pages: "Success", or the reason of a deck refused before it in this process).
-        raise DeckError(f"deck {path.name} cannot be opened as a PDF: it is damaged, password-protected "
-                        "or has no pages; export it from the slides' program again") from None
+        raise DeckError(path.name, "the deck cannot be opened as a PDF: it is damaged, password-protected "
+                                   "or has no pages; export it from the slides' program again") from None
     try:
         count = len(pdf)
         if count == 0 or count > max_pages:
-            raise DeckError(f"deck {path.name} has {count} pages; a deck must have 1 to {max_pages}")
+            raise DeckError(path.name, f"the deck has {count} pages; a deck must have 1 to {max_pages}")
         for index in range(count):
             _check_page_size(pdf, index, path.name)
     finally:
@@ -251,15 +262,15 @@ def _check_page_size(pdf, index: int, name: str) -> None:
     try:
         width, height = pdf.get_page_size(index)
     except pdfium.PdfiumError:
-        raise DeckError(f"deck {name}: the deck's pages cannot be read (page {index + 1} is missing from its "
-                        "page tree, or the tree is damaged)") from None
+        raise DeckError(name, f"the deck's pages cannot be read (page {index + 1} is missing from its "
+                              "page tree, or the tree is damaged)") from None
     low, high = PAGE_POINTS
     if not (low <= width <= high and low <= height <= high):
-        raise DeckError(f"deck {name}: page {index + 1} is {width:g} x {height:g} points; a page's sides must be "
-                        f"{low:g} to {high:g} points")
+        raise DeckError(name, f"page {index + 1} is {width:g} x {height:g} points; a page's sides must be "
+                              f"{low:g} to {high:g} points")
     if max(width, height) > MAX_PAGE_ASPECT * min(width, height):
-        raise DeckError(f"deck {name}: page {index + 1} is {width:g} x {height:g} points, more than "
-                        f"{MAX_PAGE_ASPECT:g} times longer than wide: not a slide")
+        raise DeckError(name, f"page {index + 1} is {width:g} x {height:g} points, more than "
+                              f"{MAX_PAGE_ASPECT:g} times longer than wide: not a slide")
 
 
 def load_pages(path: Path) -> None:

@@ -5,9 +5,10 @@ the slide chrome and draw the current one in full colour, the others shaded. Wit
 that row is the only place a video shows its sections: frame titles change on every slide, so
 chapters made from titles follow slides, not the talk's parts. Here each slide's chrome words
 are grouped into rows and each row into items (a section's words, split from the next by a wide
-gap); an item whose ink stands out from the others' by HIGHLIGHT is the slide's current section.
-A row counts as a navigation bar only when its highlight moves: at least MIN_SECTIONS different
-items are highlighted over the talk (a footline whose author box is always brighter is not one).
+gap); an item whose ink stands out from the others' by bars.HIGHLIGHT is the slide's current
+section. A row counts as a navigation bar only when its highlight moves: at least MIN_SECTIONS
+different items are highlighted over the talk (a footline whose author box is always brighter is
+not one).
 
 A sidebar's column of section names is read the same way by output.sidebar.
 """
@@ -21,16 +22,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from . import bars
 from .manifest import SlideEntry
+from .sidebar import current_sections, read_columns
 
-# The current item's ink contrast against the median of the row's other items (beamer shades
-# the others to about half: 240 against 120 on a dark headline).
-HIGHLIGHT = 1.5
 # A gap wider than this many word heights ends an item.
 ITEM_GAP = 1.5
-# Rows and items are the same on two slides when their places differ by less than this share of
-# the picture.
-PLACE = 0.03
 MIN_SECTIONS = 2
 
 
@@ -49,8 +46,6 @@ def navigation_sections(slides: list[SlideEntry], out_dir: Path) -> list[str | N
     Once a section has begun, an appearance that highlights none (a plain frame with a large
     figure) stays in it, and so does a return to an earlier slide: the speaker looks back from
     where the talk is, the talk does not go back a section."""
-    from .sidebar import current_sections  # it builds on this module's helpers
-
     # A return shows its first appearance's picture and words: each picture is read once.
     read = {slide.index: _highlighted(slide, out_dir) for slide in slides if slide.same_as is None}
     shown = [read.get(slide.same_as or slide.index, ([], [])) for slide in slides]
@@ -76,9 +71,9 @@ def navigation_sections(slides: list[SlideEntry], out_dir: Path) -> list[str | N
 def _name(item: _Item, rows: dict[tuple, dict[float, Counter]]) -> str | None:
     """The section's name, as OCR read it most often at its place; None off a navigation row."""
     for (bar, row), sections in rows.items():
-        if bar == item.bar and abs(row - item.cy) < PLACE:
+        if bar == item.bar and abs(row - item.cy) < bars.PLACE:
             for place, readings in sections.items():
-                if abs(place - item.x0) < PLACE:
+                if abs(place - item.x0) < bars.PLACE:
                     return readings.most_common(1)[0][0]
     return None
 
@@ -86,8 +81,6 @@ def _name(item: _Item, rows: dict[tuple, dict[float, Counter]]) -> str | None:
 def _highlighted(slide: SlideEntry, out_dir: Path) -> tuple[list[_Item], list]:
     """The highlighted item of each chrome row of this slide's picture, and its sidebar columns
     (output.sidebar.Column)."""
-    from .sidebar import read_columns
-
     words = [w for w in slide.words if w.get("chrome") and not w.get("live")]
     if not words:
         return [], []
@@ -114,7 +107,7 @@ def _rows(words: list[dict]) -> list[list[dict]]:
     rows: list[list[dict]] = []
     for word in sorted(words, key=lambda w: (w["box"][1] + w["box"][3]) / 2):
         centre = (word["box"][1] + word["box"][3]) / 2
-        if rows and abs(centre - _centre(rows[-1])) < _height(rows[-1]) / 2:
+        if rows and abs(centre - bars.centre(rows[-1])) < bars.height(rows[-1]) / 2:
             rows[-1].append(word)
         else:
             rows.append([word])
@@ -124,7 +117,7 @@ def _rows(words: list[dict]) -> list[list[dict]]:
 def _groups(row: list[dict]) -> list[list[dict]]:
     """A row's items: words split where the gap is wider than ITEM_GAP word heights."""
     groups: list[list[dict]] = []
-    height = _height(row)
+    height = bars.height(row)
     for word in sorted(row, key=lambda w: w["box"][0]):
         if groups and word["box"][0] - groups[-1][-1]["box"][2] <= ITEM_GAP * height:
             groups[-1].append(word)
@@ -136,7 +129,7 @@ def _groups(row: list[dict]) -> list[list[dict]]:
 def _item(words: list[dict], picture: np.ndarray, width: int, height: int) -> _Item:
     contrast = float(np.median([_ink(picture, w["box"]) for w in words]))
     x0 = min(w["box"][0] for w in words) / width
-    return _Item(" ".join(w["text"] for w in words), x0, _centre(words) / height, contrast)
+    return _Item(" ".join(w["text"] for w in words), x0, bars.centre(words) / height, contrast)
 
 
 def _ink(picture: np.ndarray, box) -> float:
@@ -155,28 +148,14 @@ def _standing_out(items: list[_Item]) -> _Item | None:
         return None
     ranked = sorted(items, key=lambda i: i.contrast, reverse=True)
     others = float(np.median([i.contrast for i in ranked[1:]]))
-    return ranked[0] if ranked[0].contrast >= HIGHLIGHT * max(others, 1.0) else None
-
-
-class _Places:
-    """Places met so far along one axis: a new value within PLACE of a known one is that one."""
-
-    def __init__(self) -> None:
-        self.known: list[float] = []
-
-    def __call__(self, value: float) -> float:
-        for place in self.known:
-            if abs(place - value) < PLACE:
-                return place
-        self.known.append(value)
-        return value
+    return ranked[0] if ranked[0].contrast >= bars.HIGHLIGHT * max(others, 1.0) else None
 
 
 def _sections_by_row(found: list[list[_Item]]) -> dict[tuple, dict[float, Counter]]:
     """For each bar (a row's vertical place, a column's horizontal one), its highlighted items
     by place along it, with the readings OCR gave of each."""
-    row_of: dict[str, _Places] = defaultdict(_Places)
-    columns: dict[tuple, _Places] = defaultdict(_Places)
+    row_of: dict[str, bars.Places] = defaultdict(bars.Places)
+    columns: dict[tuple, bars.Places] = defaultdict(bars.Places)
     rows: dict[tuple, dict[float, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for items in found:
         for item in items:
@@ -184,10 +163,3 @@ def _sections_by_row(found: list[list[_Item]]) -> dict[tuple, dict[float, Counte
             rows[row][columns[row](item.x0)][item.text] += 1
     return rows
 
-
-def _centre(words: list[dict]) -> float:
-    return sum((w["box"][1] + w["box"][3]) / 2 for w in words) / len(words)
-
-
-def _height(words: list[dict]) -> float:
-    return max(1.0, float(np.median([w["box"][3] - w["box"][1] for w in words])))

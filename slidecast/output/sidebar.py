@@ -3,12 +3,12 @@
 A sidebar marks the current entry either way: in full colour or bold among shaded ones, or
 (beamer's sidebar themes, the logik lecture) on a coloured box that leaves its words fainter
 than the others'. In a column (narrow chrome lines stacked at one place across the picture) the
-lines whose luminance contrast differs from the column's by HIGHLIGHT, brighter or fainter, are
-the current entry. A sidebar lists subsections too, set apart from the sections in another
+lines whose luminance contrast differs from the column's by bars.HIGHLIGHT, brighter or fainter,
+are the current entry. A sidebar lists subsections too, set apart from the sections in another
 colour (blue sections over black subsections: 180 against 205 in luminance contrast); which
 places of the column hold sections is told over the whole talk: their usual contrast is of the
-class of the topmost entry ever marked (a talk begins in its first section). A marked
-subsection stands for the section above it.
+class of the topmost entry ever marked (a talk begins in its first section). A marked subsection
+stands for the section above it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .navigation import HIGHLIGHT, _centre, _height, _Places
+from . import bars
 
 # A column: at least this many lines stacked at one place, each no wider than this share of the
 # picture (a sidebar, not the body's lines).
@@ -50,19 +50,19 @@ def read_columns(lines: list[list[dict]], picture: np.ndarray) -> list[Column]:
     """The columns among a slide's chrome lines (each a list of OCR words), entries marked."""
     height, width = picture.shape[:2]
     light = picture @ np.array([0.299, 0.587, 0.114])
-    place = _Places()
+    place = bars.Places()
     stacks: dict[float, list[list[dict]]] = defaultdict(list)
     for line in lines:
         if _span(line) < COLUMN_WIDTH * width:
             stacks[place(min(w["box"][0] for w in line) / width)].append(line)
-    return [_column(x, sorted(stack, key=_centre), light, height)
+    return [_column(x, sorted(stack, key=bars.centre), light, height)
             for x, stack in stacks.items() if len(stack) >= COLUMN_LINES]
 
 
 def _column(x: float, lines: list[list[dict]], light: np.ndarray, height: int) -> Column:
     contrast = [float(np.median([_ink(light, w["box"]) for w in line])) for line in lines]
     usual = max(float(np.median(contrast)), 1.0)
-    marked = [n for n, c in enumerate(contrast) if max(c, 1.0) >= HIGHLIGHT * usual or HIGHLIGHT * c <= usual]
+    marked = [n for n, c in enumerate(contrast) if max(c, 1.0) >= bars.HIGHLIGHT * usual or bars.HIGHLIGHT * c <= usual]
     # One entry is current: a few neighbouring lines, not scattered ones.
     if not marked or marked[-1] - marked[0] + 1 != len(marked) or len(marked) > len(lines) // 2:
         marked = []
@@ -71,7 +71,7 @@ def _column(x: float, lines: list[list[dict]], light: np.ndarray, height: int) -
         if n == len(lines) or not _joined(lines[n - 1], lines[n]):
             group = lines[start:n]
             words = [w for line in group for w in sorted(line, key=lambda w: w["box"][0])]
-            entries.append(Entry(" ".join(w["text"] for w in words), _centre(words) / height,
+            entries.append(Entry(" ".join(w["text"] for w in words), bars.centre(words) / height,
                                  float(np.median(contrast[start:n])), any(start <= m < n for m in marked)))
             start = n
     return Column(x, entries)
@@ -79,8 +79,8 @@ def _column(x: float, lines: list[list[dict]], light: np.ndarray, height: int) -
 
 def current_sections(slides: list[list[Column]]) -> list[tuple[Column, Entry] | None]:
     """Per slide, the section its sidebar marks (with its column), or None."""
-    column_of = _Places()
-    entry_of: dict[float, _Places] = defaultdict(_Places)
+    column_of = bars.Places()
+    entry_of: dict[float, bars.Places] = defaultdict(bars.Places)
     usual: dict[tuple, list[float]] = defaultdict(list)
     first_marked: dict[float, float] = {}
     for columns in slides:
@@ -127,7 +127,7 @@ def _section_places(usual: dict[tuple, float], first_marked: dict[float, float])
 
 
 def _joined(above: list[dict], below: list[dict]) -> bool:
-    return _centre(below) - _centre(above) < ENTRY_PITCH * max(_height(above), _height(below))
+    return bars.centre(below) - bars.centre(above) < ENTRY_PITCH * max(bars.height(above), bars.height(below))
 
 
 def _span(words: list[dict]) -> float:
