@@ -10,13 +10,16 @@ import logging
 import time
 from pathlib import Path
 
+import sqlalchemy as sa
+from sqlalchemy.orm.exc import ObjectDeletedError
+
 import slidecast
 from infra.extensions import db, executor, job_store, storage
 from infra.logging import job_context
 from infra.metrics import stage_timer
 from jobs.deck import with_local_deck
 from jobs.inputs import BadVideo, DownloadFailed, input_video
-from jobs.keys import out_prefix as output_prefix
+from jobs.keys import job_prefix, out_prefix as output_prefix
 from jobs.progress import reporter
 from jobs.reuse import downloaded_sha256, reuse_earlier
 from jobs.publish import in_service_words, metrics_row, publish_files, slide_rows
@@ -46,15 +49,21 @@ def _process_job(job_id: str) -> str:
     try:
         with scratch("job") as work:
             return _run(job_id, Path(work), out_prefix, started)
-    except slidecast.Cancelled:
-        storage().delete_prefix(out_prefix)
-        log.info("job %s stopped: cancelled", job_id)
+    except (slidecast.Cancelled, ObjectDeletedError):  # the latter: the job's row was deleted meanwhile
+        db.session.rollback()
+        _remove_partial(job_id, out_prefix)
+        log.info("job %s stopped: cancelled or deleted", job_id)
         return "cancelled"
     except (slidecast.SlidecastError, BadVideo, DownloadFailed) as exc:
-        storage().delete_prefix(out_prefix)
+        _remove_partial(job_id, out_prefix)
         store.fail(job_id, str(exc) or type(exc).__name__)
         return "failed"
     except Exception:
+        db.session.rollback()
+        if _deleted(job_id):  # its files went from under it: no failure to tell anyone
+            _remove_partial(job_id, out_prefix)
+            log.info("job %s stopped: deleted while it ran", job_id)
+            return "cancelled"
         log.exception("job %s failed with an unexpected error", job_id)
         _fail_quietly(job_id, out_prefix)
         return "failed"
@@ -67,6 +76,21 @@ def _fail_quietly(job_id: str, out_prefix: str) -> None:
         storage().delete_prefix(out_prefix)
     finally:
         job_store().fail(job_id, INTERNAL_ERROR)
+
+
+def _deleted(job_id: str) -> bool:
+    """Whether the job's row is gone; False when the database cannot tell now."""
+    try:
+        return db.session.get(Job, job_id, populate_existing=True) is None
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        return False
+
+
+def _remove_partial(job_id: str, out_prefix: str) -> None:
+    """Remove what this run published; everything of the job when it was deleted meanwhile (its
+    delete removed the files while this run could still write some)."""
+    storage().delete_prefix(job_prefix(job_id) if _deleted(job_id) else out_prefix)
 
 
 def _run(job_id: str, work: Path, out_prefix: str, started: float) -> str:
@@ -95,7 +119,7 @@ def _run(job_id: str, work: Path, out_prefix: str, started: float) -> str:
     done = store.succeed(job_id, rows, slide_count=len(manifest.slides), duration=manifest.video.duration,
                          video_sha256=manifest.video.sha256, warnings=list(manifest.warnings))
     if not done:  # cancelled or deleted while publishing: leave nothing behind
-        storage().delete_prefix(out_prefix)
+        _remove_partial(job_id, out_prefix)
         return "cancelled"
     log.info("job %s succeeded: %d slides in %.1f s", job_id, len(manifest.slides), elapsed)
     return "succeeded"

@@ -1,10 +1,13 @@
 """Reading, listing, cancelling and deleting jobs; health, stats and the API description."""
 
+import logging
+import threading
 from pathlib import Path
 
 import pytest
 
 from infra.extensions import executor, storage
+from infra.storage import LocalStorage
 from jobs.keys import upload_key
 from models import new_id
 from support.api_checks import assert_problem
@@ -120,6 +123,31 @@ def test_delete_removes_rows_and_files(client, app, service_clip):
     assert_problem(client.get(f"/api/jobs/{job['id']}"), 404)
     assert not folder.exists()
     assert client.get("/api/jobs").get_json()["total"] == 0
+
+
+@pytest.mark.parametrize("service", ["embedded_app", "app"])  # SQLite; PostgreSQL and Redis
+def test_a_job_deleted_while_it_publishes_leaves_nothing_behind_and_logs_no_failure(service, request, service_clip,
+                                                                                    monkeypatch, caplog):
+    """The delete removes the job's files at once while its worker still writes some: the worker
+    removes what it wrote after, whatever it was doing, and stops without an error in the log."""
+    app = request.getfixturevalue(service)
+    publishing, deleted = threading.Event(), threading.Event()
+    put_file = LocalStorage.put_file
+
+    def held(self, key, source):  # the first published file waits until the job is deleted
+        if "/out/" in key and not publishing.is_set():
+            publishing.set()
+            deleted.wait(60)
+        return put_file(self, key, source)
+    monkeypatch.setattr(LocalStorage, "put_file", held)
+    client = app.test_client()
+    job_id = client.post("/api/jobs", data={"file": (service_clip.open("rb"), "talk.mp4"), "ocr": "false"}).get_json()["id"]
+    assert publishing.wait(120), "the job did not reach publishing"
+    assert client.delete(f"/api/jobs/{job_id}").status_code == 204
+    deleted.set()
+    app.extensions["slidecast.executor"].shutdown(wait=True)  # the worker's run is over
+    assert not (Path(app.config["STORAGE_URL"]) / "jobs" / job_id).exists()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_health_reports_each_component(client):
