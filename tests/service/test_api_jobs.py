@@ -1,7 +1,9 @@
 """Reading, listing, cancelling and deleting jobs; health, stats and the API description."""
 
+import http.server
 import logging
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from jobs.keys import upload_key
 from models import new_id
 from support.api_checks import assert_problem
 from support.held_files import opening_held
+from support.http_servers import http_server
 from support.services import wait_until
 
 
@@ -113,6 +116,43 @@ def test_a_job_cancelled_while_copying_its_upload_removes_it_once_the_copy_ends(
         assert client.post(f"/api/jobs/{job_id}/cancel").get_json()["status"] == "cancelled"
         assert upload.is_file()  # the step still reads it
     wait_until(lambda: not upload.exists(), what="the step to remove the upload once copied", limit=30)
+
+
+def test_cancelling_a_job_stops_its_download_of_a_video_url_of_unknown_length(client, app, service_clip):
+    """A server that sends no Content-Length gives no fraction to report; the download still
+    checks for a cancel as it goes, and hangs up, instead of fetching the whole file first."""
+    app.config["ALLOW_PRIVATE_VIDEO_URLS"] = True  # served from 127.0.0.1
+    video = service_clip.read_bytes()
+    started, ended, sent = threading.Event(), threading.Event(), []
+
+    class Trickle(http.server.BaseHTTPRequestHandler):  # HTTP/1.0: the end of the body is the end of the connection
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp4")
+            self.end_headers()
+            try:
+                for at in range(0, len(video), 4096):  # about 7 s for the whole clip
+                    self.wfile.write(video[at:at + 4096])
+                    self.wfile.flush()
+                    sent.append(4096)
+                    started.set()
+                    time.sleep(0.1)
+            except OSError:  # the client hung up
+                pass
+            finally:
+                ended.set()
+
+        def log_message(self, *args):
+            pass
+
+    with http_server(Trickle) as base:
+        job_id = client.post("/api/jobs", json={"video_url": f"{base}/talk.mp4", "ocr": False}).get_json()["id"]
+        assert started.wait(60), "the job did not start its download"
+        assert client.post(f"/api/jobs/{job_id}/cancel").get_json()["status"] == "cancelled"
+        assert ended.wait(3) and sum(sent) < len(video), "the download went on after the cancel"
+    app.extensions["slidecast.executor"].shutdown(wait=True)  # the job's run is over
+    assert client.get(f"/api/jobs/{job_id}").get_json()["status"] == "cancelled"
+    assert not (Path(app.config["STORAGE_URL"]) / "jobs" / job_id).exists()
 
 
 def test_delete_removes_rows_and_files(client, app, service_clip):
