@@ -24,6 +24,7 @@ from jobs.progress import reporter
 from jobs.reuse import downloaded_sha256, reuse_earlier
 from jobs.publish import in_service_words, metrics_row, publish_files, slide_rows
 from jobs.scratch import scratch
+from jobs.upload_readers import remove_unused_upload
 from models import Job
 from slidecast.output import OutputDir
 
@@ -56,7 +57,8 @@ def _process_job(job_id: str) -> str:
         return "cancelled"
     except (slidecast.SlidecastError, BadVideo, DownloadFailed) as exc:
         _remove_partial(job_id, out_prefix)
-        store.fail(job_id, str(exc) or type(exc).__name__)
+        if store.fail(job_id, str(exc) or type(exc).__name__):
+            remove_unused_upload(job_id)
         return "failed"
     except Exception:
         db.session.rollback()
@@ -75,7 +77,8 @@ def _fail_quietly(job_id: str, out_prefix: str) -> None:
     try:
         storage().delete_prefix(out_prefix)
     finally:
-        job_store().fail(job_id, INTERNAL_ERROR)
+        if job_store().fail(job_id, INTERNAL_ERROR):
+            remove_unused_upload(job_id)
 
 
 def _deleted(job_id: str) -> bool:

@@ -33,6 +33,7 @@ from jobs.dispatch import send
 from jobs.identity import owner_is_alive
 from jobs.keys import job_prefix
 from jobs.scratch import remove_stale_scratch
+from jobs.upload_readers import remove_unused_upload
 from models import ACTIVE_STATES, FINAL_STATES, RUNNING, Job, as_utc, utcnow
 
 log = logging.getLogger("slidecast.maintenance")
@@ -42,8 +43,11 @@ EXPIRE_BATCH = 500
 def fail_not_retried(job_id: str, owner: str | None, attempts: int, what_stopped: str) -> bool:
     """Fail an interrupted job that used up JOB_MAX_ATTEMPTS, if `owner` still holds it."""
     limit = current_app.config["JOB_MAX_ATTEMPTS"]
-    return job_store().fail(job_id, f"interrupted: {what_stopped} (attempt {attempts} of {limit}); not retried",
-                            owner_is=owner)
+    failed = job_store().fail(job_id, f"interrupted: {what_stopped} (attempt {attempts} of {limit}); not retried",
+                              owner_is=owner)
+    if failed:
+        remove_unused_upload(job_id)
+    return failed
 
 
 def out_of_attempts(attempts: int) -> bool:

@@ -50,6 +50,7 @@ from jobs.inputs import BadVideo, DownloadFailed, DownloadUnavailable
 from jobs.keys import job_prefix, out_prefix, work_prefix
 from jobs.pipeline import INTERNAL_ERROR
 from jobs.recovery import take_over, worker_gone
+from jobs.upload_readers import remove_unused_upload
 from models import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job, JobPart
 
 log = logging.getLogger("slidecast.steps")
@@ -341,6 +342,7 @@ def fail(job_id: str, error: str) -> str:
     try:
         if job_store().fail(job_id, error):
             remove_files_unless_succeeded(job_id)
+            remove_unused_upload(job_id)
     except TRANSIENT as exc:  # the stale-job sweep will find it once the database is back
         db.session.rollback()
         log.warning("job %s: could not record the failure (%s)", job_id, exc)

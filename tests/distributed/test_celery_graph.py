@@ -185,6 +185,7 @@ def test_a_step_over_the_time_limit_ends_the_job_failed(make_app, app, tmp_path,
     assert done["status"] == "failed"
     assert "longer than JOB_TIME_LIMIT (31 s)" in done["error"]
     assert files_under(app, f"jobs/{done['id']}/work") == [] and files_under(app, f"jobs/{done['id']}/out") == []
+    assert files_under(app, f"jobs/{done['id']}/upload") == [], "nothing uses a failed job's video again"
 
 
 @pytest.fixture

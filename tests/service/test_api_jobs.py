@@ -106,6 +106,19 @@ def test_cancelling_a_queued_job_removes_its_upload(client, app, add_job, servic
     assert not upload.exists()
 
 
+def test_a_failed_job_removes_its_upload(client, app, add_job, tmp_path, wait_job):
+    """Nothing uses a failed job's video again (there is no retry of a finished job: a new try is
+    a new upload, and a repeat never matches a failed job): it does not wait for JOB_RETENTION_DAYS."""
+    damaged = tmp_path / "talk.mp4"
+    damaged.write_bytes(b"not a video at all " * 1000)
+    job_id, upload = job_with_upload(app, add_job, damaged, executor="thread")
+    with app.app_context():
+        executor().submit(job_id, "thread")
+    failed = wait_job(client, job_id)
+    assert failed["status"] == "failed" and "not a video file" in failed["error"]
+    assert not upload.exists()
+
+
 def test_a_job_cancelled_while_copying_its_upload_removes_it_once_the_copy_ends(client, app, add_job,
                                                                                service_clip):
     job_id, upload = job_with_upload(app, add_job, service_clip, executor="thread")
