@@ -25,12 +25,17 @@ from jobs.reuse import downloaded_sha256, reuse_earlier
 from jobs.publish import in_service_words, metrics_row, publish_files, slide_rows
 from jobs.scratch import scratch
 from jobs.upload_readers import remove_unused_upload
-from models import Job
+from models import QUEUED, RUNNING, Job
 from slidecast.output import OutputDir
 
 log = logging.getLogger("slidecast.tasks")
 
 INTERNAL_ERROR = "internal error while processing the job; the server log has the details"
+HANDED_BACK = "re-queued: the server stopped while this job ran; it starts again when the server starts"
+
+
+class ServerStopping(slidecast.Cancelled):
+    """The server process is stopping (JobExecutor.hand_back): the job goes back to the queue."""
 
 
 def process_job(job_id: str) -> str:
@@ -50,6 +55,10 @@ def _process_job(job_id: str) -> str:
     try:
         with scratch("job") as work:
             return _run(job_id, Path(work), out_prefix, started)
+    except ServerStopping:
+        _remove_partial(job_id, out_prefix)
+        _hand_back(job_id)
+        return "re-queued"
     except (slidecast.Cancelled, ObjectDeletedError):  # the latter: the job's row was deleted meanwhile
         db.session.rollback()
         _remove_partial(job_id, out_prefix)
@@ -81,6 +90,25 @@ def _fail_quietly(job_id: str, out_prefix: str) -> None:
             remove_unused_upload(job_id)
 
 
+def _hand_back(job_id: str) -> None:
+    """Back to `queued` for the next start of the server, this try not counted: a stop for a
+    deploy is no fault of the job (JOB_MAX_ATTEMPTS is for jobs that keep killing their process)."""
+    if job_store().transition(job_id, QUEUED, (RUNNING,), owner_is=executor().owner, stage=None, progress=0.0,
+                              attempts=Job.attempts - 1, message=HANDED_BACK):
+        log.info("job %s handed back: the server is stopping", job_id)
+
+
+def _stops_with_server(report):
+    """`report`, raising ServerStopping first once the server is stopping."""
+    stopping = executor().stopping
+
+    def checked(stage: str, fraction: float, message: str = "") -> None:
+        if stopping.is_set():
+            raise ServerStopping("the server is stopping")
+        report(stage, fraction, message)
+    return checked
+
+
 def _deleted(job_id: str) -> bool:
     """Whether the job's row is gone; False when the database cannot tell now."""
     try:
@@ -101,7 +129,7 @@ def _run(job_id: str, work: Path, out_prefix: str, started: float) -> str:
     job = db.session.get(Job, job_id, populate_existing=True)
     if job is None:  # deleted right after it started
         raise slidecast.Cancelled("the job was deleted")
-    report = reporter(job_id)
+    report = _stops_with_server(reporter(job_id))
     video = input_video(job, work, report)
     digest = downloaded_sha256(job, video)
     if reuse_earlier(job, digest):  # a download of a video already turned into slides

@@ -149,6 +149,51 @@ def test_a_job_running_when_the_server_is_killed_runs_again_at_the_next_start(ma
     assert job["attempts"] == 2 and job["slide_count"] == 5
 
 
+def test_a_job_running_when_the_server_is_stopped_goes_back_to_the_queue_and_runs_at_the_next_start(
+        make_app, tmp_path, service_clip, wait_job):
+    """SIGTERM (a deploy, a restart) to gunicorn with its own gunicorn.conf.py: the worker hands its
+    running job back (queued, that try not counted against JOB_MAX_ATTEMPTS) instead of the
+    interpreter's shutdown cutting it off mid-step, which failed it ("internal error"); the next
+    start runs it from the beginning."""
+    import os
+    import signal
+
+    import requests
+
+    from support.services import ROOT, free_port, migrate, wait_until
+    database, data = f"sqlite:///{tmp_path / 'server.db'}", str(tmp_path / "data")
+    migrate(make_app(SQLALCHEMY_DATABASE_URI=database, STORAGE_URL=data, REDIS_URL=None))
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=database, STORAGE_URL=data, RECOVER_JOBS_ON_START="true",
+               WEB_CONCURRENCY="1", WEB_THREADS="2", PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    for name in ("REDIS_URL", "CELERY_BROKER_URL"):
+        env.pop(name, None)
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}",
+                               "app:create_app()"], cwd=ROOT, env=env, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}/api/jobs"
+        wait_until(lambda: _answers(base), what="gunicorn to serve")
+        with service_clip.open("rb") as video:  # OCR on: long enough to be caught running
+            job_id = requests.post(base, files={"file": ("cuts.mp4", video)}, timeout=30).json()["id"]
+        wait_until(lambda: requests.get(f"{base}/{job_id}", timeout=5).json()["status"] == "running",
+                   what="the job to start")
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+    stopped = make_app(SQLALCHEMY_DATABASE_URI=database, STORAGE_URL=data, REDIS_URL=None).test_client()
+    job = stopped.get(f"/api/jobs/{job_id}").get_json()
+    assert (job["status"], job["attempts"], job["error"]) == ("queued", 0, None), job
+    assert job["message"].startswith("re-queued: the server stopped")
+    after = make_app(SQLALCHEMY_DATABASE_URI=database, STORAGE_URL=data, REDIS_URL=None, RECOVER_JOBS_ON_START=True)
+    job = wait_job(after.test_client(), job_id)
+    assert job["status"] == "succeeded", job["error"]
+    assert job["attempts"] == 1 and job["slide_count"] == 5
+
+
 def _answers(url: str) -> bool:
     import requests
     try:
