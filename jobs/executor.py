@@ -78,7 +78,8 @@ class JobExecutor:
 
     # ---- running -----------------------------------------------------------------------------
     def submit(self, job_id: str, kind: str) -> str:
-        """Start a committed, queued job. Returns the executor actually used."""
+        """Start a committed, queued job. Returns the executor actually used. A thread job sent
+        while this process stops (hand_back) stays queued for the next start."""
         if kind == "celery":
             try:
                 self._celery.send_task(PROCESS_JOB, args=[job_id], task_id=task_id(job_id, PROCESS_JOB, 0),
@@ -113,6 +114,8 @@ class JobExecutor:
             log.warning("job %s: revoke not sent (%s)", job_id, exc)
 
     def _submit_thread(self, job_id: str) -> None:
+        if self.stopping.is_set():
+            return
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.pool_size, thread_name_prefix="slidecast-job")

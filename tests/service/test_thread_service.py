@@ -100,6 +100,24 @@ def test_jobs_of_a_dead_process_are_run_again_or_failed_at_start(make_app, tmp_p
         job_store().fail(alive, "test over")  # leave no running job behind
 
 
+def test_a_job_handed_back_by_a_stopped_worker_is_run_by_a_live_process_within_the_hour(make_app, tmp_path,
+                                                                                       service_clip, wait_job):
+    """A gunicorn worker stopped while the server goes on (a HUP, a replaced worker) hands its job
+    back; the other processes started before, so none takes it at its start: the hourly upkeep of
+    a live one does."""
+    from jobs.pipeline import HANDED_BACK
+    from jobs.recovery import hourly_upkeep
+    from support.services import migrate
+    live = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'shared.db'}", REDIS_URL=None)
+    migrate(live)
+    job_id = put_job(live, service_clip, status="queued", owner=dead_owner(), message=HANDED_BACK)
+    with live.app_context():
+        hourly_upkeep(live)
+    job = wait_job(live.test_client(), job_id)
+    assert job["status"] == "succeeded", job["error"]
+    assert job["attempts"] == 1 and job["slide_count"] == 5
+
+
 def test_video_url_is_downloaded_in_the_task(embedded_app, embedded_client, wait_job, tmp_path, service_clip):
     embedded_app.config["ALLOW_PRIVATE_VIDEO_URLS"] = True  # the videos are served from 127.0.0.1
 
