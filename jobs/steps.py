@@ -35,9 +35,9 @@ import sqlalchemy as sa
 from billiard.pool import SIG_SOFT_TIMEOUT
 from celery.exceptions import Reject, SoftTimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
-from sqlalchemy.orm.exc import ObjectDeletedError
 from flask import current_app
 from kombu.utils.functional import retry_over_time
+from sqlalchemy.orm.exc import ObjectDeletedError
 
 import slidecast
 from infra.extensions import db, job_store, storage
