@@ -58,3 +58,13 @@ def on_starting(server):
 def child_exit(server, worker):
     """A worker died or was recycled: drop its live-gauge files (counters keep their totals)."""
     mark_process_dead(worker.pid)
+
+
+def worker_exit(server, worker):
+    """A worker stops (SIGTERM, a deploy, max_requests): before its interpreter shuts down, the jobs
+    on its thread pool go back to `queued` for the next start (JobExecutor.hand_back). The master
+    calls this too, for each worker it reaps: it has no app there."""
+    app = getattr(worker, "wsgi", None)
+    executor = getattr(app, "extensions", {}).get("slidecast.executor")
+    if executor is not None:
+        executor.hand_back()

@@ -29,7 +29,7 @@ from jobs.inputs import BadVideo, check_video_url, probe_video, video_limits
 from jobs.keys import job_prefix, upload_key, work_prefix
 from jobs.repeats import end_repeat_check, find_repeat, hold_repeat_check
 from jobs.scratch import scratch
-from jobs.upload_readers import remove_cancelled_upload
+from jobs.upload_readers import remove_unused_upload
 from models import ACTIVE_STATES, Artifact, Job, new_id
 from slidecast import ExtractOptions
 from slidecast.video import mpegts_as_mp4
@@ -157,7 +157,7 @@ def cancel_job(job_id):
         problem(409, f"job {job_id} already {doc['status']}; there is nothing to cancel")
     executor().revoke(job_id, doc.get("attempts") or 0)
     storage().delete_prefix(work_prefix(job_id))  # a running step removes what it writes later
-    remove_cancelled_upload(job_id)  # unless a step copies it now: that step removes it then
+    remove_unused_upload(job_id)  # unless a step copies it now: that step removes it then
     return jsonify(job_document(job_store().get(job_id) or doc))
 
 
@@ -358,5 +358,6 @@ def _enqueue(job_id: str, kind: str) -> dict:
         executor().submit(job_id, kind)
     except BrokerUnavailable as exc:
         job_store().fail(job_id, f"not started: {exc}")
+        remove_unused_upload(job_id)
         problem(503, str(exc))
     return job_store().get(job_id)

@@ -45,6 +45,7 @@ class JobExecutor:
         self._broker_checked = (0.0, False)
         self._workers_checked: tuple[float, dict] = (0.0, {})
         self.owner = process_identity()
+        self.stopping = threading.Event()  # set by hand_back: the pool's jobs stop and go back to queued
 
     # ---- choosing ----------------------------------------------------------------------------
     def broker_reachable(self) -> bool:
@@ -77,7 +78,8 @@ class JobExecutor:
 
     # ---- running -----------------------------------------------------------------------------
     def submit(self, job_id: str, kind: str) -> str:
-        """Start a committed, queued job. Returns the executor actually used."""
+        """Start a committed, queued job. Returns the executor actually used. A thread job sent
+        while this process stops (hand_back) stays queued for the next start."""
         if kind == "celery":
             try:
                 self._celery.send_task(PROCESS_JOB, args=[job_id], task_id=task_id(job_id, PROCESS_JOB, 0),
@@ -112,6 +114,8 @@ class JobExecutor:
             log.warning("job %s: revoke not sent (%s)", job_id, exc)
 
     def _submit_thread(self, job_id: str) -> None:
+        if self.stopping.is_set():
+            return
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.pool_size, thread_name_prefix="slidecast-job")
@@ -153,6 +157,18 @@ class JobExecutor:
             answer = {"status": "unknown", "mode": "celery", "detail": str(exc)}
         self._workers_checked = (time.monotonic(), answer)
         return answer
+
+    def hand_back(self) -> None:
+        """The server process is stopping (gunicorn's worker_exit, gunicorn.conf.py): each job
+        running on the pool stops at its next progress report and goes back to `queued`
+        (jobs/pipeline.py), jobs not started stay queued; the next start runs them all
+        (recovery.recover_thread_jobs). Returns once the pool's threads ended. Without it the
+        interpreter's shutdown cut the running job off mid-step and it failed."""
+        self.stopping.set()
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def shutdown(self, wait: bool = True) -> None:
         with self._lock:

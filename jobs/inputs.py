@@ -194,5 +194,6 @@ def _stream_to(response, target: Path, limit: int, total: int, report) -> None:
             if size > limit:
                 raise DownloadFailed("video_url is larger than MAX_UPLOAD_MB allows")
             out.write(chunk)
-            if total:
-                report("downloading", size / total, "downloading")
+            # Also without a length to measure against: each report is where a cancel is seen.
+            report("downloading", size / total if total else 0.0,
+                   "downloading" if total else f"downloading: {size / 2**20:.1f} MB so far")

@@ -9,7 +9,7 @@
     jobs/<id>/work/chunks/plan.json   a long video's pieces; chunks/NNN/ one piece's extraction
 
 Deleting job_prefix removes everything of a job; work_prefix is removed once the job ends, the
-upload once a cancelled job's steps stopped copying it (jobs/upload_readers.py).
+upload once a cancelled or failed job's steps stopped copying it (jobs/upload_readers.py).
 """
 
 from __future__ import annotations

@@ -10,23 +10,32 @@ import logging
 import time
 from pathlib import Path
 
+import sqlalchemy as sa
+from sqlalchemy.orm.exc import ObjectDeletedError
+
 import slidecast
 from infra.extensions import db, executor, job_store, storage
 from infra.logging import job_context
 from infra.metrics import stage_timer
 from jobs.deck import with_local_deck
 from jobs.inputs import BadVideo, DownloadFailed, input_video
-from jobs.keys import out_prefix as output_prefix
+from jobs.keys import job_prefix, out_prefix as output_prefix
 from jobs.progress import reporter
 from jobs.reuse import downloaded_sha256, reuse_earlier
 from jobs.publish import in_service_words, metrics_row, publish_files, slide_rows
 from jobs.scratch import scratch
-from models import Job
+from jobs.upload_readers import remove_unused_upload
+from models import QUEUED, RUNNING, Job
 from slidecast.output import OutputDir
 
 log = logging.getLogger("slidecast.tasks")
 
 INTERNAL_ERROR = "internal error while processing the job; the server log has the details"
+HANDED_BACK = "re-queued: the server stopped while this job ran; it starts again when the server starts"
+
+
+class ServerStopping(slidecast.Cancelled):
+    """The server process is stopping (JobExecutor.hand_back): the job goes back to the queue."""
 
 
 def process_job(job_id: str) -> str:
@@ -46,15 +55,26 @@ def _process_job(job_id: str) -> str:
     try:
         with scratch("job") as work:
             return _run(job_id, Path(work), out_prefix, started)
-    except slidecast.Cancelled:
-        storage().delete_prefix(out_prefix)
-        log.info("job %s stopped: cancelled", job_id)
+    except ServerStopping:
+        _remove_partial(job_id, out_prefix)
+        _hand_back(job_id)
+        return "re-queued"
+    except (slidecast.Cancelled, ObjectDeletedError):  # the latter: the job's row was deleted meanwhile
+        db.session.rollback()
+        _remove_partial(job_id, out_prefix)
+        log.info("job %s stopped: cancelled or deleted", job_id)
         return "cancelled"
     except (slidecast.SlidecastError, BadVideo, DownloadFailed) as exc:
-        storage().delete_prefix(out_prefix)
-        store.fail(job_id, str(exc) or type(exc).__name__)
+        _remove_partial(job_id, out_prefix)
+        if store.fail(job_id, str(exc) or type(exc).__name__):
+            remove_unused_upload(job_id)
         return "failed"
     except Exception:
+        db.session.rollback()
+        if _deleted(job_id):  # its files went from under it: no failure to tell anyone
+            _remove_partial(job_id, out_prefix)
+            log.info("job %s stopped: deleted while it ran", job_id)
+            return "cancelled"
         log.exception("job %s failed with an unexpected error", job_id)
         _fail_quietly(job_id, out_prefix)
         return "failed"
@@ -66,7 +86,42 @@ def _fail_quietly(job_id: str, out_prefix: str) -> None:
     try:
         storage().delete_prefix(out_prefix)
     finally:
-        job_store().fail(job_id, INTERNAL_ERROR)
+        if job_store().fail(job_id, INTERNAL_ERROR):
+            remove_unused_upload(job_id)
+
+
+def _hand_back(job_id: str) -> None:
+    """Back to `queued` for the next start of the server, this try not counted: a stop for a
+    deploy is no fault of the job (JOB_MAX_ATTEMPTS is for jobs that keep killing their process)."""
+    if job_store().transition(job_id, QUEUED, (RUNNING,), owner_is=executor().owner, stage=None, progress=0.0,
+                              attempts=Job.attempts - 1, message=HANDED_BACK):
+        log.info("job %s handed back: the server is stopping", job_id)
+
+
+def _stops_with_server(report):
+    """`report`, raising ServerStopping first once the server is stopping."""
+    stopping = executor().stopping
+
+    def checked(stage: str, fraction: float, message: str = "") -> None:
+        if stopping.is_set():
+            raise ServerStopping("the server is stopping")
+        report(stage, fraction, message)
+    return checked
+
+
+def _deleted(job_id: str) -> bool:
+    """Whether the job's row is gone; False when the database cannot tell now."""
+    try:
+        return db.session.get(Job, job_id, populate_existing=True) is None
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        return False
+
+
+def _remove_partial(job_id: str, out_prefix: str) -> None:
+    """Remove what this run published; everything of the job when it was deleted meanwhile (its
+    delete removed the files while this run could still write some)."""
+    storage().delete_prefix(job_prefix(job_id) if _deleted(job_id) else out_prefix)
 
 
 def _run(job_id: str, work: Path, out_prefix: str, started: float) -> str:
@@ -74,7 +129,7 @@ def _run(job_id: str, work: Path, out_prefix: str, started: float) -> str:
     job = db.session.get(Job, job_id, populate_existing=True)
     if job is None:  # deleted right after it started
         raise slidecast.Cancelled("the job was deleted")
-    report = reporter(job_id)
+    report = _stops_with_server(reporter(job_id))
     video = input_video(job, work, report)
     digest = downloaded_sha256(job, video)
     if reuse_earlier(job, digest):  # a download of a video already turned into slides
@@ -95,7 +150,7 @@ def _run(job_id: str, work: Path, out_prefix: str, started: float) -> str:
     done = store.succeed(job_id, rows, slide_count=len(manifest.slides), duration=manifest.video.duration,
                          video_sha256=manifest.video.sha256, warnings=list(manifest.warnings))
     if not done:  # cancelled or deleted while publishing: leave nothing behind
-        storage().delete_prefix(out_prefix)
+        _remove_partial(job_id, out_prefix)
         return "cancelled"
     log.info("job %s succeeded: %d slides in %.1f s", job_id, len(manifest.slides), elapsed)
     return "succeeded"

@@ -7,8 +7,8 @@
   with a clear message once it used JOB_MAX_ATTEMPTS. This is what brings a job back after kill -9
   on Redis, where the broker would only redeliver the message after its (long) visibility
   timeout, with or without beat running.
-- Thread-pool jobs of a dead web process are run again by the next web process to start
-  (recover_thread_jobs), or failed the same way.
+- Thread-pool jobs of a dead web process are run again by the next web process to start, or
+  by a live one within the hour (recover_thread_jobs), or failed the same way.
 - expire_jobs: finished jobs older than JOB_RETENTION_DAYS are deleted with their files (beat;
   without a broker each web process every hour, start_expirer; by hand `flask jobs expire`).
 Each job is taken with a guarded update: several processes may recover at once.
@@ -33,6 +33,7 @@ from jobs.dispatch import send
 from jobs.identity import owner_is_alive
 from jobs.keys import job_prefix
 from jobs.scratch import remove_stale_scratch
+from jobs.upload_readers import remove_unused_upload
 from models import ACTIVE_STATES, FINAL_STATES, RUNNING, Job, as_utc, utcnow
 
 log = logging.getLogger("slidecast.maintenance")
@@ -42,8 +43,11 @@ EXPIRE_BATCH = 500
 def fail_not_retried(job_id: str, owner: str | None, attempts: int, what_stopped: str) -> bool:
     """Fail an interrupted job that used up JOB_MAX_ATTEMPTS, if `owner` still holds it."""
     limit = current_app.config["JOB_MAX_ATTEMPTS"]
-    return job_store().fail(job_id, f"interrupted: {what_stopped} (attempt {attempts} of {limit}); not retried",
-                            owner_is=owner)
+    failed = job_store().fail(job_id, f"interrupted: {what_stopped} (attempt {attempts} of {limit}); not retried",
+                              owner_is=owner)
+    if failed:
+        remove_unused_upload(job_id)
+    return failed
 
 
 def out_of_attempts(attempts: int) -> bool:
@@ -203,14 +207,20 @@ EXPIRE_EVERY_SECONDS = 3600  # as beat's schedule
 
 
 def start_expirer(app, every: float = EXPIRE_EVERY_SECONDS) -> threading.Thread:
-    """A daemon thread expiring old jobs now and then every `every` seconds, in `app`'s context
-    (and, from the second run on, removing stale scratch folders: jobs/scratch.py; create_app
-    did at start): with no broker there is no beat to do it. Each gunicorn worker runs one; a job
-    two of them delete at once is deleted once (the rows and files are simply gone for the second)."""
+    """A daemon thread running hourly_upkeep now and then every `every` seconds, in `app`'s
+    context: with no broker there is no beat to do it. Each gunicorn worker runs one; a job two of
+    them delete at once is deleted once (the rows and files are simply gone for the second)."""
     runs = itertools.count()
+    return run_every(app, every, "expiry of old jobs", lambda: hourly_upkeep(app, first=not next(runs)))
 
-    def expire_and_clean():
-        expire_all()
-        if next(runs):  # a server runs for weeks
-            remove_stale_scratch(app.config["JOB_TIME_LIMIT"])
-    return run_every(app, every, "expiry of old jobs", expire_and_clean)
+
+def hourly_upkeep(app, first: bool = False) -> None:
+    """Inside `app`'s context: expire old jobs; after the first run (create_app did the rest at start; a server runs for
+    weeks) also remove stale scratch folders (jobs/scratch.py) and run the thread jobs of dead
+    processes (recover_thread_jobs): a gunicorn worker that stopped while the server goes on (a
+    HUP, a replaced worker) handed its jobs back to the queue (JobExecutor.hand_back), and no
+    process starting would otherwise take them before the next restart."""
+    expire_all()
+    if not first:
+        remove_stale_scratch(app.config["JOB_TIME_LIMIT"])
+        recover_thread_jobs(app)

@@ -15,7 +15,10 @@ Failure policy (reliability_settings in celery_config.py has the Celery side):
   exponential backoff and full jitter, up to TASK_MAX_RETRIES times, then the job fails;
 - SoftTimeLimitExceeded, wherever it strikes (claim, body, failure handling): the job fails with a
   message naming JOB_TIME_LIMIT, recorded with the soft limit's signal ignored;
-- cancelled (seen at a progress checkpoint): the job's work and output files are removed.
+- cancelled (seen at a progress checkpoint): the job's work and output files are removed;
+- deleted while a step ran (seen at a checkpoint, or as files or the row gone from under it):
+  whatever the step wrote after the delete is removed, everything under the job's prefix, and
+  nothing is logged as a failure.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from celery.exceptions import Reject, SoftTimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
 from flask import current_app
 from kombu.utils.functional import retry_over_time
+from sqlalchemy.orm.exc import ObjectDeletedError
 
 import slidecast
 from infra.extensions import db, job_store, storage
@@ -43,9 +47,10 @@ from infra.storage import StorageError
 from jobs.dispatch import patiently
 from jobs.identity import process_identity
 from jobs.inputs import BadVideo, DownloadFailed, DownloadUnavailable
-from jobs.keys import out_prefix, work_prefix
+from jobs.keys import job_prefix, out_prefix, work_prefix
 from jobs.pipeline import INTERNAL_ERROR
 from jobs.recovery import take_over, worker_gone
+from jobs.upload_readers import remove_unused_upload
 from models import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job, JobPart
 
 log = logging.getLogger("slidecast.steps")
@@ -282,26 +287,31 @@ def run_guarded(task, job: Job, body) -> str:
         if db.session.get(Job, job_id, populate_existing=True) is None or job.status in (CANCELLED, FAILED):
             remove_files_unless_succeeded(job_id)  # cancelled while this step wrote its files
         return result
-    except slidecast.Cancelled:
+    except (slidecast.Cancelled, ObjectDeletedError):  # the latter: the job's row was deleted meanwhile
         db.session.rollback()
-        remove_files_unless_succeeded(job_id)
-        log.info("job %s stopped: cancelled", job_id)
-        return "cancelled"
+        return stopped(job_id)
     except SoftTimeLimitExceeded:
         raise  # within_time_limit records it, with the soft limit's signal ignored
     except DATABASE_FAULTS:
         db.session.rollback()
         raise  # run_patiently waits for the database
-    except TRANSIENT as exc:
+    except Exception as exc:
         db.session.rollback()
-        return retry_or_fail(task, job_id, exc)
-    except BAD_INPUT as exc:
-        db.session.rollback()
-        return fail(job_id, str(exc) or type(exc).__name__)
-    except Exception:
+        if db.session.get(Job, job_id, populate_existing=True) is None:
+            return stopped(job_id)  # deleted meanwhile: its files went from under the step, no failure to tell
+        if isinstance(exc, TRANSIENT):
+            return retry_or_fail(task, job_id, exc)
+        if isinstance(exc, BAD_INPUT):
+            return fail(job_id, str(exc) or type(exc).__name__)
         log.exception("job %s failed with an unexpected error", job_id)
-        db.session.rollback()
         return fail(job_id, INTERNAL_ERROR)
+
+
+def stopped(job_id: str) -> str:
+    """A step of a job cancelled or deleted while it ran: remove what the job's steps wrote."""
+    remove_files_unless_succeeded(job_id)
+    log.info("job %s stopped: cancelled or deleted", job_id)
+    return "cancelled"
 
 
 def retry_or_fail(task, job_id: str, exc: Exception) -> str:
@@ -332,6 +342,7 @@ def fail(job_id: str, error: str) -> str:
     try:
         if job_store().fail(job_id, error):
             remove_files_unless_succeeded(job_id)
+            remove_unused_upload(job_id)
     except TRANSIENT as exc:  # the stale-job sweep will find it once the database is back
         db.session.rollback()
         log.warning("job %s: could not record the failure (%s)", job_id, exc)
@@ -339,9 +350,13 @@ def fail(job_id: str, error: str) -> str:
 
 
 def remove_files_unless_succeeded(job_id: str) -> None:
-    """Partial work and output of a job that ended cancelled or failed (or was deleted)."""
+    """Partial work and output of a job that ended cancelled or failed; everything of a deleted
+    job (its delete removed the files while a step still wrote some)."""
     job = db.session.get(Job, job_id, populate_existing=True)
-    if job is not None and job.status == SUCCEEDED:
+    if job is None:
+        storage().delete_prefix(job_prefix(job_id))
+        return
+    if job.status == SUCCEEDED:
         return
     storage().delete_prefix(work_prefix(job_id))
     storage().delete_prefix(out_prefix(job_id))

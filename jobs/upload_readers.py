@@ -1,12 +1,13 @@
-"""A cancelled job's uploaded video is removed as soon as no step copies it any more: a cancelled
-job never runs again and is never reused, so keeping the file until JOB_RETENTION_DAYS only
-costs storage.
+"""A cancelled or failed job's uploaded video is removed as soon as no step copies it any more:
+such a job never runs again and is never reused (a repeat of a failed job is a new upload and a new
+job; there is no retry of a finished job), so keeping the file until JOB_RETENTION_DAYS only costs
+storage and keeps someone's video longer than anything needs it.
 
 A step that needs the video copies the upload into its scratch folder (jobs/inputs.input_video)
 and reads only that copy afterwards, so "a step reads the upload" means "a step is copying it".
 Meanwhile a row `reading:<id>` in job_parts names that step. The job's row is locked while a
-reader is added or removed and while the cancel looks for readers, so whoever comes last (the
-cancel, or the last reader to finish its copy) removes the upload. A reader that dies mid-copy
+reader is added or removed and while the cancel (or failure) looks for readers, so whoever comes
+last (the cancel or failure, or the last reader to finish its copy) removes the upload. A reader that dies mid-copy
 leaves its row: that upload then waits for retention with the job.
 """
 
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 import slidecast
 from infra.extensions import db, storage
 from jobs.keys import upload_prefix
-from models import CANCELLED, RUNNING, Artifact, Job, JobPart
+from models import CANCELLED, FAILED, RUNNING, Artifact, Job, JobPart
 
 READING = "reading:"
 
@@ -39,15 +40,15 @@ def reading_upload(job_id: str):
         yield
     finally:
         db.session.execute(sa.delete(JobPart).where(JobPart.job_id == job_id, JobPart.name == name))
-        remove_cancelled_upload(job_id)
+        remove_unused_upload(job_id)
 
 
-def remove_cancelled_upload(job_id: str) -> bool:
-    """Remove the job's upload (file and artifact row) when the job is cancelled and no step is
-    copying it; commits. True when it was removed."""
+def remove_unused_upload(job_id: str) -> bool:
+    """Remove the job's upload (file and artifact row) when the job is cancelled or failed and no
+    step is copying it; commits. True when it was removed."""
     readers = sa.select(sa.func.count()).select_from(JobPart).where(JobPart.job_id == job_id,
                                                                     JobPart.name.startswith(READING))
-    if _locked_status(job_id) != CANCELLED or db.session.scalar(readers):
+    if _locked_status(job_id) not in (CANCELLED, FAILED) or db.session.scalar(readers):
         db.session.commit()
         return False
     db.session.execute(sa.delete(Artifact).where(Artifact.job_id == job_id, Artifact.kind == "upload"))

@@ -24,6 +24,7 @@ from jobs.publish import SERVICE_ROUGH_ENGINE_WARNING
 from tasks import process_job
 from support.celery_workers import Worker, broker, files_under, steps_run, submit, web_app, worker_env, workers
 from support.ops_helpers import scrape, stage_counts
+from support.held_files import opening_held
 from support.services import BEAMER_DECK, DECK_TALK_PAGES, wait_until
 
 NARRATED = Path(__file__).resolve().parents[1] / "data" / "narrated.mp4"
@@ -146,6 +147,24 @@ def test_cancel_stops_a_running_job_and_removes_its_files(make_app, app, tmp_pat
         assert "as revoked in backend" not in log.read_text()
 
 
+def test_a_job_deleted_while_its_worker_copies_the_video_stops_quietly_and_leaves_nothing(make_app, app, tmp_path,
+                                                                                          service_clip, throwaway_redis):
+    """DELETE does not wait for the worker: the step finds its job gone once its copy ends, removes
+    whatever is left under the job's prefix, and logs no failure."""
+    url = throwaway_redis.url
+    client = web_app(make_app, app, url).test_client()
+    job = submit(client, service_clip, ocr=True)
+    upload = next(Path(app.config["STORAGE_URL"]).glob(f"jobs/{job['id']}/upload/*"))
+    with workers(app, tmp_path, url) as started:
+        with opening_held(upload) as copying:
+            wait_until(copying, what="the worker to copy the video")
+            assert client.delete(f"/api/jobs/{job['id']}").status_code == 204
+        wait_until(lambda: "slidecast.process_job" in steps_run([started[0].log]), what="the step to end")
+    log = started[0].log.read_text()
+    assert "unexpected error" not in log and " ERROR " not in log, log[-3000:]
+    assert not (Path(app.config["STORAGE_URL"]) / "jobs" / job["id"]).exists()
+
+
 def test_priority_is_validated_and_kept(client, service_clip):
     bad = client.post("/api/jobs", data={"file": (service_clip.open("rb"), "c.mp4"), "priority": "12"})
     assert bad.status_code == 422 and "priority" in bad.get_json()["invalid_fields"]
@@ -166,6 +185,7 @@ def test_a_step_over_the_time_limit_ends_the_job_failed(make_app, app, tmp_path,
     assert done["status"] == "failed"
     assert "longer than JOB_TIME_LIMIT (31 s)" in done["error"]
     assert files_under(app, f"jobs/{done['id']}/work") == [] and files_under(app, f"jobs/{done['id']}/out") == []
+    assert files_under(app, f"jobs/{done['id']}/upload") == [], "nothing uses a failed job's video again"
 
 
 @pytest.fixture

@@ -1,14 +1,20 @@
 """Reading, listing, cancelling and deleting jobs; health, stats and the API description."""
 
+import http.server
+import logging
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from infra.extensions import executor, storage
+from infra.storage import LocalStorage
 from jobs.keys import upload_key
 from models import new_id
 from support.api_checks import assert_problem
 from support.held_files import opening_held
+from support.http_servers import http_server
 from support.services import wait_until
 
 
@@ -100,6 +106,19 @@ def test_cancelling_a_queued_job_removes_its_upload(client, app, add_job, servic
     assert not upload.exists()
 
 
+def test_a_failed_job_removes_its_upload(client, app, add_job, tmp_path, wait_job):
+    """Nothing uses a failed job's video again (there is no retry of a finished job: a new try is
+    a new upload, and a repeat never matches a failed job): it does not wait for JOB_RETENTION_DAYS."""
+    damaged = tmp_path / "talk.mp4"
+    damaged.write_bytes(b"not a video at all " * 1000)
+    job_id, upload = job_with_upload(app, add_job, damaged, executor="thread")
+    with app.app_context():
+        executor().submit(job_id, "thread")
+    failed = wait_job(client, job_id)
+    assert failed["status"] == "failed" and "not a video file" in failed["error"]
+    assert not upload.exists()
+
+
 def test_a_job_cancelled_while_copying_its_upload_removes_it_once_the_copy_ends(client, app, add_job,
                                                                                service_clip):
     job_id, upload = job_with_upload(app, add_job, service_clip, executor="thread")
@@ -112,6 +131,43 @@ def test_a_job_cancelled_while_copying_its_upload_removes_it_once_the_copy_ends(
     wait_until(lambda: not upload.exists(), what="the step to remove the upload once copied", limit=30)
 
 
+def test_cancelling_a_job_stops_its_download_of_a_video_url_of_unknown_length(client, app, service_clip):
+    """A server that sends no Content-Length gives no fraction to report; the download still
+    checks for a cancel as it goes, and hangs up, instead of fetching the whole file first."""
+    app.config["ALLOW_PRIVATE_VIDEO_URLS"] = True  # served from 127.0.0.1
+    video = service_clip.read_bytes()
+    started, ended, sent = threading.Event(), threading.Event(), []
+
+    class Trickle(http.server.BaseHTTPRequestHandler):  # HTTP/1.0: the end of the body is the end of the connection
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp4")
+            self.end_headers()
+            try:
+                for at in range(0, len(video), 4096):  # about 7 s for the whole clip
+                    self.wfile.write(video[at:at + 4096])
+                    self.wfile.flush()
+                    sent.append(4096)
+                    started.set()
+                    time.sleep(0.1)
+            except OSError:  # the client hung up
+                pass
+            finally:
+                ended.set()
+
+        def log_message(self, *args):
+            pass
+
+    with http_server(Trickle) as base:
+        job_id = client.post("/api/jobs", json={"video_url": f"{base}/talk.mp4", "ocr": False}).get_json()["id"]
+        assert started.wait(60), "the job did not start its download"
+        assert client.post(f"/api/jobs/{job_id}/cancel").get_json()["status"] == "cancelled"
+        assert ended.wait(3) and sum(sent) < len(video), "the download went on after the cancel"
+    app.extensions["slidecast.executor"].shutdown(wait=True)  # the job's run is over
+    assert client.get(f"/api/jobs/{job_id}").get_json()["status"] == "cancelled"
+    assert not (Path(app.config["STORAGE_URL"]) / "jobs" / job_id).exists()
+
+
 def test_delete_removes_rows_and_files(client, app, service_clip):
     job = client.post("/api/jobs", data={"file": (service_clip.open("rb"), "talk.mp4")}).get_json()
     folder = Path(app.config["STORAGE_URL"]) / "jobs" / job["id"]
@@ -120,6 +176,31 @@ def test_delete_removes_rows_and_files(client, app, service_clip):
     assert_problem(client.get(f"/api/jobs/{job['id']}"), 404)
     assert not folder.exists()
     assert client.get("/api/jobs").get_json()["total"] == 0
+
+
+@pytest.mark.parametrize("service", ["embedded_app", "app"])  # SQLite; PostgreSQL and Redis
+def test_a_job_deleted_while_it_publishes_leaves_nothing_behind_and_logs_no_failure(service, request, service_clip,
+                                                                                    monkeypatch, caplog):
+    """The delete removes the job's files at once while its worker still writes some: the worker
+    removes what it wrote after, whatever it was doing, and stops without an error in the log."""
+    app = request.getfixturevalue(service)
+    publishing, deleted = threading.Event(), threading.Event()
+    put_file = LocalStorage.put_file
+
+    def held(self, key, source):  # the first published file waits until the job is deleted
+        if "/out/" in key and not publishing.is_set():
+            publishing.set()
+            deleted.wait(60)
+        return put_file(self, key, source)
+    monkeypatch.setattr(LocalStorage, "put_file", held)
+    client = app.test_client()
+    job_id = client.post("/api/jobs", data={"file": (service_clip.open("rb"), "talk.mp4"), "ocr": "false"}).get_json()["id"]
+    assert publishing.wait(120), "the job did not reach publishing"
+    assert client.delete(f"/api/jobs/{job_id}").status_code == 204
+    deleted.set()
+    app.extensions["slidecast.executor"].shutdown(wait=True)  # the worker's run is over
+    assert not (Path(app.config["STORAGE_URL"]) / "jobs" / job_id).exists()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_health_reports_each_component(client):

@@ -3,12 +3,16 @@ dead process left behind."""
 
 import io
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
 import zipfile
+from contextlib import contextmanager
 
 import jsonschema
+import requests
 import sqlalchemy as sa
 
 from infra.extensions import db, job_store, storage
@@ -96,6 +100,24 @@ def test_jobs_of_a_dead_process_are_run_again_or_failed_at_start(make_app, tmp_p
         job_store().fail(alive, "test over")  # leave no running job behind
 
 
+def test_a_job_handed_back_by_a_stopped_worker_is_run_by_a_live_process_within_the_hour(make_app, tmp_path,
+                                                                                       service_clip, wait_job):
+    """A gunicorn worker stopped while the server goes on (a HUP, a replaced worker) hands its job
+    back; the other processes started before, so none takes it at its start: the hourly upkeep of
+    a live one does."""
+    from jobs.pipeline import HANDED_BACK
+    from jobs.recovery import hourly_upkeep
+    from support.services import migrate
+    live = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'shared.db'}", REDIS_URL=None)
+    migrate(live)
+    job_id = put_job(live, service_clip, status="queued", owner=dead_owner(), message=HANDED_BACK)
+    with live.app_context():
+        hourly_upkeep(live)
+    job = wait_job(live.test_client(), job_id)
+    assert job["status"] == "succeeded", job["error"]
+    assert job["attempts"] == 1 and job["slide_count"] == 5
+
+
 def test_video_url_is_downloaded_in_the_task(embedded_app, embedded_client, wait_job, tmp_path, service_clip):
     embedded_app.config["ALLOW_PRIVATE_VIDEO_URLS"] = True  # the videos are served from 127.0.0.1
 
@@ -117,40 +139,68 @@ def test_video_url_is_downloaded_in_the_task(embedded_app, embedded_client, wait
 def test_a_job_running_when_the_server_is_killed_runs_again_at_the_next_start(make_app, tmp_path, service_clip,
                                                                               wait_job):
     """A real gunicorn process takes a job and dies by SIGKILL mid-run; the next start finishes it."""
-    import os
-    import signal
-
-    import requests
-
-    from support.services import ROOT, free_port, migrate, wait_until
-    database, data = f"sqlite:///{tmp_path / 'server.db'}", str(tmp_path / "data")
-    migrate(make_app(SQLALCHEMY_DATABASE_URI=database, STORAGE_URL=data, REDIS_URL=None))
-    (tmp_path / "gunicorn_test.py").write_text("workers = 1\nthreads = 2\n")
-    port = free_port()
-    env = dict(os.environ, DATABASE_URL=database, STORAGE_URL=data, RECOVER_JOBS_ON_START="true")
-    for name in ("REDIS_URL", "CELERY_BROKER_URL"):
-        env.pop(name, None)
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(tmp_path / "gunicorn_test.py"),
-                               "-b", f"127.0.0.1:{port}", "app:create_app()"], cwd=ROOT, env=env, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{port}/api/jobs"
-        wait_until(lambda: _answers(base), what="gunicorn to serve")
-        with service_clip.open("rb") as video:  # OCR on: long enough to be caught running
-            job_id = requests.post(base, files={"file": ("cuts.mp4", video)}, timeout=30).json()["id"]
-        wait_until(lambda: requests.get(f"{base}/{job_id}", timeout=5).json()["status"] == "running",
-                   what="the job to start")
-    finally:
+    with _gunicorn_running_a_job(make_app, tmp_path, service_clip) as (server, job_id):
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
-    after = make_app(SQLALCHEMY_DATABASE_URI=database, STORAGE_URL=data, REDIS_URL=None, RECOVER_JOBS_ON_START=True)
-    job = wait_job(after.test_client(), job_id)
+    job = wait_job(_same_service(make_app, tmp_path, RECOVER_JOBS_ON_START=True).test_client(), job_id)
     assert job["status"] == "succeeded", job["error"]
     assert job["attempts"] == 2 and job["slide_count"] == 5
 
 
+def test_a_job_running_when_the_server_is_stopped_goes_back_to_the_queue_and_runs_at_the_next_start(
+        make_app, tmp_path, service_clip, wait_job):
+    """SIGTERM (a deploy, a restart) to gunicorn with its own gunicorn.conf.py: the worker hands its
+    running job back (queued, that try not counted against JOB_MAX_ATTEMPTS) instead of the
+    interpreter's shutdown cutting it off mid-step, which failed it ("internal error"); the next
+    start runs it from the beginning."""
+    with _gunicorn_running_a_job(make_app, tmp_path, service_clip) as (server, job_id):
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+    job = _same_service(make_app, tmp_path).test_client().get(f"/api/jobs/{job_id}").get_json()
+    assert (job["status"], job["attempts"], job["error"]) == ("queued", 0, None), job
+    assert job["message"].startswith("re-queued: the server stopped")
+    job = wait_job(_same_service(make_app, tmp_path, RECOVER_JOBS_ON_START=True).test_client(), job_id)
+    assert job["status"] == "succeeded", job["error"]
+    assert job["attempts"] == 1 and job["slide_count"] == 5
+
+
+def _same_service(make_app, tmp_path, **config):
+    """An app on the database and storage of _gunicorn_running_a_job's server."""
+    return make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'server.db'}", STORAGE_URL=str(tmp_path / "data"),
+                    REDIS_URL=None, **config)
+
+
+@contextmanager
+def _gunicorn_running_a_job(make_app, tmp_path, clip):
+    """gunicorn as deployed (gunicorn.conf.py; one worker, two threads), SQLite, no broker, with a
+    job of `clip` running; yields (server process, job id). The server is killed on the way out
+    if the test left it running."""
+    from support.services import ROOT, free_port, migrate, wait_until
+    migrate(_same_service(make_app, tmp_path))
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'server.db'}", STORAGE_URL=str(tmp_path / "data"),
+               RECOVER_JOBS_ON_START="true", WEB_CONCURRENCY="1", WEB_THREADS="2",
+               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    for name in ("REDIS_URL", "CELERY_BROKER_URL"):
+        env.pop(name, None)
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}",
+                               "app:create_app()"], cwd=ROOT, env=env, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}/api/jobs"
+        wait_until(lambda: _answers(base), what="gunicorn to serve")
+        with clip.open("rb") as video:  # OCR on: long enough to be caught running
+            job_id = requests.post(base, files={"file": ("cuts.mp4", video)}, timeout=30).json()["id"]
+        wait_until(lambda: requests.get(f"{base}/{job_id}", timeout=5).json()["status"] == "running",
+                   what="the job to start")
+        yield server, job_id
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
 def _answers(url: str) -> bool:
-    import requests
     try:
         return requests.get(url, timeout=1).status_code == 200
     except requests.RequestException:
@@ -184,7 +234,6 @@ def test_old_jobs_are_expired_without_beat_by_command_and_by_the_server(make_app
 
 def test_scratch_folders_interrupted_work_left_go_at_start_and_a_live_process_keeps_its_own(
         make_app, embedded_app, tmp_path, monkeypatch):
-    import os
     import tempfile
     import time
     root = tmp_path / "tmp"
