@@ -12,8 +12,8 @@ So a return is judged on the area where the two pictures differ (ReturnJudge): t
 changed at the lowered threshold (in blobs the pointer rule keeps, if the video shows a pointer).
 A blob that passes the old base threshold is a difference, as before. The faint rest is looked
 at in colour, pixel by pixel, in the two states' 480-px pictures (ScreenState.keep_fine), the
-first one mapped to the later one's exposure (a gain and offset per channel, clipped to 0-255
-as a camera clips: _exposed) and both blurred 3x3: encoder noise moved no pixel of that area by FINE_INK on the faint returns measured
+one mapped to the other's exposure (a gain and offset per channel, clipped to 0-255 as a
+camera clips: _exposed; both ways, the fewer counting) and both blurred 3x3: encoder noise moved no pixel of that area by FINE_INK on the faint returns measured
 (noise seeds 1, 7, 12, 13, dev focus-projector, the test clip noisy-return; up to 206 pixels
 by 30, so FINE_INK is no knob to lower), while different pages there moved 21 (a filmed
 projector; "Section 1" against "Section 2": 39), 290 (a word recoloured) and 1500 (a beamer
@@ -116,15 +116,27 @@ class ReturnJudge:
 
     def _colour_pixels(self, a: np.ndarray, b: np.ndarray, area: np.ndarray) -> int:
         """Pixels of the area (one cell around it too) that moved by more than FINE_INK in some
-        channel, `a` mapped to `b`'s exposure (_exposed), both blurred; in a video that shows a pointer,
-        pointer-sized spots of them are forgiven."""
+        channel, one picture mapped to the other's exposure (_exposed), both blurred: the fewer
+        of the two ways (a step down brings back what the brighter picture clipped, which no
+        mapping of that one draws again). In a video that shows a pointer, pointer-sized spots
+        of them are forgiven."""
         h, w = a.shape[:2]
         free = cv2.resize((~self.meter.mask).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+        zone = cv2.resize(cv2.dilate(area.astype(np.uint8), np.ones((3, 3), np.uint8)), (w, h),
+                          interpolation=cv2.INTER_NEAREST) > 0
         a, b = a.astype(np.float32), b.astype(np.float32)
-        seen = np.stack([_exposed(a[..., c], b[..., c], free) for c in range(3)], axis=2)
-        moved = np.abs(cv2.blur(seen, (BLUR, BLUR)) - cv2.blur(b, (BLUR, BLUR))).max(axis=2) > FINE_INK
-        zone = cv2.dilate(area.astype(np.uint8), np.ones((3, 3), np.uint8))
-        moved &= free & (cv2.resize(zone, (w, h), interpolation=cv2.INTER_NEAREST) > 0)
+        counts = []
+        for x, y in ((a, b), (b, a)):
+            seen = np.stack([_exposed(x[..., c], y[..., c], free) for c in range(3)], axis=2)
+            moved = np.abs(cv2.blur(seen, (BLUR, BLUR)) - cv2.blur(y, (BLUR, BLUR))).max(axis=2) > FINE_INK
+            counts.append(self._counted(moved & free & zone))
+            if counts[-1] <= FINE_SLACK:
+                break
+        return min(counts)
+
+    def _counted(self, moved: np.ndarray) -> int:
+        """The moved pixels that count: in a video that shows a pointer, not its spots."""
+        w = moved.shape[1]
         if not self.meter.pointer_seen or not moved.any():
             return int(moved.sum())
         # Letters of one recoloured word are joined first: each alone is pointer-sized.
