@@ -453,6 +453,12 @@ REAL_CLIPS = {
     "gain-step-return": RealClip([Shot("bfh-10", 4), Shot("bfh-11", 4), Shot("bfh-12", 2), Shot("bfh-13", 5.2),
                                   Shot("bfh-10", 4.4)], colour_noise=5.07, gop_seconds=2.0, fps=30, seed=60,
                                  exposure_steps=[(5.2, 1.116)]),
+    # The realism bench's noise seed 26's pattern: the gain up by 13.8% (the paper clips) and
+    # 3 s later down to 81% of that, both on one page; page 10 back at the end. Main took each
+    # step for a slide (5.94 and 9.04 s).
+    "gain-steps-up-and-down": RealClip([Shot("bfh-10", 5), Shot("bfh-11", 6), Shot("bfh-12", 5), Shot("bfh-13", 5),
+                                        Shot("bfh-10", 4)], colour_noise=4.2, gop_seconds=2.0, fps=25, seed=26,
+                                       exposure_steps=[(6.0, 1.138), (9.0, 0.814)]),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
