@@ -11,13 +11,14 @@ the pointer rule forgives, and a slide was linked to the wrong page (dev focus-p
 So a return is judged on the area where the two pictures differ (ReturnJudge): the cells that
 changed at the lowered threshold (in blobs the pointer rule keeps, if the video shows a pointer).
 A blob that passes the old base threshold is a difference, as before. The faint rest is looked
-at in colour, pixel by pixel, in the two states' 480-px pictures (ScreenState.keep_fine), the
-one mapped to the other's exposure (a gain and offset per channel, clipped to 0-255 as a
-camera clips: _exposed; both ways, the fewer counting) and both blurred 3x3: encoder noise moved no pixel of that area by FINE_INK on the faint returns measured
-(noise seeds 1, 7, 12, 13, dev focus-projector, the test clip noisy-return; up to 206 pixels
-by 30, so FINE_INK is no knob to lower), while different pages there moved 21 (a filmed
-projector; "Section 1" against "Section 2": 39), 290 (a word recoloured) and 1500 (a beamer
-theme demo's blue page against its green twin).
+at in colour, pixel by pixel, in the two states' 480-px pictures (ScreenState.keep_fine), one
+mapped to the other's exposure (a gain and offset per channel, clipped to 0-255 as a camera
+clips: _exposed; both ways, the fewer counting) and both blurred 3x3: encoder noise moved no
+pixel of that area by FINE_INK on the faint returns measured (noise seeds 1, 7, 12, 13, dev
+focus-projector, the test clip noisy-return; up to 206 pixels by 30, so FINE_INK is no knob to
+lower), while different pages there moved 21 (a filmed projector; "Section 1" against "Section
+2": 39), 290 (a word recoloured) and 1500 (a beamer theme demo's blue page against its green
+twin).
 """
 
 from __future__ import annotations
