@@ -11,13 +11,14 @@ the pointer rule forgives, and a slide was linked to the wrong page (dev focus-p
 So a return is judged on the area where the two pictures differ (ReturnJudge): the cells that
 changed at the lowered threshold (in blobs the pointer rule keeps, if the video shows a pointer).
 A blob that passes the old base threshold is a difference, as before. The faint rest is looked
-at in colour, pixel by pixel, in the two states' 480-px pictures (ScreenState.keep_fine), the
-later one mapped to the first one's exposure (a gain and offset per channel) and both blurred
-3x3: encoder noise moved no pixel of that area by FINE_INK on the faint returns measured
-(noise seeds 1, 7, 12, 13, dev focus-projector, the test clip noisy-return; up to 206 pixels
-by 30, so FINE_INK is no knob to lower), while different pages there moved 21 (a filmed
-projector; "Section 1" against "Section 2": 39), 290 (a word recoloured) and 1500 (a beamer
-theme demo's blue page against its green twin).
+at in colour, pixel by pixel, in the two states' 480-px pictures (ScreenState.keep_fine), one
+mapped to the other's exposure (a gain and offset per channel, clipped to 0-255 as a camera
+clips: _exposed; both ways, the fewer counting) and both blurred 3x3: encoder noise moved no
+pixel of that area by FINE_INK on the faint returns measured (noise seeds 1, 7, 12, 13, dev
+focus-projector, the test clip noisy-return; up to 206 pixels by 30, so FINE_INK is no knob to
+lower), while different pages there moved 21 (a filmed projector; "Section 1" against "Section
+2": 39), 290 (a word recoloured) and 1500 (a beamer theme demo's blue page against its green
+twin).
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ from .cells import BASE_THRESHOLD, ChangeMeter, moved_back
 from .explain import Explanation
 
 BLUR = 3  # px of the 480-px picture: a box blur that leaves a 1-px stroke a third of its contrast
+# Grey levels a camera clips (paper pushed past white, shadows crushed): left out of the fit
+# of an exposure step (_exposed).
+CLIP_LOW, CLIP_HIGH = 5, 250
+CLIP_FIT_PIXELS = 50  # sampled pixels (one in 7) left to fit on, at least
+EXPOSURE_GAIN = (0.5, 2.0)  # a camera's exposure steps by less (the realism bench: 0.8-1.15)
 WORD_GAP = 5  # px: changed pixels this close are one spot (the letters of a word)
 KEPT_PICTURES = 64  # distinct slides whose normalised picture stays in memory (see ReturnJudge.mark)
 
@@ -111,22 +117,27 @@ class ReturnJudge:
 
     def _colour_pixels(self, a: np.ndarray, b: np.ndarray, area: np.ndarray) -> int:
         """Pixels of the area (one cell around it too) that moved by more than FINE_INK in some
-        channel, `b` mapped to `a`'s exposure, both blurred; in a video that shows a pointer,
-        pointer-sized spots of them are forgiven."""
+        channel, one picture mapped to the other's exposure (_exposed), both blurred: the fewer
+        of the two ways (a step down brings back what the brighter picture clipped, which no
+        mapping of that one draws again). In a video that shows a pointer, pointer-sized spots
+        of them are forgiven."""
         h, w = a.shape[:2]
         free = cv2.resize((~self.meter.mask).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+        zone = cv2.resize(cv2.dilate(area.astype(np.uint8), np.ones((3, 3), np.uint8)), (w, h),
+                          interpolation=cv2.INTER_NEAREST) > 0
         a, b = a.astype(np.float32), b.astype(np.float32)
-        back = np.empty_like(b)
-        for c in range(3):
-            x, y = a[..., c][free][::7], b[..., c][free][::7]
-            if x.size < 2 or float(x.std()) < 1.0:  # one flat colour: no gain to fit, only an offset
-                gain, offset = 1.0, float(y.mean() - x.mean()) if x.size else 0.0
-            else:
-                gain, offset = np.polyfit(x, y, 1)
-            back[..., c] = (b[..., c] - offset) / max(gain, 1e-3)
-        moved = np.abs(cv2.blur(back, (BLUR, BLUR)) - cv2.blur(a, (BLUR, BLUR))).max(axis=2) > FINE_INK
-        zone = cv2.dilate(area.astype(np.uint8), np.ones((3, 3), np.uint8))
-        moved &= free & (cv2.resize(zone, (w, h), interpolation=cv2.INTER_NEAREST) > 0)
+        counts = []
+        for x, y in ((a, b), (b, a)):
+            seen = np.stack([_exposed(x[..., c], y[..., c], free) for c in range(3)], axis=2)
+            moved = np.abs(cv2.blur(seen, (BLUR, BLUR)) - cv2.blur(y, (BLUR, BLUR))).max(axis=2) > FINE_INK
+            counts.append(self._counted(moved & free & zone))
+            if counts[-1] <= FINE_SLACK:
+                break
+        return min(counts)
+
+    def _counted(self, moved: np.ndarray) -> int:
+        """The moved pixels that count: in a video that shows a pointer, not its spots."""
+        w = moved.shape[1]
         if not self.meter.pointer_seen or not moved.any():
             return int(moved.sum())
         # Letters of one recoloured word are joined first: each alone is pointer-sized.
@@ -196,12 +207,55 @@ def _moved_rgb(shown: Shown, shift: tuple[float, float]) -> np.ndarray | None:
     return moved_back(rgb, (shift[0] * scale_x, shift[1] * scale_y))
 
 
+def _exposed(a: np.ndarray, b: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Channel `a` (float 0-255) as a camera would show it at `b`'s exposure: gain and offset,
+    then clipped to 0-255. The gain is fitted on the pixels neither picture clips: a gain step
+    that pushes a page's paper past white leaves it at 255 while the ink moves on, and a line
+    fitted through the clipped paper too left a hundred pixels of small text moved by FINE_INK
+    on one page shown before and after the step (realism noise seed 1, 107 pixels)."""
+    x, y = a[free][::7], b[free][::7]
+    gain, offset = _line(x, y)
+    fits = (x > CLIP_LOW) & (x < CLIP_HIGH) & (y > CLIP_LOW) & (y < CLIP_HIGH)
+    if fits.sum() >= CLIP_FIT_PIXELS:
+        unclipped = _line(x[fits], y[fits])
+        if EXPOSURE_GAIN[0] <= unclipped[0] <= EXPOSURE_GAIN[1]:  # else two pages, not one exposed anew
+            gain, offset = unclipped
+    return np.clip(gain * a + offset, 0.0, 255.0)
+
+
+def _line(x: np.ndarray, y: np.ndarray, flat: float = 1.0) -> tuple[float, float]:
+    """Gain and offset that take `x` to `y` (least squares); an offset only if `x` varies by
+    less than `flat` (its standard deviation)."""
+    if x.size < 2 or float(x.std()) < flat:  # one flat colour: no gain to fit, only an offset
+        return 1.0, float(y.mean() - x.mean()) if x.size else 0.0
+    gain, offset = np.polyfit(x, y, 1)
+    return float(gain), float(offset)
+
+
 def _nearer(a: Verdict, b: Verdict) -> bool:
     """True if `a` came closer to a link than `b` (fewer differing cells)."""
     return a.measures.get("differing_cells", 0) < b.measures.get("differing_cells", 0)
 
 
 def _surely_different(a: np.ndarray, b: np.ndarray, meter: ChangeMeter) -> bool:
-    """Cell means that differ a lot in many cells imply a large mean absolute difference."""
-    far = (np.abs(a - b) > 2 * BASE_THRESHOLD * meter.scale) & ~meter.mask  # not the lowered base
+    """Cell means that differ a lot in many cells imply a large mean absolute difference, also
+    once a camera's exposure step is undone (a gain and offset of the cell means)."""
+    free = ~meter.mask
+    return _far_cells(a, b, free, meter) and _far_cells(_levelled(a, b, free), b, free, meter)
+
+
+def _far_cells(a: np.ndarray, b: np.ndarray, free: np.ndarray, meter: ChangeMeter) -> bool:
+    far = (np.abs(a - b) > 2 * BASE_THRESHOLD * meter.scale) & free  # not the lowered base
     return int(far.sum()) > 4 * meter.pointer_cells
+
+
+def _levelled(a: np.ndarray, b: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Cell means `a` brought to `b`'s exposure by the gain and offset that fit best, if that
+    gain is an exposure step's (EXPOSURE_GAIN). A normalised picture hides a plain gain, but a
+    step that clips the paper lightens the ink against it (realism noise seed 60: dark ink from
+    grey 143 to 160), and the cell means of one slide before and after it moved by more than
+    the pre-check allows: its return went unlinked, no earlier slide looked at."""
+    gain, offset = _line(a[free], b[free], flat=1e-3)
+    if not EXPOSURE_GAIN[0] <= gain <= EXPOSURE_GAIN[1]:
+        return a
+    return gain * a + offset

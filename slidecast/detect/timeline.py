@@ -60,6 +60,7 @@ def build_timeline(states: list[ScreenState], meter: ChangeMeter, min_duration: 
     normalised = _Normalised(meter)
     kept = _drop_short(states, min_duration, meter, explanation, normalised)
     slides: list[Slide] = []
+    same_slide_judge = ReturnJudge(meter, colour_decides=not meter.filmed)
     for state in kept:
         last = slides[-1] if slides else None
         if last is None:
@@ -74,8 +75,8 @@ def build_timeline(states: list[ScreenState], meter: ChangeMeter, min_duration: 
             last.states.append(state)
             last.end = state.end
             continue
-        if not meter.filmed_early and ReturnJudge(meter).judge(Shown(old, last.shown.fine_rgb),
-                                                         Shown(new, state.fine_rgb)).same:
+        if not meter.filmed_early and same_slide_judge.judge(Shown(old, last.shown.fine_rgb),
+                                                             Shown(new, state.fine_rgb)).same:
             # The slide before, drawn again: what the return judge calls one slide when it comes
             # back minutes later is one slide when it follows itself too. A keyframe draws a
             # clean page afresh, faintly different in cells all over it (wipe-push seed 10: 75
@@ -83,7 +84,10 @@ def build_timeline(states: list[ScreenState], meter: ChangeMeter, min_duration: 
             # pixel changed colour), and the slide came out twice, the second a "return" of the
             # first. Not on a filmed screen (the drift test above does this there): small text
             # through a soft lens changes no pixel by the judge's colour step, and a new A4
-            # page after a fade was taken for the one before (projector seed 17 at 30.2).
+            # page after a fade was taken for the one before (projector seed 17 at 30.2). As
+            # for returns, the colour check decides also where grey cells pass the old base:
+            # a gain step that clips the paper moves small text's cells by up to 2-3 times it
+            # and no pixel's colour beyond the step (realism noise seeds 1 and 20).
             explanation.add(state.start, "same slide", **pair_measures(meter, meter.diff(old, new)))
             last.states.append(state)
             last.end = state.end

@@ -439,6 +439,26 @@ REAL_CLIPS = {
     "noisy-gain-step": RealClip([Shot("pgf-38", 8), Shot("pgf-39", 8), Shot("pgf-40", 8), Shot("pgf-38", 6)],
                                 slide_box=(193, 0, 254, 360), colour_noise=7.4, gop_seconds=2.0, fps=25, seed=23,
                                 exposure_steps=[(3.1, 1.12)]),
+    # The realism bench's noise seed 1: A4 pages of small text, colour noise 4.7, a keyframe
+    # every 4 s, and the camera's gain stepping up by 12% in the middle of the first page. The
+    # paper clips at white while the ink lightens: cells of small text move by up to 0.28 (3.5
+    # times the threshold, twice the old base), and the step was a slide of its own; page 38
+    # coming back is the first page's, not the step's.
+    "gain-step-mid-page": RealClip([Shot("pgf-38", 6), Shot("pgf-39", 6), Shot("pgf-40", 6), Shot("pgf-38", 6),
+                                    Shot("pgf-41", 6)], slide_box=(193, 0, 254, 360), colour_noise=4.7,
+                                   gop_seconds=4.0, fps=30, seed=1, exposure_steps=[(4.1, 1.12)]),
+    # The realism bench's noise seed 60: bfh-ci sidebar pages, the gain up by 11.6% on the
+    # second page, the first page back after it. Dark ink lifted from grey 143 to 160 against
+    # clipped paper: a line fitted to every pixel, clipped paper too, left it "changed in colour".
+    "gain-step-return": RealClip([Shot("bfh-10", 4), Shot("bfh-11", 4), Shot("bfh-12", 2), Shot("bfh-13", 5.2),
+                                  Shot("bfh-10", 4.4)], colour_noise=5.07, gop_seconds=2.0, fps=30, seed=60,
+                                 exposure_steps=[(5.2, 1.116)]),
+    # The realism bench's noise seed 26's pattern: the gain up by 13.8% (the paper clips) and
+    # 3 s later down to 81% of that, both on one page; page 10 back at the end. Main took each
+    # step for a slide (5.94 and 9.04 s).
+    "gain-steps-up-and-down": RealClip([Shot("bfh-10", 5), Shot("bfh-11", 6), Shot("bfh-12", 5), Shot("bfh-13", 5),
+                                        Shot("bfh-10", 4)], colour_noise=4.2, gop_seconds=2.0, fps=25, seed=26,
+                                       exposure_steps=[(6.0, 1.138), (9.0, 0.814)]),
     # Speaker view with 16:9 slides.
     "speaker16": RealClip([Shot("pure-12", 4), Shot("pure-13", 4), Shot("pure-14", 4), Shot("pure-9", 4),
                            Shot("pure-10", 4)], slide_box=(0, 62, 420, 236), face=Face((430, 90, 200, 180))),
