@@ -71,13 +71,13 @@ def _sections(manifest: Manifest, outline, navigation: list[str | None]) -> list
 
 def _outline_returns(slides: list[SlideEntry], navigation: list[str | None]) -> list[str | None]:
     """`navigation` with the returns to an outline in the section after them. A page is an
-    outline when it is shown more than once, each time where the section changes (the
-    appearances either side of it are in different sections, or it opens or ends the talk): a
-    page a speaker looks back at mid-section is not one."""
+    outline when it is shown more than once, each time in the talk's opening (before any section
+    is marked: the title, the outline) or where the section changes (the appearances either side
+    of it are in different sections): a page a speaker looks back at mid-section is not one."""
     last = len(navigation) - 1
 
     def at_change(n: int) -> bool:
-        return n in (0, last) or navigation[n - 1] != navigation[n + 1]
+        return n in (0, last) or navigation[n - 1] is None or navigation[n - 1] != navigation[n + 1]
 
     shown: dict[int, list[int]] = defaultdict(list)
     for n, slide in enumerate(slides):
