@@ -17,9 +17,9 @@ short sections are grouped instead: a chapter starts wherever a section is still
 after the chapter before began.
 
 A return to an earlier page (`same_as`) shows its first appearance's picture, so its navigation
-bar is not read; it stays in the section before (a speaker looking back), except a page that
-comes back where the section changes every time it is shown: the talk's outline ("Gliederung",
-"Agenda") shown again before each section opens the section after it.
+bar is not read; it stays in the section before (a speaker looking back), except a page that is
+shown each time in the talk's opening or where the section changes: the talk's outline
+("Gliederung", "Agenda") shown again before a section opens the section after it.
 """
 
 from __future__ import annotations
