@@ -15,10 +15,16 @@ section page cannot be told from a short slide that ends a section. When folding
 fewer than 3 chapters of a talk with 3 sections or more (every section short), consecutive
 short sections are grouped instead: a chapter starts wherever a section is still on screen 10 s
 after the chapter before began.
+
+A return to an earlier page (`same_as`) shows its first appearance's picture, so its navigation
+bar is not read; it stays in the section before (a speaker looking back), except a page that is
+shown each time in the talk's opening or where the section changes: the talk's outline
+("Gliederung", "Agenda") shown again before a section opens the section after it.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from .manifest import Manifest, SlideEntry
@@ -42,7 +48,8 @@ def make_chapters(manifest: Manifest, outline: list[tuple[int, str]] | None = No
     before. `outline` is the deck's top-level (page, title) list, used for appearances that have
     a `deck_page`; `navigation`, per appearance, the section its navigation bar highlights
     (output.navigation); where neither says, titles decide. Empty for no slides."""
-    runs = _sections(manifest, outline, navigation or [None] * len(manifest.slides))
+    navigation = _outline_returns(manifest.slides, navigation or [None] * len(manifest.slides))
+    runs = _sections(manifest, outline, navigation)
     ends = [run.start for run in runs[1:]] + [int(manifest.video.duration)]
     chapters = _folded(runs, ends)
     if len(chapters) < MIN_CHAPTERS <= len({run.title for run in runs}):
@@ -60,6 +67,28 @@ def _sections(manifest: Manifest, outline, navigation: list[str | None]) -> list
         if label and (not runs or label != runs[-1].title):
             runs.append(Chapter(0 if not runs else _second(slide.start), label))
     return runs
+
+
+def _outline_returns(slides: list[SlideEntry], navigation: list[str | None]) -> list[str | None]:
+    """`navigation` with the returns to an outline in the section after them. A page is an
+    outline when it is shown more than once, each time in the talk's opening (before any section
+    is marked: the title, the outline) or where the section changes (the appearances either side
+    of it are in different sections): a page a speaker looks back at mid-section is not one."""
+    last = len(navigation) - 1
+
+    def at_change(n: int) -> bool:
+        return n in (0, last) or navigation[n - 1] is None or navigation[n - 1] != navigation[n + 1]
+
+    shown: dict[int, list[int]] = defaultdict(list)
+    for n, slide in enumerate(slides):
+        shown[slide.same_as or slide.index].append(n)
+    sections = list(navigation)
+    for places in shown.values():
+        if len(places) > 1 and all(at_change(n) for n in places):
+            for n in places[1:]:
+                if n < last and navigation[n + 1]:
+                    sections[n] = navigation[n + 1]
+    return sections
 
 
 def _second(seconds: float) -> int:

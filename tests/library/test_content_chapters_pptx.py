@@ -170,3 +170,19 @@ def test_a_chapter_starts_at_the_second_the_notes_give_for_its_slide(tmp_path):
                     parse_chapters((tmp_path / "chapters.txt").read_text(encoding="utf-8")))
     assert chapters["Divide and conquer"] == 33, chapters
     assert "00:33" in (tmp_path / "notes.md").read_text(encoding="utf-8")
+
+
+def test_an_agenda_shown_again_between_sections_opens_the_next_one_a_look_back_does_not(tmp_path):
+    # The sections as a navigation bar gives them (output.navigation): a return is not read (it
+    # shows its first appearance's picture) and keeps the section before. The agenda (slide 2)
+    # comes back before each section; slide 3 comes back in the middle of section B.
+    shown = [(None, None), (None, None), (None, "A"), (None, "A"), (2, "A"), (None, "B"), (None, "B"),
+             (3, "B"), (None, "B"), (2, "B"), (None, "C")]
+    manifest = talk_manifest(tmp_path)
+    manifest.slides = [SlideEntry(n, 20.0 * (n - 1), 20.0 * n, f"slides/{same_as or n:03d}.png",
+                                  f"thumbs/{n:03d}.jpg", same_as=same_as, title=f"Frame {same_as or n}")
+                       for n, (same_as, _) in enumerate(shown, start=1)]
+    manifest.video.duration = 20.0 * len(shown)
+    chapters = make_chapters(manifest, None, [section for _, section in shown])
+    assert [(c.start, c.title) for c in chapters] == [(0, "Frame 1"), (20, "Frame 2"), (40, "A"),
+                                                      (80, "B"), (180, "C")]

@@ -308,22 +308,40 @@ def test_a_section_page_starts_its_chapter_and_is_titled_by_the_sections_name(tm
 LECTURE = DECK.with_name("lecture-sidebar.pdf")
 
 
+def lecture_chapters(out: Path, pages: tuple[int, ...]) -> list[str]:
+    """chapters.txt of a video showing these pages of the lecture 20 s each; a page shown again
+    is a return to its first appearance, as the extraction links it (same_as, its picture)."""
+    (out / "slides").mkdir()
+    pdf = pdfium.PdfDocument(LECTURE)
+    slides, first = [], {}
+    for index, number in enumerate(pages, start=1):
+        same_as = first.setdefault(number, index)
+        image = f"slides/{same_as:03d}.png"
+        if same_as == index:
+            video_frame(pdf[number - 1], width=1440).save(out / image)
+        slides.append(SlideEntry(index, 20.0 * (index - 1), 20.0 * index, image, f"thumbs/{index:03d}.jpg",
+                                 same_as=None if same_as == index else same_as))
+    video = VideoInfo(duration=20.0 * len(pages), fps=25.0, width=1440, height=1080, sha256="0" * 64)
+    content.run(Manifest(video=video, slides=slides), out, out / "none.mp4",
+                ExtractOptions(pdf=False, notes=False, subtitles=False, workers=2))
+    return (out / "chapters.txt").read_text(encoding="utf-8").splitlines()
+
+
 def test_chapters_follow_the_section_a_sidebar_marks(tmp_path):
     # Frame titles change on every slide; the sections are only in the sidebar. Pages 4-13
     # mark subsections of "Was ist Syntax?", pages 15-18 of "Was ist Semantik?", 21-22 of
     # "Grundlage der Syntax: Text": a subsection stands for its section.
-    pages = (1, 2, 4, 6, 9, 13, 15, 18, 20, 21, 22)
-    (tmp_path / "slides").mkdir()
-    pdf = pdfium.PdfDocument(LECTURE)
-    slides = []
-    for index, number in enumerate(pages, start=1):
-        video_frame(pdf[number - 1], width=1440).save(tmp_path / f"slides/{index:03d}.png")
-        slides.append(SlideEntry(index, 20.0 * (index - 1), 20.0 * index, f"slides/{index:03d}.png",
-                                 f"thumbs/{index:03d}.jpg"))
-    video = VideoInfo(duration=20.0 * len(pages), fps=25.0, width=1440, height=1080, sha256="0" * 64)
-    manifest = Manifest(video=video, slides=slides)
-    content.run(manifest, tmp_path, tmp_path / "none.mp4",
-                ExtractOptions(pdf=False, notes=False, subtitles=False, workers=2))
-    chapters = (tmp_path / "chapters.txt").read_text(encoding="utf-8").splitlines()
+    chapters = lecture_chapters(tmp_path, (1, 2, 4, 6, 9, 13, 15, 18, 20, 21, 22))
     assert chapters[1:] == ["00:20 Ziele und Inhalt", "00:40 Was ist Syntax?", "02:00 Was ist Semantik?",
+                            "02:40 Grundlage der Syntax: Text"], chapters
+
+
+def test_the_outline_shown_again_before_a_section_starts_that_sections_chapter(tmp_path):
+    # The lecturer goes back to the outline ("Gliederung", page 3) before each section, as the
+    # logik lecture on the realism bench does. The extraction links each showing to the first
+    # (same picture, its sidebar marking "Ziele und Inhalt"), but the outline opens the next
+    # section: a student who clicks "Was ist Semantik?" must land on the outline (01:40), not on
+    # the section's first frame 20 s later.
+    chapters = lecture_chapters(tmp_path, (1, 2, 3, 4, 9, 3, 15, 18, 3, 21, 22))
+    assert chapters[1:] == ["00:20 Ziele und Inhalt", "01:00 Was ist Syntax?", "01:40 Was ist Semantik?",
                             "02:40 Grundlage der Syntax: Text"], chapters
