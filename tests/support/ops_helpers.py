@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -46,6 +47,7 @@ def stop(proc: subprocess.Popen, sig: int = 15) -> str:
     """Signal the child (only the leader: gunicorn's master passes it on to its workers, and a
     second signal can hang a gthread worker), wait, kill the whole group if it lingers, and
     return what it printed."""
+    below = descendants(proc.pid)  # now: once the child is gone, its orphans belong to init
     if proc.poll() is None:
         os.kill(proc.pid, sig)
         try:
@@ -53,7 +55,29 @@ def stop(proc: subprocess.Popen, sig: int = 15) -> str:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
             proc.wait(5)
+    # deploy_scalable.sh runs its servers in sessions of their own: one still alive here holds
+    # the output pipe open, and reading it would wait for ever (seen once, at load 12).
+    for pid in below:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
     return proc.stdout.read() if proc.stdout else ""
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (from /proc: children, their children, ...)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
 
 
 def start_gunicorn(tmp_path: Path, database_url: str, workers: int, **settings: str) -> tuple[subprocess.Popen, str]:
