@@ -473,26 +473,26 @@ class DeckMatcher:
         Pages that leave about as much unexplained are then told apart where they differ
         (`_closer_look`). Returns the chosen page and the pages that look exactly like it
         (none can tell them apart), or [] when no page is a candidate."""
-        candidates = []
+        candidates, leftover = [], _Leftovers(grey)
         own = _trusted(sighting, video_geometry, grey.shape)
         for number in sighting.shortlist:
             page_grey = self.grey(number)
             if own is not None:
                 # A weak fit with a page that leaves much unexplained is no match: a page with
                 # little ink (a title on a plain background) leaves little unexplained anywhere.
-                left = _leftover(page_grey, own, grey)
+                left = leftover(page_grey, own)
                 if left <= EXPLAINED or sighting.inliers >= STRONG_INLIERS:
                     candidates.append((left, number, own))
             # A sparse page gives too few distinct features for a homography; when the picture
             # is the slide itself, the page scaled onto it is the geometry to check.
             fit = _fit(page_grey.shape, grey.shape)
-            fitted = _leftover(page_grey, fit, grey)
+            fitted = leftover(page_grey, fit)
             if fitted <= FIT_LEFTOVER:
                 candidates.append((fitted, number, fit))
         if video_geometry is not None and (not candidates or min(c[0] for c in candidates) > EXPLAINED):
             pages = self.deck.pages if len(self.deck.pages) <= ALL_PAGES_UP_TO else \
                 [self.by_number[n] for n in sighting.shortlist]
-            placed = [(_leftover(self.grey(p.number), video_geometry, grey), p.number, video_geometry) for p in pages]
+            placed = [(leftover(self.grey(p.number), video_geometry), p.number, video_geometry) for p in pages]
             candidates += [c for c in placed if c[0] <= PLACED_LEFTOVER]
         if not candidates:
             return []
@@ -631,16 +631,41 @@ def _fit(page_shape, picture_shape) -> np.ndarray:
     return np.diag([picture_shape[1] / page_shape[1], picture_shape[0] / page_shape[0], 1.0])
 
 
-def _leftover(page: np.ndarray, homography: np.ndarray, grey: np.ndarray) -> float:
-    """How much of the picture the warped page leaves unexplained: the share of pixels, where
-    the page lands, whose contrast-normalised, slightly blurred grey levels differ clearly."""
+class _Leftovers:
+    """_leftover of pages on one picture. Where a geometry lands on the picture and the picture's
+    normalised grey there are the same for every page of the deck's size: made once per
+    geometry, not once per page (half the cost of comparing a picture with its shortlist)."""
+
+    def __init__(self, grey: np.ndarray):
+        self.grey = grey
+        self.landings: dict[tuple, tuple | None] = {}
+
+    def __call__(self, page: np.ndarray, homography: np.ndarray) -> float:
+        key = (page.shape, homography.tobytes())
+        if key not in self.landings:
+            self.landings[key] = _landing(page.shape, homography, self.grey)
+        return _leftover(page, homography, self.grey, self.landings[key])
+
+
+def _landing(page_shape, homography: np.ndarray, grey: np.ndarray) -> tuple | None:
+    """(mask, normalised picture) where a page of `page_shape` lands under `homography`; None
+    when it lands on too few pixels to judge."""
     size = (grey.shape[1], grey.shape[0])
-    warped = cv2.warpPerspective(page, homography, size, flags=cv2.INTER_AREA)
-    mask = cv2.warpPerspective(np.full(page.shape, 255, np.uint8), homography, size) > 0
+    mask = cv2.warpPerspective(np.full(page_shape, 255, np.uint8), homography, size) > 0
     if mask.sum() < 100:
+        return None
+    return mask, _normalised(cv2.GaussianBlur(grey, (5, 5), 0), mask)
+
+
+def _leftover(page: np.ndarray, homography: np.ndarray, grey: np.ndarray, landing: tuple | None) -> float:
+    """How much of the picture the warped page leaves unexplained: the share of pixels, where
+    the page lands, whose contrast-normalised, slightly blurred grey levels differ clearly
+    (`landing`: _landing's answer for this page size and geometry)."""
+    if landing is None:
         return float("inf")
+    mask, b = landing
+    warped = cv2.warpPerspective(page, homography, (grey.shape[1], grey.shape[0]), flags=cv2.INTER_AREA)
     a = _normalised(cv2.GaussianBlur(warped, (5, 5), 0), mask)
-    b = _normalised(cv2.GaussianBlur(grey, (5, 5), 0), mask)
     # Share of clearly different pixels, not the mean difference: a build step adds a line of
     # text, which the mean over the whole page would dilute into the camera's noise.
     return float((np.abs(a - b)[mask] > LEFTOVER_LEVEL).mean())
