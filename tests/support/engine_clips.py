@@ -208,33 +208,7 @@ def render_real_clip(clip: RealClip, path: Path) -> Path:
         stream.options = {"preset": "veryfast", "crf": "28", "sc_threshold": "0",
                           "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0"}
         for i in range(total):
-            t = i / clip.fps
-            k = int(np.searchsorted(starts, t, side="right") - 1)
-            frame = screens[k].astype(np.float32)
-            into = t - starts[k]
-            if k and into < clip.shots[k].fade:
-                a = into / clip.shots[k].fade
-                frame = (1 - a) * screens[k - 1].astype(np.float32) + a * frame
-            if k and into < clip.shots[k].push:
-                frame = _pushed(screens[k - 1], screens[k], box, into / clip.shots[k].push).astype(np.float32)
-            if photo is not None:
-                canvas = frame.astype(np.uint8)
-                _face_frame(clip.face, photo, t, canvas)
-                frame = canvas.astype(np.float32)
-            if pointer is not None or camera is not None:
-                canvas = frame.astype(np.uint8)
-                if pointer is not None:
-                    pointer.draw(canvas, t)
-                if camera is not None:
-                    canvas = camera.apply(camera.soften(canvas), t)
-                frame = canvas.astype(np.float32)
-            gain = 1.0 + clip.flicker * np.sin(2 * np.pi * 7.3 * t)
-            for at, step in clip.exposure_steps:
-                if t >= at:
-                    gain = gain * step
-            if clip.noise:
-                frame = frame + rng.normal(0, clip.noise, frame.shape[:2])[..., None]
-            rgb = np.clip(frame * gain, 0, 255).astype(np.uint8)
+            rgb = _picture(clip, screens, starts, box, i, photo, pointer, camera, rng)
             if grain is not None:
                 rgb = grain.apply(rgb, i)
             out = av.VideoFrame.from_ndarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
@@ -242,6 +216,39 @@ def render_real_clip(clip: RealClip, path: Path) -> Path:
             container.mux(stream.encode(out))
         container.mux(stream.encode(None))
     return path
+
+
+def _picture(clip: RealClip, screens, starts, box, i: int, photo, pointer, camera, rng) -> np.ndarray:
+    """Frame i before grain. A still frame (no fade, noise or gain) is its screen as it is: the
+    same pixels as the float path, without its cost (rendering was most of these tests' time)."""
+    t = i / clip.fps
+    k = int(np.searchsorted(starts, t, side="right") - 1)
+    into, shot = t - starts[k], clip.shots[k]
+    picture, level = screens[k], None  # level: the float picture while a fade leaves fractions
+    if k and into < shot.fade:
+        a = into / shot.fade
+        level = (1 - a) * screens[k - 1].astype(np.float32) + a * screens[k].astype(np.float32)
+    if k and into < shot.push:
+        picture, level = _pushed(screens[k - 1], screens[k], box, into / shot.push), None
+    if photo is not None or pointer is not None or camera is not None:
+        canvas = level.astype(np.uint8) if level is not None else picture.copy()
+        if photo is not None:
+            _face_frame(clip.face, photo, t, canvas)
+        if pointer is not None:
+            pointer.draw(canvas, t)
+        if camera is not None:
+            canvas = camera.apply(camera.soften(canvas), t)
+        picture, level = canvas, None
+    gain = 1.0 + clip.flicker * np.sin(2 * np.pi * 7.3 * t)
+    for at, step in clip.exposure_steps:
+        if t >= at:
+            gain = gain * step
+    if level is None and not clip.noise and gain == 1.0:
+        return picture
+    frame = level if level is not None else picture.astype(np.float32)
+    if clip.noise:
+        frame = frame + rng.normal(0, clip.noise, frame.shape[:2])[..., None]
+    return np.clip(frame * gain, 0, 255).astype(np.uint8)
 
 
 PILLARBOX = (80, 0, 480, 360)  # a 4:3 page in a 16:9 frame
