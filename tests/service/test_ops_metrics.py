@@ -162,8 +162,9 @@ def test_counts_add_up_across_two_gunicorn_workers(gunicorn_server):
     deadline = time.monotonic() + 30
     _wait_for_workers(proc.pid, set(), deadline)
 
+    # Counts, not speed, are checked here: at load 12 one request waited more than 10 s.
     def hit(path):
-        return requests.get(base + path, timeout=10).status_code
+        return requests.get(base + path, timeout=30).status_code
 
     with ThreadPoolExecutor(8) as pool:
         assert set(pool.map(hit, ["/api/health"] * 30)) == {200}
@@ -176,7 +177,7 @@ def test_counts_add_up_across_two_gunicorn_workers(gunicorn_server):
         assert set(pool.map(hit, ["/api/health"] * 10)) == {200}
     assert len(_pids_with_counts(prom) - served) >= 1  # the later requests were counted by new workers
     for _ in range(4):  # whichever worker answers the scrape, it reports every worker's requests
-        samples = scrape(lambda path: requests.get(base + path, timeout=10))
+        samples = scrape(lambda path: requests.get(base + path, timeout=30))
         assert value(samples, "slidecast_http_requests_total", method="GET", endpoint="/api/health",
                      status="200") == 40
         assert value(samples, "slidecast_http_requests_total", method="GET", endpoint="/api/jobs/<job_id>",
