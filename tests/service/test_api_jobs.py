@@ -162,7 +162,8 @@ def test_cancelling_a_job_stops_its_download_of_a_video_url_of_unknown_length(cl
         job_id = client.post("/api/jobs", json={"video_url": f"{base}/talk.mp4", "ocr": False}).get_json()["id"]
         assert started.wait(60), "the job did not start its download"
         assert client.post(f"/api/jobs/{job_id}/cancel").get_json()["status"] == "cancelled"
-        assert ended.wait(3) and sum(sent) < len(video), "the download went on after the cancel"
+        # Not a timing check: a download that went on would have sent the whole clip (~7 s).
+        assert ended.wait(30) and sum(sent) < len(video), "the download went on after the cancel"
     app.extensions["slidecast.executor"].shutdown(wait=True)  # the job's run is over
     assert client.get(f"/api/jobs/{job_id}").get_json()["status"] == "cancelled"
     assert not (Path(app.config["STORAGE_URL"]) / "jobs" / job_id).exists()
