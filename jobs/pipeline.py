@@ -72,7 +72,7 @@ def _process_job(job_id: str) -> str:
     except Exception:
         db.session.rollback()
         if _deleted(job_id):  # its files went from under it: no failure to tell anyone
-            _remove_partial(job_id, out_prefix)
+            storage().delete_prefix(job_prefix(job_id))
             log.info("job %s stopped: deleted while it ran", job_id)
             return "cancelled"
         log.exception("job %s failed with an unexpected error", job_id)

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from infra.extensions import job_store
-from support.ops_helpers import free_port, scrape, stage_counts, start_gunicorn, stop, value
+from support.ops_helpers import children, free_port, scrape, stage_counts, start_gunicorn, stop, value
 
 STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 
@@ -125,19 +125,6 @@ def test_cache_stats_when_redis_is_down(make_app, throwaway_redis, tmp_path):
 
 
 # ---- several gunicorn workers ----------------------------------------------------------------
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 @pytest.fixture
 def gunicorn_server(tmp_path, embedded_app):
     """gunicorn with 2 workers on the embedded app's (migrated) SQLite database."""
@@ -152,7 +139,7 @@ def _pids_with_counts(prom: Path) -> set[int]:
 
 
 def _wait_for_workers(master: int, not_among: set[int], deadline: float) -> None:
-    while len(set(_children(master)) - not_among) < 2:
+    while len(set(children(master)) - not_among) < 2:
         assert time.monotonic() < deadline, "gunicorn did not start two workers"
         time.sleep(0.1)
 

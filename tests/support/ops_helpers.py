@@ -63,18 +63,16 @@ def stop(proc: subprocess.Popen, sig: int = 15) -> str:
     return proc.stdout.read() if proc.stdout else ""
 
 
+def children(pid: int) -> list[int]:
+    """The live children of `pid`."""
+    return _by_parent().get(pid, [])
+
+
 def descendants(pid: int) -> list[int]:
-    """Every live process below `pid` (from /proc: children, their children, ...)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue  # gone meanwhile
-        children.setdefault(parent, []).append(int(stat.parent.name))
-    found, todo = [], [pid]
+    """Every live process below `pid`: children, their children, ..."""
+    by_parent, found, todo = _by_parent(), [], [pid]
     while todo:
-        below = children.get(todo.pop(), [])
+        below = by_parent.get(todo.pop(), [])
         found += below
         todo += below
     return found
@@ -123,3 +121,15 @@ def value(samples, name, **labels) -> float:
 
 def stage_counts(samples) -> dict:
     return {dict(k[1])["stage"]: v for k, v in samples.items() if k[0] == "slidecast_job_stage_duration_seconds_count"}
+
+
+def _by_parent() -> dict[int, list[int]]:
+    """Every live process's children, by parent (from /proc)."""
+    found: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        found.setdefault(parent, []).append(int(stat.parent.name))
+    return found
