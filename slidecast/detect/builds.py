@@ -122,7 +122,7 @@ def aligned(old: np.ndarray, new: np.ndarray, meter: ChangeMeter) -> np.ndarray:
     x, y = new[keep].astype(np.float64), old[keep].astype(np.float64)
     use = np.ones(x.size, bool)
     for _ in range(3):
-        fit = _line(x[use], y[use])
+        fit = gain_offset(x[use], y[use])
         if fit is None:
             return new  # a blank picture: no grey levels to fit
         gain, offset = fit
@@ -133,7 +133,7 @@ def aligned(old: np.ndarray, new: np.ndarray, meter: ChangeMeter) -> np.ndarray:
     return new
 
 
-def _line(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
+def gain_offset(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
     """Least-squares gain and offset taking x to y; None if x is (nearly) one value."""
     if x.size < 2:
         return None

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from ..frames import cell_means
-from .builds import FINE_INK, FINE_REFERENCE, FINE_SLACK, POINTER_SPOT
+from .builds import FINE_INK, FINE_REFERENCE, FINE_SLACK, POINTER_SPOT, gain_offset
 from .cells import BASE_THRESHOLD, ChangeMeter, moved_back
 from .explain import Explanation
 
@@ -224,12 +224,12 @@ def _exposed(a: np.ndarray, b: np.ndarray, free: np.ndarray) -> np.ndarray:
 
 
 def _line(x: np.ndarray, y: np.ndarray, flat: float = 1.0) -> tuple[float, float]:
-    """Gain and offset that take `x` to `y` (least squares); an offset only if `x` varies by
+    """Gain and offset that take `x` to `y` (builds.gain_offset); an offset only if `x` varies by
     less than `flat` (its standard deviation)."""
-    if x.size < 2 or float(x.std()) < flat:  # one flat colour: no gain to fit, only an offset
+    fit = gain_offset(x, y) if x.size >= 2 and float(x.std()) >= flat else None
+    if fit is None:  # one flat colour: no gain to fit, only an offset
         return 1.0, float(y.mean() - x.mean()) if x.size else 0.0
-    gain, offset = np.polyfit(x, y, 1)
-    return float(gain), float(offset)
+    return fit
 
 
 def _nearer(a: Verdict, b: Verdict) -> bool:
