@@ -108,7 +108,8 @@ def test_beat_and_flower_start_with_the_slim_install_alone():
 def test_every_install_path_installs_a_lock_file_with_hashes():
     script = (ROOT / "deploy_scalable.sh").read_text()
     assert re.search(r"^LOCK=requirements/dev\.txt$", script, re.M)
-    assert 'pip install --quiet --require-hashes --no-deps -r "$LOCK"' in script
+    assert re.search(r'install=\("\$VENV/bin/uv" pip install .*--no-deps\)\n\s+"\$\{install\[@\]\}" --require-hashes -r "\$LOCK"',
+                     script)
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "pip install --require-hashes --no-deps -r requirements/service.txt" in dockerfile
     assert re.search(r'python -c "import cv2, onnxruntime, av, slidecast"\s*\\\s*&& python -m slidecast.ocr.selfcheck',
