@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from celery_config import QUEUES
+from support.engine_clips import made_once
 from support.services import IN_CI, ROOT, wait_until
 
 RABBIT_ADMIN = "amqp://guest:guest@127.0.0.1:5672"
@@ -120,9 +121,9 @@ def web_app(make_app, app, broker_url: str, **config):
 def long_clip(tmp_path_factory) -> Path:
     """120 s, 640x360: 20 appearances of 6 s cycling through 7 slides (returns from the 8th on)."""
     from slidecast.synthetic import SlideSpec, clip_spec, render_lecture
-    path = tmp_path_factory.mktemp("long-clip") / "long120.mp4"
-    render_lecture(clip_spec("cuts", slides=[SlideSpec(i % 7 + 1, 6.0) for i in range(20)]), path)
-    return path
+    spec = clip_spec("cuts", slides=[SlideSpec(i % 7 + 1, 6.0) for i in range(20)])
+    get = made_once(tmp_path_factory, "long-clip", lambda name, path: (path, render_lecture(spec, path)))
+    return get("long120")[0]
 
 
 def submit(client, clip: Path, **fields):

@@ -10,6 +10,9 @@ slides.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pickle
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -26,24 +29,43 @@ from slidecast.synthetic import make_clip
 ENGINE_ONLY = {"ocr": False, "pdf": False, "notes": False, "subtitles": False, "transcribe": False}
 
 
-def _made_once(tmp_path_factory, folder_name: str, make):
-    """get(name): make(name, path) the first time a name is asked for, its result after."""
+def made_once(tmp_path_factory, folder_name: str, make):
+    """get(name): make(name, path) the first time a name is asked for, its result after.
+
+    Under pytest-xdist the test processes share one folder, and a file lock lets one of them draw
+    a clip that tests on both ask for (`cuts`, `builds`, `face`): the clips are most of the
+    engine tests' time."""
     made: dict[str, tuple] = {}
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, shared by its worker processes
+    folder = root / folder_name
+    folder.mkdir(exist_ok=True)
 
     def get(name: str):
         if name not in made:
-            folder = tmp_path_factory.getbasetemp() / folder_name
-            folder.mkdir(exist_ok=True)
-            made[name] = make(name, folder / f"{name}.mp4")
+            made[name] = _made_by_one_process(folder, name, make)
         return made[name]
 
     return get
 
 
+def _made_by_one_process(folder: Path, name: str, make):
+    kept = folder / f"{name}.pickle"
+    with open(folder / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if kept.exists():
+            return pickle.loads(kept.read_bytes())
+        result = make(name, folder / f"{name}.mp4")
+        kept.with_suffix(".part").write_bytes(pickle.dumps(result))
+        kept.with_suffix(".part").rename(kept)
+        return result
+
+
 @pytest.fixture(scope="session")
 def engine_clip(tmp_path_factory):
     """engine_clip(name) -> (path, truth) of the named difficulty clip (see CLIP_NAMES)."""
-    return _made_once(tmp_path_factory, "engine-clips", lambda name, path: (path, make_clip(name, path)))
+    return made_once(tmp_path_factory, "engine-clips", lambda name, path: (path, make_clip(name, path)))
 
 
 def extract_fast(video, out, **options):
@@ -478,5 +500,5 @@ REAL_CLIPS = {
 @pytest.fixture(scope="session")
 def real_clip(tmp_path_factory):
     """real_clip(name) -> (path, RealClip) of REAL_CLIPS[name], rendered once per session."""
-    return _made_once(tmp_path_factory, "real-clips",
+    return made_once(tmp_path_factory, "real-clips",
                       lambda name, path: (render_real_clip(REAL_CLIPS[name], path), REAL_CLIPS[name]))

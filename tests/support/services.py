@@ -171,12 +171,9 @@ def embedded_client(embedded_app):
 
 
 @pytest.fixture(scope="session")
-def service_clip(tmp_path_factory) -> Path:
+def service_clip(engine_clip) -> Path:
     """A small generated lecture clip (slidecast.synthetic "cuts": 5 slides, 30 s, 640x360)."""
-    from slidecast.synthetic import make_clip
-    path = tmp_path_factory.mktemp("service-clips") / "cuts.mp4"
-    make_clip("cuts", path)
-    return path
+    return engine_clip("cuts")[0]
 
 
 BEAMER_DECK = Path(__file__).resolve().parents[1] / "data" / "beamer" / "conference-talk.pdf"
