@@ -93,7 +93,10 @@ setup() {
 
 UV_VERSION=0.13.9
 ensure_uv() {
-  [[ -x "$VENV/bin/uv" ]] || "$PY" -m pip install --quiet "uv==$UV_VERSION"
+  [[ -x "$VENV/bin/uv" ]] && return 0
+  # A venv whose making was interrupted has python but no pip yet.
+  "$PY" -m pip --version >/dev/null 2>&1 || "$PY" -m ensurepip --upgrade >/dev/null
+  "$PY" -m pip install --quiet "uv==$UV_VERSION"
 }
 
 # A .venv made before the lock (or from an older one) may hold packages the lock leaves out,
