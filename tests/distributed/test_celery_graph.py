@@ -10,6 +10,7 @@ import io
 import os
 import signal
 import threading
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -155,11 +156,15 @@ def test_a_job_deleted_while_its_worker_copies_the_video_stops_quietly_and_leave
     client = web_app(make_app, app, url).test_client()
     job = submit(client, service_clip, ocr=True)
     upload = next(Path(app.config["STORAGE_URL"]).glob(f"jobs/{job['id']}/upload/*"))
-    with workers(app, tmp_path, url) as started:
-        with opening_held(upload) as copying:
+    # The lease is taken before the worker starts: a worker started first could copy the small
+    # clip before the lease, and then no copy is ever held.
+    with ExitStack() as lease:
+        copying = lease.enter_context(opening_held(upload))
+        with workers(app, tmp_path, url) as started:
             wait_until(copying, what="the worker to copy the video")
             assert client.delete(f"/api/jobs/{job['id']}").status_code == 204
-        wait_until(lambda: "slidecast.process_job" in steps_run([started[0].log]), what="the step to end")
+            lease.close()  # the copy goes on, into a job that is gone
+            wait_until(lambda: "slidecast.process_job" in steps_run([started[0].log]), what="the step to end")
     log = started[0].log.read_text()
     assert "unexpected error" not in log and " ERROR " not in log, log[-3000:]
     assert not (Path(app.config["STORAGE_URL"]) / "jobs" / job["id"]).exists()
