@@ -56,5 +56,5 @@ def recover_stale() -> dict:
 
 @shared_task(name=EXPIRE_JOBS, ignore_result=True)
 def expire_jobs() -> dict:
-    """Delete finished jobs past JOB_RETENTION_DAYS (beat schedule)."""
-    return recovery.expire_jobs()
+    """Delete finished jobs past JOB_RETENTION_DAYS, and the files of no job (beat schedule)."""
+    return dict(recovery.expire_jobs(), orphans_removed=recovery.remove_orphans())

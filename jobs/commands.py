@@ -5,12 +5,14 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from jobs.recovery import expire_all
+from jobs.recovery import ORPHAN_GRACE, expire_all, remove_orphans
 
 jobs_cli = AppGroup("jobs", help="Maintenance of jobs.")
 
 
 @jobs_cli.command("expire")
 def expire_command() -> None:
-    """Delete finished jobs older than JOB_RETENTION_DAYS, rows and files, as beat's expire_jobs."""
+    """Delete finished jobs older than JOB_RETENTION_DAYS, rows and files, and the job folders in
+    storage of no job, as beat's expire_jobs."""
     click.echo(f"deleted {expire_all()} finished job(s) older than the retention")
+    click.echo(f"removed {remove_orphans()} job folder(s) of no job, unchanged for {ORPHAN_GRACE}")

@@ -9,14 +9,19 @@
     jobs/<id>/work/chunks/plan.json   a long video's pieces; chunks/NNN/ one piece's extraction
 
 Deleting job_prefix removes everything of a job; work_prefix is removed once the job ends, the
-upload once a cancelled or failed job's steps stopped copying it (jobs/upload_readers.py).
+upload and the deck once a cancelled or failed job's steps stopped copying them
+(jobs/upload_readers.py); a folder under jobs/ that no job row names, once unchanged for a day
+(jobs/recovery.remove_orphans).
 """
 
 from __future__ import annotations
 
 
+JOBS = "jobs"  # every job's folder is directly under it, named by the job's id
+
+
 def job_prefix(job_id: str) -> str:
-    return f"jobs/{job_id}"
+    return f"{JOBS}/{job_id}"
 
 
 def upload_prefix(job_id: str) -> str:
@@ -27,8 +32,12 @@ def upload_key(job_id: str, filename: str) -> str:
     return f"{upload_prefix(job_id)}/{filename}"
 
 
+def deck_prefix(job_id: str) -> str:
+    return f"{job_prefix(job_id)}/deck"
+
+
 def deck_key(job_id: str) -> str:
-    return f"{job_prefix(job_id)}/deck/deck.pdf"
+    return f"{deck_prefix(job_id)}/deck.pdf"
 
 
 def out_prefix(job_id: str) -> str:

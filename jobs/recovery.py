@@ -11,6 +11,9 @@
   by a live one within the hour (recover_thread_jobs), or failed the same way.
 - expire_jobs: finished jobs older than JOB_RETENTION_DAYS are deleted with their files (beat;
   without a broker each web process every hour, start_expirer; by hand `flask jobs expire`).
+- remove_orphans, at the same times: a job folder in storage that no job row names any more
+  (files a worker wrote after its job was deleted, then was killed before removing them) goes once
+  nothing in it changed for ORPHAN_GRACE; retention, working from rows, never sees it.
 Each job is taken with a guarded update: several processes may recover at once.
 """
 
@@ -20,7 +23,8 @@ import itertools
 import logging
 import threading
 import time
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 import redis
 import sqlalchemy as sa
@@ -31,7 +35,7 @@ from infra.extensions import db, executor, job_store, storage
 from infra.logging import job_context
 from jobs.dispatch import send
 from jobs.identity import owner_is_alive
-from jobs.keys import job_prefix
+from jobs.keys import JOBS, job_prefix
 from jobs.scratch import remove_stale_scratch
 from jobs.upload_readers import remove_unused_upload
 from models import ACTIVE_STATES, FINAL_STATES, RUNNING, Job, as_utc, utcnow
@@ -203,6 +207,57 @@ def expire_all() -> int:
     return total
 
 
+# A job folder with no row is also what a submission under way looks like: api/jobs.accept writes
+# the upload (and the deck) to storage first and commits the job's row after, so for as long as
+# that write lasts (a 500 MB upload sent on to S3, in parts whose LastModified is the start) the
+# folder is a day old at most by a wide margin. A day more of a dead job's files costs little.
+ORPHAN_GRACE = timedelta(days=1)
+ORPHAN_BATCH = 500  # folder names looked up in the database per query
+
+
+def remove_orphans(now: datetime | None = None) -> int:
+    """Remove the storage folders jobs/<id>/ of no job whose newest file (or folder) is older than
+    ORPHAN_GRACE at `now` (default: now); how many. Only the few folders with no row are listed
+    inside. Nothing is removed while the database knows no job at all: that is a database
+    replaced or emptied by mistake far more often than a service whose every job was deleted.
+    Inside an app context."""
+    now = now or utcnow()
+    store, removed, files = storage(), 0, 0
+    with job_context("maintenance"):
+        if db.session.scalar(sa.select(Job.id).limit(1)) is None:
+            db.session.commit()
+            return 0
+        for names in _batches(store.folders(JOBS), ORPHAN_BATCH):
+            ids = [name for name in names if _is_job_id(name)]
+            known = set(db.session.scalars(sa.select(Job.id).where(Job.id.in_(ids))))
+            db.session.commit()  # the next batch is looked up in a new transaction: rows committed since count
+            for job_id in ids:
+                if job_id in known:
+                    continue
+                newest = store.newest_change(job_prefix(job_id))
+                if newest is not None and now - newest > ORPHAN_GRACE:
+                    files += store.delete_prefix(job_prefix(job_id))
+                    removed += 1
+        if removed:
+            log.info("removed %d job folder(s) of no job (%d file(s)) unchanged for %s", removed, files, ORPHAN_GRACE)
+    return removed
+
+
+def _batches(items, size: int):
+    """Lists of `size` items of the iterable (the last one shorter), read as they come."""
+    items = iter(items)
+    while batch := list(itertools.islice(items, size)):
+        yield batch
+
+
+def _is_job_id(name: str) -> bool:
+    """A folder name the service made (models.new_id); anything else under jobs/ is left alone."""
+    try:
+        return str(uuid.UUID(name)) == name
+    except ValueError:
+        return False
+
+
 EXPIRE_EVERY_SECONDS = 3600  # as beat's schedule
 
 
@@ -215,12 +270,13 @@ def start_expirer(app, every: float = EXPIRE_EVERY_SECONDS) -> threading.Thread:
 
 
 def hourly_upkeep(app, first: bool = False) -> None:
-    """Inside `app`'s context: expire old jobs; after the first run (create_app did the rest at start; a server runs for
+    """Inside `app`'s context: expire old jobs and remove the files of no job; after the first run (create_app did the rest at start; a server runs for
     weeks) also remove stale scratch folders (jobs/scratch.py) and run the thread jobs of dead
     processes (recover_thread_jobs): a gunicorn worker that stopped while the server goes on (a
     HUP, a replaced worker) handed its jobs back to the queue (JobExecutor.hand_back), and no
     process starting would otherwise take them before the next restart."""
     expire_all()
+    remove_orphans()
     if not first:
         remove_stale_scratch(app.config["JOB_TIME_LIMIT"])
         recover_thread_jobs(app)

@@ -14,7 +14,7 @@ import uuid
 from abc import ABC, abstractmethod
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 
 class StorageError(Exception):
@@ -55,6 +55,15 @@ class Storage(ABC):
     @abstractmethod
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object whose key starts with `prefix/`; return how many went."""
+
+    @abstractmethod
+    def folders(self, prefix: str) -> Iterator[str]:
+        """The names of the folders directly under `prefix/` (`jobs` -> each job id that has
+        files), read as they are listed: no object inside them is read."""
+
+    @abstractmethod
+    def newest_change(self, prefix: str) -> datetime | None:
+        """When anything under `prefix/` was last written (UTC); None when nothing is there."""
 
     @abstractmethod
     def check(self) -> str:
@@ -117,6 +126,27 @@ class LocalStorage(Storage):
         count = sum(1 for p in folder.rglob("*") if p.is_file())
         shutil.rmtree(folder, ignore_errors=True)
         return count
+
+    def folders(self, prefix: str) -> Iterator[str]:
+        try:
+            with os.scandir(self._path(prefix)) as entries:
+                names = [entry.name for entry in entries if entry.is_dir(follow_symlinks=False)]
+        except FileNotFoundError:
+            return
+        yield from names
+
+    def newest_change(self, prefix: str) -> datetime | None:
+        # Folders count too: put_file creates the job's folder before it copies a large file
+        # into .tmp/, and an empty folder just made is as recent as a file just written.
+        newest = None
+        for root, dirs, files in os.walk(self._path(prefix)):
+            for name in [""] + dirs + files:
+                try:
+                    changed = os.stat(os.path.join(root, name), follow_symlinks=False).st_mtime
+                except FileNotFoundError:  # removed meanwhile
+                    continue
+                newest = changed if newest is None else max(newest, changed)
+        return None if newest is None else datetime.fromtimestamp(newest, timezone.utc)
 
     def check(self) -> str:
         try:

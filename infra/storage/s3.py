@@ -11,7 +11,9 @@ from __future__ import annotations
 import io
 import os
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlparse
 
 import boto3
@@ -128,6 +130,27 @@ class S3Storage(Storage):
                     self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True})
                     deleted += len(objects)
         return deleted
+
+    def folders(self, prefix: str) -> Iterator[str]:
+        # With a Delimiter a listing page holds up to 1000 folder names (CommonPrefixes), not
+        # the objects inside them: a bucket of many jobs is listed in a request per 1000 jobs.
+        base = self._key(prefix) + "/"
+        with self._errors("list", base):
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=base,
+                                                                          Delimiter="/")
+            for page in pages:
+                for entry in page.get("CommonPrefixes", []):
+                    yield entry["Prefix"][len(base):].rstrip("/")
+
+    def newest_change(self, prefix: str) -> datetime | None:
+        # LastModified of an object sent in parts is when its upload began, not when it ended.
+        folder = self._key(prefix) + "/"
+        newest = None
+        with self._errors("list", folder):
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=folder):
+                for item in page.get("Contents", []):
+                    newest = item["LastModified"] if newest is None else max(newest, item["LastModified"])
+        return newest
 
     def check(self) -> str:
         try:

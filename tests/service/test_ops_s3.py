@@ -136,3 +136,54 @@ def test_api_serves_a_job_from_s3(make_app, s3_config, tmp_path, service_clip, w
     assert store.exists(f"jobs/{job['id']}/out/slides.pdf")
     assert client.delete(f"/api/jobs/{job['id']}").status_code in (200, 204)
     assert not store.exists(f"jobs/{job['id']}/out/slides.pdf")
+
+
+def test_sweep_listing_names_each_job_folder_once_with_its_newest_write(store, s3_config, tmp_path):
+    """The sweep's two listing calls: job folders (a LIST request with a Delimiter per 1000 of
+    them, never the objects inside) and the newest write under one folder."""
+    from datetime import datetime, timezone
+    source = tmp_path / "x.png"
+    source.write_bytes(b"png")
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    for key in ("jobs/a/out/slides/001.png", "jobs/a/work/extract/manifest.json", "jobs/b/upload/talk.mp4"):
+        store.put_file(key, source)
+    open_storage(s3_config["STORAGE_URL"].replace("deploy-a", "deploy-b"), s3_config).put_file("jobs/z/u.mp4", source)
+    assert sorted(store.folders("jobs")) == ["a", "b"]  # each once, though "a" holds two objects
+    newest = store.newest_change("jobs/a")
+    assert before <= newest <= datetime.now(timezone.utc)
+    assert newest == max(store.stat(k).modified for k in ("jobs/a/out/slides/001.png",
+                                                          "jobs/a/work/extract/manifest.json"))
+    assert store.newest_change("jobs/nothing-here") is None
+    assert list(store.folders("no-such-folder")) == []
+
+
+def test_sweep_removes_files_of_no_job_after_the_grace_only(make_app, s3_config, tmp_path):
+    """A job deleted while its worker still wrote (then killed before removing what it wrote):
+    those files are of no job; the upkeep removes them once they are a day old, never a live
+    job's files however old, nor a folder that is no job's id."""
+    from datetime import timedelta
+    from infra.extensions import job_store, storage
+    from jobs.recovery import ORPHAN_GRACE, remove_orphans
+    from models import Job, utcnow
+    from support.services import migrate
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 's3.db'}", REDIS_URL=None, **s3_config)
+    migrate(app)
+    source = tmp_path / "x.png"
+    source.write_bytes(b"png")
+    with app.app_context():
+        live = job_store().create(Job(executor="celery"))["id"]
+        deleted = job_store().create(Job(executor="celery"))["id"]
+        job_store().delete(deleted)
+        for job_id in (live, deleted):
+            storage().put_file(f"jobs/{job_id}/out/slides/001.png", source)
+            storage().put_file(f"jobs/{job_id}/work/ocr.json", source)
+        storage().put_file("jobs/not-a-job-id/notes.txt", source)
+        assert remove_orphans() == 0  # written just now: maybe a submission whose row is not committed yet
+        assert remove_orphans(now=utcnow() + ORPHAN_GRACE - timedelta(minutes=5)) == 0
+        assert storage().exists(f"jobs/{deleted}/work/ocr.json")
+        assert remove_orphans(now=utcnow() + ORPHAN_GRACE + timedelta(minutes=5)) == 1
+        assert not storage().exists(f"jobs/{deleted}/work/ocr.json")
+        assert not storage().exists(f"jobs/{deleted}/out/slides/001.png")
+        assert storage().exists(f"jobs/{live}/out/slides/001.png") and storage().exists(f"jobs/{live}/work/ocr.json")
+        assert storage().exists("jobs/not-a-job-id/notes.txt")
+        assert set(storage().folders("jobs")) == {live, "not-a-job-id"}
