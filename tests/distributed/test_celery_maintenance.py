@@ -97,6 +97,37 @@ def test_expired_jobs_go_with_their_files(app, add_job, tmp_path):
     assert status(app, recent)[0] == "succeeded" and status(app, active)[0] == "queued"
 
 
+def test_the_beat_expiry_removes_files_of_no_job_once_nothing_wrote_them_for_a_day(app, add_job, tmp_path):
+    """What a worker killed after its job was deleted left (files written after the delete, the
+    row gone): the hourly beat task removes them once a day old; a live job's files stay however
+    old, and a folder of no job that was written to just now stays too."""
+    from pathlib import Path
+
+    from jobs.recovery import ORPHAN_GRACE
+    from support.ops_helpers import age_folder
+    from tasks import expire_jobs as beat_expire_jobs
+    live, gone, busy = add_job(app), add_job(app), add_job(app)
+    root = Path(app.config["STORAGE_URL"])
+    marker = tmp_path / "marker"
+    marker.write_bytes(b"x")
+    with app.app_context():
+        job_store().delete(gone)
+        job_store().delete(busy)
+        for job_id in (live, gone, busy):
+            storage().put_file(f"jobs/{job_id}/work/chunks/000/manifest.json", marker)
+            storage().put_file(f"jobs/{job_id}/out/slides/001.png", marker)
+        assert beat_expire_jobs() == {"deleted": [], "orphans_removed": 0}  # maybe a submission under way
+        old = ORPHAN_GRACE.total_seconds() + 600
+        for job_id in (live, gone, busy):
+            age_folder(root / "jobs" / job_id, old)
+        storage().put_file(f"jobs/{busy}/out/slides/002.png", marker)  # written just now
+        assert beat_expire_jobs() == {"deleted": [], "orphans_removed": 1}
+    assert not (root / "jobs" / gone).exists()
+    assert (root / "jobs" / busy / "out" / "slides" / "001.png").is_file()
+    assert (root / "jobs" / live / "work" / "chunks" / "000" / "manifest.json").is_file()
+    assert (root / "jobs" / live / "out" / "slides" / "001.png").is_file()
+
+
 def test_unreachable_broker_at_submit_falls_back_to_the_thread_pool(make_app, app, service_clip, wait_job):
     web = make_app(SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=app.config["REDIS_URL"],
                    CELERY_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0", STORAGE_URL=app.config["STORAGE_URL"])

@@ -232,6 +232,39 @@ def test_old_jobs_are_expired_without_beat_by_command_and_by_the_server(make_app
     wait_until(lambda: not left(), what="the server to expire the old job", limit=30)
 
 
+def test_files_written_after_a_delete_go_with_the_hourly_upkeep_a_day_later(embedded_app, service_clip, wait_job):
+    """The thread pool's process killed (kill -9) after a deleted job's run wrote more files: no
+    row names them, retention never sees them; the hourly upkeep of a serving process removes
+    them once a day old. A finished job's files stay however old; and so does everything while
+    the database knows no job at all (a database replaced by mistake)."""
+    from pathlib import Path
+
+    from jobs.recovery import ORPHAN_GRACE, hourly_upkeep
+    from support.ops_helpers import age_folder
+    client, root = embedded_app.test_client(), Path(embedded_app.config["STORAGE_URL"]) / "jobs"
+    jobs = [client.post("/api/jobs", data={"file": (service_clip.open("rb"), "talk.mp4"), "ocr": "false",
+                                           "notes": notes}).get_json()["id"] for notes in ("true", "false")]
+    assert len(set(jobs)) == 2  # not a repeat of the first
+    kept, deleted = (wait_job(client, job_id) for job_id in jobs)
+    assert kept["status"] == deleted["status"] == "succeeded"
+    assert client.delete(f"/api/jobs/{deleted['id']}").status_code == 204
+    assert not (root / deleted["id"]).exists()
+    with embedded_app.app_context():  # what the killed run published after the delete
+        for key in ("out/slides/001.png", "out/thumbs/001.jpg", "out/manifest.json"):
+            storage().put_file(f"jobs/{deleted['id']}/{key}", service_clip)
+        hourly_upkeep(embedded_app)
+        assert (root / deleted["id"] / "out" / "manifest.json").is_file()  # a day must pass first
+        for job_id in jobs:
+            age_folder(root / job_id, ORPHAN_GRACE.total_seconds() + 600)
+        hourly_upkeep(embedded_app)
+        assert not (root / deleted["id"]).exists()
+        assert client.get(f"/api/jobs/{kept['id']}/pdf").data.startswith(b"%PDF")
+        db.session.execute(sa.delete(Job))
+        db.session.commit()
+        hourly_upkeep(embedded_app)
+    assert (root / kept["id"] / "out" / "slides.pdf").is_file()
+
+
 def test_scratch_folders_interrupted_work_left_go_at_start_and_a_live_process_keeps_its_own(
         make_app, embedded_app, tmp_path, monkeypatch):
     import tempfile
