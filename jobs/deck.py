@@ -11,6 +11,7 @@ from pathlib import Path
 import slidecast
 from infra.extensions import storage
 from jobs import keys
+from jobs.upload_readers import reading_upload
 from slidecast.deck import DeckError, check_pdf
 from slidecast.pipeline import FileHasher
 
@@ -63,9 +64,12 @@ def store_deck(job_id: str, path: Path) -> int:
 
 
 def with_local_deck(options: slidecast.ExtractOptions, job_id: str, folder: Path) -> slidecast.ExtractOptions:
-    """`options` with `deck` the job's stored deck fetched into `folder` (unchanged without one)."""
+    """`options` with `deck` the job's stored deck fetched into `folder` (unchanged without one).
+    Raises slidecast.Cancelled when the job is not running: a cancelled or failed job's deck goes
+    with its upload (jobs/upload_readers.py), and this copy holds them off as the video's does."""
     if not options.deck:
         return options
     target = Path(folder) / "deck.pdf"
-    storage().fetch(keys.deck_key(job_id), target)
+    with reading_upload(job_id):
+        storage().fetch(keys.deck_key(job_id), target)
     return dataclasses.replace(options, deck=str(target))

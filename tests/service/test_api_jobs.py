@@ -1,5 +1,6 @@
 """Reading, listing, cancelling and deleting jobs; health, stats and the API description."""
 
+import hashlib
 import http.server
 import logging
 import threading
@@ -7,15 +8,17 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from infra.extensions import executor, storage
+from infra.extensions import db, executor, storage
 from infra.storage import LocalStorage
-from jobs.keys import upload_key
-from models import new_id
+from jobs.deck import DECK_MARK
+from jobs.keys import deck_key, upload_key
+from models import Artifact, new_id
 from support.api_checks import assert_problem
 from support.held_files import opening_held
 from support.http_servers import http_server
-from support.services import wait_until
+from support.services import BEAMER_DECK, wait_until
 
 
 def test_unknown_and_malformed_ids_are_404(client):
@@ -87,15 +90,34 @@ def test_outputs_of_an_unfinished_job_are_409_and_of_a_failed_job_404(client, ap
     assert_problem(client.get(f"/api/jobs/{job_id}/slides"), 404, "cancelled")
 
 
-def job_with_upload(app, add_job, clip: Path, **fields) -> tuple[str, Path]:
-    """A queued job whose uploaded video is `clip` (add_job's executor: nothing runs it unless
-    the test submits it); returns its id and the upload's file in storage."""
+def job_with_upload(app, add_job, clip: Path, deck: Path | None = None, **fields) -> tuple[str, Path]:
+    """A queued job whose uploaded video is `clip`, sent with `deck` (a PDF) if given (add_job's
+    executor: nothing runs it unless the test submits it); returns its id and the upload's file
+    in storage (the deck's is beside it: deck_file)."""
     job_id = new_id()
     key = upload_key(job_id, clip.name)
-    job_id = add_job(app, id=job_id, upload_key=key, source_filename=clip.name, options={"ocr": False}, **fields)
+    options = {"ocr": False}
+    if deck is not None:
+        options["deck"] = DECK_MARK + hashlib.sha256(deck.read_bytes()).hexdigest()
+        fields["artifacts"] = [Artifact(kind="deck", key=deck_key(job_id), size=deck.stat().st_size,
+                                        content_type="application/pdf")]
+    job_id = add_job(app, id=job_id, upload_key=key, source_filename=clip.name, options=options, **fields)
     with app.app_context():
         storage().put_file(key, clip)
+        if deck is not None:
+            storage().put_file(deck_key(job_id), deck)
     return job_id, Path(app.config["STORAGE_URL"]) / key
+
+
+def deck_file(app, job_id: str) -> Path:
+    return Path(app.config["STORAGE_URL"]) / deck_key(job_id)
+
+
+def input_kinds(app, job_id: str) -> set[str]:
+    """Kinds of the job's artifact rows for what was sent (the video, the deck)."""
+    with app.app_context():
+        return set(db.session.scalars(sa.select(Artifact.kind).where(Artifact.job_id == job_id,
+                                                                     Artifact.kind.in_(("upload", "deck")))))
 
 
 def test_cancelling_a_queued_job_removes_its_upload(client, app, add_job, service_clip):
@@ -129,6 +151,45 @@ def test_a_job_cancelled_while_copying_its_upload_removes_it_once_the_copy_ends(
         assert client.post(f"/api/jobs/{job_id}/cancel").get_json()["status"] == "cancelled"
         assert upload.is_file()  # the step still reads it
     wait_until(lambda: not upload.exists(), what="the step to remove the upload once copied", limit=30)
+
+
+@pytest.mark.parametrize("end", ["cancelled", "failed"])
+def test_a_cancelled_or_failed_job_removes_its_deck_with_its_video(client, app, add_job, service_clip, tmp_path,
+                                                                    wait_job, end):
+    """The talk's deck sent with the video is read by no step of a job that ended so, and no
+    repeat takes it: like the video, it does not wait for JOB_RETENTION_DAYS."""
+    if end == "cancelled":
+        job_id, upload = job_with_upload(app, add_job, service_clip, deck=BEAMER_DECK)
+        assert client.post(f"/api/jobs/{job_id}/cancel").status_code == 200
+    else:
+        damaged = tmp_path / "talk.mp4"
+        damaged.write_bytes(b"not a video at all " * 1000)
+        job_id, upload = job_with_upload(app, add_job, damaged, deck=BEAMER_DECK, executor="thread")
+        with app.app_context():
+            executor().submit(job_id, "thread")
+        assert wait_job(client, job_id)["status"] == "failed"
+    assert not upload.exists() and not deck_file(app, job_id).exists()
+    assert input_kinds(app, job_id) == set()
+
+
+def test_a_job_cancelled_while_copying_its_video_keeps_its_deck_until_the_copy_ends_and_stops_quietly(
+        client, app, add_job, service_clip, caplog):
+    """The cancel comes while the step copies the video: both files stay for it, go once the copy
+    ends, and the step, whose next read is the deck, stops as cancelled with no error logged."""
+    job_id, upload = job_with_upload(app, add_job, service_clip, deck=BEAMER_DECK, executor="thread")
+    deck = deck_file(app, job_id)
+    with opening_held(upload) as copying:
+        with app.app_context():
+            executor().submit(job_id, "thread")
+        wait_until(copying, what="the job to copy its video")
+        assert client.post(f"/api/jobs/{job_id}/cancel").get_json()["status"] == "cancelled"
+        assert upload.is_file() and deck.is_file()
+    wait_until(lambda: not upload.exists() and not deck.exists(), what="the step to remove both once copied",
+               limit=30)
+    app.extensions["slidecast.executor"].shutdown(wait=True)  # the step's run is over
+    assert client.get(f"/api/jobs/{job_id}").get_json()["status"] == "cancelled"
+    assert input_kinds(app, job_id) == set()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_cancelling_a_job_stops_its_download_of_a_video_url_of_unknown_length(client, app, service_clip):
