@@ -15,4 +15,5 @@ def expire_command() -> None:
     """Delete finished jobs older than JOB_RETENTION_DAYS, rows and files, and the job folders in
     storage of no job, as beat's expire_jobs."""
     click.echo(f"deleted {expire_all()} finished job(s) older than the retention")
-    click.echo(f"removed {remove_orphans()} job folder(s) of no job, unchanged for {ORPHAN_GRACE}")
+    hours = ORPHAN_GRACE.total_seconds() / 3600
+    click.echo(f"removed {remove_orphans()} job folder(s) of no job, unchanged for {hours:.0f} h")

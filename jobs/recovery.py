@@ -239,7 +239,8 @@ def remove_orphans(now: datetime | None = None) -> int:
                     files += store.delete_prefix(job_prefix(job_id))
                     removed += 1
         if removed:
-            log.info("removed %d job folder(s) of no job (%d file(s)) unchanged for %s", removed, files, ORPHAN_GRACE)
+            log.info("removed %d job folder(s) of no job (%d file(s)), unchanged for %.0f h", removed, files,
+                     ORPHAN_GRACE.total_seconds() / 3600)
     return removed
 
 
@@ -270,13 +271,14 @@ def start_expirer(app, every: float = EXPIRE_EVERY_SECONDS) -> threading.Thread:
 
 
 def hourly_upkeep(app, first: bool = False) -> None:
-    """Inside `app`'s context: expire old jobs and remove the files of no job; after the first run (create_app did the rest at start; a server runs for
-    weeks) also remove stale scratch folders (jobs/scratch.py) and run the thread jobs of dead
-    processes (recover_thread_jobs): a gunicorn worker that stopped while the server goes on (a
-    HUP, a replaced worker) handed its jobs back to the queue (JobExecutor.hand_back), and no
-    process starting would otherwise take them before the next restart."""
+    """Inside `app`'s context: expire old jobs and remove the files of no job (remove_orphans);
+    after the first run (create_app did the rest at start; a server runs for weeks) also remove
+    stale scratch folders (jobs/scratch.py) and run the thread jobs of dead processes
+    (recover_thread_jobs): a gunicorn worker that stopped while the server goes on (a HUP, a
+    replaced worker) handed its jobs back to the queue (JobExecutor.hand_back), and no process
+    starting would otherwise take them before the next restart."""
     expire_all()
-    remove_orphans()
     if not first:
         remove_stale_scratch(app.config["JOB_TIME_LIMIT"])
         recover_thread_jobs(app)
+    remove_orphans()  # last: a storage that cannot be listed now must not hold up the recovery of jobs
