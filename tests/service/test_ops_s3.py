@@ -138,7 +138,8 @@ def test_api_serves_a_job_from_s3(make_app, s3_config, tmp_path, service_clip, w
     assert not store.exists(f"jobs/{job['id']}/out/slides.pdf")
 
 
-def test_sweep_listing_names_each_job_folder_once_with_its_newest_write(store, s3_config, tmp_path):
+def test_sweep_listing_names_each_job_folder_once_with_its_newest_write(store, s3_config, moto_endpoint, bucket,
+                                                                        tmp_path):
     """The sweep's two listing calls: job folders (a LIST request with a Delimiter per 1000 of
     them, never the objects inside) and the newest write under one folder."""
     from datetime import datetime, timezone
@@ -149,6 +150,12 @@ def test_sweep_listing_names_each_job_folder_once_with_its_newest_write(store, s
         store.put_file(key, source)
     open_storage(s3_config["STORAGE_URL"].replace("deploy-a", "deploy-b"), s3_config).put_file("jobs/z/u.mp4", source)
     assert sorted(store.folders("jobs")) == ["a", "b"]  # each once, though "a" holds two objects
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    for n in range(1000):  # more folders than a listing page holds: the next page is read too
+        s3.put_object(Bucket=bucket, Key=f"deploy-a/jobs/many-{n:04d}/out/x", Body=b"x")
+    names = list(store.folders("jobs"))
+    assert len(names) == len(set(names)) == 1002 and {"a", "b", "many-0000", "many-0999"} <= set(names)
     newest = store.newest_change("jobs/a")
     assert before <= newest <= datetime.now(timezone.utc)
     assert newest == max(store.stat(k).modified for k in ("jobs/a/out/slides/001.png",

@@ -95,7 +95,10 @@ def start_gunicorn(tmp_path: Path, database_url: str, workers: int, **settings: 
 def start_moto() -> tuple[subprocess.Popen, str]:
     """moto's standalone S3-compatible server on a free 127.0.0.1 port: (process, endpoint URL)."""
     port = free_port()
-    proc = start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)])
+    # Its output goes nowhere: a line per request into a pipe nobody reads stops the server
+    # (every request then times out) once the pipe is full, after about 600 requests.
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     endpoint = f"http://127.0.0.1:{port}"
     wait_http(endpoint, proc, "moto server")
     return proc, endpoint
