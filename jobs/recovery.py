@@ -208,9 +208,9 @@ def expire_all() -> int:
 
 
 # A job folder with no row is also what a submission under way looks like: api/jobs.accept writes
-# the upload (and the deck) to storage first and commits the job's row after, so for as long as
-# that write lasts (a 500 MB upload sent on to S3, in parts whose LastModified is the start) the
-# folder is a day old at most by a wide margin. A day more of a dead job's files costs little.
+# the upload (and the deck) to storage first and commits the job's row after, so the folder has no
+# row for as long as that write lasts (a 500 MB upload sent on to S3 in parts, dated by their
+# start: minutes on a slow link). No upload comes near a day; a dead job's files a day more cost little.
 ORPHAN_GRACE = timedelta(days=1)
 ORPHAN_BATCH = 500  # folder names looked up in the database per query
 
