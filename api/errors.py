@@ -3,6 +3,7 @@ one; SlidecastApi answers every HTTP error that way; the database going away is 
 
 from __future__ import annotations
 
+import difflib
 import logging
 
 import sqlalchemy as sa
@@ -46,10 +47,41 @@ def _too_large_detail() -> str:
             "send a smaller file, or ask the operator to raise MAX_UPLOAD_MB")
 
 
+# What a user guesses under /api/jobs/ID/: the option's name (subtitles) or the file the CLI
+# and the archive call it (slides.pdf), for the route that serves it.
+GUESSED_NAMES = {"subtitles.srt": "transcript.srt", "subtitles.vtt": "transcript.vtt",
+                 "subtitles": "transcript.srt", "transcript": "transcript.srt",
+                 "slides.pdf": "pdf", "notes.md": "notes", "manifest.json": "manifest",
+                 "slides.pptx": "pptx", "archive": "archive.zip", "zip": "archive.zip"}
+
+
+def _closest_route(path: str) -> str | None:
+    """The route `path` was most likely meant for: same segments but one, the differing one
+    a known guess or close in spelling (chapter.txt for chapters.txt)."""
+    given = path.rstrip("/").split("/")
+    options: dict[int, list[str]] = {}  # segment index -> the names a route has there
+    for rule in current_app.url_map.iter_rules():
+        parts = rule.rule.rstrip("/").split("/")
+        if len(parts) != len(given):
+            continue
+        differ = [i for i, (want, got) in enumerate(zip(parts, given)) if want != got and not want.startswith("<")]
+        if len(differ) == 1:
+            options.setdefault(differ[0], []).append(parts[differ[0]])
+    for i, names in sorted(options.items()):
+        meant = GUESSED_NAMES.get(given[i].lower())
+        close = [meant] if meant in names else difflib.get_close_matches(given[i], names, n=1, cutoff=0.75)
+        if close:
+            return "/".join(given[:i] + close[:1] + given[i + 1:])
+    return None
+
+
 def _no_route_detail() -> str:
     detail = f"there is nothing at {request.path}; every route of the API is listed at /api/docs"
     if "/slides/" in request.path:
         detail += " (a slide is /api/jobs/ID/slides/N/image or /thumbnail, N its number from 1)"
+    meant = _closest_route(request.path)
+    if meant:
+        detail += f"; did you mean {meant}?"
     return detail
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import mimetypes
 import re
@@ -235,6 +236,12 @@ def load_fields(schema, data: dict, location: str, parts: tuple[str, ...] = ()) 
     except ValidationError as err:
         unknown = any(why == [UNKNOWN] for why in err.messages.values())
         accepted = {"accepted_fields": sorted(set(schema.fields) | set(parts))} if unknown else {}
+        for name, why in err.messages.items():
+            # a typo (trancribe) is more often meant than a new field: name the one it is closest to
+            close = difflib.get_close_matches(str(name), accepted.get("accepted_fields", []), n=1) \
+                if why == [UNKNOWN] else []
+            if close:
+                err.messages[name] = [f"Unknown field; did you mean {close[0]}?"]
         problem(422, "", errors={location: err.messages}, invalid_fields=sorted(err.messages), **accepted)
     return {k: v for k, v in loaded.items() if v is not None}
 

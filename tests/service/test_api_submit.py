@@ -72,6 +72,27 @@ def test_a_path_outside_the_routes_is_a_problem_pointing_to_the_docs(client):
     assert "nothing at /api/jobs/" in body["detail"]
 
 
+def test_a_guessed_file_name_under_a_job_points_to_its_route(client):
+    # The option is `subtitles` and the CLI writes slides.pdf, notes.md; a user guessing those
+    # names under /api/jobs/ID/ got only "nothing here, see /api/docs".
+    job = "/api/jobs/0b8f6c2e-3f1a-4c55-9f0e-2a7d5b1c9e44"
+    for guess, route in (("subtitles.srt", "transcript.srt"), ("subtitles.vtt", "transcript.vtt"),
+                         ("slides.pdf", "pdf"), ("notes.md", "notes"), ("slides.pptx", "pptx"),
+                         ("chapter.txt", "chapters.txt"), ("archive", "archive.zip")):
+        body = assert_problem(client.get(f"{job}/{guess}"), 404, "/api/docs")
+        assert f"did you mean {job}/{route}?" in body["detail"], (guess, body["detail"])
+    assert "did you mean" not in assert_problem(client.get(f"{job}/zzzz"), 404)["detail"]
+
+
+def test_a_misspelt_option_is_answered_with_the_one_it_is_closest_to(client, app, clip_bytes):
+    body = assert_problem(client.post("/api/jobs", json={"video_url": "https://example.org/a.mp4",
+                                                         "trancribe": True}), 422, "trancribe")
+    assert "did you mean transcribe?" in body["detail"]
+    form = upload(client, clip_bytes, min_slide_duraton="2")
+    assert "did you mean min_slide_duration?" in assert_problem(form, 422)["detail"]
+    assert_nothing_created(app)
+
+
 def test_empty_file(client, app):
     assert_problem(upload(client, b""), 422, "empty")
     assert_nothing_created(app)
