@@ -44,8 +44,14 @@ def test_a_queue_no_worker_consumes_is_named_by_health_and_by_the_job_waiting_th
     log = tmp_path / "worker.log"
     worker = Worker(worker_env(app, throwaway_redis.url), log, queues=[q for q in QUEUES if q != "analysis"])
     try:
-        fresh = web_app(make_app, app, throwaway_redis.url).test_client()  # the answer is kept 10 s
-        health = fresh.get("/api/health").get_json()
+        def health_seeing_the_worker():
+            # a new app each time: an app keeps its answer 10 s; on a busy machine the worker's
+            # first ping reply can come after the health check's wait
+            answer = web_app(make_app, app, throwaway_redis.url).test_client().get("/api/health").get_json()
+            return answer if answer["components"]["workers"]["status"] != "none" else None
+
+        health = wait_until(health_seeing_the_worker, what="health to see the worker", limit=30, step=0.5)
+        fresh = web_app(make_app, app, throwaway_redis.url).test_client()
         job = submit(fresh, service_clip, ocr=True)
         waiting = wait_until(lambda: (lambda j: j if "analysis" in (j["message"] or "") else None)(
             fresh.get(f"/api/jobs/{job['id']}").get_json()), what="the job to wait for OCR", limit=120)
