@@ -503,9 +503,14 @@ class DeckMatcher:
             # (beamer-logik page 11, no fade under way) got page 10 or 33 under some RNG seeds:
             # its page was 13th, and the geometry (76 agreeing features, from the sidebar) was
             # right all along.
+            # Only a page that explains the picture is taken from there: a picture beside a
+            # webcam leaves about 0.1 under its own page, where many sparse pages of a deck
+            # leave about as much and the mix fit (_dominant) over them goes astray
+            # (metropolis-pip's page 28 took page 16).
             listed = set(sighting.shortlist)
-            candidates += [(leftover(self.grey(p.number), own), p.number, own)
-                           for p in self.deck.pages if p.number not in listed]
+            unlisted = [(leftover(self.grey(p.number), own), p.number, own)
+                        for p in self.deck.pages if p.number not in listed]
+            candidates += [c for c in unlisted if c[0] <= WELL_EXPLAINED]
         if video_geometry is not None and (not candidates or min(c[0] for c in candidates) > EXPLAINED):
             pages = self.deck.pages if len(self.deck.pages) <= ALL_PAGES_UP_TO else \
                 [self.by_number[n] for n in sighting.shortlist]
