@@ -20,11 +20,24 @@ _RANGE = "must be from {min} to {max}, got {input}"
 _FINITE = "is too large or not a number: must be from {min} to {max}"
 
 
+# A bad value names the ones accepted ("Not a valid boolean." left a user guessing the spelling).
+_FORM_BOOLEAN = "must be true or false (also accepted: 1 or 0, yes or no, on or off)"
+_JSON_BOOLEAN = "must be the JSON boolean true or false, not a string or a number"
+_NUMBER = "must be a number from {min} to {max}"
+
+
+class FormBoolean(fields.Boolean):
+    """A form or query value: true/false and the spellings marshmallow accepts for them."""
+
+    default_error_messages = {"invalid": _FORM_BOOLEAN}
+
+
 class StrictBoolean(fields.Boolean):
     """JSON booleans only: "yes" or 1 is a type error in a JSON body."""
 
     truthy = {True}
     falsy = {False}
+    default_error_messages = {"invalid": _JSON_BOOLEAN}
 
 
 class RegionSchema(Schema):
@@ -53,24 +66,27 @@ def _options(boolean: type[fields.Boolean]) -> dict:
         "keep_builds": boolean(**flag, metadata={"description": "keep each incremental build step"}),
         "pdf_all_appearances": boolean(**flag, metadata={"description": "PDF holds every appearance"}),
         "sensitivity": fields.Float(validate=validate.Range(0, 1, error=_RANGE), load_default=None,
-                                    error_messages={"special": _FINITE.format(min=0, max=1)},
+                                    error_messages={"special": _FINITE.format(min=0, max=1),
+                                                    "invalid": _NUMBER.format(min=0, max=1)},
                                     metadata={"description": "0..1, higher finds smaller changes (0.5)"}),
         "min_slide_duration": fields.Float(validate=validate.Range(0, 600, error=_RANGE), load_default=None,
-                                           error_messages={"special": _FINITE.format(min=0, max=600)},
+                                           error_messages={"special": _FINITE.format(min=0, max=600),
+                                                           "invalid": _NUMBER.format(min=0, max=600)},
                                            metadata={"description": "seconds a slide must stay (1.0)"}),
     }
 
 
 # What a job's `options` shows: what a submission may set (the option fields, ignore_regions in
 # JSON, the deck part's mark), not the engines and workers a client cannot choose.
-ECHOED_OPTIONS = frozenset(_options(fields.Boolean)) | {"ignore_regions", "deck"}
+ECHOED_OPTIONS = frozenset(_options(FormBoolean)) | {"ignore_regions", "deck"}
 
 # Not an extraction option: where the job goes in the queue (docs/distributed.md).
 PRIORITY = fields.Integer(validate=validate.Range(0, 9, error=_RANGE), load_default=None,
+                          error_messages={"invalid": "must be a whole number from 0 to 9"},
                           metadata={"description": "0..9, 9 runs first (default 5); above 5 needs an admin key when keys are required"})
 
 
-class SubmitFormSchema(Schema.from_dict(_options(fields.Boolean))):
+class SubmitFormSchema(Schema.from_dict(_options(FormBoolean))):
     """multipart/form-data fields beside `file` (form values are strings: "true", "0.7")."""
 
     class Meta:
@@ -106,7 +122,7 @@ class RepeatJsonSchema(Schema.from_dict(_options(StrictBoolean))):
     ignore_regions = fields.List(fields.Nested(RegionSchema), load_default=None)
 
 
-class BatchFormSchema(Schema.from_dict(_options(fields.Boolean))):
+class BatchFormSchema(Schema.from_dict(_options(FormBoolean))):
     """POST /api/jobs/batch as multipart: the option fields for every video (beside the `file`
     parts and `video_url` fields)."""
 

@@ -145,6 +145,26 @@ def test_unknown_and_ill_typed_options_are_named(client, app, clip_bytes):
     assert_nothing_created(app)
 
 
+def test_a_bad_value_of_an_option_is_answered_with_the_values_accepted(client, app, clip_bytes):
+    # transcribe=maybe was answered "Not a valid boolean": the user had to guess the spellings.
+    body = assert_problem(upload(client, clip_bytes, transcribe="maybe", pptx="si"), 422)
+    for name in ("transcribe", "pptx"):
+        assert f"{name} (must be true or false (also accepted: 1 or 0, yes or no, on or off))" in body["detail"]
+    raw = assert_problem(client.post("/api/jobs?keep_builds=perhaps", data=clip_bytes, content_type="video/mp4"), 422)
+    assert "keep_builds (must be true or false" in raw["detail"]
+    batch = client.post("/api/jobs/batch", data={"file": (io.BytesIO(clip_bytes), "a.mp4"), "notes": "maybe"},
+                        content_type="multipart/form-data")
+    assert "notes (must be true or false" in assert_problem(batch, 422)["detail"]
+    body = assert_problem(client.post("/api/jobs", json={"video_url": "https://example.org/a.mp4", "transcribe": "yes",
+                                                         "sensitivity": "high", "priority": "urgent"}), 422)
+    assert "transcribe (must be the JSON boolean true or false, not a string or a number)" in body["detail"]
+    assert "sensitivity (must be a number from 0 to 1)" in body["detail"]
+    assert "priority (must be a whole number from 0 to 9)" in body["detail"]
+    form = assert_problem(upload(client, clip_bytes, min_slide_duration="long"), 422)
+    assert "min_slide_duration (must be a number from 0 to 600)" in form["detail"]
+    assert_nothing_created(app)
+
+
 def test_a_region_given_as_a_list_is_answered_with_the_shape_of_one(client, app):
     refused = client.post("/api/jobs", json={"video_url": "https://example.org/a.mp4", "ignore_regions": [[0, 0, 2, 2]]})
     assert_problem(refused, 422, '{"x", "y", "w", "h"}', "ignore_regions")
