@@ -74,12 +74,13 @@ class Manifest:
         return [s for s in self.slides if s.same_as is None]
 
     def slide_numbers(self) -> dict[int, int]:
-        """Appearance index -> the number of the slide it shows: the index of that slide's first
-        appearance (a return has the number of the slide it returns to). The one numbering a
-        user sees: the API's /slides/N and /search, the files slides/NNN.png, the PDF's outline,
-        the notes' headings, the PPTX's notes. Numbers skip the indexes of returns (a return to
-        slide 5 at index 17 makes the next new slide 18, shown in slides/018.png)."""
-        return {s.index: s.same_as or s.index for s in self.slides}
+        """Appearance index -> the number of the slide it shows: that slide's place among the
+        distinct slides (a return has the number of the slide it returns to). What the documents
+        say: the PDF's page and outline, the notes' headings, the PPTX's slide and its notes all
+        count 1, 2, 3 (the timeline's `index`, the API's /slides/N and slides/NNN.png, counts
+        appearances: after a return, they run ahead; docs/content.md "Numbering")."""
+        places = document_numbers(self.distinct())
+        return {s.index: places[s.same_as or s.index] for s in self.slides}
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -97,6 +98,13 @@ class Manifest:
     @classmethod
     def load(cls, path: str | Path) -> "Manifest":
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def document_numbers(pages: list[SlideEntry]) -> dict[int, int]:
+    """Appearance index -> the place (from 1) of the page that shows its slide in a document of
+    `pages` (every appearance, or first appearances only): a return has its first page's place."""
+    places = {page.index: place for place, page in enumerate(pages, start=1)}
+    return {page.index: places.get(page.same_as, places[page.index]) for page in pages}
 
 
 _NUM = {"type": "number", "minimum": 0}

@@ -46,7 +46,7 @@ def _appearances_by_slide(manifest: Manifest) -> dict[int, list[SlideEntry]]:
 
 
 def _heading(slide: SlideEntry, number: int) -> str:
-    """"Slide N: title", N the slide's number everywhere (Manifest.slide_numbers)."""
+    """"Slide N: title", N the slide's place among the distinct slides (Manifest.slide_numbers)."""
     return f"Slide {number}: {slide.title}" if slide.title else f"Slide {number}"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from fpdf import FPDF
 
 from .deck_pages import page_sizes, place_deck_pages
-from .manifest import SlideEntry
+from .manifest import SlideEntry, document_numbers
 
 POINTS_PER_PIXEL = 72 / 96
 # Fonts with wide Unicode coverage, tried in order; none is required.
@@ -70,16 +70,17 @@ def build_pdf(slides: list[SlideEntry], out_dir: Path, info: PdfInfo, deck: Path
 def outline_entries(slides: list[SlideEntry]) -> list[str | None]:
     """The outline entry of each page, or None for a page that continues the entry before.
 
-    Slides are numbered as everywhere else (Manifest.slide_numbers: the index of the slide's
-    first appearance, as the API and slides/NNN.png): "N. title (mm:ss)", "N. Slide N (mm:ss)"
-    without a title. A return to an earlier slide is marked as one ("Back to N. title (mm:ss)");
-    a page with the same title as the page before (a build step, a continued frame) gets no
-    entry of its own.
+    N is the page's place in this PDF (the slide's number in the notes and the PPTX too, when
+    the PDF holds the distinct slides): "N. title (mm:ss)", "N. Slide N (mm:ss)" without a
+    title. A return to an earlier slide is marked as one ("Back to N. title (mm:ss)", N the
+    page it first had); a page with the same title as the page before (a build step, a continued
+    frame) gets no entry of its own.
     """
     entries: list[str | None] = []
     previous = None
+    numbers = document_numbers(slides)
     for slide in slides:
-        number = slide.same_as or slide.index
+        number = numbers[slide.index]
         title = " ".join(slide.title.split())
         label = f"{number}. {title or f'Slide {number}'} ({clock(slide.start)})"
         same_run = bool(title) and title == previous

@@ -35,6 +35,7 @@ def build_pptx(manifest: Manifest, out_dir: Path, pictures: dict[int, Path] | No
             width, height = first.size
         deck.slide_width, deck.slide_height = SLIDE_WIDTH, Emu(round(SLIDE_WIDTH * height / width))
     said = _narration(manifest)
+    numbers = manifest.slide_numbers()
     for slide, path in zip(distinct, paths):
         page = deck.slides.add_slide(deck.slide_layouts[TITLE_ONLY_LAYOUT if slide.title else BLANK_LAYOUT])
         if slide.title:
@@ -42,7 +43,7 @@ def build_pptx(manifest: Manifest, out_dir: Path, pictures: dict[int, Path] | No
             # list; the picture added after it lies on top, so the slide looks as it did.
             page.shapes.title.text = " ".join(slide.title.split())
         page.shapes.add_picture(str(path), 0, 0, deck.slide_width, deck.slide_height)
-        page.notes_slide.notes_text_frame.text = _notes(slide, slide.index, said.get(slide.index, []))
+        page.notes_slide.notes_text_frame.text = _notes(slide, numbers[slide.index], said.get(slide.index, []))
     buffer = io.BytesIO()
     deck.save(buffer)
     return buffer.getvalue()
@@ -58,7 +59,7 @@ def _narration(manifest: Manifest) -> dict[int, list[str]]:
 
 
 def _notes(slide: SlideEntry, number: int, said: list[str]) -> str:
-    """"Slide N: title" (N: the slide's number everywhere, Manifest.slide_numbers), the
+    """"Slide N: title" (N: the slide's place in the deck, as in the PDF and the notes), the
     slide's text, what was said."""
     parts = [f"Slide {number}" + (f": {slide.title}" if slide.title else "")]
     if slide.text.strip():

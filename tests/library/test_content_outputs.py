@@ -154,8 +154,8 @@ def outline_of(tmp_path: Path, timeline: list[tuple[float, str, int | None]]) ->
 
 def test_pdf_outline_reads_like_a_table_of_contents(tmp_path):
     # Every appearance has a page (--pdf-all-appearances): a build's steps share one entry, the
-    # return to the outline is marked as a return, and slides keep their numbers (the index of
-    # their first appearance, as the API and slides/NNN.png: after the return, Results is 6).
+    # return to the outline is marked as a return (with the page it first had), and each entry's
+    # number is its page in this PDF: after the return, Results is page 6.
     outline = outline_of(tmp_path, [(0, "Outline", None), (40, "Method", None), (55, "Method", None),
                                     (70, "", None), (95, "Outline", 1), (130, "Results", None)])
     assert outline == ["1. Outline (00:00)", "2. Method (00:40)", "4. Slide 4 (01:10)",

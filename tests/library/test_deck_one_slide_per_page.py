@@ -72,19 +72,20 @@ def test_a_later_appearance_of_a_page_is_a_return_to_it(talk):
     assert [s.index for s in manifest.distinct()] == [1, 2, 4]
 
 
-def test_pdf_notes_and_pptx_hold_each_page_once_and_number_slides_as_the_api_and_files_do(talk):
-    # The third appearance returns to slide 1: the next new slide is 4 everywhere a user sees it
-    # (its picture slides/004.png, the API's /slides/4), not 3 in the documents.
+def test_pdf_notes_and_pptx_hold_each_page_once_and_number_each_slide_by_its_place_in_them(talk):
+    # The third appearance returns to slide 1: the next new slide is the documents' third page,
+    # and they say 3, not its appearance index 4 (a trial's PPTX said "Slide 33" on its 31st
+    # slide). The timeline's index stays 4: its picture is slides/004.png, the API's /slides/4.
     out, manifest = talk
     reader = PdfReader(out / "slides.pdf")
     assert len(reader.pages) == 3
     outline = [item["/Title"] for item in reader.outline]
-    assert outline[-1] == "4. Bad news about pp-partitions of haplotype matrices. (01:00)"
+    assert outline[-1] == "3. Bad news about pp-partitions of haplotype matrices. (01:00)"
     notes = (out / "notes.md").read_text(encoding="utf-8")
     headings = re.findall(r"^## (Slide \d+.*)$", notes, re.M)
     assert headings == ["Slide 1: General formalization of haplotyping.",
                         "Slide 2: How blocks help in perfect phylogeny haplotyping.",
-                        "Slide 4: Bad news about pp-partitions of haplotype matrices."]
+                        "Slide 3: Bad news about pp-partitions of haplotype matrices."]
     assert manifest.slides[3].image == "slides/004.png"
     # The page shown twice lists both of its times and all that was said over them.
     assert "*Shown 00:00–00:30, 00:45–01:00*" in notes
@@ -92,5 +93,5 @@ def test_pdf_notes_and_pptx_hold_each_page_once_and_number_slides_as_the_api_and
     deck = Presentation(out / "slides.pptx")
     assert len(deck.slides) == 3
     assert deck.slides[2].notes_slide.notes_text_frame.text.startswith(
-        "Slide 4: Bad news about pp-partitions of haplotype matrices.")
-    assert manifest.slide_numbers() == {1: 1, 2: 2, 3: 1, 4: 4}
+        "Slide 3: Bad news about pp-partitions of haplotype matrices.")
+    assert manifest.slide_numbers() == {1: 1, 2: 2, 3: 1, 4: 3}
