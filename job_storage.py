@@ -317,6 +317,7 @@ def job_record(job: Job, artifact_kinds) -> dict:
         "duration": job.duration,
         "video_sha256": job.video_sha256,
         "slide_count": job.slide_count,
+        "appearance_count": job.appearance_count,
         "warnings": job.warnings or [],
         "artifact_kinds": sorted(set(artifact_kinds)),
         "created_at": iso(job.created_at),

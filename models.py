@@ -58,7 +58,10 @@ class Job(db.Model):
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     priority: Mapped[int] = mapped_column(sa.Integer, default=0)
     duration: Mapped[float | None] = mapped_column(sa.Float)
+    # Distinct slides (the pages of the job's PDF and PPTX) and the timeline's appearances (a
+    # return to an earlier slide is one more appearance); migration 0007 says why both.
     slide_count: Mapped[int | None] = mapped_column(sa.Integer)
+    appearance_count: Mapped[int | None] = mapped_column(sa.Integer)
     # What the user should know about a finished job's result (the manifest's `warnings`).
     warnings: Mapped[list | None] = mapped_column(sa.JSON)
     video_sha256: Mapped[str | None] = mapped_column(sa.String(64))

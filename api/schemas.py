@@ -171,7 +171,11 @@ class JobSchema(Schema):
     priority = fields.Integer()
     executor = fields.String(metadata={"description": "celery or thread"})
     video = fields.Nested(VideoSchema)
-    slide_count = fields.Integer(allow_none=True)
+    slide_count = fields.Integer(allow_none=True, metadata={
+        "description": "distinct slides: the pages of the PDF (by default) and of the PPTX, the sections of the notes"})
+    appearance_count = fields.Integer(allow_none=True, metadata={
+        "description": "the slides' appearances on the video's timeline (the manifest's `slides` and /slides): "
+                       "a return to an earlier slide is one more appearance, not one more slide"})
     cached = fields.Boolean(metadata={"description": "true when the slides were not made for this job or answer: "
                                                      "a repeat's answer of a finished job of the same video and "
                                                      "options, or a video_url job that reused such a job's slides"})

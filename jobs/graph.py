@@ -33,7 +33,7 @@ from jobs.handover import (extract_names, extraction_only, extraction_reporter, 
 from jobs.deck import with_local_deck
 from jobs.inputs import input_video
 from jobs.progress import ALIGNING_LAST, STAGE_BANDS, reporter, stage_percent
-from jobs.publish import in_service_words, metrics_row, publish_files, slide_rows
+from jobs.publish import in_service_words, metrics_row, publish_files, result_values, slide_rows
 from jobs.reuse import downloaded_sha256, reuse_earlier
 from jobs.scratch import scratch
 from jobs.steps import finish_part, remove_files_unless_succeeded
@@ -228,8 +228,7 @@ def _publish_and_succeed(job: Job, manifest: Manifest, out: Path, folder: Path) 
     rows = publish_files(job.id, out, prefix, manifest, folder) + slide_rows(job.id, manifest, prefix)
     elapsed = (utcnow() - (as_utc(job.started_at) or utcnow())).total_seconds()
     rows.append(metrics_row(job, manifest, elapsed))
-    done = job_store().succeed(job.id, rows, slide_count=len(manifest.slides), duration=manifest.video.duration,
-                               video_sha256=manifest.video.sha256, warnings=list(manifest.warnings))
+    done = job_store().succeed(job.id, rows, **result_values(manifest))
     if not done:  # cancelled or deleted meanwhile, or a duplicate generation already succeeded
         db.session.rollback()
         remove_files_unless_succeeded(job.id)

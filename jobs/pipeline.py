@@ -22,7 +22,7 @@ from jobs.inputs import BadVideo, DownloadFailed, input_video
 from jobs.keys import job_prefix, out_prefix as output_prefix
 from jobs.progress import reporter
 from jobs.reuse import downloaded_sha256, reuse_earlier
-from jobs.publish import in_service_words, metrics_row, publish_files, slide_rows
+from jobs.publish import in_service_words, metrics_row, publish_files, result_values, slide_rows
 from jobs.scratch import scratch
 from jobs.upload_readers import remove_unused_upload
 from models import QUEUED, RUNNING, Job
@@ -147,8 +147,7 @@ def _run(job_id: str, work: Path, out_prefix: str, started: float) -> str:
     rows += slide_rows(job_id, manifest, out_prefix)
     elapsed = time.monotonic() - started
     rows.append(metrics_row(job, manifest, elapsed))
-    done = store.succeed(job_id, rows, slide_count=len(manifest.slides), duration=manifest.video.duration,
-                         video_sha256=manifest.video.sha256, warnings=list(manifest.warnings))
+    done = store.succeed(job_id, rows, **result_values(manifest))
     if not done:  # cancelled or deleted while publishing: leave nothing behind
         _remove_partial(job_id, out_prefix)
         return "cancelled"

@@ -70,6 +70,16 @@ def slide_rows(job_id: str, manifest, out_prefix: str) -> list[Slide]:
             for s in manifest.slides]
 
 
+def result_values(manifest) -> dict:
+    """What a succeeded job records of its manifest: `slide_count` the distinct slides (the pages
+    of its PDF and PPTX), `appearance_count` the manifest's timeline entries (a return to an
+    earlier slide is one more appearance, not one more slide), the video's duration and hash,
+    and the warnings."""
+    return {"slide_count": len(manifest.distinct()), "appearance_count": len(manifest.slides),
+            "duration": manifest.video.duration, "video_sha256": manifest.video.sha256,
+            "warnings": list(manifest.warnings)}
+
+
 def metrics_row(job: Job, manifest, elapsed: float) -> JobMetrics:
     started = as_utc(job.started_at) or utcnow()
     duration = manifest.video.duration

@@ -49,7 +49,8 @@ def reuse_earlier(job: Job, digest: str | None) -> bool:
         return False
     earlier = db.session.get(Job, earlier_id)
     rows = _copied_results(earlier_id, job.id)
-    done = job_store().succeed(job.id, rows, slide_count=earlier.slide_count, duration=earlier.duration,
+    done = job_store().succeed(job.id, rows, slide_count=earlier.slide_count,
+                               appearance_count=earlier.appearance_count, duration=earlier.duration,
                                video_sha256=digest, warnings=earlier.warnings,
                                message=f"{REUSED}the same video and options as job {earlier_id}; its slides were reused")
     if not done:  # cancelled or deleted meanwhile

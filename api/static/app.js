@@ -230,7 +230,10 @@ function renderJob(entry) {
   actions.textContent = "";
   if (doc.status === "succeeded") {
     const count = doc.slide_count || 0;
-    actions.append(jobButton("open-job", "show " + count + (count === 1 ? " slide" : " slides"), () => openJob(doc.id)));
+    // The list shows every appearance: say so when returns make it longer than the slides.
+    const shown = doc.appearance_count > count ? " (" + doc.appearance_count + " appearances)" : "";
+    actions.append(jobButton("open-job", "show " + count + (count === 1 ? " slide" : " slides") + shown,
+                             () => openJob(doc.id)));
   }
   if (FINAL.has(doc.status)) {
     actions.append(jobButton("delete-job", "delete", () => deleteJob(doc.id)));

@@ -306,10 +306,35 @@ def test_health_is_503_on_a_database_an_older_migration_left(make_app, tmp_path)
         upgrade(directory=str(ROOT / "migrations"), revision="0001_jobs")
     database = app.test_client().get("/api/health").get_json()["components"]["database"]
     assert database["status"] == "down"
-    assert "at 0001_jobs, this code needs 0006_job_warnings" in database["detail"]
+    assert "at 0001_jobs, this code needs 0007_job_appearance_count" in database["detail"]
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
     assert app.test_client().get("/api/health").status_code == 200
+
+
+def test_a_job_finished_before_migration_0007_counts_its_slides_as_its_pdf_does(make_app, tmp_path):
+    """Its slide_count counted appearances (3: slide 1, slide 2, back to 1); after the upgrade it
+    is the 2 distinct slides and appearance_count keeps the 3."""
+    from flask_migrate import upgrade
+
+    from infra.settings import ROOT
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'old.db'}", REDIS_URL=None)
+    job_id = new_id()
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"), revision="0006_job_warnings")
+        db.session.execute(sa.text(
+            "INSERT INTO jobs (id, status, progress, options, executor, attempts, priority, slide_count, "
+            "created_at, updated_at) VALUES (:id, 'succeeded', 100, '{}', 'thread', 1, 5, 3, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"id": job_id})
+        for index, same_as in ((1, None), (2, None), (3, 1)):
+            db.session.execute(sa.text(
+                'INSERT INTO slides (job_id, "index", start, "end", same_as, title, text, transcript, keywords, '
+                "image_key, thumbnail_key) VALUES (:job, :index, 0, 1, :same_as, '', '', '', '[]', 'i', 't')"),
+                {"job": job_id, "index": index, "same_as": same_as})
+        db.session.commit()
+        upgrade(directory=str(ROOT / "migrations"))
+    job = app.test_client().get(f"/api/jobs/{job_id}").get_json()
+    assert (job["slide_count"], job["appearance_count"]) == (2, 3)
 
 
 def test_stats_count_jobs(client, app, add_job):

@@ -4,6 +4,7 @@ dead process left behind."""
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -14,6 +15,8 @@ from contextlib import contextmanager
 import jsonschema
 import requests
 import sqlalchemy as sa
+from pptx import Presentation
+from pypdf import PdfReader
 
 from infra.extensions import db, job_store, storage
 from models import Job
@@ -51,6 +54,25 @@ def test_an_uploaded_lecture_becomes_slides_pdf_and_notes(embedded_client, servi
     metrics = client.get(f"{base}/metrics").get_json()
     assert metrics["video_duration"] == 30.0 and metrics["total_seconds"] > 0 and "ocr" in metrics["stage_seconds"]
     assert client.get("/api/stats").get_json()["slides_extracted"] == 5
+
+
+def test_a_talk_that_returns_to_slides_counts_its_slides_as_its_pdf_and_pptx_do(client, engine_clip, wait_job):
+    # The "return" clip shows slides 1, 2, 3, 2, 4, 1: four slides in six appearances. A job said
+    # slide_count 33 for a PDF and PPTX of 31 pages, and the PPTX's 31st slide said "Slide 33".
+    clip = engine_clip("return")[0]
+    submitted = client.post("/api/jobs", data={"file": (clip.open("rb"), "return.mp4"), "pptx": "true"})
+    job = wait_job(client, submitted.get_json()["id"])
+    assert job["status"] == "succeeded", job["error"]
+    assert (job["slide_count"], job["appearance_count"]) == (4, 6)
+    base = f"/api/jobs/{job['id']}"
+    assert client.get(f"{base}/slides").get_json()["count"] == 6  # the timeline: every appearance
+    assert len(PdfReader(io.BytesIO(client.get(f"{base}/pdf").data)).pages) == 4
+    deck = Presentation(io.BytesIO(client.get(f"{base}/pptx").data))
+    said = [slide.notes_slide.notes_text_frame.text.split("\n")[0] for slide in deck.slides]
+    assert [line.split(":")[0] for line in said] == ["Slide 1", "Slide 2", "Slide 3", "Slide 4"]
+    notes = client.get(f"{base}/notes").get_data(as_text=True)
+    assert re.findall(r"^## Slide (\d+)", notes, re.M) == ["1", "2", "3", "4"]
+    assert client.get("/api/stats").get_json()["slides_extracted"] == 4
 
 
 def dead_owner() -> str:
