@@ -22,6 +22,7 @@ from jobs import keys
 from jobs.dispatch import send
 from jobs.handover import (extract_names, extraction_only, extraction_reporter, fetch_json, fetch_tree, job_options,
                            put_json, put_tree, stored_video)
+from jobs.progress import GRAPH_ORDER, job_bands
 from jobs.scratch import scratch
 from jobs.steps import finish_part
 from models import Job
@@ -55,10 +56,10 @@ def _video_info(video: Path, sha256: str | None = None) -> VideoInfo:
 def extract_piece(job: Job, index: int) -> str:
     """Extract the slides of one piece (a window of the job's video) into work/chunks/NNN/; the
     last piece to finish sends the merge."""
-    report = extraction_reporter(job.id)
     with scratch("chunk") as tmp:
         folder = Path(tmp)
         plan = fetch_json(keys.plan_key(job.id), folder)
+        report = extraction_reporter(job.id, job_bands(job_options(job), plan["video"]["has_audio"], GRAPH_ORDER))
         piece = Piece(**plan["pieces"][index])
         video = stored_video(job, folder, report)
         out = folder / "out"
@@ -74,8 +75,9 @@ def extract_piece(job: Job, index: int) -> str:
     return "piece extracted"
 
 
-def merge_pieces(job: Job) -> None:
-    """Join the pieces' timelines into work/extract/, as a single extraction would write it."""
+def merge_pieces(job: Job) -> Manifest:
+    """Join the pieces' timelines into work/extract/, as a single extraction would write it; the
+    joined manifest."""
     with scratch("merge") as tmp:
         folder = Path(tmp)
         plan = fetch_json(keys.plan_key(job.id), folder)
@@ -92,3 +94,4 @@ def merge_pieces(job: Job) -> None:
         merged.options = job_options(job).to_dict()
         OutputDir(out).write_manifest(merged)
         put_tree(out, keys.extract_prefix(job.id), extract_names(merged))
+    return merged

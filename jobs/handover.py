@@ -54,10 +54,10 @@ def extraction_only(options: slidecast.ExtractOptions) -> slidecast.ExtractOptio
                                deck=None, keep_builds=options.builds_kept)
 
 
-def extraction_reporter(job_id: str):
-    """Progress of the extraction step; the content stages extract() runs with everything off
-    (it still names "generating") count as the end of detection."""
-    report = reporter(job_id)
+def extraction_reporter(job_id: str, bands: dict):
+    """Progress of the extraction step (`bands`: jobs/progress.job_bands); the content stages
+    extract() runs with everything off (it still names "generating") count as the end of detection."""
+    report = reporter(job_id, bands)
 
     def progress(stage: str, fraction: float, message: str = "") -> None:
         if stage in EXTRACTION_STAGES:

@@ -20,13 +20,14 @@ from infra.metrics import stage_timer
 from jobs.deck import with_local_deck
 from jobs.inputs import BadVideo, DownloadFailed, input_video
 from jobs.keys import job_prefix, out_prefix as output_prefix
-from jobs.progress import reporter
+from jobs.progress import job_bands, reporter
 from jobs.reuse import downloaded_sha256, reuse_earlier
 from jobs.publish import in_service_words, metrics_row, publish_files, result_values, slide_rows
 from jobs.scratch import scratch
 from jobs.upload_readers import remove_unused_upload
 from models import QUEUED, RUNNING, Job
 from slidecast.output import OutputDir
+from slidecast.video import probe
 
 log = logging.getLogger("slidecast.tasks")
 
@@ -129,12 +130,14 @@ def _run(job_id: str, work: Path, out_prefix: str, started: float) -> str:
     job = db.session.get(Job, job_id, populate_existing=True)
     if job is None:  # deleted right after it started
         raise slidecast.Cancelled("the job was deleted")
-    report = _stops_with_server(reporter(job_id))
-    video = input_video(job, work, report)
+    options = slidecast.ExtractOptions.from_dict(job.options)
+    video = input_video(job, work, _stops_with_server(reporter(job_id, job_bands(options))))
     digest = downloaded_sha256(job, video)
     if reuse_earlier(job, digest):  # a download of a video already turned into slides
         return "succeeded"
-    options = with_local_deck(slidecast.ExtractOptions.from_dict(job.options), job_id, work)
+    # Whether there is sound to transcribe decides the stages' shares (jobs/progress.py).
+    report = _stops_with_server(reporter(job_id, job_bands(options, probe(video).has_audio)))
+    options = with_local_deck(options, job_id, work)
     manifest = slidecast.extract(video, work / "out", options, progress=report, sha256=digest)
     reworded = in_service_words(manifest)
     if options.deck:  # the manifest names the deck as the job does, not by a path of this machine

@@ -27,6 +27,7 @@ from support.celery_workers import Worker, broker, files_under, steps_run, submi
 from support.ops_helpers import scrape, stage_counts
 from support.held_files import opening_held
 from support.services import BEAMER_DECK, DECK_TALK_PAGES, wait_until
+from support.sse import EventReader, events_only
 
 NARRATED = Path(__file__).resolve().parents[1] / "data" / "narrated.mp4"
 
@@ -53,6 +54,12 @@ def test_a_job_runs_step_by_step(make_app, app, tmp_path, service_clip, wait_job
     with app.app_context():
         parts = db.session.scalars(sa.select(JobPart.name).where(JobPart.job_id == job["id"])).all()
     assert sorted(parts) == ["a1:slidecast.analyse", "a1:slidecast.transcribe"]
+    # The clip has no sound: the transcription step is named, but moves the progress no further.
+    steps = [(f["data"]["stage"], f["data"]["progress"])
+             for f in events_only(EventReader(client, f"/api/jobs/{job['id']}/events").rest()) if f["event"] == "progress"]
+    transcribing = sorted({percent for stage, percent in steps if stage == "transcribing"})
+    assert len(transcribing) == 1, steps
+    assert min(percent for stage, percent in steps if stage == "generating") == transcribing[0], steps
 
 
 def test_a_deck_sent_with_the_video_is_aligned_in_the_generation_step(make_app, app, tmp_path, deck_talk,

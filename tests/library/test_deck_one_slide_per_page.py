@@ -34,7 +34,8 @@ def noisy(number: int, seed: int) -> Image.Image:
 
 
 @pytest.fixture(scope="module")
-def talk(tmp_path_factory):
+def talk_run(tmp_path_factory):
+    """(output folder, manifest, progress reports) of the talk's content run with its deck."""
     out = tmp_path_factory.mktemp("one-per-page")
     (out / "slides").mkdir()
     (out / "thumbs").mkdir()
@@ -47,8 +48,27 @@ def talk(tmp_path_factory):
                                  f"thumbs/{index:03d}.jpg", transcript=f"narration {index}",
                                  frame_time=15.0 * (index - 1) + 1))
     manifest = Manifest(VideoInfo(15.0 * len(SHOWN), 25.0, 960, 720, "0" * 64), slides)
-    content.run(manifest, out, out / "none.mp4", ExtractOptions(ocr=False, deck=str(DECK), pptx=True))
-    return out, manifest
+    reports = []
+    content.run(manifest, out, out / "none.mp4", ExtractOptions(ocr=False, deck=str(DECK), pptx=True),
+                lambda stage, fraction, message: reports.append((stage, fraction, message)))
+    return out, manifest, reports
+
+
+@pytest.fixture(scope="module")
+def talk(talk_run):
+    return talk_run[:2]
+
+
+def test_reading_the_deck_is_reported_as_the_start_of_aligning(talk_run):
+    # Reading a 31-page deck took 10 s before OCR with no report: a job's progress sat still.
+    reports = talk_run[2]
+    aligning = [(fraction, message) for stage, fraction, message in reports if stage == "aligning"]
+    reading = [fraction for fraction, message in aligning if message.startswith("reading the deck")]
+    assert len(reading) == len(pdfium.PdfDocument(DECK))  # one report per page, first in the stage
+    assert [message for _, message in aligning[:len(reading)]] == ["reading the deck: " + f"{i / len(reading):.0%}"
+                                                                   " of its pages" for i in range(1, len(reading) + 1)]
+    fractions = [fraction for fraction, _ in aligning]
+    assert fractions == sorted(fractions) and 0 < fractions[0] < reading[-1] < fractions[-1] == 1.0
 
 
 def test_appearances_in_a_row_on_one_page_are_one_appearance(talk):

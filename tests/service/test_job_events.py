@@ -42,6 +42,25 @@ def test_a_client_that_reconnects_with_last_event_id_gets_every_missed_event_in_
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_a_transcription_with_no_sound_to_transcribe_moves_the_progress_no_further(request, mode, service_clip,
+                                                                                  wait_job):
+    # The clip has no sound track. Its transcription's share used to be jumped (75 -> 92 %)
+    # the moment the stage found that: the stage is still named, but it now has no share.
+    client = request.getfixturevalue(mode)
+    job_id = client.post("/api/jobs", data={"file": (service_clip.open("rb"), "cuts.mp4"),
+                                            "transcribe": "true"}).get_json()["id"]
+    job = wait_job(client, job_id)
+    assert job["status"] == "succeeded" and any("no sound track" in w for w in job["warnings"]), job
+    steps = [(f["data"]["stage"], f["data"]["progress"])
+             for f in events_only(EventReader(client, f"/api/jobs/{job_id}/events").rest()) if f["event"] == "progress"]
+    transcribing = sorted({percent for stage, percent in steps if stage == "transcribing"})
+    assert len(transcribing) == 1, steps
+    assert min(percent for stage, percent in steps if stage == "generating") == transcribing[0], steps
+    percents = [percent for _, percent in steps]
+    assert percents == sorted(percents)
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_a_quiet_stream_sends_heartbeats_and_ends_with_the_final_state(request, mode, add_job):
     client = request.getfixturevalue(mode)
     client.application.config["SSE_HEARTBEAT_SECONDS"] = 0.2
