@@ -281,8 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(manifest.to_json())
     elif not args.quiet:
-        distinct = len(manifest.distinct())
-        print(f"{_count(len(manifest.slides), 'slide')} ({distinct} distinct) written to {args.out}")
+        # Slides as the PDF and the service's slide_count count them; appearances as the timeline.
+        slides, appearances = len(manifest.distinct()), len(manifest.slides)
+        shown = f" ({_count(appearances, 'appearance')})" if appearances != slides else ""
+        print(f"{_count(slides, 'slide')}{shown} written to {args.out}")
     return 0
 
 

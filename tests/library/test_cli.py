@@ -89,7 +89,7 @@ def test_quiet_mode_prints_nothing(engine_clip, tmp_path):
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
-def test_the_summary_line_counts_in_plain_english(tmp_path):
+def test_the_summary_line_counts_in_plain_english(tmp_path, engine_clip):
     video = tmp_path / "one-slide.mp4"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 180))
     page = np.full((180, 320, 3), 255, np.uint8)
@@ -99,7 +99,11 @@ def test_the_summary_line_counts_in_plain_english(tmp_path):
     writer.release()
     result = run_cli(video, "--out", tmp_path / "out", *FAST)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"1 slide (1 distinct) written to {tmp_path / 'out'}"
+    assert result.stdout.strip() == f"1 slide written to {tmp_path / 'out'}"
+    # Slides 1, 2, 3, 2, 4, 1: four slides as the PDF counts them (and the service's
+    # slide_count), six appearances on the timeline; it said "6 slides (4 distinct)".
+    result = run_cli(engine_clip("return")[0], "--out", tmp_path / "returns", *FAST)
+    assert result.stdout.strip() == f"4 slides (6 appearances) written to {tmp_path / 'returns'}"
 
 
 def test_an_engine_chosen_for_a_stage_that_is_off_is_named_in_a_warning(engine_clip, tmp_path):
