@@ -13,7 +13,7 @@ changed at the lowered threshold (in blobs the pointer rule keeps, if the video 
 A blob that passes the old base threshold is a difference, as before. The faint rest is looked
 at in colour, pixel by pixel, in the two states' 480-px pictures (ScreenState.keep_fine), one
 mapped to the other's exposure (a gain and offset per channel, clipped to 0-255 as a camera
-clips: _exposed; both ways, the fewer counting) and both blurred 3x3: encoder noise moved no
+clips: _exposure; both ways, the fewer counting) and both blurred 3x3: encoder noise moved no
 pixel of that area by FINE_INK on the faint returns measured (noise seeds 1, 7, 12, 13, dev
 focus-projector, the test clip noisy-return; up to 206 pixels by 30, so FINE_INK is no knob to
 lower), while different pages there moved 21 (a filmed projector; "Section 1" against "Section
@@ -37,11 +37,12 @@ from .explain import Explanation
 
 BLUR = 3  # px of the 480-px picture: a box blur that leaves a 1-px stroke a third of its contrast
 # Grey levels a camera clips (paper pushed past white, shadows crushed): left out of the fit
-# of an exposure step (_exposed).
+# of an exposure step (_exposure).
 CLIP_LOW, CLIP_HIGH = 5, 250
 CLIP_FIT_PIXELS = 50  # sampled pixels (one in 7) left to fit on, at least
 EXPOSURE_GAIN = (0.5, 2.0)  # a camera's exposure steps by less (the realism bench: 0.8-1.15)
 WORD_GAP = 5  # px: changed pixels this close are one spot (the letters of a word)
+BAND = 24  # rows of the 480-px picture the colour check looks at a time (_moved)
 KEPT_PICTURES = 64  # distinct slides whose normalised picture stays in memory (see ReturnJudge.mark)
 
 
@@ -117,23 +118,48 @@ class ReturnJudge:
 
     def _colour_pixels(self, a: np.ndarray, b: np.ndarray, area: np.ndarray) -> int:
         """Pixels of the area (one cell around it too) that moved by more than FINE_INK in some
-        channel, one picture mapped to the other's exposure (_exposed), both blurred: the fewer
+        channel, one picture mapped to the other's exposure (_exposure), both blurred: the fewer
         of the two ways (a step down brings back what the brighter picture clipped, which no
         mapping of that one draws again). In a video that shows a pointer, pointer-sized spots
-        of them are forgiven."""
+        of them are forgiven. Above FINE_SLACK the count may stop early (see _moved)."""
         h, w = a.shape[:2]
         free = cv2.resize((~self.meter.mask).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
         zone = cv2.resize(cv2.dilate(area.astype(np.uint8), np.ones((3, 3), np.uint8)), (w, h),
                           interpolation=cv2.INTER_NEAREST) > 0
         a, b = a.astype(np.float32), b.astype(np.float32)
+        sample = np.flatnonzero(free)[::7]  # the pixels the exposure is fitted on
         counts = []
         for x, y in ((a, b), (b, a)):
-            seen = np.stack([_exposed(x[..., c], y[..., c], free) for c in range(3)], axis=2)
-            moved = np.abs(cv2.blur(seen, (BLUR, BLUR)) - cv2.blur(y, (BLUR, BLUR))).max(axis=2) > FINE_INK
-            counts.append(self._counted(moved & free & zone))
+            counts.append(self._moved(x, y, sample, free & zone))
             if counts[-1] <= FINE_SLACK:
                 break
         return min(counts)
+
+    def _moved(self, x: np.ndarray, y: np.ndarray, sample: np.ndarray, where: np.ndarray) -> int:
+        """The counted pixels of `where` that moved from `x` (at `y`'s exposure) to `y`, worked
+        out in bands of BAND rows: two different slides, judged in colour in an unfilmed video,
+        are told apart by their first band of text, where the whole picture cost a talk of 45
+        slides 20 CPU s (every pair the cell pre-check lets through). Stops once more than
+        FINE_SLACK count: a band's counted pixels are counted in the whole picture too (a spot
+        cut by a band's edge is no larger than the spot), so the decision is the same."""
+        rows = np.flatnonzero(where.any(axis=1))
+        if not rows.size:
+            return 0
+        xs, ys = x.reshape(-1, 3)[sample], y.reshape(-1, 3)[sample]
+        fits = [_exposure(xs[:, c], ys[:, c]) for c in range(3)]
+        pad = BLUR // 2 + 1  # rows each side, so the blur inside a band sees its real neighbours
+        bands, counted = [], 0
+        for start in range(int(rows[0]), int(rows[-1]) + 1, BAND):
+            stop = min(start + BAND, int(rows[-1]) + 1)
+            low, high = max(0, start - pad), min(x.shape[0], stop + pad)
+            seen = np.stack([_applied(fit, x[low:high, :, c]) for c, fit in enumerate(fits)], axis=2)
+            moved = np.abs(cv2.blur(seen, (BLUR, BLUR)) - cv2.blur(y[low:high], (BLUR, BLUR))).max(axis=2) > FINE_INK
+            bands.append(moved[start - low:stop - low] & where[start:stop])
+            counted += self._counted(bands[-1])
+            if counted > FINE_SLACK:
+                return counted
+        # Below the slack in every band: the exact count, spots joined across the bands' edges.
+        return self._counted(np.concatenate(bands)) if self.meter.pointer_seen else counted
 
     def _counted(self, moved: np.ndarray) -> int:
         """The moved pixels that count: in a video that shows a pointer, not its spots."""
@@ -207,20 +233,25 @@ def _moved_rgb(shown: Shown, shift: tuple[float, float]) -> np.ndarray | None:
     return moved_back(rgb, (shift[0] * scale_x, shift[1] * scale_y))
 
 
-def _exposed(a: np.ndarray, b: np.ndarray, free: np.ndarray) -> np.ndarray:
-    """Channel `a` (float 0-255) as a camera would show it at `b`'s exposure: gain and offset,
-    then clipped to 0-255. The gain is fitted on the pixels neither picture clips: a gain step
-    that pushes a page's paper past white leaves it at 255 while the ink moves on, and a line
-    fitted through the clipped paper too left a hundred pixels of small text moved by FINE_INK
-    on one page shown before and after the step (realism noise seed 1, 107 pixels)."""
-    x, y = a[free][::7], b[free][::7]
+def _exposure(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The gain and offset a camera's exposure step takes one channel's sampled pixels `x` to
+    those of the same places `y` by (the pixels a mask leaves free, one in 7). The gain is
+    fitted on the pixels neither picture clips: a gain step that pushes a page's paper past
+    white leaves it at 255 while the ink moves on, and a line fitted through the clipped paper
+    too left a hundred pixels of small text moved by FINE_INK on one page shown before and after
+    the step (realism noise seed 1, 107 pixels)."""
     gain, offset = _line(x, y)
     fits = (x > CLIP_LOW) & (x < CLIP_HIGH) & (y > CLIP_LOW) & (y < CLIP_HIGH)
     if fits.sum() >= CLIP_FIT_PIXELS:
         unclipped = _line(x[fits], y[fits])
         if EXPOSURE_GAIN[0] <= unclipped[0] <= EXPOSURE_GAIN[1]:  # else two pages, not one exposed anew
             gain, offset = unclipped
-    return np.clip(gain * a + offset, 0.0, 255.0)
+    return gain, offset
+
+
+def _applied(fit: tuple[float, float], a: np.ndarray) -> np.ndarray:
+    """`a` through a gain and offset, clipped to 0-255 as a camera clips."""
+    return np.clip(fit[0] * a + fit[1], 0.0, 255.0)
 
 
 def _line(x: np.ndarray, y: np.ndarray, flat: float = 1.0) -> tuple[float, float]:
