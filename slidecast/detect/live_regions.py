@@ -145,7 +145,7 @@ class LiveRegionDetector:
         if tiles.any():
             # One cell round the tile seen whole, not MARGIN: its edge is known, and the slide's
             # content right beside it must stay in view (dev metropolis-pip's overlay step at
-            # 134.8 beside a tile live almost to its edge). Its other place gets its columns.
+            # 134.8 beside a tile live almost to its edge). Its other place gets its columns (or rows).
             mask |= cv2.dilate(_aligned(boxes | tiles), np.ones((3, 3), np.uint8))
         return mask.astype(bool)
 
@@ -218,7 +218,7 @@ def _boxes(live: np.ndarray) -> np.ndarray:
 
 def _solid_blobs(changed: np.ndarray) -> list[tuple[int, int, int, int]]:
     """Bounding boxes (x, y, w, h) of the blobs of changed cells that fill at least SOLID of them."""
-    count, _, stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8), connectivity=8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8), connectivity=8)
     return [(int(x), int(y), int(w), int(h)) for x, y, w, h, area in stats[1:] if area >= SOLID * w * h]
 
 
