@@ -57,6 +57,12 @@ PUSH_EXPLAINED = 0.3
 # runs 0.12-0.76, speaker seed 5).
 BLEND = 0.1
 MARGIN = 2  # cells masked around a live box: the tile's quiet border (a flat backdrop) and shadow
+# A tile caught leaving or arriving by a keyframe pair changes its whole rectangle, also the side
+# that never moves (a plain sky behind the speaker), which the votes leave out of its live box:
+# a blob of changed cells that fills at least SOLID of its bounding box, covers a whole live box
+# and is at most twice its size (+ MARGIN) each way is the tile seen whole (realism pip seed 16:
+# a tile 10 cells wide, live in 5; its still edge outside the mask split a return).
+SOLID = 0.75
 
 
 class _Votes:
@@ -84,6 +90,7 @@ class LiveRegionDetector:
         shape = (grid[1], grid[0])
         self.runs, self.keys = _Votes(shape), _Votes(shape)
         self._previous_key: np.ndarray | None = None
+        self.solid_blobs: set[tuple[int, int, int, int]] = set()  # (x, y, w, h) in counted keyframe pairs
         self.still_floors: list[float] = []  # noise floors of neighbouring frames in runs
         self.still_steps: list[np.ndarray] = []  # their per-cell differences (a few KB each)
 
@@ -116,6 +123,7 @@ class LiveRegionDetector:
         changed = self.meter.changed(previous, norm)
         if changed.mean() < BUSY:
             self.keys.add(changed)
+            self.solid_blobs.update(_solid_blobs(changed))
 
     def mask(self) -> np.ndarray:
         # The keyframe view only confirms what the runs saw wander: one pair is enough (from 6
@@ -128,10 +136,18 @@ class LiveRegionDetector:
             return np.zeros_like(self.runs.counts, bool)
         live = runs if keys is None else runs & keys
         boxes = _boxes(live.astype(np.uint8))
-        if boxes.any():
-            boxes = _aligned(boxes | _moved_tiles(self.runs.live(MOVED_FRACTION) & ~boxes.astype(bool), boxes))
+        if not boxes.any():
+            return boxes.astype(bool)
+        boxes = _aligned(boxes | _moved_tiles(self.runs.live(MOVED_FRACTION) & ~boxes.astype(bool), boxes))
         size = 2 * MARGIN + 1
-        return cv2.dilate(boxes, np.ones((size, size), np.uint8)).astype(bool)
+        mask = cv2.dilate(boxes, np.ones((size, size), np.uint8))
+        tiles = _whole_tiles(self.solid_blobs, boxes)
+        if tiles.any():
+            # One cell round the tile seen whole, not MARGIN: its edge is known, and the slide's
+            # content right beside it must stay in view (dev metropolis-pip's overlay step at
+            # 134.8 beside a tile live almost to its edge). Its other place gets its columns (or rows).
+            mask |= cv2.dilate(_aligned(boxes | tiles), np.ones((3, 3), np.uint8))
+        return mask.astype(bool)
 
 
 def _blended(norms: list[np.ndarray], moved: np.ndarray) -> bool:
@@ -197,6 +213,32 @@ def _boxes(live: np.ndarray) -> np.ndarray:
             x, w = _grow(x, w, big_w, live.shape[1])
             y, h = _grow(y, h, big_h, live.shape[0])
         out[y:y + h, x:x + w] = 1
+    return out
+
+
+def _solid_blobs(changed: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Bounding boxes (x, y, w, h) of the blobs of changed cells that fill at least SOLID of them."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8), connectivity=8)
+    return [(int(x), int(y), int(w), int(h)) for x, y, w, h, area in stats[1:] if area >= SOLID * w * h]
+
+
+def _whole_tiles(blobs: set[tuple[int, int, int, int]], boxes: np.ndarray) -> np.ndarray:
+    """The solid blobs that cover a whole live box and are at most twice its size (+ MARGIN)
+    each way, as a cell mask: a tile seen leaving or arriving (a sway or a lean changes only
+    part of its box). A tile keeps its size when it moves: a blob more than a cell larger than
+    the smallest one kept, either way, caught the tile on its way, its path with it (realism
+    pip seed 2: 11 rows for a tile of 6, three columns of the slide beside the path masked)."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(boxes, connectivity=8)
+    tiles = [(x, y, w, h) for x, y, w, h in blobs for bx, by, bw, bh, _area in stats[1:]
+             if x <= bx and y <= by and bx + bw <= x + w and by + bh <= y + h
+             and w <= 2 * bw + MARGIN and h <= 2 * bh + MARGIN]
+    out = np.zeros_like(boxes)
+    if not tiles:
+        return out
+    _, _, least_w, least_h = min(tiles, key=lambda t: t[2] * t[3])
+    for x, y, w, h in tiles:
+        if w <= least_w + 1 and h <= least_h + 1:
+            out[y:y + h, x:x + w] = 1
     return out
 
 

@@ -230,6 +230,17 @@ def test_a4_pages_beside_a_moving_picture_in_picture_are_each_found_and_their_re
     assert [s.same_as for s in manifest.slides] == [None, None, None, None, 1, 2]
 
 
+def test_a_gliding_tile_with_a_still_side_splits_no_slide_and_returns_are_linked(real_clip, tmp_path):
+    # A tile whose right 40% is plain sky glides down the black margin at 16.5 s: only its left
+    # side is live, and with its still right edge outside the mask the page changes at 8 and
+    # 14 s were missed, the glide was taken for a slide and pages 38 and 39 (back at 22 and
+    # 27 s) did not match their first appearances.
+    video, clip = real_clip("a4-pip-sky")
+    manifest = extract_fast(video, tmp_path / "out")
+    assert unmatched(clip.transitions(), changes(manifest)) == ([], [])
+    assert [s.same_as for s in manifest.slides] == [None, None, None, None, 1, 2]
+
+
 def test_a_keyframe_that_draws_the_page_afresh_is_no_new_slide(real_clip, tmp_path):
     # The keyframe at 4 s redraws the first page's edges (the first keyframe's ringing): the
     # same page, not a slide of its own linked back to itself; the two pages that come back at

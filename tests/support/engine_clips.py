@@ -126,12 +126,15 @@ class Face:
     at `move_at` seconds over one second; with `turn`, the head also tilts by up to that many
     degrees (the realism bench's tile, bench/real/scene.py): the picture then changes up to the
     tile's border. With `wall` (RGB), the person stands in front of a still wall of that colour:
-    the photo shows only in an ellipse (head and shoulders), the tile's border does not move."""
+    the photo shows only in an ellipse (head and shoulders), the tile's border does not move.
+    With `still` (a fraction), that share of the tile on its right is plain sky, which never
+    moves (bench/real's cameraman photo: the man on the left, sky on the right)."""
 
     box: tuple[int, int, int, int]
     lean: float = 0.12
     turn: float = 0.0
     wall: tuple[int, int, int] | None = None
+    still: float = 0.0
     move_at: float | None = None
     moves_to: tuple[int, int] | None = None
 
@@ -182,6 +185,9 @@ def _pushed(old: np.ndarray, new: np.ndarray, box: tuple[int, int, int, int], a:
     return out
 
 
+SKY = (196, 208, 222)  # RGB of Face.still's plain sky
+
+
 def _face_frame(face: Face, photo: np.ndarray, t: float, canvas: np.ndarray) -> None:
     x, y, w, h = face.box
     if face.move_at is not None and t >= face.move_at:
@@ -202,6 +208,8 @@ def _face_frame(face: Face, photo: np.ndarray, t: float, canvas: np.ndarray) -> 
         person = np.zeros((h, w), np.uint8)
         cv2.ellipse(person, (w // 2, int(h * 0.58)), (int(w * 0.36), int(h * 0.44)), 0, 0, 360, 1, -1)
         tile[person == 0] = face.wall
+    if face.still:
+        tile[:, int(round(w * (1 - face.still))):] = SKY
     canvas[y:y + h, x:x + w] = tile
 
 
@@ -422,6 +430,16 @@ REAL_CLIPS = {
                         Shot("pgf-38", 5), Shot("pgf-39", 6)], slide_box=(193, 0, 254, 360),
                        face=Face((502, 10, 128, 96), move_at=16.5, moves_to=(502, 254)), gop_seconds=4.0,
                        fps=30),
+    # The same pages, the tile in the left margin gliding from the top to the bottom at 16.5 s,
+    # its right 40% plain sky (realism pip seed 16, the cameraman's sky): the runs find only its
+    # left side live, and its sky edge with the black gap beside it lay outside the mask. The
+    # gap's black set the free cells' ink contrast to 205-219 grey levels (55-152 with the tile
+    # masked whole), the page changes at 8 and 14 s fell under the threshold, the glide became a
+    # slide at 17 s, and pages 38 and 39 coming back at 22 and 27 s were not linked.
+    "a4-pip-sky": RealClip([Shot("pgf-38", 4), Shot("pgf-39", 4), Shot("pgf-40", 6), Shot("pgf-41", 8),
+                            Shot("pgf-38", 5), Shot("pgf-39", 6)], slide_box=(193, 0, 254, 360),
+                           face=Face((6, 10, 180, 135), still=0.4, move_at=16.5, moves_to=(6, 215)),
+                           gop_seconds=4.0, fps=30),
     # A4 pages of small text pillarboxed, pushed in, a keyframe every 4 s, a clean video: x264's
     # first keyframe rings along the page's edges, and the keyframe at 4 s draws them afresh
     # (75 cells at 0.02-0.035, over a clean video's lowered threshold, no pixel changing colour):
