@@ -23,6 +23,7 @@ twin).
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
@@ -187,12 +188,14 @@ class ReturnJudge:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slidecast-returns") as helper:
             for index, slide in enumerate(slides, start=1):
                 shown = _shown(meter, slide.shown)
+                # Judged against every candidate: its colour picture is unpacked once (not kept).
+                current = Shown(shown.norm, functools.cache(shown.fine))
                 means = cell_means(shown.norm, meter.grid)
                 # The cheap pre-check keeps a long lecture from costing n^2 full compares.
                 candidates = [(first_index, state, kept) for first_index, state, first_means, kept in firsts
                               if not _surely_different(means, first_means, meter)]
                 closest: tuple[int, Verdict] | None = None
-                for first_index, verdict in self._verdicts(candidates, shown, helper):
+                for first_index, verdict in self._verdicts(candidates, current, helper):
                     if verdict.same:
                         slide.same_as = first_index
                         closest = (first_index, verdict)
