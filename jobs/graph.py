@@ -107,11 +107,16 @@ def send_next(name: str, job: Job, stage: str, bands: dict) -> None:
     send(name, job, job.attempts)
 
 
-def started(job: Job, stage: str, message: str, bands: dict) -> None:
+def started(job: Job, stage: str, message: str) -> None:
     """A step's first report, as soon as its worker took it: send_next's "waiting for a worker"
     would otherwise stay until the step's work reports, seconds later (once its inputs are
-    fetched from storage and its engine loaded). Raises slidecast.Cancelled for a job no longer running."""
-    reporter(job.id, bands)(stage, 0.0, message)
+    fetched from storage and its engine loaded). Raises slidecast.Cancelled for a job no longer
+    running. It names the stage at the percent the job has reached: made before anything is
+    fetched, it cannot know the stages' bands yet (whether the video has sound is in the
+    extraction's manifest), and a percent of other bands would go back in the event stream."""
+    known = job_store().get(job.id) or {}
+    reached = max(job.progress or 0.0, known.get("progress") or 0.0)
+    reporter(job.id, {stage: (reached, reached)})(stage, 0.0, message)
 
 
 def analysis_parts(options: slidecast.ExtractOptions) -> list[str]:
@@ -131,10 +136,10 @@ def after_part(job: Job, part: str, bands: dict) -> None:
 # ---- analysis and transcription ---------------------------------------------------------------
 def analyse(job: Job) -> str:
     """OCR of every distinct slide; results to work/ocr.json."""
+    started(job, "ocr", "starting: reading the slides' text")
     with scratch("ocr") as tmp:
         folder = Path(tmp)
         bands = found_bands(job, folder)
-        started(job, "ocr", "starting: reading the slides' text", bands)
         manifest = fetch_extraction(job, folder)
         began, known = time.perf_counter(), list(manifest.warnings)
         content.ocr_slides(manifest, folder, job_options(job), reporter(job.id, bands))
@@ -148,10 +153,10 @@ def analyse(job: Job) -> str:
 def transcribe(job: Job) -> str:
     """Transcript of the narration, aligned to the slides; results to work/transcript.json. The
     recogniser is told the slides' words (OCR's text, from the analysis step)."""
+    started(job, "transcribing", "starting: transcribing the narration")
     with scratch("asr") as tmp:
         folder = Path(tmp)
         bands = found_bands(job, folder)  # without sound, "transcribing" has none: the percent stays
-        started(job, "transcribing", "starting: transcribing the narration", bands)
         manifest = fetch_extraction(job, folder)
         if job_options(job).ocr:
             _apply_ocr(job, manifest, folder)
@@ -181,10 +186,10 @@ def keep_warnings(manifest: Manifest, step_result: dict) -> None:
 def generate(job: Job) -> str:
     """Keywords, title, PDF, notes, subtitles; publish everything; the job succeeds."""
     options = job_options(job)
+    started(job, "aligning" if options.deck else "generating", "starting: writing documents")
     with scratch("generate") as tmp:
         folder = Path(tmp)
         bands = found_bands(job, folder)
-        started(job, "aligning" if options.deck else "generating", "starting: writing documents", bands)
         out = folder / "out"
         manifest = fetch_extraction(job, out)
         segments = _apply_analysis(job, manifest, options, folder)
