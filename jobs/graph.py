@@ -77,12 +77,6 @@ def graph_bands(job: Job, has_audio: bool = True) -> dict:
     return job_bands(job_options(job), has_audio, GRAPH_ORDER)
 
 
-def found_bands(job: Job, folder: Path) -> dict:
-    """graph_bands once the slides are found: their manifest says whether the video has sound."""
-    found = fetch_json(f"{keys.extract_prefix(job.id)}/manifest.json", folder)
-    return graph_bands(job, found["video"].get("has_audio", False))
-
-
 def merge_chunks(job: Job) -> str:
     """After the last piece of a long video: join the pieces, then on as after extraction."""
     merged = merge_pieces(job)
@@ -139,8 +133,8 @@ def analyse(job: Job) -> str:
     started(job, "ocr", "starting: reading the slides' text")
     with scratch("ocr") as tmp:
         folder = Path(tmp)
-        bands = found_bands(job, folder)
         manifest = fetch_extraction(job, folder)
+        bands = graph_bands(job, manifest.video.has_audio)
         began, known = time.perf_counter(), list(manifest.warnings)
         content.ocr_slides(manifest, folder, job_options(job), reporter(job.id, bands))
         pages = [{"text": s.text, "title": s.title, "words": s.words} for s in manifest.slides]
@@ -156,8 +150,8 @@ def transcribe(job: Job) -> str:
     started(job, "transcribing", "starting: transcribing the narration")
     with scratch("asr") as tmp:
         folder = Path(tmp)
-        bands = found_bands(job, folder)  # without sound, "transcribing" has none: the percent stays
         manifest = fetch_extraction(job, folder)
+        bands = graph_bands(job, manifest.video.has_audio)  # without sound, "transcribing" has none
         if job_options(job).ocr:
             _apply_ocr(job, manifest, folder)
         video = stored_video(job, folder, reporter(job.id, bands))
@@ -189,9 +183,9 @@ def generate(job: Job) -> str:
     started(job, "aligning" if options.deck else "generating", "starting: writing documents")
     with scratch("generate") as tmp:
         folder = Path(tmp)
-        bands = found_bands(job, folder)
         out = folder / "out"
         manifest = fetch_extraction(job, out)
+        bands = graph_bands(job, manifest.video.has_audio)
         segments = _apply_analysis(job, manifest, options, folder)
         aligned = _align(job, manifest, out, folder, reporter(job.id, bands))
         began = time.perf_counter()

@@ -88,9 +88,9 @@ def align_to_deck(manifest: Manifest, out_dir: Path, deck: Deck, report: Progres
     it overrides); timings "align". `join_builds`: the user did not ask to keep build steps, so
     those the deck does not tell apart are joined back (slidecast.deck.align_slides)."""
     started = time.perf_counter()
-    share = DECK_READING_SHARE
     aligned = align_slides(manifest, Path(out_dir), deck,
-                           lambda f: report("aligning", share + (1 - share) * f, "matching the deck's pages"),
+                           lambda f: report("aligning", DECK_READING_SHARE + (1 - DECK_READING_SHARE) * f,
+                                            "matching the deck's pages"),
                            join_builds)
     manifest.timings["align"] = round(time.perf_counter() - started, 3)
     return aligned
