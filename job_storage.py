@@ -58,7 +58,8 @@ redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'status', ARGV[2], 'progress', tostr
 redis.call('EXPIRE', KEYS[1], ARGV[7])
 return 'ok'
 """
-# Progress of a running job: 'missing' (not cached), the status if not running, else 'ok'.
+# Progress of a running job: 'missing' (not cached), the status if not running, else
+# {'ok', the job's progress now} (the most reported, which events must carry).
 _PROGRESS = """
 if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return 'deleted' end
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -67,7 +68,7 @@ if status ~= 'running' then return status end
 local old = tonumber(redis.call('HGET', KEYS[1], 'progress') or '0')
 if tonumber(ARGV[2]) > old then redis.call('HSET', KEYS[1], 'progress', ARGV[2]) end
 redis.call('HSET', KEYS[1], 'stage', ARGV[1], 'message', ARGV[3], 'updated_at', ARGV[4])
-return 'ok'
+return {'ok', redis.call('HGET', KEYS[1], 'progress')}
 """
 
 
@@ -113,10 +114,14 @@ class RedisJobCache:
                 doc["updated_at"] or "", self.ttl]
         self._call(lambda: self._put(keys=[_KEY.format(doc["id"])], args=args))
 
-    def update_progress(self, job_id, stage, percent, message, updated_at) -> str | None:
-        """'ok', 'missing', the job's cached status when not running, or None if Redis failed."""
-        return self._call(lambda: self._progress(keys=[_KEY.format(job_id)],
-                                                 args=[stage, percent, message, updated_at]))
+    def update_progress(self, job_id, stage, percent, message, updated_at) -> tuple[str | None, float | None]:
+        """("ok", the job's cached progress now) for a running job, else ('missing' or the job's
+        cached status when not running, None); (None, None) if Redis failed."""
+        reply = self._call(lambda: self._progress(keys=[_KEY.format(job_id)],
+                                                  args=[stage, percent, message, updated_at]))
+        if isinstance(reply, list):
+            return reply[0], round(float(reply[1]), 1)
+        return reply, None
 
     def delete(self, job_id: str) -> None:
         """Forget the job and keep a tombstone for a while, so that a writer still holding its
@@ -189,17 +194,17 @@ class LocalJobCache:
                 now = time.monotonic()
                 self._docs = {k: v for k, v in self._docs.items() if v[0] >= now}
 
-    def update_progress(self, job_id, stage, percent, message, updated_at) -> str:
+    def update_progress(self, job_id, stage, percent, message, updated_at) -> tuple[str, float | None]:
         with self._lock:
             entry = self._docs.get(job_id)
             if entry is None or entry[0] < time.monotonic():
-                return "missing"
+                return "missing", None
             doc = entry[1]
             if doc["status"] != RUNNING:
-                return doc["status"]
+                return doc["status"], None
             doc.update(stage=stage, message=message, updated_at=updated_at,
                        progress=max(doc["progress"], round(percent, 1)))
-            return "ok"
+            return "ok", doc["progress"]
 
     def delete(self, job_id: str) -> None:
         with self._lock:
@@ -542,7 +547,7 @@ class JobStorageService:
             self._last_report[job_id] = (now, stage, percent)
             last_write = self._last_db_write.get(job_id)
         moment = utcnow()
-        cached = self.cache.update_progress(job_id, stage, percent, message[:300], iso(moment))
+        cached, progress = self.cache.update_progress(job_id, stage, percent, message[:300], iso(moment))
         if cached not in ("ok", "missing", None):
             return False  # the cache only holds states the database had: the job is not running
         due = (last_write is None or last_write[1] != stage or now - last_write[0] >= self.progress_interval
@@ -557,10 +562,12 @@ class JobStorageService:
             with self._lock:
                 self._last_db_write[job_id] = (now, stage)
             if cached != "ok":
-                self.refresh(job_id, event="progress")
+                self.refresh(job_id, event="progress")  # publishes the database's progress
                 return True
+        # The cache's progress, what a poll reads: a later stage or a step run again may report
+        # less than the job has made, and a client following the events must not see it go back.
         self._publish({"event": "progress", "id": job_id, "status": RUNNING, "stage": stage,
-                       "progress": round(percent, 1)})
+                       "progress": progress})
         return True
 
     def delete(self, job_id: str) -> bool:

@@ -4,6 +4,7 @@ embedded mode (the in-process executor's own log)."""
 import pytest
 
 from infra.events import MemoryEventLog
+from infra.extensions import job_store
 from support.sse import EventReader, events_only
 
 MODES = ["client", "embedded_client"]
@@ -58,6 +59,28 @@ def test_a_transcription_with_no_sound_to_transcribe_moves_the_progress_no_furth
     assert min(percent for stage, percent in steps if stage == "generating") == transcribing[0], steps
     percents = [percent for _, percent in steps]
     assert percents == sorted(percents)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_progress_events_carry_the_progress_a_poll_shows_never_a_lower_step_percent(request, mode, add_job):
+    # A later stage, or a step run again after a restart, may report less than the job has
+    # made. The store keeps the most; the events carried the step's own number, so a progress
+    # bar fed by the stream jumped back while polling did not.
+    client = request.getfixturevalue(mode)
+    job_id = add_job(client.application)
+    with client.application.app_context():
+        store = job_store()
+        assert store.start(job_id, owner=None)
+        assert store.report_progress(job_id, "decoding", 60.0, "decoding")
+        assert store.report_progress(job_id, "detecting", 40.0, "detecting")
+        assert store.report_progress(job_id, "detecting", 45.0, "detecting again", force=True)
+    polled = client.get(f"/api/jobs/{job_id}").get_json()
+    assert client.post(f"/api/jobs/{job_id}/cancel").status_code == 200
+
+    frames = events_only(EventReader(client, f"/api/jobs/{job_id}/events").rest())
+    steps = [(f["data"]["stage"], f["data"]["progress"]) for f in frames if f["event"] == "progress"]
+    assert steps == [("decoding", 60.0), ("detecting", 60.0), ("detecting", 60.0)]
+    assert (polled["stage"], polled["progress"]) == steps[-1]
 
 
 @pytest.mark.parametrize("mode", MODES)
