@@ -64,7 +64,8 @@ def extract(job: Job) -> str:
         if (job.duration or meta.duration) > current_app.config["CHUNK_SECONDS"] * 1.25:
             return split(job, video, work, report, digest)
         out = work / "out"
-        manifest = slidecast.extract(video, out, extraction_only(job_options(job)), progress=report, sha256=digest)
+        manifest = slidecast.extract(video, out, extraction_only(job_options(job)), progress=report, sha256=digest,
+                                     meta=meta)
         OutputDir(out).write_manifest(manifest)
         put_tree(out, keys.extract_prefix(job.id), extract_names(manifest))
     fan_out(job, graph_bands(job, manifest.video.has_audio))

@@ -135,10 +135,12 @@ def _run(job_id: str, work: Path, out_prefix: str, started: float) -> str:
     digest = downloaded_sha256(job, video)
     if reuse_earlier(job, digest):  # a download of a video already turned into slides
         return "succeeded"
-    # Whether there is sound to transcribe decides the stages' shares (jobs/progress.py).
-    report = _stops_with_server(reporter(job_id, job_bands(options, probe(video).has_audio)))
+    # Whether there is sound to transcribe decides the stages' shares (jobs/progress.py); the
+    # library is given this probe rather than opening the video again for it.
+    meta = probe(video)
+    report = _stops_with_server(reporter(job_id, job_bands(options, meta.has_audio)))
     options = with_local_deck(options, job_id, work)
-    manifest = slidecast.extract(video, work / "out", options, progress=report, sha256=digest)
+    manifest = slidecast.extract(video, work / "out", options, progress=report, sha256=digest, meta=meta)
     reworded = in_service_words(manifest)
     if options.deck:  # the manifest names the deck as the job does, not by a path of this machine
         manifest.options["deck"] = job.options["deck"]

@@ -17,8 +17,8 @@ __all__ = [
 ]
 
 
-def extract(video_path, out_dir, options=None, progress=None, window=None, sha256=None):
+def extract(video_path, out_dir, options=None, progress=None, window=None, sha256=None, meta=None):
     """Run the whole pipeline; see slidecast.pipeline.extract."""
     from .pipeline import extract as _extract
 
-    return _extract(video_path, out_dir, options, progress, window=window, sha256=sha256)
+    return _extract(video_path, out_dir, options, progress, window=window, sha256=sha256, meta=meta)

@@ -35,7 +35,7 @@ from .video import FrameGrabber, Scan, VideoMeta, is_mpegts, probe, remux, scan
 
 def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, progress=None,
             window: tuple[float, float | None] | None = None, sha256: str | None = None,
-            explain: bool = False) -> Manifest:
+            explain: bool = False, meta: VideoMeta | None = None) -> Manifest:
     """Find every slide of `video_path` and write OUT (see output.py); return the manifest.
 
     `window=(start, end)` finds the slides of that stretch only (end None: to the end), for a
@@ -43,6 +43,8 @@ def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, p
     before `start` and stops at the first keyframe at or after `end`; slide times stay
     whole-video times, and `video` describes the whole file. `sha256`, when the caller already
     knows the file's hash (every piece of a split video), saves reading the whole file again.
+    `meta`, when the caller has already probed `video_path` (slidecast.video.probe), saves
+    opening it again; an MPEG-TS file is probed anyway as the MP4 it is copied into.
     `explain` also writes OUT/explain.json: every candidate change with its time, measures and
     the rule that kept or rejected it (docs/engine.md).
 
@@ -58,7 +60,7 @@ def extract(video_path, out_dir, options: ExtractOptions | dict | None = None, p
     out.prepare()  # first: a stale manifest must not survive any failure below
     try:
         with _seekable(Path(video_path)) as (path, original_sha256):
-            meta = probe(path)
+            meta = meta if meta is not None and meta.path == path else probe(path)
             manifest = _run(meta, out, opts, Progress(progress), window, sha256 or original_sha256, explain)
     except BaseException:  # Ctrl-C too: what this run wrote is taken back
         out.cleanup(failed=True)

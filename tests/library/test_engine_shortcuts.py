@@ -9,11 +9,14 @@ import av
 import numpy as np
 import pytest
 
+from slidecast import extract
 from slidecast.detect.cells import ChangeMeter
 from slidecast.detect.second_pass import _DecodeAhead
 from slidecast.detect.timeline import _Normalised
 from slidecast.detect.transitions import ScreenState
 from slidecast.frames import Spill, analysis_size, small_gray
+from slidecast.video import probe, remux
+from support.engine_clips import ENGINE_ONLY
 
 
 def _frame(width: int, height: int, seed: int) -> av.VideoFrame:
@@ -89,3 +92,17 @@ def test_stopping_early_leaves_no_decoding_thread_behind():
     assert ahead.get()[1] == 0
     ahead.stop()
     assert threading.active_count() == before
+
+
+def test_a_probe_the_caller_already_read_gives_the_slides_of_the_long_way_also_for_mpegts(engine_clip, tmp_path):
+    # The service probes the video for its progress bands and hands that to extract, which then
+    # does not open the file again. An MPEG-TS file's probe names the .ts, not the MP4 it is
+    # copied into for exact seeking: used as it is, slides came 1-2 s early (issue #13).
+    video, _ = engine_clip("cuts")
+    stream = tmp_path / "lecture.ts"
+    remux(video, stream, "mpegts")
+    for path in (video, stream):
+        plain = extract(path, tmp_path / f"plain{path.suffix}", ENGINE_ONLY)
+        given = extract(path, tmp_path / f"given{path.suffix}", ENGINE_ONLY, meta=probe(path))
+        assert [(s.start, s.end) for s in given.slides] == [(s.start, s.end) for s in plain.slides], path
+        assert given.video == plain.video
