@@ -60,14 +60,58 @@ class Verdict:
 class Shown:
     """A slide's picture as the judge needs it: normalised grey (analysis size) and a way to the
     RGB picture at FINE_WIDTH (ScreenState.fine_rgb), unpacked only when a faint difference is
-    looked at in colour: a 2-hour lecture's 300 slides would hold 120 MB of them."""
+    looked at in colour: a 2-hour lecture's 300 slides would hold 120 MB of them. `hold`: keep
+    what the colour check makes of it (_Colour, 3 MB), for the slide judged against every
+    earlier one."""
 
     norm: np.ndarray
     fine: Callable[[], np.ndarray | None] = lambda: None
+    hold: bool = False
+    _colour: dict = field(default_factory=dict, repr=False)
 
     @property
     def rgb(self) -> np.ndarray | None:
         return self.fine()
+
+    def colour(self, sample: np.ndarray) -> _Colour:
+        """The colour picture as the colour check uses it, its exposure samples at `sample`."""
+        made = self._colour.get(sample.size)
+        if made is None:
+            made = _Colour(self.rgb, sample, self.hold)
+            if self.hold:
+                self._colour[sample.size] = made
+        return made
+
+
+class _Colour:
+    """A colour picture as the colour check uses it: its samples for the exposure fit (a float
+    array per channel, contiguous: a fit on a strided column cost three times as much) and
+    which of them no camera clips, made once; its rows in float and blurred, made as asked for
+    (a pair of different slides is told apart in its first band or two). `hold` keeps the
+    whole blurred picture, for the slide judged against every earlier one. The blur of whole
+    grey levels is exact (sums of integers), so the whole picture's blur gives a band's."""
+
+    def __init__(self, rgb: np.ndarray, sample: np.ndarray, hold: bool = False):
+        self.rgb = rgb
+        picked = rgb.reshape(-1, 3)[sample]
+        self.samples = [np.ascontiguousarray(picked[:, c], dtype=np.float32) for c in range(3)]
+        self.unclipped = [(s > CLIP_LOW) & (s < CLIP_HIGH) for s in self.samples]
+        self._blurred = [cv2.blur(self.rows(c, 0, rgb.shape[0]), (BLUR, BLUR)) for c in range(3)] if hold else None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.rgb.shape[:2]
+
+    def rows(self, channel: int, low: int, high: int) -> np.ndarray:
+        return self.rgb[low:high, :, channel].astype(np.float32)
+
+    def blurred(self, channel: int, low: int, high: int) -> np.ndarray:
+        """Rows low:high of a channel, blurred (rows next to them taken into account)."""
+        if self._blurred is not None:
+            return self._blurred[channel][low:high]
+        pad = BLUR // 2
+        top, bottom = max(0, low - pad), min(self.rgb.shape[0], high + pad)
+        return cv2.blur(self.rows(channel, top, bottom), (BLUR, BLUR))[low - top:high - top]
 
 
 class ReturnJudge:
@@ -77,6 +121,8 @@ class ReturnJudge:
         self.meter = meter
         # Whether the colour check also decides blobs above the old base (timeline.py says when).
         self.colour_decides = colour_decides
+        self._free_key: tuple | None = None
+        self._free_pixels: tuple[np.ndarray, np.ndarray] | None = None
 
     def judge(self, first: Shown, later: Shown) -> Verdict:
         """Compare two slide pictures. If they differ, a camera's drift (at most DRIFT_PIXELS,
@@ -112,31 +158,39 @@ class ReturnJudge:
         a, b = first.rgb, later.rgb
         if a is None or b is None or a.shape != b.shape:
             return Verdict(False, "differs", measures)  # no colour to tell noise from a change
-        measures["colour_pixels"] = self._colour_pixels(a, b, area)
+        free, sample = self._free(a.shape[:2])
+        measures["colour_pixels"] = self._colour_pixels(first.colour(sample), later.colour(sample), free, area)
         if measures["colour_pixels"] > FINE_SLACK:
             return Verdict(False, "differs in colour", measures)
         return Verdict(True, "spread thin", measures)
 
-    def _colour_pixels(self, a: np.ndarray, b: np.ndarray, area: np.ndarray) -> int:
+    def _free(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The pixels of a colour picture of `shape` that no mask covers, and the one in 7 of
+        them the exposure is fitted on; the mask is the meter's, made once per size."""
+        key = (shape, self.meter.mask.tobytes())
+        if self._free_key != key:
+            h, w = shape
+            free = cv2.resize((~self.meter.mask).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+            self._free_key, self._free_pixels = key, (free, np.flatnonzero(free)[::7])
+        return self._free_pixels
+
+    def _colour_pixels(self, a: _Colour, b: _Colour, free: np.ndarray, area: np.ndarray) -> int:
         """Pixels of the area (one cell around it too) that moved by more than FINE_INK in some
         channel, one picture mapped to the other's exposure (_exposure), both blurred: the fewer
         of the two ways (a step down brings back what the brighter picture clipped, which no
         mapping of that one draws again). In a video that shows a pointer, pointer-sized spots
         of them are forgiven. Above FINE_SLACK the count may stop early (see _moved)."""
-        h, w = a.shape[:2]
-        free = cv2.resize((~self.meter.mask).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+        h, w = a.shape
         zone = cv2.resize(cv2.dilate(area.astype(np.uint8), np.ones((3, 3), np.uint8)), (w, h),
                           interpolation=cv2.INTER_NEAREST) > 0
-        a, b = a.astype(np.float32), b.astype(np.float32)
-        sample = np.flatnonzero(free)[::7]  # the pixels the exposure is fitted on
         counts = []
         for x, y in ((a, b), (b, a)):
-            counts.append(self._moved(x, y, sample, free & zone))
+            counts.append(self._moved(x, y, free & zone))
             if counts[-1] <= FINE_SLACK:
                 break
         return min(counts)
 
-    def _moved(self, x: np.ndarray, y: np.ndarray, sample: np.ndarray, where: np.ndarray) -> int:
+    def _moved(self, x: _Colour, y: _Colour, where: np.ndarray) -> int:
         """The counted pixels of `where` that moved from `x` (at `y`'s exposure) to `y`, worked
         out in bands of BAND rows: two different slides, judged in colour in an unfilmed video,
         are told apart by their first band of text, where the whole picture cost a talk of 45
@@ -146,16 +200,18 @@ class ReturnJudge:
         rows = np.flatnonzero(where.any(axis=1))
         if not rows.size:
             return 0
-        xs, ys = x.reshape(-1, 3)[sample], y.reshape(-1, 3)[sample]
-        fits = [_exposure(xs[:, c], ys[:, c]) for c in range(3)]
+        fits = [_exposure(x.samples[c], y.samples[c], x.unclipped[c] & y.unclipped[c]) for c in range(3)]
         pad = BLUR // 2 + 1  # rows each side, so the blur inside a band sees its real neighbours
+        height = x.shape[0]
         bands, counted = [], 0
         for start in range(int(rows[0]), int(rows[-1]) + 1, BAND):
             stop = min(start + BAND, int(rows[-1]) + 1)
-            low, high = max(0, start - pad), min(x.shape[0], stop + pad)
-            seen = np.stack([_applied(fit, x[low:high, :, c]) for c, fit in enumerate(fits)], axis=2)
-            moved = np.abs(cv2.blur(seen, (BLUR, BLUR)) - cv2.blur(y[low:high], (BLUR, BLUR))).max(axis=2) > FINE_INK
-            bands.append(moved[start - low:stop - low] & where[start:stop])
+            low, high = max(0, start - pad), min(height, stop + pad)
+            moved = np.zeros((stop - start, x.shape[1]), bool)
+            for c, fit in enumerate(fits):
+                mapped = cv2.blur(_applied(fit, x.rows(c, low, high)), (BLUR, BLUR))[start - low:stop - low]
+                moved |= np.abs(mapped - y.blurred(c, start, stop)) > FINE_INK
+            bands.append(moved & where[start:stop])
             counted += self._counted(bands[-1])
             if counted > FINE_SLACK:
                 return counted
@@ -189,7 +245,7 @@ class ReturnJudge:
             for index, slide in enumerate(slides, start=1):
                 shown = _shown(meter, slide.shown)
                 # Judged against every candidate: its colour picture is unpacked once (not kept).
-                current = Shown(shown.norm, functools.cache(shown.fine))
+                current = Shown(shown.norm, functools.cache(shown.fine), hold=True)
                 means = cell_means(shown.norm, meter.grid)
                 # The cheap pre-check keeps a long lecture from costing n^2 full compares.
                 candidates = [(first_index, state, kept) for first_index, state, first_means, kept in firsts
@@ -236,20 +292,18 @@ def _moved_rgb(shown: Shown, shift: tuple[float, float]) -> np.ndarray | None:
     return moved_back(rgb, (shift[0] * scale_x, shift[1] * scale_y))
 
 
-def _exposure(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def _exposure(x: np.ndarray, y: np.ndarray, unclipped: np.ndarray) -> tuple[float, float]:
     """The gain and offset a camera's exposure step takes one channel's sampled pixels `x` to
     those of the same places `y` by (the pixels a mask leaves free, one in 7). The gain is
-    fitted on the pixels neither picture clips: a gain step that pushes a page's paper past
-    white leaves it at 255 while the ink moves on, and a line fitted through the clipped paper
-    too left a hundred pixels of small text moved by FINE_INK on one page shown before and after
-    the step (realism noise seed 1, 107 pixels)."""
-    gain, offset = _line(x, y)
-    fits = (x > CLIP_LOW) & (x < CLIP_HIGH) & (y > CLIP_LOW) & (y < CLIP_HIGH)
-    if fits.sum() >= CLIP_FIT_PIXELS:
-        unclipped = _line(x[fits], y[fits])
-        if EXPOSURE_GAIN[0] <= unclipped[0] <= EXPOSURE_GAIN[1]:  # else two pages, not one exposed anew
-            gain, offset = unclipped
-    return gain, offset
+    fitted on the pixels neither picture clips (`unclipped`): a gain step that pushes a page's
+    paper past white leaves it at 255 while the ink moves on, and a line fitted through the
+    clipped paper too left a hundred pixels of small text moved by FINE_INK on one page shown
+    before and after the step (realism noise seed 1, 107 pixels)."""
+    if unclipped.sum() >= CLIP_FIT_PIXELS:
+        fit = _line(x[unclipped], y[unclipped])
+        if EXPOSURE_GAIN[0] <= fit[0] <= EXPOSURE_GAIN[1]:  # else two pages, not one exposed anew
+            return fit
+    return _line(x, y)
 
 
 def _applied(fit: tuple[float, float], a: np.ndarray) -> np.ndarray:
