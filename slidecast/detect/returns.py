@@ -35,6 +35,7 @@ from ..frames import cell_means
 from .builds import FINE_INK, FINE_REFERENCE, FINE_SLACK, POINTER_SPOT, gain_offset
 from .cells import BASE_THRESHOLD, ChangeMeter, moved_back
 from .explain import Explanation
+from .return_index import ReturnIndex
 
 BLUR = 3  # px of the 480-px picture: a box blur that leaves a 1-px stroke a third of its contrast
 # Grey levels a camera clips (paper pushed past white, shadows crushed): left out of the fit
@@ -241,15 +242,19 @@ class ReturnJudge:
         # only and made again from the packed state for later ones: memory stays bounded in a
         # long lecture with hundreds of distinct slides.
         firsts: list[tuple[int, object, np.ndarray, Shown | None]] = []
+        # Not on a filmed screen: its returns drift by a pixel or two, which moves the cells of
+        # an edge, and there the colour check does not decide (see timeline.py).
+        shortlist = ReturnIndex(meter.mask) if self.colour_decides else None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slidecast-returns") as helper:
             for index, slide in enumerate(slides, start=1):
                 shown = _shown(meter, slide.shown)
                 # Judged against every candidate: its colour picture is unpacked once (not kept).
                 current = Shown(shown.norm, functools.cache(shown.fine), hold=True)
                 means = cell_means(shown.norm, meter.grid)
-                # The cheap pre-check keeps a long lecture from costing n^2 full compares.
-                candidates = [(first_index, state, kept) for first_index, state, first_means, kept in firsts
-                              if not _surely_different(means, first_means, meter)]
+                alike = shortlist.possible(current.rgb) if shortlist is not None else [True] * len(firsts)
+                # The cheap pre-checks keep a long lecture from costing n^2 full compares.
+                candidates = [(first_index, state, kept) for (first_index, state, first_means, kept), maybe
+                              in zip(firsts, alike) if maybe and not _surely_different(means, first_means, meter)]
                 closest: tuple[int, Verdict] | None = None
                 for first_index, verdict in self._verdicts(candidates, current, helper):
                     if verdict.same:
@@ -260,6 +265,8 @@ class ReturnJudge:
                         closest = (first_index, verdict)
                 else:
                     firsts.append((index, slide.shown, means, shown if len(firsts) < KEPT_PICTURES else None))
+                    if shortlist is not None:
+                        shortlist.add(current.rgb)
                 if explanation is not None and index > 1:
                     explanation.add_return(slide.start, slide.same_as, *(closest or (None, None)))
 
