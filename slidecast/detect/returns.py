@@ -19,6 +19,10 @@ focus-projector, the test clip noisy-return; up to 206 pixels by 30, so FINE_INK
 lower), while different pages there moved 21 (a filmed projector; "Section 1" against "Section
 2": 39), 290 (a word recoloured) and 1500 (a beamer theme demo's blue page against its green
 twin).
+
+A slide is judged against the earlier distinct slides that two cheap tests leave: the grey
+cell pre-check (_surely_different) and, in an unfilmed video, the shortlist of cell colours
+(return_index.py), without which a talk of n slides paid n^2/2 colour checks.
 """
 
 from __future__ import annotations
