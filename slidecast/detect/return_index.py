@@ -13,9 +13,9 @@ check would: one picture mapped to the other's exposure (a gain and offset per c
 on the cells neither picture clips; both ways, the closer counting). A slide with more than
 SPREAD cells beyond FAR grey levels from an earlier one is taken for another slide and is not
 judged against it. Measured on every pair of slides of the ten dev videos, the 20-minute talk
-and the noise and fade seeds 1-20 and picture-in-picture seeds 1-9 (bench/real; filmed videos left
-out): of the 65 pairs the judge found one slide (noise, exposure steps and a picture late in a
-fade included) none had more than 4 cells beyond 16 levels (fade seed 7: 31 beyond 12, 834
+and the noise and fade seeds 1-20 and picture-in-picture seeds 1-9 (bench/real; filmed videos
+left out): of the 65 pairs the judge found one slide (noise, exposure steps and a picture late
+in a fade included) none had more than 4 cells beyond 16 levels (fade seed 7: 31 beyond 12, 834
 beyond 8), so FAR keeps a margin of half again; of the 2578 pairs of different slides that the
 grey pre-check let through, 86% have more than SPREAD cells beyond FAR.
 """
