@@ -106,12 +106,10 @@ def started(job: Job, stage: str, message: str) -> None:
     """A step's first report, as soon as its worker took it: send_next's "waiting for a worker"
     would otherwise stay until the step's work reports, seconds later (once its inputs are
     fetched from storage and its engine loaded). Raises slidecast.Cancelled for a job no longer
-    running. It names the stage at the percent the job has reached: made before anything is
-    fetched, it cannot know the stages' bands yet (whether the video has sound is in the
-    extraction's manifest), and a percent of other bands would go back in the event stream."""
-    known = job_store().get(job.id) or {}
-    reached = max(job.progress or 0.0, known.get("progress") or 0.0)
-    reporter(job.id, {stage: (reached, reached)})(stage, 0.0, message)
+    running. Made before anything is fetched, it cannot know the stages' bands yet (whether the
+    video has sound is in the extraction's manifest): it names the stage only, and the store
+    keeps, polls and publishes the percent the job has reached (report_progress)."""
+    reporter(job.id, {})(stage, 0.0, message)
 
 
 def analysis_parts(options: slidecast.ExtractOptions) -> list[str]:

@@ -133,6 +133,12 @@ def aligned(old: np.ndarray, new: np.ndarray, meter: ChangeMeter) -> np.ndarray:
     return new
 
 
+# Grey levels a camera clips (paper pushed past white, shadows crushed): left out of the fit
+# of an exposure step (returns._exposure, return_index).
+CLIP_LOW, CLIP_HIGH = 5, 250
+EXPOSURE_GAIN = (0.5, 2.0)  # a camera's exposure steps by less (the realism bench: 0.8-1.15)
+
+
 def gain_offset(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
     """Least-squares gain and offset taking x to y; None if x is (nearly) one value."""
     if x.size < 2:

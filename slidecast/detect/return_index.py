@@ -25,12 +25,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .builds import CLIP_HIGH, CLIP_LOW, EXPOSURE_GAIN
+
 CELL = 12  # px of the 480-px picture: about a line of small text
 FAR = 24  # grey levels (0-255) of a cell's mean colour
 SPREAD = 24  # cells: more than a pointer where it was and where it is, and a webcam's edge
-CLIP_LOW, CLIP_HIGH = 5.0, 250.0  # cells as a camera clips them, left out of the exposure fit
-EXPOSURE_GAIN = (0.5, 2.0)  # else two pages, not one exposed anew (as returns._exposure)
-FIT_CELLS = 20
+FIT_CELLS = 20  # unclipped cells to fit an exposure on, at least; else every free cell
 
 
 class ReturnIndex:
@@ -49,8 +49,9 @@ class ReturnIndex:
         """For each slide entered, whether `rgb` may show it (False: surely another slide)."""
         mine = self._cells(rgb)
         possible = [True] * len(self.cells)
-        known = [k for k, cells in enumerate(self.cells) if cells is not None and mine is not None
-                 and cells.shape == mine.shape]
+        if mine is None:
+            return possible
+        known = [k for k, cells in enumerate(self.cells) if cells is not None and cells.shape == mine.shape]
         if not known:
             return possible
         earlier = np.stack([self.cells[k] for k in known])

@@ -36,17 +36,14 @@ import cv2
 import numpy as np
 
 from ..frames import cell_means
-from .builds import FINE_INK, FINE_REFERENCE, FINE_SLACK, POINTER_SPOT, gain_offset
+from .builds import (CLIP_HIGH, CLIP_LOW, EXPOSURE_GAIN, FINE_INK, FINE_REFERENCE, FINE_SLACK, POINTER_SPOT,
+                     gain_offset)
 from .cells import BASE_THRESHOLD, ChangeMeter, moved_back
 from .explain import Explanation
 from .return_index import ReturnIndex
 
 BLUR = 3  # px of the 480-px picture: a box blur that leaves a 1-px stroke a third of its contrast
-# Grey levels a camera clips (paper pushed past white, shadows crushed): left out of the fit
-# of an exposure step (_exposure).
-CLIP_LOW, CLIP_HIGH = 5, 250
-CLIP_FIT_PIXELS = 50  # sampled pixels (one in 7) left to fit on, at least
-EXPOSURE_GAIN = (0.5, 2.0)  # a camera's exposure steps by less (the realism bench: 0.8-1.15)
+CLIP_FIT_PIXELS = 50  # sampled pixels (one in 7) left to fit on, at least (_exposure)
 WORD_GAP = 5  # px: changed pixels this close are one spot (the letters of a word)
 BAND = 24  # rows of the 480-px picture the colour check looks at a time (_moved)
 KEPT_PICTURES = 64  # distinct slides whose normalised picture stays in memory (see ReturnJudge.mark)
